@@ -1,0 +1,2 @@
+//! wsspec (in progress).
+fn main() {}

@@ -1,0 +1,1 @@
+//! wsspec-mutants (in progress).

@@ -1,0 +1,1 @@
+//! wsspec-report (in progress).

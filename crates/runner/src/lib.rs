@@ -1,0 +1,1 @@
+//! wsspec-runner (in progress).

@@ -1,0 +1,482 @@
+//! The case model: what a case file says, after loading and validation.
+//!
+//! Steps are written from the harness's side and never depend on the role: the runner masks frames when
+//! it is the client unless a step says otherwise. A step either acts on the connection (send something,
+//! wait, close, drop) or expects something from the peer. Expectations are small atoms (`echo`, `pong`,
+//! `fail`, ...) that consume the peer's events in order; `one_of` ranks alternative sequences of atoms,
+//! the first that matches deciding the verdict, which is how Autobahn's OK / NON-STRICT splits are written.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+/// A case id such as `1.1.8` or `2.10`: dot-separated numbers, ordered numerically.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct CaseId {
+    text: String,
+    parts: Vec<u32>,
+}
+
+impl CaseId {
+    /// Parses `1.2.3`; every part must be a decimal number.
+    pub fn parse(text: &str) -> Result<CaseId, String> {
+        let parts = text
+            .split('.')
+            .map(|part| part.parse::<u32>().ok().filter(|_| !part.starts_with('+')))
+            .collect::<Option<Vec<_>>>()
+            .filter(|parts| !parts.is_empty())
+            .ok_or_else(|| {
+                format!("case id `{text}` is not dot-separated numbers such as 1.2.3")
+            })?;
+        Ok(CaseId {
+            text: text.to_owned(),
+            parts,
+        })
+    }
+
+    /// The id as written.
+    pub fn as_str(&self) -> &str {
+        &self.text
+    }
+
+    /// The numeric parts, for sorting.
+    pub fn parts(&self) -> &[u32] {
+        &self.parts
+    }
+
+    /// The top-level section number (`6` for `6.4.1`).
+    pub fn section(&self) -> u32 {
+        self.parts.first().copied().unwrap_or_default()
+    }
+
+    /// The group the case belongs to: all but the last part (`6.4` for `6.4.1`, `2` for `2.10`).
+    pub fn group(&self) -> String {
+        match self.text.rsplit_once('.') {
+            Some((group, _)) => group.to_owned(),
+            None => self.text.clone(),
+        }
+    }
+}
+
+impl PartialOrd for CaseId {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for CaseId {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.parts.cmp(&other.parts)
+    }
+}
+
+impl fmt::Display for CaseId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.text)
+    }
+}
+
+impl TryFrom<String> for CaseId {
+    type Error = String;
+    fn try_from(text: String) -> Result<Self, Self::Error> {
+        CaseId::parse(&text)
+    }
+}
+
+impl From<CaseId> for String {
+    fn from(id: CaseId) -> String {
+        id.text
+    }
+}
+
+/// How strongly the RFC requires what a case checks. It caps the verdict a failure can earn.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Level {
+    /// MUST / MUST NOT / REQUIRED: a failure is FAILED.
+    Must,
+    /// SHOULD / RECOMMENDED: a failure is NON-STRICT.
+    Should,
+    /// MAY / OPTIONAL: the behaviour is allowed either way; a failure is recorded as INFORMATIONAL.
+    May,
+    /// Not a requirement: the case only records what the peer does.
+    Info,
+}
+
+impl Level {
+    /// The lower-case name used in case files and reports.
+    pub fn name(self) -> &'static str {
+        match self {
+            Level::Must => "must",
+            Level::Should => "should",
+            Level::May => "may",
+            Level::Info => "info",
+        }
+    }
+}
+
+/// Which side of a WebSocket connection the target plays.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    /// The target is a server; wsspec is its client and masks its frames.
+    Server,
+    /// The target is a client; wsspec is its server and sends unmasked frames.
+    Client,
+}
+
+/// Where a case came from, for error messages and reports.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Source {
+    /// The case file (as given, or the built-in file name).
+    pub file: String,
+    /// The 1-based line of the `[[case]]` entry.
+    pub line: usize,
+}
+
+impl fmt::Display for Source {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}", self.file, self.line)
+    }
+}
+
+/// One loaded, validated case.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Case {
+    /// Autobahn's id where one exists; new sections continue at 14.
+    pub id: CaseId,
+    /// One line saying what the case does.
+    pub title: String,
+    /// The section's title (from the file's `title`).
+    pub section_title: String,
+    /// The RFC reference, e.g. `RFC 6455 §5.5`.
+    pub rfc: String,
+    /// The requirement level of what the case checks.
+    pub level: Level,
+    /// The RFC sentence that the case checks.
+    pub requirement: String,
+    /// Notes: how this case differs from Autobahn's, and why.
+    pub note: Option<String>,
+    /// The roles the case applies to.
+    pub roles: Vec<Role>,
+    /// What the harness does and expects, in order.
+    pub steps: Vec<Step>,
+    /// The whole case's deadline in milliseconds, if the case sets its own.
+    pub timeout_ms: Option<u64>,
+    /// Where the case was defined.
+    pub source: Source,
+}
+
+impl Case {
+    /// The human-readable expectation: what a conforming peer does.
+    pub fn expectation(&self) -> String {
+        let expects: Vec<String> = self
+            .steps
+            .iter()
+            .filter_map(|step| match step {
+                Step::Expect { expect, .. } => Some(expect.to_string()),
+                _ => None,
+            })
+            .collect();
+        if expects.is_empty() {
+            "a clean close".to_owned()
+        } else {
+            expects.join(", then ")
+        }
+    }
+}
+
+/// A payload source, as written in a case file.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Payload {
+    /// UTF-8 text, written as a plain string.
+    Text(String),
+    /// Raw bytes, written as `{ hex = "ce ba" }` (spaces allowed).
+    Bytes(Vec<u8>),
+    /// A pattern repeated up to exactly `count` bytes: `{ repeat = "*", count = 125 }`.
+    Repeat {
+        /// The pattern.
+        pattern: Vec<u8>,
+        /// The total length in bytes.
+        count: u64,
+    },
+}
+
+impl Payload {
+    /// The payload's length in bytes.
+    pub fn len(&self) -> u64 {
+        match self {
+            Payload::Text(text) => text.len() as u64,
+            Payload::Bytes(bytes) => bytes.len() as u64,
+            Payload::Repeat { count, .. } => *count,
+        }
+    }
+
+    /// Whether the payload is empty.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The payload's bytes.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        match self {
+            Payload::Text(text) => text.as_bytes().to_vec(),
+            Payload::Bytes(bytes) => bytes.clone(),
+            Payload::Repeat { pattern, count } => pattern
+                .iter()
+                .copied()
+                .cycle()
+                .take(*count as usize)
+                .collect(),
+        }
+    }
+}
+
+impl Default for Payload {
+    fn default() -> Self {
+        Payload::Bytes(Vec::new())
+    }
+}
+
+impl fmt::Display for Payload {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Payload::Text(text) if text.len() <= 40 => write!(f, "{text:?}"),
+            Payload::Text(text) => write!(f, "{} bytes of text", text.len()),
+            Payload::Bytes(bytes) if bytes.len() <= 16 => {
+                f.write_str("0x")?;
+                bytes.iter().try_for_each(|b| write!(f, "{b:02x}"))
+            }
+            Payload::Bytes(bytes) => write!(f, "{} bytes", bytes.len()),
+            Payload::Repeat { count, .. } => write!(f, "{count} bytes"),
+        }
+    }
+}
+
+/// How a frame is masked.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum MaskSpec {
+    /// Masked with a random key when the harness is the client, unmasked when it is the server (RFC 6455 §5.3).
+    #[default]
+    Auto,
+    /// Never masked, whatever the role.
+    None,
+    /// Always masked with a random key, whatever the role.
+    Random,
+    /// Masked with this key.
+    Key([u8; 4]),
+}
+
+/// How a frame's length field is written.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LengthFormSpec {
+    /// The 7-bit form (only lengths up to 125 fit).
+    Short,
+    /// The 16-bit extended form (126 + 2 bytes).
+    U16,
+    /// The 64-bit extended form (127 + 8 bytes).
+    U64,
+}
+
+/// One frame as a case describes it. Anything can be set, including what the RFC forbids.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FrameSpec {
+    /// The FIN bit.
+    pub fin: bool,
+    /// The three RSV bits as a number, RSV1 = 4, RSV2 = 2, RSV3 = 1.
+    pub rsv: u8,
+    /// The opcode nibble, 0 to 15.
+    pub opcode: u8,
+    /// The masking rule.
+    pub mask: MaskSpec,
+    /// The payload (before masking).
+    pub payload: Payload,
+    /// The length form to write, if not the minimal one.
+    pub length_form: Option<LengthFormSpec>,
+    /// A declared payload length that differs from the payload's real length.
+    pub declared_len: Option<u64>,
+}
+
+/// How the bytes of one step are written to the socket.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub struct WritePlan {
+    /// Write in pieces of this many bytes (`None`: one write).
+    pub chop: Option<usize>,
+    /// Pause between pieces, in milliseconds.
+    pub delay_ms: u64,
+}
+
+/// What a step of a case does.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Step {
+    /// Send one or more frames in one write (or chopped per `write`).
+    Send {
+        /// The frames, in order.
+        frames: Vec<FrameSpec>,
+        /// How the bytes go onto the socket.
+        write: WritePlan,
+    },
+    /// Send a whole data message, split into frames of `fragment` bytes.
+    SendMessage {
+        /// `1` for text, `2` for binary (other opcodes are allowed but unusual).
+        opcode: u8,
+        /// The message payload.
+        payload: Payload,
+        /// Fragment size in bytes; `None` sends one frame.
+        fragment: Option<u64>,
+        /// How the bytes go onto the socket.
+        write: WritePlan,
+    },
+    /// Send raw bytes exactly as given.
+    SendRaw {
+        /// The bytes.
+        bytes: Vec<u8>,
+        /// How the bytes go onto the socket.
+        write: WritePlan,
+    },
+    /// Pause; whatever the peer sends meanwhile is kept for the next expectation.
+    Wait {
+        /// How long, in milliseconds.
+        ms: u64,
+    },
+    /// Start the closing handshake with a close frame.
+    Close {
+        /// The close frame's payload.
+        payload: ClosePayloadSpec,
+        /// How the bytes go onto the socket.
+        write: WritePlan,
+    },
+    /// Close TCP abruptly, without a close frame (the peer should see 1006).
+    Drop,
+    /// Shut down the sending half of TCP, keep reading.
+    HalfClose,
+    /// Wait for the peer to do something.
+    Expect {
+        /// What must happen.
+        expect: Expect,
+        /// How long to wait for it, in milliseconds.
+        within_ms: u64,
+    },
+}
+
+/// The payload of a close frame the harness sends.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ClosePayloadSpec {
+    /// A status code and a reason.
+    Code {
+        /// The status code (anything, including invalid ones).
+        code: u16,
+        /// The reason bytes.
+        reason: Payload,
+    },
+    /// An exact payload, e.g. a 1-byte one.
+    Raw(Payload),
+}
+
+/// A frame the peer must send, as an expectation.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FrameMatch {
+    /// The opcode nibble.
+    pub opcode: u8,
+    /// The payload.
+    pub payload: Payload,
+}
+
+/// What the harness waits for. Each atom consumes events from the peer, in order.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Expect {
+    /// The next data message is the oldest message the harness sent and has not yet seen echoed.
+    Echo,
+    /// The next data message has this opcode and payload.
+    Message(FrameMatch),
+    /// The next control frame is a pong with this payload.
+    Pong(Payload),
+    /// Pongs that answer the pings sent with these payloads, in order. RFC 6455 §5.5.3 lets a peer answer
+    /// only the most recent of several pings, so any in-order subset that ends with the last one passes.
+    PongsFor(Vec<Payload>),
+    /// The peer fails the connection: a close frame with one of these codes, or a TCP close.
+    Fail(Vec<u16>),
+    /// The peer sends a close frame with one of these codes (an empty close payload also matches).
+    Close(Vec<u16>),
+    /// Nothing at all arrives for this many milliseconds.
+    Nothing(u64),
+    /// Alternative sequences; the first that matches gives its verdict.
+    OneOf(Vec<Alternative>),
+}
+
+/// One ranked alternative of a `one_of` expectation.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Alternative {
+    /// The atoms, in order.
+    pub expect: Vec<Expect>,
+    /// The verdict this alternative earns.
+    pub verdict: AltVerdict,
+}
+
+/// The verdicts an alternative can earn.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum AltVerdict {
+    /// Fully conforming.
+    Ok,
+    /// Conforming but not the preferred behaviour.
+    NonStrict,
+    /// Recorded only.
+    Informational,
+}
+
+impl fmt::Display for Expect {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Expect::Echo => f.write_str("echo of the message sent"),
+            Expect::Message(m) => write!(f, "{} message {}", opcode_name(m.opcode), m.payload),
+            Expect::Pong(p) => write!(f, "pong with payload {p}"),
+            Expect::PongsFor(pings) => write!(f, "pongs for the {} pings, in order", pings.len()),
+            Expect::Fail(codes) => write!(
+                f,
+                "peer fails the connection (close {} or TCP drop)",
+                codes_list(codes)
+            ),
+            Expect::Close(codes) => write!(f, "close frame {}", codes_list(codes)),
+            Expect::Nothing(ms) => write!(f, "nothing for {ms} ms"),
+            Expect::OneOf(alternatives) => {
+                let parts: Vec<String> = alternatives
+                    .iter()
+                    .map(|alt| {
+                        let seq: Vec<String> = alt.expect.iter().map(ToString::to_string).collect();
+                        let verdict = match alt.verdict {
+                            AltVerdict::Ok => "OK",
+                            AltVerdict::NonStrict => "NON-STRICT",
+                            AltVerdict::Informational => "INFORMATIONAL",
+                        };
+                        format!("[{}] = {verdict}", seq.join(", "))
+                    })
+                    .collect();
+                write!(f, "one of {}", parts.join(" or "))
+            }
+        }
+    }
+}
+
+/// The usual name of an opcode nibble.
+pub fn opcode_name(opcode: u8) -> String {
+    match opcode {
+        0 => "continuation".into(),
+        1 => "text".into(),
+        2 => "binary".into(),
+        8 => "close".into(),
+        9 => "ping".into(),
+        10 => "pong".into(),
+        n => format!("reserved({n})"),
+    }
+}
+
+fn codes_list(codes: &[u16]) -> String {
+    let codes: Vec<String> = codes.iter().map(ToString::to_string).collect();
+    if codes.is_empty() {
+        "with any code".to_owned()
+    } else {
+        codes.join("/")
+    }
+}

@@ -1,0 +1,25 @@
+//! The wsspec case model.
+//!
+//! Cases are data: TOML files, one per section, in the workspace's `cases/` folder (embedded into the
+//! binary at build time) or in any folder a user names. This crate loads them with errors that name
+//! `file:line` ([`load`]), describes them as a typed model ([`case`]), selects them with Autobahn-style
+//! wildcards ([`select`]), and defines [`results::RunResults`], the one type the runner produces and the
+//! reporters render.
+//!
+//! ```
+//! let suite = wsspec_suite::Suite::builtin().expect("the built-in cases load");
+//! let picked = wsspec_suite::select::select(&suite.cases, &["2.*".into()], &[]).expect("2.* exists");
+//! assert!(picked.cases.iter().all(|case| case.id.section() == 2));
+//! ```
+
+pub mod case;
+pub mod load;
+pub mod results;
+pub mod select;
+mod spec;
+
+pub use case::{Case, CaseId, Level, Role};
+pub use load::{LoadError, Suite};
+pub use spec::{DEFAULT_EXPECT_MS, parse_hex};
+
+include!(concat!(env!("OUT_DIR"), "/builtin_cases.rs"));

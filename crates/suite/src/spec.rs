@@ -1,0 +1,727 @@
+//! The case file's serde shapes, and their validation into the [`crate::case`] model.
+//!
+//! These types mirror the TOML exactly (`deny_unknown_fields` everywhere, so a typo is an error, not a
+//! silently ignored key). Values that may be written short or long (`payload = "text"` or
+//! `payload = { hex = "ff" }`, `expect = "echo"` or `expect = { fail = [1002] }`) deserialize through
+//! small hand-written visitors, which keeps serde's precise error messages.
+
+use std::{fmt, marker::PhantomData, ops::Range};
+
+use serde::{
+    Deserialize, Deserializer,
+    de::{self, MapAccess, Visitor, value::MapAccessDeserializer},
+};
+use toml::Spanned;
+
+use crate::case::{
+    AltVerdict, Alternative, Case, CaseId, ClosePayloadSpec, Expect, FrameMatch, FrameSpec,
+    LengthFormSpec, Level, MaskSpec, Payload, Role, Source, Step, WritePlan,
+};
+
+/// How long an expectation waits by default, in milliseconds. A conforming peer answers within a round
+/// trip, so this only delays the verdict on peers that fail.
+pub const DEFAULT_EXPECT_MS: u64 = 2_000;
+
+type SpanError = (Option<Range<usize>>, String);
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawCase {
+    id: Spanned<String>,
+    title: String,
+    rfc: String,
+    level: Level,
+    requirement: String,
+    #[serde(default)]
+    note: Option<String>,
+    #[serde(default)]
+    roles: Option<Vec<Role>>,
+    #[serde(default)]
+    timeout_ms: Option<u64>,
+    steps: Vec<Spanned<RawStep>>,
+}
+
+impl RawCase {
+    pub(crate) fn into_case(self, section_title: &str, source: Source) -> Result<Case, SpanError> {
+        let id = CaseId::parse(self.id.get_ref()).map_err(|msg| (Some(self.id.span()), msg))?;
+        let mut steps = Vec::with_capacity(self.steps.len());
+        for step in self.steps {
+            let span = step.span();
+            steps.push(
+                step.into_inner()
+                    .into_step()
+                    .map_err(|msg| (Some(span), msg))?,
+            );
+        }
+        if steps.is_empty() {
+            return Err((None, format!("case {id} has no steps")));
+        }
+        Ok(Case {
+            id,
+            title: self.title,
+            section_title: section_title.to_owned(),
+            rfc: self.rfc,
+            level: self.level,
+            requirement: self.requirement,
+            note: self.note,
+            roles: self.roles.unwrap_or_else(crate::load::default_roles),
+            steps,
+            timeout_ms: self.timeout_ms,
+            source,
+        })
+    }
+}
+
+/// One step: exactly one action key, plus the modifiers that apply to it.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawStep {
+    send: Option<OneOrMany<RawFrame>>,
+    send_message: Option<RawMessage>,
+    send_raw: Option<RawPayload>,
+    wait: Option<u64>,
+    close: Option<RawClose>,
+    drop: Option<bool>,
+    half_close: Option<bool>,
+    expect: Option<RawExpect>,
+    within_ms: Option<u64>,
+    chop: Option<usize>,
+    delay_ms: Option<u64>,
+}
+
+impl RawStep {
+    fn into_step(self) -> Result<Step, String> {
+        let actions = [
+            ("send", self.send.is_some()),
+            ("send_message", self.send_message.is_some()),
+            ("send_raw", self.send_raw.is_some()),
+            ("wait", self.wait.is_some()),
+            ("close", self.close.is_some()),
+            ("drop", self.drop.is_some()),
+            ("half_close", self.half_close.is_some()),
+            ("expect", self.expect.is_some()),
+        ];
+        let present: Vec<&str> = actions
+            .iter()
+            .filter(|(_, on)| *on)
+            .map(|(name, _)| *name)
+            .collect();
+        match present.as_slice() {
+            [_] => {}
+            [] => return Err("a step needs one action: send, send_message, send_raw, wait, close, drop, half_close or expect".into()),
+            many => return Err(format!("a step has one action, this one has {}", many.join(" and "))),
+        }
+        let writes = matches!(present[0], "send" | "send_message" | "send_raw" | "close");
+        if !writes && (self.chop.is_some() || self.delay_ms.is_some()) {
+            return Err(format!(
+                "`chop` and `delay_ms` apply to steps that write, not to `{}`",
+                present[0]
+            ));
+        }
+        if self.expect.is_none() && self.within_ms.is_some() {
+            return Err("`within_ms` applies only to `expect` steps".into());
+        }
+        if self.chop == Some(0) {
+            return Err("`chop` must be at least 1 byte".into());
+        }
+        let write = WritePlan {
+            chop: self.chop,
+            delay_ms: self.delay_ms.unwrap_or(0),
+        };
+        Ok(if let Some(frames) = self.send {
+            let frames = frames
+                .0
+                .into_iter()
+                .map(RawFrame::into_frame)
+                .collect::<Result<Vec<_>, _>>()?;
+            Step::Send { frames, write }
+        } else if let Some(message) = self.send_message {
+            if message.fragment == Some(0) {
+                return Err("`fragment` must be at least 1 byte".into());
+            }
+            Step::SendMessage {
+                opcode: message.opcode.0,
+                payload: message.payload.into_payload()?,
+                fragment: message.fragment,
+                write,
+            }
+        } else if let Some(raw) = self.send_raw {
+            Step::SendRaw {
+                bytes: raw.into_payload()?.to_bytes(),
+                write,
+            }
+        } else if let Some(ms) = self.wait {
+            Step::Wait { ms }
+        } else if let Some(close) = self.close {
+            Step::Close {
+                payload: close.into_spec()?,
+                write,
+            }
+        } else if self.drop.is_some() {
+            Step::Drop
+        } else if self.half_close.is_some() {
+            Step::HalfClose
+        } else {
+            let expect = self
+                .expect
+                .map(RawExpect::into_expect)
+                .transpose()?
+                .ok_or("no expectation")?;
+            Step::Expect {
+                expect,
+                within_ms: self.within_ms.unwrap_or(DEFAULT_EXPECT_MS),
+            }
+        })
+    }
+}
+
+/// An opcode written as a name (`"ping"`) or a number (`9`, `11`).
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct OpcodeValue(u8);
+
+impl<'de> Deserialize<'de> for OpcodeValue {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct V;
+        impl Visitor<'_> for V {
+            type Value = OpcodeValue;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("an opcode name (continuation, text, binary, close, ping, pong) or a number 0-15")
+            }
+            fn visit_i64<E: de::Error>(self, n: i64) -> Result<OpcodeValue, E> {
+                u8::try_from(n)
+                    .ok()
+                    .filter(|n| *n <= 15)
+                    .map(OpcodeValue)
+                    .ok_or_else(|| E::custom(format!("opcode {n} is outside 0-15")))
+            }
+            fn visit_str<E: de::Error>(self, name: &str) -> Result<OpcodeValue, E> {
+                let code = match name {
+                    "continuation" => 0,
+                    "text" => 1,
+                    "binary" => 2,
+                    "close" => 8,
+                    "ping" => 9,
+                    "pong" => 10,
+                    _ => return Err(E::invalid_value(de::Unexpected::Str(name), &self)),
+                };
+                Ok(OpcodeValue(code))
+            }
+        }
+        deserializer.deserialize_any(V)
+    }
+}
+
+/// A single table or an array of them.
+pub(crate) struct OneOrMany<T>(Vec<T>);
+
+impl<'de, T: Deserialize<'de>> Deserialize<'de> for OneOrMany<T> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct V<T>(PhantomData<T>);
+        impl<'de, T: Deserialize<'de>> Visitor<'de> for V<T> {
+            type Value = OneOrMany<T>;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a table or an array of tables")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
+                T::deserialize(MapAccessDeserializer::new(map)).map(|one| OneOrMany(vec![one]))
+            }
+            fn visit_seq<A: de::SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+                let mut items = Vec::new();
+                while let Some(item) = seq.next_element()? {
+                    items.push(item);
+                }
+                Ok(OneOrMany(items))
+            }
+        }
+        deserializer.deserialize_any(V(PhantomData))
+    }
+}
+
+/// A payload: `"text"`, `{ hex = "..." }`, or `{ repeat = <payload>, count = N }`.
+pub(crate) enum RawPayload {
+    Text(String),
+    Table(Box<PayloadTable>),
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct PayloadTable {
+    text: Option<String>,
+    hex: Option<String>,
+    repeat: Option<RawPayload>,
+    count: Option<u64>,
+}
+
+impl<'de> Deserialize<'de> for RawPayload {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = RawPayload;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a string, { hex = \"..\" } or { repeat = .., count = N }")
+            }
+            fn visit_str<E: de::Error>(self, text: &str) -> Result<RawPayload, E> {
+                Ok(RawPayload::Text(text.to_owned()))
+            }
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<RawPayload, A::Error> {
+                PayloadTable::deserialize(MapAccessDeserializer::new(map))
+                    .map(|t| RawPayload::Table(Box::new(t)))
+            }
+        }
+        deserializer.deserialize_any(V)
+    }
+}
+
+impl RawPayload {
+    fn into_payload(self) -> Result<Payload, String> {
+        let table = match self {
+            RawPayload::Text(text) => return Ok(Payload::Text(text)),
+            RawPayload::Table(table) => *table,
+        };
+        match (table.text, table.hex, table.repeat, table.count) {
+            (Some(text), None, None, None) => Ok(Payload::Text(text)),
+            (None, Some(hex), None, None) => parse_hex(&hex).map(Payload::Bytes),
+            (None, None, Some(pattern), Some(count)) => {
+                let pattern = pattern.into_payload()?.to_bytes();
+                if pattern.is_empty() && count > 0 {
+                    return Err("`repeat` needs a non-empty pattern".into());
+                }
+                Ok(Payload::Repeat { pattern, count })
+            }
+            (None, None, Some(_), None) => {
+                Err("`repeat` needs `count`, the total length in bytes".into())
+            }
+            _ => Err(
+                "a payload table has exactly one of `text`, `hex`, or `repeat` with `count`".into(),
+            ),
+        }
+    }
+}
+
+/// Parses hex digits; spaces, newlines and `_` between bytes are allowed.
+pub fn parse_hex(hex: &str) -> Result<Vec<u8>, String> {
+    let digits: Vec<u8> = hex
+        .bytes()
+        .filter(|b| !matches!(b, b' ' | b'\n' | b'\t' | b'_'))
+        .collect();
+    if digits.len() % 2 != 0 {
+        return Err(format!("hex payload {hex:?} has an odd number of digits"));
+    }
+    digits
+        .chunks(2)
+        .map(|pair| {
+            std::str::from_utf8(pair)
+                .ok()
+                .and_then(|pair| u8::from_str_radix(pair, 16).ok())
+                .ok_or_else(|| format!("hex payload {hex:?} has a non-hex digit"))
+        })
+        .collect()
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawFrame {
+    opcode: OpcodeValue,
+    #[serde(default = "yes")]
+    fin: bool,
+    #[serde(default)]
+    rsv: u8,
+    #[serde(default)]
+    mask: Option<String>,
+    #[serde(default)]
+    payload: Option<RawPayload>,
+    #[serde(default)]
+    length_form: Option<String>,
+    #[serde(default)]
+    declared_len: Option<u64>,
+}
+
+fn yes() -> bool {
+    true
+}
+
+impl RawFrame {
+    fn into_frame(self) -> Result<FrameSpec, String> {
+        if self.rsv > 7 {
+            return Err(format!(
+                "rsv {} is outside 0-7 (RSV1 = 4, RSV2 = 2, RSV3 = 1)",
+                self.rsv
+            ));
+        }
+        let mask = match self.mask.as_deref() {
+            None | Some("auto") => MaskSpec::Auto,
+            Some("none") => MaskSpec::None,
+            Some("random") => MaskSpec::Random,
+            Some(hex) => {
+                let key: [u8; 4] = parse_hex(hex)?.try_into().map_err(|_| {
+                    format!("mask {hex:?} must be auto, none, random or 4 bytes of hex")
+                })?;
+                MaskSpec::Key(key)
+            }
+        };
+        let length_form = match self.length_form.as_deref() {
+            None => None,
+            Some("short" | "7") => Some(LengthFormSpec::Short),
+            Some("u16" | "16") => Some(LengthFormSpec::U16),
+            Some("u64" | "64") => Some(LengthFormSpec::U64),
+            Some(other) => return Err(format!("length_form {other:?} must be short, u16 or u64")),
+        };
+        Ok(FrameSpec {
+            fin: self.fin,
+            rsv: self.rsv,
+            opcode: self.opcode.0,
+            mask,
+            payload: self
+                .payload
+                .map(RawPayload::into_payload)
+                .transpose()?
+                .unwrap_or_default(),
+            length_form,
+            declared_len: self.declared_len,
+        })
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawMessage {
+    opcode: OpcodeValue,
+    payload: RawPayload,
+    #[serde(default)]
+    fragment: Option<u64>,
+}
+
+/// `close = 1000`, or `close = { code = 1000, reason = "bye" }`, or `close = { payload = { hex = "03" } }`.
+pub(crate) enum RawClose {
+    Code(u16),
+    Table(CloseTable),
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct CloseTable {
+    code: Option<u16>,
+    reason: Option<RawPayload>,
+    payload: Option<RawPayload>,
+}
+
+impl<'de> Deserialize<'de> for RawClose {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = RawClose;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a close code, or { code, reason } or { payload }")
+            }
+            fn visit_i64<E: de::Error>(self, n: i64) -> Result<RawClose, E> {
+                u16::try_from(n)
+                    .map(RawClose::Code)
+                    .map_err(|_| E::custom(format!("close code {n} does not fit in 16 bits")))
+            }
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<RawClose, A::Error> {
+                CloseTable::deserialize(MapAccessDeserializer::new(map)).map(RawClose::Table)
+            }
+        }
+        deserializer.deserialize_any(V)
+    }
+}
+
+impl RawClose {
+    fn into_spec(self) -> Result<ClosePayloadSpec, String> {
+        match self {
+            RawClose::Code(code) => Ok(ClosePayloadSpec::Code {
+                code,
+                reason: Payload::default(),
+            }),
+            RawClose::Table(CloseTable {
+                code: Some(code),
+                reason,
+                payload: None,
+            }) => Ok(ClosePayloadSpec::Code {
+                code,
+                reason: reason
+                    .map(RawPayload::into_payload)
+                    .transpose()?
+                    .unwrap_or_default(),
+            }),
+            RawClose::Table(CloseTable {
+                code: None,
+                reason: None,
+                payload: Some(payload),
+            }) => Ok(ClosePayloadSpec::Raw(payload.into_payload()?)),
+            RawClose::Table(_) => {
+                Err("`close` takes `code` (and `reason`), or only `payload`".into())
+            }
+        }
+    }
+}
+
+/// `expect = "echo"` or one of the atom tables.
+pub(crate) enum RawExpect {
+    Table(Box<ExpectTable>),
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct ExpectTable {
+    echo: Option<bool>,
+    message: Option<RawFrameMatch>,
+    pong: Option<RawPayload>,
+    pongs_for: Option<Vec<RawPayload>>,
+    fail: Option<Vec<u16>>,
+    close: Option<Vec<u16>>,
+    nothing: Option<u64>,
+    one_of: Option<Vec<RawAlternative>>,
+}
+
+impl<'de> Deserialize<'de> for RawExpect {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = RawExpect;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("\"echo\", \"fail\", \"close\", or a table such as { fail = [1002] }")
+            }
+            fn visit_str<E: de::Error>(self, text: &str) -> Result<RawExpect, E> {
+                let mut table = ExpectTable {
+                    echo: None,
+                    message: None,
+                    pong: None,
+                    pongs_for: None,
+                    fail: None,
+                    close: None,
+                    nothing: None,
+                    one_of: None,
+                };
+                match text {
+                    "echo" => table.echo = Some(true),
+                    "fail" => table.fail = Some(Vec::new()),
+                    "close" => table.close = Some(Vec::new()),
+                    _ => return Err(E::invalid_value(de::Unexpected::Str(text), &self)),
+                }
+                Ok(RawExpect::Table(Box::new(table)))
+            }
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<RawExpect, A::Error> {
+                ExpectTable::deserialize(MapAccessDeserializer::new(map))
+                    .map(|t| RawExpect::Table(Box::new(t)))
+            }
+        }
+        deserializer.deserialize_any(V)
+    }
+}
+
+impl RawExpect {
+    fn into_expect(self) -> Result<Expect, String> {
+        let RawExpect::Table(table) = self;
+        let ExpectTable {
+            echo,
+            message,
+            pong,
+            pongs_for,
+            fail,
+            close,
+            nothing,
+            one_of,
+        } = *table;
+        let count = [
+            echo.is_some(),
+            message.is_some(),
+            pong.is_some(),
+            pongs_for.is_some(),
+            fail.is_some(),
+            close.is_some(),
+            nothing.is_some(),
+            one_of.is_some(),
+        ]
+        .iter()
+        .filter(|on| **on)
+        .count();
+        if count != 1 {
+            return Err(
+                "an expectation has exactly one of echo, message, pong, pongs_for, fail, close, nothing, one_of".into(),
+            );
+        }
+        Ok(if echo == Some(false) {
+            return Err("`echo = false` means nothing; leave it out".into());
+        } else if echo.is_some() {
+            Expect::Echo
+        } else if let Some(message) = message {
+            Expect::Message(FrameMatch {
+                opcode: message.opcode.0,
+                payload: message.payload.into_payload()?,
+            })
+        } else if let Some(pong) = pong {
+            Expect::Pong(pong.into_payload()?)
+        } else if let Some(pings) = pongs_for {
+            if pings.is_empty() {
+                return Err("`pongs_for` needs the payloads of the pings sent".into());
+            }
+            Expect::PongsFor(
+                pings
+                    .into_iter()
+                    .map(RawPayload::into_payload)
+                    .collect::<Result<_, _>>()?,
+            )
+        } else if let Some(codes) = fail {
+            Expect::Fail(codes)
+        } else if let Some(codes) = close {
+            Expect::Close(codes)
+        } else if let Some(ms) = nothing {
+            Expect::Nothing(ms)
+        } else {
+            let alternatives = one_of.unwrap_or_default();
+            if alternatives.len() < 2 {
+                return Err("`one_of` needs at least two alternatives".into());
+            }
+            let mut out = Vec::with_capacity(alternatives.len());
+            for alt in alternatives {
+                let expect = alt
+                    .expect
+                    .into_iter()
+                    .map(RawExpect::into_expect)
+                    .collect::<Result<Vec<_>, _>>()?;
+                if expect.is_empty()
+                    || expect
+                        .iter()
+                        .any(|e| matches!(e, Expect::OneOf(_) | Expect::Nothing(_)))
+                {
+                    return Err("a `one_of` alternative is a non-empty list of simple atoms (no one_of, no nothing)".into());
+                }
+                out.push(Alternative {
+                    expect,
+                    verdict: alt.verdict.unwrap_or(AltVerdict::Ok),
+                });
+            }
+            Expect::OneOf(out)
+        })
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawFrameMatch {
+    opcode: OpcodeValue,
+    payload: RawPayload,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawAlternative {
+    expect: Vec<RawExpect>,
+    verdict: Option<AltVerdict>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn step(text: &str) -> Result<Step, String> {
+        let raw: RawStep = toml::from_str(text).map_err(|e| e.message().to_owned())?;
+        raw.into_step()
+    }
+
+    #[test]
+    fn hex_allows_spaces_and_rejects_odd_digits() {
+        assert_eq!(parse_hex("ce ba_e1").unwrap(), vec![0xce, 0xba, 0xe1]);
+        assert!(parse_hex("abc").is_err());
+        assert!(parse_hex("zz").is_err());
+    }
+
+    #[test]
+    fn send_accepts_one_frame_or_many() {
+        let one = step("send = { opcode = 'text', payload = 'hi' }").unwrap();
+        let Step::Send { frames, .. } = one else {
+            panic!()
+        };
+        assert_eq!(frames.len(), 1);
+        assert_eq!(frames[0].payload, Payload::Text("hi".into()));
+        let many =
+            step("send = [{ opcode = 1, fin = false }, { opcode = 'continuation' }]\nchop = 1")
+                .unwrap();
+        let Step::Send { frames, write } = many else {
+            panic!()
+        };
+        assert_eq!(
+            (frames.len(), frames[0].fin, write.chop),
+            (2, false, Some(1))
+        );
+    }
+
+    #[test]
+    fn step_needs_exactly_one_action() {
+        assert!(
+            step("wait = 5\nexpect = 'echo'")
+                .unwrap_err()
+                .contains("wait and expect")
+        );
+        assert!(step("chop = 3").unwrap_err().contains("needs one action"));
+        assert!(
+            step("wait = 5\nchop = 3")
+                .unwrap_err()
+                .contains("apply to steps that write")
+        );
+    }
+
+    #[test]
+    fn expect_short_and_long_forms() {
+        assert_eq!(
+            step("expect = 'echo'").unwrap(),
+            Step::Expect {
+                expect: Expect::Echo,
+                within_ms: DEFAULT_EXPECT_MS
+            }
+        );
+        let Step::Expect { expect, within_ms } =
+            step("expect = { fail = [1002] }\nwithin_ms = 500").unwrap()
+        else {
+            panic!()
+        };
+        assert_eq!((expect, within_ms), (Expect::Fail(vec![1002]), 500));
+        assert!(step("expect = { fail = [1002], echo = true }").is_err());
+        assert!(step("expect = 'pong'").is_err());
+    }
+
+    #[test]
+    fn one_of_ranks_alternatives() {
+        let Step::Expect { expect: Expect::OneOf(alts), .. } = step(
+            "expect = { one_of = [{ expect = ['echo', { fail = [1002] }] }, { expect = [{ fail = [1002] }], verdict = 'non-strict' }] }",
+        )
+        .unwrap() else {
+            panic!()
+        };
+        assert_eq!(alts[0].verdict, AltVerdict::Ok);
+        assert_eq!(alts[1].verdict, AltVerdict::NonStrict);
+        assert_eq!(alts[0].expect, vec![Expect::Echo, Expect::Fail(vec![1002])]);
+    }
+
+    #[test]
+    fn opcodes_by_name_or_number() {
+        let Step::Send { frames, .. } = step("send = { opcode = 11 }").unwrap() else {
+            panic!()
+        };
+        assert_eq!(frames[0].opcode, 11);
+        assert!(
+            step("send = { opcode = 16 }")
+                .unwrap_err()
+                .contains("outside 0-15")
+        );
+        assert!(step("send = { opcode = 'pingg' }").is_err());
+    }
+
+    #[test]
+    fn repeat_payload_and_close_forms() {
+        let Step::Send { frames, .. } =
+            step("send = { opcode = 'ping', payload = { repeat = { hex = 'fe' }, count = 3 } }")
+                .unwrap()
+        else {
+            panic!()
+        };
+        assert_eq!(frames[0].payload.to_bytes(), vec![0xfe; 3]);
+        let Step::Close { payload, .. } = step("close = { payload = { hex = '03' } }").unwrap()
+        else {
+            panic!()
+        };
+        assert_eq!(payload, ClosePayloadSpec::Raw(Payload::Bytes(vec![3])));
+        assert!(step("close = { code = 1000, payload = 'x' }").is_err());
+    }
+}
