@@ -1,2 +1,12 @@
-//! wsspec (in progress).
-fn main() {}
+//! `wsspec`: the command line. Flags, wiring and exit codes only; the work happens in the library crates.
+//!
+//! Exit codes: 0 no failure; 1 at least one case failed; 2 usage, configuration or case-file error;
+//! 3 the target is unreachable.
+
+mod cli;
+
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    cli::main()
+}

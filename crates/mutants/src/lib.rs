@@ -1,1 +1,1 @@
-//! wsspec-mutants (in progress).
+//! Deliberately broken WebSocket peers, each with one defect (in progress).

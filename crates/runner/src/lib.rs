@@ -1,1 +1,231 @@
-//! wsspec-runner (in progress).
+//! The wsspec runner: executes cases against a target and judges what it does.
+//!
+//! The runner never prints. It takes the selected cases and a [`RunConfig`], runs the cases concurrently
+//! (each on its own connection, `jobs` at a time), reports progress to an [`Observer`], and returns
+//! [`RunResults`], which the reporters render. Every verdict comes from bytes exchanged with the peer;
+//! the rules that turn those bytes into verdicts all live in [`judge`].
+
+pub mod conn;
+pub mod exec;
+pub mod judge;
+
+use std::time::{Duration, Instant, SystemTime};
+
+use futures_util::{StreamExt, stream};
+use wsspec_suite::{
+    Case, Role,
+    results::{CaseResult, RunResults, SCHEMA_VERSION, SelectionInfo},
+};
+
+pub use exec::CaseSettings;
+
+/// A server to test, from a `ws://` URL.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Target {
+    /// The URL as given.
+    pub url: String,
+    /// The host to connect to.
+    pub host: String,
+    /// The TCP port.
+    pub port: u16,
+    /// The value of the Host header (the host, and the port when the URL names one).
+    pub host_header: String,
+    /// The request target: path and query.
+    pub resource: String,
+}
+
+/// Why a URL cannot be tested.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum TargetError {
+    /// Not a URL at all.
+    #[error("`{0}` is not a URL: {1}")]
+    Malformed(String, String),
+    /// A scheme other than ws.
+    #[error("`{0}`: the scheme must be ws:// (wss:// is not supported yet)")]
+    Scheme(String),
+    /// No host.
+    #[error("`{0}` has no host")]
+    NoHost(String),
+}
+
+impl Target {
+    /// Parses `ws://host[:port][/path][?query]`.
+    pub fn parse(text: &str) -> Result<Target, TargetError> {
+        let url = url::Url::parse(text)
+            .map_err(|err| TargetError::Malformed(text.to_owned(), err.to_string()))?;
+        if url.scheme() != "ws" {
+            return Err(TargetError::Scheme(text.to_owned()));
+        }
+        let host = url
+            .host_str()
+            .ok_or_else(|| TargetError::NoHost(text.to_owned()))?
+            .to_owned();
+        let port = url.port_or_known_default().unwrap_or(80);
+        let host_header = match url.port() {
+            Some(port) => format!("{host}:{port}"),
+            None => host.clone(),
+        };
+        let mut resource = url.path().to_owned();
+        if let Some(query) = url.query() {
+            resource.push('?');
+            resource.push_str(query);
+        }
+        // The URL crate keeps IPv6 brackets in host_str; TCP connect wants them gone.
+        let host = host
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .to_owned();
+        Ok(Target {
+            url: text.to_owned(),
+            host,
+            port,
+            host_header,
+            resource,
+        })
+    }
+}
+
+/// How to run.
+#[derive(Clone, Debug)]
+pub struct RunConfig {
+    /// The name of the implementation under test.
+    pub agent: String,
+    /// How many cases run at once.
+    pub jobs: usize,
+    /// Whether NON-STRICT fails the run.
+    pub strict: bool,
+    /// The patterns that chose the cases (recorded in the results).
+    pub selection: SelectionInfo,
+    /// Per-case settings.
+    pub settings: CaseSettings,
+}
+
+impl Default for RunConfig {
+    fn default() -> Self {
+        RunConfig {
+            agent: "target".into(),
+            jobs: 16,
+            strict: false,
+            selection: SelectionInfo::default(),
+            settings: CaseSettings {
+                seed: 0x5eed,
+                handshake_timeout: Duration::from_secs(5),
+                close_wait: Duration::from_secs(2),
+                case_timeout: Duration::from_secs(30),
+                max_message: 64 << 20,
+            },
+        }
+    }
+}
+
+/// Receives progress as the run goes. The CLI draws it; tests ignore it.
+pub trait Observer: Send + Sync {
+    /// The run is about to start `total` cases.
+    fn started(&self, _total: usize) {}
+    /// One case finished.
+    fn finished(&self, _result: &CaseResult) {}
+}
+
+/// An observer that ignores everything.
+pub struct Quiet;
+impl Observer for Quiet {}
+
+/// The target could not be reached at all.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("cannot reach {url}: {reason}")]
+pub struct Unreachable {
+    /// The URL.
+    pub url: String,
+    /// The connect error.
+    pub reason: String,
+}
+
+/// Checks that something accepts TCP connections at the target, so that an unreachable target is one
+/// clear error instead of every case failing.
+pub async fn probe(target: &Target, timeout: Duration) -> Result<(), Unreachable> {
+    let connect = tokio::net::TcpStream::connect((target.host.as_str(), target.port));
+    match tokio::time::timeout(timeout, connect).await {
+        Ok(Ok(_)) => Ok(()),
+        Ok(Err(err)) => Err(Unreachable {
+            url: target.url.clone(),
+            reason: err.to_string(),
+        }),
+        Err(_) => Err(Unreachable {
+            url: target.url.clone(),
+            reason: format!("no answer within {} ms", timeout.as_millis()),
+        }),
+    }
+}
+
+/// Runs cases against a server and collects the results, in id order.
+pub async fn run_server(
+    target: &Target,
+    cases: &[&Case],
+    config: &RunConfig,
+    observer: &dyn Observer,
+) -> RunResults {
+    let started = SystemTime::now();
+    let run_start = Instant::now();
+    observer.started(cases.len());
+    let mut results: Vec<CaseResult> = stream::iter(cases.iter().copied())
+        .map(|case| exec::run_server_case(case, target, &config.settings, run_start))
+        .buffer_unordered(config.jobs.max(1))
+        .inspect(|result| observer.finished(result))
+        .collect()
+        .await;
+    let order: std::collections::HashMap<&str, usize> = cases
+        .iter()
+        .enumerate()
+        .map(|(i, case)| (case.id.as_str(), i))
+        .collect();
+    results.sort_by_key(|result| order.get(result.id.as_str()).copied().unwrap_or(usize::MAX));
+    RunResults {
+        schema: SCHEMA_VERSION,
+        tool: format!("wsspec {}", env!("CARGO_PKG_VERSION")),
+        agent: config.agent.clone(),
+        target: wsspec_suite::results::Target {
+            url: target.url.clone(),
+            role: Role::Server,
+        },
+        started: humantime::format_rfc3339_millis(started).to_string(),
+        duration_ms: run_start.elapsed().as_millis() as u64,
+        selection: config.selection.clone(),
+        strict: config.strict,
+        complete: true,
+        cases: results,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn targets_parse_with_defaults() {
+        let t = Target::parse("ws://127.0.0.1:9001/chat?x=1").unwrap();
+        assert_eq!(
+            (
+                t.host.as_str(),
+                t.port,
+                t.host_header.as_str(),
+                t.resource.as_str()
+            ),
+            ("127.0.0.1", 9001, "127.0.0.1:9001", "/chat?x=1")
+        );
+        let t = Target::parse("ws://example.org").unwrap();
+        assert_eq!(
+            (t.port, t.host_header.as_str(), t.resource.as_str()),
+            (80, "example.org", "/")
+        );
+        let t = Target::parse("ws://[::1]:9/").unwrap();
+        assert_eq!(t.host, "::1");
+        assert!(matches!(
+            Target::parse("http://x"),
+            Err(TargetError::Scheme(_))
+        ));
+        assert!(matches!(
+            Target::parse("not a url"),
+            Err(TargetError::Malformed(..))
+        ));
+    }
+}

@@ -121,11 +121,8 @@ impl RawStep {
         if self.expect.is_none() && self.within_ms.is_some() {
             return Err("`within_ms` applies only to `expect` steps".into());
         }
-        if self.chop == Some(0) {
-            return Err("`chop` must be at least 1 byte".into());
-        }
         let write = WritePlan {
-            chop: self.chop,
+            chop: self.chop.filter(|bytes| *bytes > 0),
             delay_ms: self.delay_ms.unwrap_or(0),
         };
         Ok(if let Some(frames) = self.send {

@@ -1,0 +1,327 @@
+//! Argument parsing (clap) and the subcommands.
+
+use std::{io::IsTerminal, net::SocketAddr, path::PathBuf, process::ExitCode, time::Duration};
+
+use clap::{Args, Parser, Subcommand};
+use wsspec_reference::{EchoConfig, EchoServer};
+use wsspec_report::{json, terminal};
+use wsspec_runner::{RunConfig, Target};
+use wsspec_suite::{Case, Suite, results::SelectionInfo, select};
+
+/// The documented exit codes.
+pub mod exit {
+    /// No case failed.
+    pub const OK: u8 = 0;
+    /// At least one case failed.
+    pub const FAILED: u8 = 1;
+    /// Usage, configuration or case-file error.
+    pub const USAGE: u8 = 2;
+    /// The target could not be reached.
+    pub const UNREACHABLE: u8 = 3;
+}
+
+/// Conformance tests for WebSocket implementations (RFC 6455).
+#[derive(Parser, Debug)]
+#[command(name = "wsspec", version, about, long_about = None, propagate_version = true)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Test a WebSocket server (wsspec is the client). With no URL, test the built-in reference server.
+    Server(ServerArgs),
+    /// List the cases: id, level, RFC section and title.
+    List(ListArgs),
+    /// Run the built-in reference echo server (tokio-tungstenite) until interrupted.
+    Echo(EchoArgs),
+}
+
+#[derive(Args, Debug)]
+struct CaseSelection {
+    /// Cases to run, by id with `*` wildcards (repeatable, or a comma list), e.g. `--cases '1.*' --cases 5.1*`.
+    #[arg(long = "cases", value_name = "PATTERN")]
+    cases: Vec<String>,
+    /// Cases to leave out, same syntax as --cases.
+    #[arg(long = "exclude", value_name = "PATTERN")]
+    exclude: Vec<String>,
+    /// Load case files from this folder instead of the built-in cases.
+    #[arg(long = "cases-dir", value_name = "DIR")]
+    cases_dir: Option<PathBuf>,
+}
+
+#[derive(Args, Debug)]
+struct ServerArgs {
+    /// The server's ws:// URL. Leave it out to test the built-in reference server.
+    url: Option<String>,
+    #[command(flatten)]
+    selection: CaseSelection,
+    /// The implementation's name in the reports (default: host:port of the URL).
+    #[arg(long)]
+    agent: Option<String>,
+    /// Where to write results.json and index.json.
+    #[arg(long, default_value = "reports", value_name = "DIR")]
+    out: PathBuf,
+    /// How many cases run at once.
+    #[arg(long, default_value_t = 16, value_parser = clap::value_parser!(u16).range(1..))]
+    jobs: u16,
+    /// Each case's deadline in seconds (a case's own deadline wins if it sets one).
+    #[arg(long, default_value_t = 30, value_name = "SECS", value_parser = clap::value_parser!(u64).range(1..))]
+    timeout: u64,
+    /// Count NON-STRICT verdicts as failures.
+    #[arg(long)]
+    strict: bool,
+    /// Seed for masking keys and handshake keys, so that a run can be replayed byte for byte.
+    #[arg(long, default_value_t = 0x5eed)]
+    seed: u64,
+    /// The largest message the target accepts (also applied to the built-in server).
+    #[arg(long, value_name = "BYTES")]
+    max_message_size: Option<u64>,
+}
+
+#[derive(Args, Debug)]
+struct ListArgs {
+    /// Only cases matching these patterns (same syntax as --cases).
+    patterns: Vec<String>,
+    /// Print JSON instead of a table.
+    #[arg(long)]
+    json: bool,
+    /// Load case files from this folder instead of the built-in cases.
+    #[arg(long = "cases-dir", value_name = "DIR")]
+    cases_dir: Option<PathBuf>,
+}
+
+#[derive(Args, Debug)]
+struct EchoArgs {
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1:9001")]
+    listen: SocketAddr,
+    /// The largest message accepted, in bytes (larger ones are refused with 1009).
+    #[arg(long, value_name = "BYTES")]
+    max_message_size: Option<usize>,
+}
+
+/// A failure that ends the command with an exit code and a one-line message.
+struct Exit {
+    code: u8,
+    message: String,
+}
+
+impl Exit {
+    fn usage(message: impl Into<String>) -> Self {
+        Exit {
+            code: exit::USAGE,
+            message: message.into(),
+        }
+    }
+}
+
+/// Parses the arguments and runs the command.
+pub fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(err) => {
+            let _ = err.print();
+            return ExitCode::from(if err.use_stderr() {
+                exit::USAGE
+            } else {
+                exit::OK
+            });
+        }
+    };
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(err) => {
+            eprintln!("wsspec: error: cannot start the async runtime: {err}");
+            return ExitCode::from(exit::USAGE);
+        }
+    };
+    let outcome = runtime.block_on(async {
+        match cli.command {
+            Command::Server(args) => server(args).await,
+            Command::List(args) => list(args),
+            Command::Echo(args) => echo(args).await,
+        }
+    });
+    match outcome {
+        Ok(code) => ExitCode::from(code),
+        Err(exit) => {
+            eprintln!("wsspec: error: {}", exit.message);
+            ExitCode::from(exit.code)
+        }
+    }
+}
+
+fn load_suite(cases_dir: Option<&PathBuf>) -> Result<Suite, Exit> {
+    match cases_dir {
+        Some(dir) => Suite::from_dir(dir),
+        None => Suite::builtin(),
+    }
+    .map_err(|err| Exit::usage(err.to_string()))
+}
+
+async fn server(args: ServerArgs) -> Result<u8, Exit> {
+    let suite = load_suite(args.selection.cases_dir.as_ref())?;
+    let server_cases: Vec<Case> = suite
+        .cases
+        .into_iter()
+        .filter(|case| case.roles.contains(&wsspec_suite::Role::Server))
+        .collect();
+    let selected = select::select(
+        &server_cases,
+        &args.selection.cases,
+        &args.selection.exclude,
+    )
+    .map_err(|err| Exit::usage(err.to_string()))?;
+    for pattern in &selected.unused_excludes {
+        eprintln!("wsspec: warning: --exclude {pattern} matches no case");
+    }
+
+    let (url, agent) = match &args.url {
+        Some(url) => {
+            let target = Target::parse(url).map_err(|err| Exit::usage(err.to_string()))?;
+            let agent = args
+                .agent
+                .clone()
+                .unwrap_or_else(|| format!("{}:{}", target.host, target.port));
+            (url.clone(), agent)
+        }
+        None => {
+            let config = EchoConfig {
+                max_message_size: args.max_message_size.map(|n| n as usize),
+            };
+            let server = EchoServer::bind(SocketAddr::from(([127, 0, 0, 1], 0)), config)
+                .await
+                .map_err(|err| {
+                    Exit::usage(format!("cannot start the built-in reference server: {err}"))
+                })?;
+            let (addr, _task) = server.spawn();
+            let agent = args
+                .agent
+                .clone()
+                .unwrap_or_else(|| wsspec_reference::AGENT.to_owned());
+            (format!("ws://{addr}/"), agent)
+        }
+    };
+    let target = Target::parse(&url).map_err(|err| Exit::usage(err.to_string()))?;
+    wsspec_runner::probe(&target, Duration::from_secs(5))
+        .await
+        .map_err(|err| Exit {
+            code: exit::UNREACHABLE,
+            message: err.to_string(),
+        })?;
+
+    let mut config = RunConfig {
+        agent,
+        jobs: usize::from(args.jobs),
+        strict: args.strict,
+        selection: SelectionInfo {
+            cases: args.selection.cases.clone(),
+            exclude: args.selection.exclude.clone(),
+            excluded: selected.excluded,
+        },
+        ..RunConfig::default()
+    };
+    config.settings.seed = args.seed;
+    config.settings.case_timeout = Duration::from_secs(args.timeout);
+    let stderr_tty = std::io::stderr().is_terminal();
+    eprintln!(
+        "wsspec: running {} cases against {url}",
+        selected.cases.len()
+    );
+    let results =
+        wsspec_runner::run_server(&target, &selected.cases, &config, &wsspec_runner::Quiet).await;
+
+    let written =
+        json::write_all(&args.out, &results).map_err(|err| Exit::usage(err.to_string()))?;
+    let stdout_tty = std::io::stdout().is_terminal();
+    let style = terminal::Style {
+        color: stdout_tty && std::env::var_os("NO_COLOR").is_none(),
+        width: None,
+    };
+    print_out(&terminal::summary(&results, style));
+    if stderr_tty || !stdout_tty {
+        eprintln!(
+            "wsspec: wrote {} and {}",
+            written.results.display(),
+            written.index.display()
+        );
+    }
+    Ok(if results.has_failures() {
+        exit::FAILED
+    } else {
+        exit::OK
+    })
+}
+
+fn list(args: ListArgs) -> Result<u8, Exit> {
+    let suite = load_suite(args.cases_dir.as_ref())?;
+    let selected = select::select(&suite.cases, &args.patterns, &[])
+        .map_err(|err| Exit::usage(err.to_string()))?;
+    if args.json {
+        let cases: Vec<serde_json::Value> = selected
+            .cases
+            .iter()
+            .map(|case| {
+                serde_json::json!({
+                    "id": case.id.as_str(),
+                    "title": case.title,
+                    "section": case.section_title,
+                    "rfc": case.rfc,
+                    "level": case.level.name(),
+                    "requirement": case.requirement,
+                    "roles": case.roles,
+                    "expected": case.expectation(),
+                    "source": case.source.to_string(),
+                })
+            })
+            .collect();
+        let text =
+            serde_json::to_string_pretty(&cases).map_err(|err| Exit::usage(err.to_string()))?;
+        print_out(&format!("{text}\n"));
+    } else {
+        let mut text = String::new();
+        for case in &selected.cases {
+            text.push_str(&format!(
+                "{:<10} {:<6} {:<28} {}\n",
+                case.id.as_str(),
+                case.level.name(),
+                case.rfc,
+                case.title
+            ));
+        }
+        print_out(&text);
+        eprintln!("{} cases", selected.cases.len());
+    }
+    Ok(exit::OK)
+}
+
+/// Writes to stdout; a closed pipe (`wsspec list | head`) is not an error worth a panic.
+fn print_out(text: &str) {
+    use std::io::Write;
+    let mut stdout = std::io::stdout().lock();
+    let _ = stdout
+        .write_all(text.as_bytes())
+        .and_then(|()| stdout.flush());
+}
+
+async fn echo(args: EchoArgs) -> Result<u8, Exit> {
+    let config = EchoConfig {
+        max_message_size: args.max_message_size,
+    };
+    let server = EchoServer::bind(args.listen, config)
+        .await
+        .map_err(|err| Exit::usage(format!("cannot listen on {}: {err}", args.listen)))?;
+    eprintln!(
+        "wsspec: reference echo server listening on ws://{}/ (Ctrl-C to stop)",
+        server.local_addr()
+    );
+    tokio::select! {
+        result = server.serve() => result.map(|()| exit::OK).map_err(|err| Exit::usage(err.to_string())),
+        _ = tokio::signal::ctrl_c() => Ok(exit::OK),
+    }
+}

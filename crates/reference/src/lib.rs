@@ -1,0 +1,553 @@
+//! The built-in reference testee of wsspec: a WebSocket echo server built on
+//! tokio-tungstenite.
+//!
+//! Every text and binary message a client sends comes back with the same type
+//! and payload. Pings and close frames are answered by tungstenite itself; this
+//! crate only makes sure those replies reach the wire, that the server closes
+//! TCP after the close handshake, and that a protocol violation ends the
+//! connection promptly with a close frame carrying a fitting status code.
+//!
+//! # What tungstenite 0.30 does on a protocol error
+//!
+//! Reading the tungstenite 0.30 source (`protocol/mod.rs`,
+//! `WebSocketContext::read` and `read_message_frame`): when an incoming frame
+//! breaks the protocol, `read` simply returns the error
+//! (`Error::Protocol(..)` for framing violations, `Error::Utf8(..)` for invalid
+//! UTF-8 in a text message or a close reason, `Error::Capacity(..)` for a frame
+//! or message over the configured limit). It does **not** queue a close frame
+//! and it does not change the connection state, which stays `Active`; nothing
+//! is written. If the stream is dropped at that point the peer only sees the TCP
+//! connection go away. The one case where tungstenite answers a bad peer on its
+//! own is a close frame with a status code that may not be sent on the wire
+//! (e.g. 1005 or 999): it is reported as an ordinary close, and the queued reply
+//! carries 1002 instead of echoing the code.
+//!
+//! Since RFC 6455 section 7.1.7 says an endpoint that must _Fail the WebSocket
+//! Connection_ SHOULD first send a close frame with a suitable code, this
+//! server does so itself: it sends 1002 (protocol error), 1007 (invalid
+//! payload data) or 1009 (message too big), flushes it, shuts down the TCP
+//! write side so the peer sees a FIN right after the close frame, reads and
+//! discards whatever the peer still sends for a short while (so an early reset
+//! cannot destroy the close frame before the peer reads it), and drops the
+//! socket.
+//!
+//! # Fragmentation
+//!
+//! tungstenite 0.30 has no outgoing auto-fragmentation to turn off: `write`
+//! turns every text or binary message into exactly one final frame. Its only
+//! frame-size setting, `max_frame_size`, limits *incoming* frames; this server
+//! sets it to the same value as the message size limit, since a single frame
+//! larger than the largest acceptable message can never be valid. UTF-8
+//! validation of text messages (including incremental validation of fragmented
+//! ones) is always on in tungstenite and cannot be disabled.
+
+use std::io;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use futures_util::{SinkExt, StreamExt};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::task::JoinHandle;
+use tokio_tungstenite::WebSocketStream;
+use tokio_tungstenite::tungstenite::error::ProtocolError;
+use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+use tokio_tungstenite::tungstenite::protocol::{CloseFrame, WebSocketConfig};
+use tokio_tungstenite::tungstenite::{Error as WsError, Message, Utf8Bytes};
+
+/// The agent name the reference server reports under.
+pub const AGENT: &str = "wsspec-reference (tokio-tungstenite 0.30)";
+
+/// How long the server waits after an accept error before accepting again, so
+/// that resource exhaustion (e.g. too many open files) does not spin the loop.
+const ACCEPT_BACKOFF: Duration = Duration::from_millis(50);
+
+/// How long a failing connection may take to write its close frame, and then
+/// how long the peer's remaining bytes are drained before the socket is dropped.
+const FAIL_LINGER: Duration = Duration::from_secs(2);
+
+/// Options for the reference echo server.
+#[derive(Clone, Debug, Default)]
+pub struct EchoConfig {
+    /// The largest incoming message (and so frame) accepted, in bytes.
+    /// `None` keeps tungstenite's default (64 MiB).
+    pub max_message_size: Option<usize>,
+}
+
+impl EchoConfig {
+    /// The tungstenite configuration this server runs each connection with.
+    fn websocket_config(&self) -> WebSocketConfig {
+        let defaults = WebSocketConfig::default();
+        let max_message = self.max_message_size.or(defaults.max_message_size);
+        defaults
+            .max_message_size(max_message)
+            .max_frame_size(max_message)
+    }
+}
+
+/// A bound, not yet running echo server.
+#[derive(Debug)]
+pub struct EchoServer {
+    listener: TcpListener,
+    local_addr: SocketAddr,
+    config: WebSocketConfig,
+}
+
+impl EchoServer {
+    /// Binds a TCP listener on `addr` (port 0 picks a free port).
+    pub async fn bind(addr: SocketAddr, config: EchoConfig) -> io::Result<EchoServer> {
+        let listener = TcpListener::bind(addr).await?;
+        let local_addr = listener.local_addr()?;
+        Ok(EchoServer {
+            listener,
+            local_addr,
+            config: config.websocket_config(),
+        })
+    }
+
+    /// The address the server is bound to.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local_addr
+    }
+
+    /// Accept connections forever, one task each; each echoes every text and
+    /// binary message back with the same type and payload.
+    ///
+    /// Errors of a single connection, and errors from `accept` itself, never
+    /// stop the loop, so in practice this future only ends when it is dropped
+    /// or its task is aborted.
+    pub async fn serve(self) -> io::Result<()> {
+        loop {
+            match self.listener.accept().await {
+                Ok((stream, _peer)) => {
+                    let config = self.config;
+                    tokio::spawn(handle_connection(stream, config));
+                }
+                Err(_) => tokio::time::sleep(ACCEPT_BACKOFF).await,
+            }
+        }
+    }
+
+    /// Convenience: spawn `serve` on the current tokio runtime and return the
+    /// address and the JoinHandle.
+    ///
+    /// # Panics
+    ///
+    /// Panics if called outside a tokio runtime, like [`tokio::spawn`].
+    pub fn spawn(self) -> (SocketAddr, JoinHandle<io::Result<()>>) {
+        let addr = self.local_addr;
+        (addr, tokio::spawn(self.serve()))
+    }
+}
+
+/// How a connection ended; returned by the per-connection task for tests.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Outcome {
+    /// The opening handshake did not complete.
+    HandshakeFailed,
+    /// The close handshake completed (or the stream simply ended).
+    Closed,
+    /// The peer broke the protocol; a close frame with this code was sent.
+    Failed(CloseCode),
+    /// The transport failed or the peer vanished; the socket was dropped.
+    Dropped,
+}
+
+/// Runs one connection from the opening handshake to the end.
+async fn handle_connection(stream: TcpStream, config: WebSocketConfig) -> Outcome {
+    // Small echoes and control replies must not wait for Nagle's algorithm.
+    // Failing to set it only costs latency, so the error is ignored.
+    let _ = stream.set_nodelay(true);
+    let ws = match tokio_tungstenite::accept_async_with_config(stream, Some(config)).await {
+        Ok(ws) => ws,
+        Err(_) => return Outcome::HandshakeFailed,
+    };
+    echo(ws).await
+}
+
+/// Echoes messages until the connection closes or fails.
+async fn echo(mut ws: WebSocketStream<TcpStream>) -> Outcome {
+    loop {
+        match ws.next().await {
+            Some(Ok(msg @ (Message::Text(_) | Message::Binary(_)))) => {
+                // `send` flushes, so the echo is on the wire when it returns.
+                if ws.send(msg).await.is_err() {
+                    return Outcome::Dropped;
+                }
+            }
+            Some(Ok(Message::Ping(_))) => {
+                // tungstenite queued the pong; push it out now rather than on
+                // the next read.
+                if ws.flush().await.is_err() {
+                    return Outcome::Dropped;
+                }
+            }
+            Some(Ok(Message::Pong(_) | Message::Frame(_))) => {}
+            Some(Ok(Message::Close(_))) => {
+                // tungstenite queued the close reply. On the server side,
+                // flushing it finishes the handshake (tungstenite reports
+                // `ConnectionClosed`, which `flush` maps to `Ok`); dropping the
+                // stream afterwards closes TCP, server first as RFC 6455 wants.
+                return match ws.flush().await {
+                    Ok(()) => Outcome::Closed,
+                    Err(_) => Outcome::Dropped,
+                };
+            }
+            Some(Err(err)) => {
+                return match failure_code(&err) {
+                    Some(code) => fail(ws, code).await,
+                    None => Outcome::Dropped,
+                };
+            }
+            None => return Outcome::Closed,
+        }
+    }
+}
+
+/// The close code to fail the connection with for a read error, or `None`
+/// when the error is not the peer breaking the protocol (I/O errors, the peer
+/// vanishing, the connection already being closed) and the socket should just
+/// be dropped.
+fn failure_code(err: &WsError) -> Option<CloseCode> {
+    match err {
+        WsError::Protocol(
+            ProtocolError::ResetWithoutClosingHandshake
+            | ProtocolError::ReceivedAfterClosing
+            | ProtocolError::SendAfterClosing,
+        ) => None,
+        WsError::Protocol(_) => Some(CloseCode::Protocol),
+        WsError::Utf8(_) => Some(CloseCode::Invalid),
+        WsError::Capacity(_) => Some(CloseCode::Size),
+        _ => None,
+    }
+}
+
+/// A short close reason for a failure code.
+fn failure_reason(code: CloseCode) -> &'static str {
+    match code {
+        CloseCode::Invalid => "invalid UTF-8",
+        CloseCode::Size => "message too big",
+        _ => "protocol error",
+    }
+}
+
+/// _Fail the WebSocket Connection_: send a close frame with `code`, flush it,
+/// send FIN, drain the peer briefly and drop the socket.
+async fn fail(mut ws: WebSocketStream<TcpStream>, code: CloseCode) -> Outcome {
+    let frame = CloseFrame {
+        code,
+        reason: Utf8Bytes::from_static(failure_reason(code)),
+    };
+    // tungstenite left the state `Active` after the error, so this queues the
+    // close frame and flushes it. Whether it succeeds or not, the socket goes.
+    let sent = tokio::time::timeout(FAIL_LINGER, ws.close(Some(frame))).await;
+    if !matches!(sent, Ok(Ok(()))) {
+        return Outcome::Dropped;
+    }
+    let mut tcp = ws.into_inner();
+    if tcp.shutdown().await.is_err() {
+        return Outcome::Failed(code);
+    }
+    let _ = tokio::time::timeout(FAIL_LINGER, drain(&mut tcp)).await;
+    Outcome::Failed(code)
+}
+
+/// Reads and discards until end of stream or an error.
+async fn drain(tcp: &mut TcpStream) {
+    let mut buf = [0u8; 4096];
+    while let Ok(n) = tcp.read(&mut buf).await {
+        if n == 0 {
+            break;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::net::{IpAddr, Ipv4Addr};
+    use tokio_tungstenite::connect_async;
+
+    const LOCALHOST: SocketAddr = SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 0);
+    const TIMEOUT: Duration = Duration::from_secs(5);
+
+    async fn start(config: EchoConfig) -> SocketAddr {
+        let server = EchoServer::bind(LOCALHOST, config).await.unwrap();
+        let (addr, _handle) = server.spawn();
+        addr
+    }
+
+    #[tokio::test]
+    async fn echoes_text_binary_ping_and_closes_cleanly() {
+        let addr = start(EchoConfig::default()).await;
+        let (mut ws, _resp) = connect_async(format!("ws://{addr}/")).await.unwrap();
+
+        ws.send(Message::text("hello, wsspec ✓")).await.unwrap();
+        let got = tokio::time::timeout(TIMEOUT, ws.next()).await.unwrap();
+        assert_eq!(got.unwrap().unwrap(), Message::text("hello, wsspec ✓"));
+
+        let bytes: Vec<u8> = (0..=255u8).collect();
+        ws.send(Message::binary(bytes.clone())).await.unwrap();
+        let got = tokio::time::timeout(TIMEOUT, ws.next()).await.unwrap();
+        assert_eq!(got.unwrap().unwrap(), Message::binary(bytes));
+
+        ws.send(Message::Ping(b"are you there"[..].into()))
+            .await
+            .unwrap();
+        let got = tokio::time::timeout(TIMEOUT, ws.next()).await.unwrap();
+        assert_eq!(
+            got.unwrap().unwrap(),
+            Message::Pong(b"are you there"[..].into())
+        );
+
+        let normal = CloseFrame {
+            code: CloseCode::Normal,
+            reason: Utf8Bytes::from_static("bye"),
+        };
+        ws.send(Message::Close(Some(normal.clone()))).await.unwrap();
+        let got = tokio::time::timeout(TIMEOUT, ws.next()).await.unwrap();
+        assert_eq!(got.unwrap().unwrap(), Message::Close(Some(normal)));
+        // The server then closes TCP, which ends the client's stream.
+        let end = tokio::time::timeout(TIMEOUT, ws.next()).await.unwrap();
+        assert!(end.is_none(), "expected end of stream, got {end:?}");
+    }
+
+    #[tokio::test]
+    async fn large_single_frame_is_echoed_unfragmented() {
+        let addr = start(EchoConfig::default()).await;
+        // A raw client, so the frame boundaries of the echo can be checked.
+        let mut tcp = raw_connect(addr).await;
+        let payload = vec![b'x'; 200_000];
+        tcp.write_all(&client_frame(true, 0x2, &payload))
+            .await
+            .unwrap();
+        let (fin, opcode, got) = read_frame(&mut tcp).await;
+        assert!(fin);
+        assert_eq!(opcode, 0x2);
+        assert_eq!(got, payload);
+    }
+
+    #[tokio::test]
+    async fn fragmented_text_is_echoed_as_one_message() {
+        let addr = start(EchoConfig::default()).await;
+        let mut tcp = raw_connect(addr).await;
+        tcp.write_all(&client_frame(false, 0x1, b"frag"))
+            .await
+            .unwrap();
+        tcp.write_all(&client_frame(false, 0x0, b"men"))
+            .await
+            .unwrap();
+        tcp.write_all(&client_frame(true, 0x0, b"ted"))
+            .await
+            .unwrap();
+        assert_eq!(
+            read_frame(&mut tcp).await,
+            (true, 0x1, b"fragmented".to_vec())
+        );
+    }
+
+    #[tokio::test]
+    async fn reserved_bits_fail_with_1002_then_tcp_close() {
+        let addr = start(EchoConfig::default()).await;
+        let mut tcp = raw_connect(addr).await;
+        let mut frame = client_frame(true, 0x1, b"rsv");
+        frame[0] |= 0x40; // RSV1 without an extension
+        tcp.write_all(&frame).await.unwrap();
+        // Something the server must not echo once it has failed the connection.
+        tcp.write_all(&client_frame(true, 0x1, b"after"))
+            .await
+            .unwrap();
+        assert_close_then_eof(&mut tcp, 1002).await;
+    }
+
+    #[tokio::test]
+    async fn invalid_utf8_fails_with_1007() {
+        let addr = start(EchoConfig::default()).await;
+        let mut tcp = raw_connect(addr).await;
+        tcp.write_all(&client_frame(true, 0x1, &[0xce, 0xba, 0xff]))
+            .await
+            .unwrap();
+        assert_close_then_eof(&mut tcp, 1007).await;
+    }
+
+    #[tokio::test]
+    async fn oversized_message_fails_with_1009() {
+        let addr = start(EchoConfig {
+            max_message_size: Some(1000),
+        })
+        .await;
+        let mut tcp = raw_connect(addr).await;
+        tcp.write_all(&client_frame(false, 0x2, &[0; 600]))
+            .await
+            .unwrap();
+        tcp.write_all(&client_frame(true, 0x0, &[0; 600]))
+            .await
+            .unwrap();
+        assert_close_then_eof(&mut tcp, 1009).await;
+    }
+
+    #[tokio::test]
+    async fn bad_close_code_is_answered_with_1002() {
+        let addr = start(EchoConfig::default()).await;
+        let mut tcp = raw_connect(addr).await;
+        // 999 is not a valid close code.
+        tcp.write_all(&client_frame(true, 0x8, &999u16.to_be_bytes()))
+            .await
+            .unwrap();
+        assert_close_then_eof(&mut tcp, 1002).await;
+    }
+
+    #[tokio::test]
+    async fn bad_connections_do_not_stop_the_accept_loop() {
+        let addr = start(EchoConfig::default()).await;
+        for _ in 0..3 {
+            let mut junk = TcpStream::connect(addr).await.unwrap();
+            junk.write_all(b"NOT HTTP AT ALL\r\n\r\n").await.unwrap();
+            drop(junk);
+            let silent = TcpStream::connect(addr).await.unwrap();
+            drop(silent);
+        }
+        let (mut ws, _resp) = connect_async(format!("ws://{addr}/")).await.unwrap();
+        ws.send(Message::text("still alive")).await.unwrap();
+        let got = tokio::time::timeout(TIMEOUT, ws.next()).await.unwrap();
+        assert_eq!(got.unwrap().unwrap(), Message::text("still alive"));
+    }
+
+    #[tokio::test]
+    async fn connection_outcomes() {
+        async fn outcome_of(client: impl AsyncFnOnce(SocketAddr)) -> Outcome {
+            let listener = TcpListener::bind(LOCALHOST).await.unwrap();
+            let addr = listener.local_addr().unwrap();
+            let server = tokio::spawn(async move {
+                let (stream, _) = listener.accept().await.unwrap();
+                handle_connection(stream, EchoConfig::default().websocket_config()).await
+            });
+            client(addr).await;
+            tokio::time::timeout(TIMEOUT, server)
+                .await
+                .unwrap()
+                .unwrap()
+        }
+
+        let failed = outcome_of(async |addr| {
+            let mut tcp = raw_connect(addr).await;
+            tcp.write_all(&client_frame(true, 0x9, &[0; 126]))
+                .await
+                .unwrap();
+            assert_close_then_eof(&mut tcp, 1002).await;
+        })
+        .await;
+        assert_eq!(failed, Outcome::Failed(CloseCode::Protocol));
+
+        let closed = outcome_of(async |addr| {
+            let mut tcp = raw_connect(addr).await;
+            tcp.write_all(&client_frame(true, 0x8, &1000u16.to_be_bytes()))
+                .await
+                .unwrap();
+            assert_close_then_eof(&mut tcp, 1000).await;
+        })
+        .await;
+        assert_eq!(closed, Outcome::Closed);
+
+        let dropped = outcome_of(async |addr| drop(raw_connect(addr).await)).await;
+        assert_eq!(dropped, Outcome::Dropped);
+
+        let junk = outcome_of(async |addr| {
+            let mut tcp = TcpStream::connect(addr).await.unwrap();
+            tcp.write_all(b"GET / HTTP/1.1\r\n\r\n").await.unwrap();
+        })
+        .await;
+        assert_eq!(junk, Outcome::HandshakeFailed);
+    }
+
+    #[test]
+    fn config_sets_frame_limit_to_message_limit() {
+        let default = EchoConfig::default().websocket_config();
+        assert_eq!(default.max_message_size, Some(64 << 20));
+        assert_eq!(default.max_frame_size, Some(64 << 20));
+        let small = EchoConfig {
+            max_message_size: Some(1234),
+        }
+        .websocket_config();
+        assert_eq!(small.max_message_size, Some(1234));
+        assert_eq!(small.max_frame_size, Some(1234));
+    }
+
+    /// Opens a TCP connection and performs the opening handshake by hand.
+    async fn raw_connect(addr: SocketAddr) -> TcpStream {
+        let mut tcp = TcpStream::connect(addr).await.unwrap();
+        let request = format!(
+            "GET / HTTP/1.1\r\nHost: {addr}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+             Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
+        );
+        tcp.write_all(request.as_bytes()).await.unwrap();
+        let mut head = Vec::new();
+        while !head.ends_with(b"\r\n\r\n") {
+            let mut byte = [0u8; 1];
+            tcp.read_exact(&mut byte).await.unwrap();
+            head.push(byte[0]);
+        }
+        let head = String::from_utf8(head).unwrap();
+        assert!(head.starts_with("HTTP/1.1 101"), "{head}");
+        assert!(head.contains("s3pPLMBiTxaQ9kYGzzhZRbK+xOo="), "{head}");
+        tcp
+    }
+
+    /// Builds one masked client frame.
+    fn client_frame(fin: bool, opcode: u8, payload: &[u8]) -> Vec<u8> {
+        let mask = [0x12, 0x34, 0x56, 0x78];
+        let mut out = vec![if fin { 0x80 } else { 0 } | opcode];
+        match payload.len() {
+            n if n < 126 => out.push(0x80 | n as u8),
+            n if n <= 0xffff => {
+                out.push(0x80 | 126);
+                out.extend_from_slice(&(n as u16).to_be_bytes());
+            }
+            n => {
+                out.push(0x80 | 127);
+                out.extend_from_slice(&(n as u64).to_be_bytes());
+            }
+        }
+        out.extend_from_slice(&mask);
+        out.extend(payload.iter().enumerate().map(|(i, b)| b ^ mask[i % 4]));
+        out
+    }
+
+    /// Reads one unmasked server frame: (fin, opcode, payload).
+    async fn read_frame(tcp: &mut TcpStream) -> (bool, u8, Vec<u8>) {
+        let mut head = [0u8; 2];
+        tokio::time::timeout(TIMEOUT, tcp.read_exact(&mut head))
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(head[1] & 0x80, 0, "server frames are unmasked");
+        assert_eq!(head[0] & 0x70, 0, "no RSV bits");
+        let len = match head[1] & 0x7f {
+            126 => u64::from(tcp.read_u16().await.unwrap()),
+            127 => tcp.read_u64().await.unwrap(),
+            n => u64::from(n),
+        };
+        let mut payload = vec![0u8; usize::try_from(len).unwrap()];
+        tcp.read_exact(&mut payload).await.unwrap();
+        (head[0] & 0x80 != 0, head[0] & 0x0f, payload)
+    }
+
+    /// Expects a close frame with `code` next, and then the server's FIN.
+    async fn assert_close_then_eof(tcp: &mut TcpStream, code: u16) {
+        let (fin, opcode, payload) = read_frame(tcp).await;
+        assert!(fin);
+        assert_eq!(
+            opcode, 0x8,
+            "expected a close frame, got payload {payload:?}"
+        );
+        assert!(payload.len() >= 2);
+        assert_eq!(u16::from_be_bytes([payload[0], payload[1]]), code);
+        assert!(std::str::from_utf8(&payload[2..]).is_ok());
+        let mut rest = Vec::new();
+        tokio::time::timeout(TIMEOUT, tcp.read_to_end(&mut rest))
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(rest.is_empty(), "unexpected bytes after close: {rest:?}");
+    }
+}

@@ -1,0 +1,174 @@
+//! JSON outputs: `results.json` in wsspec's schema, and Autobahn's `index.json` with one file per case,
+//! so that CI glue written for Autobahn reads wsspec's output unchanged.
+//!
+//! Every file is written to a temporary name and renamed into place, so no reader ever sees half a file.
+
+use std::{
+    collections::BTreeMap,
+    fs,
+    io::Write,
+    path::{Path, PathBuf},
+};
+
+use serde::Serialize;
+use wsspec_suite::results::{CaseResult, RunResults};
+
+/// Writing a report failed.
+#[derive(Debug, thiserror::Error)]
+#[error("cannot write {path}: {source}")]
+pub struct WriteError {
+    /// The file or folder.
+    pub path: PathBuf,
+    /// The cause.
+    pub source: std::io::Error,
+}
+
+/// The files a run writes into its output folder.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Written {
+    /// `results.json`.
+    pub results: PathBuf,
+    /// `index.json`.
+    pub index: PathBuf,
+}
+
+/// Writes `results.json`, `index.json` and the per-case files into `dir` (created if needed).
+pub fn write_all(dir: &Path, results: &RunResults) -> Result<Written, WriteError> {
+    fs::create_dir_all(dir).map_err(|source| WriteError {
+        path: dir.to_owned(),
+        source,
+    })?;
+    let results_path = dir.join("results.json");
+    write_json(&results_path, results)?;
+    for case in &results.cases {
+        write_json(
+            &dir.join(report_file(&results.agent, &case.id)),
+            &AutobahnCase::new(results, case),
+        )?;
+    }
+    let index_path = dir.join("index.json");
+    write_json(&index_path, &index(results))?;
+    Ok(Written {
+        results: results_path,
+        index: index_path,
+    })
+}
+
+/// Reads a `results.json`.
+pub fn read_results(path: &Path) -> Result<RunResults, String> {
+    let text = fs::read_to_string(path).map_err(|err| format!("{}: {err}", path.display()))?;
+    serde_json::from_str(&text).map_err(|err| format!("{}:{}: {err}", path.display(), err.line()))
+}
+
+/// Writes any serializable value as pretty JSON, atomically.
+pub fn write_json<T: Serialize>(path: &Path, value: &T) -> Result<(), WriteError> {
+    let error = |source| WriteError {
+        path: path.to_owned(),
+        source,
+    };
+    let tmp = path.with_extension("json.tmp");
+    let mut file = fs::File::create(&tmp).map_err(error)?;
+    serde_json::to_writer_pretty(&mut file, value).map_err(|err| error(err.into()))?;
+    file.write_all(b"\n").map_err(error)?;
+    file.sync_all().map_err(error)?;
+    drop(file);
+    fs::rename(&tmp, path).map_err(error)
+}
+
+/// Autobahn's per-case file name: the agent lower-cased with everything but `[a-z0-9]` as `_`.
+pub fn report_file(agent: &str, case_id: &str) -> String {
+    let agent: String = agent
+        .to_lowercase()
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
+        .collect();
+    format!("{agent}_case_{}.json", case_id.replace('.', "_"))
+}
+
+/// One entry of Autobahn's `index.json`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct IndexEntry {
+    /// The main verdict (`OK`, `NON-STRICT`, `FAILED`, ...). wsspec writes its overall verdict here, so a
+    /// case that failed only in its closing is not reported as OK.
+    pub behavior: &'static str,
+    /// The close verdict.
+    #[serde(rename = "behaviorClose")]
+    pub behavior_close: &'static str,
+    /// Milliseconds.
+    pub duration: u64,
+    /// The close code the peer sent, if any.
+    #[serde(rename = "remoteCloseCode")]
+    pub remote_close_code: Option<u16>,
+    /// The per-case file.
+    pub reportfile: String,
+}
+
+/// Autobahn's `index.json`: `{agent: {case id: entry}}`.
+pub fn index(results: &RunResults) -> BTreeMap<String, BTreeMap<String, IndexEntry>> {
+    let cases = results
+        .cases
+        .iter()
+        .map(|case| {
+            let entry = IndexEntry {
+                behavior: case.verdict.autobahn_name(),
+                behavior_close: case.behavior_close.autobahn_name(),
+                duration: case.duration_ms,
+                remote_close_code: case.close.peer_code,
+                reportfile: report_file(&results.agent, &case.id),
+            };
+            (case.id.clone(), entry)
+        })
+        .collect();
+    BTreeMap::from([(results.agent.clone(), cases)])
+}
+
+/// A per-case file: Autobahn's main fields, then wsspec's full result.
+#[derive(Serialize)]
+struct AutobahnCase<'a> {
+    agent: &'a str,
+    id: &'a str,
+    description: &'a str,
+    expectation: &'a str,
+    behavior: &'static str,
+    #[serde(rename = "behaviorClose")]
+    behavior_close: &'static str,
+    duration: u64,
+    #[serde(rename = "remoteCloseCode")]
+    remote_close_code: Option<u16>,
+    result: &'a str,
+    wsspec: &'a CaseResult,
+}
+
+impl<'a> AutobahnCase<'a> {
+    fn new(results: &'a RunResults, case: &'a CaseResult) -> Self {
+        AutobahnCase {
+            agent: &results.agent,
+            id: &case.id,
+            description: &case.title,
+            expectation: &case.expected,
+            behavior: case.verdict.autobahn_name(),
+            behavior_close: case.behavior_close.autobahn_name(),
+            duration: case.duration_ms,
+            remote_close_code: case.close.peer_code,
+            result: &case.actual,
+            wsspec: case,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn report_file_names_follow_autobahn() {
+        assert_eq!(
+            report_file("websockets-17.4", "6.4.1"),
+            "websockets_17_4_case_6_4_1.json"
+        );
+        assert_eq!(
+            report_file("Tungstenite", "2.10"),
+            "tungstenite_case_2_10.json"
+        );
+    }
+}

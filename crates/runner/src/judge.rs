@@ -1,0 +1,873 @@
+//! Judgement: the one place where what the peer did becomes a verdict.
+//!
+//! The wire codec only reports what it read, and the connection code only moves bytes. Here, three things
+//! happen:
+//! - [`PeerStream`] turns the peer's frames into [`Observed`] events, and flags every frame that breaks a
+//!   MUST of RFC 6455 (wrong masking, RSV bits, reserved opcodes, bad fragmentation, invalid UTF-8, ...);
+//! - [`Matcher`] matches those events against a step's expectation, alternative by alternative;
+//! - [`judge_close`] and [`overall`] decide the close behaviour and the case's verdict, capped by its level.
+
+use std::fmt;
+
+use wsspec_suite::{
+    Level, Role,
+    case::{AltVerdict, Expect, Payload},
+    results::{CloseBehavior, CloseInfo, Data, Side, Verdict},
+};
+use wsspec_wire::{
+    CloseCode, ClosePayload, FrameHeader, Opcode, Response, Utf8Validator, accept_key,
+    header_has_token,
+};
+
+/// Something the peer did, after reassembly.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Observed {
+    /// A complete data message.
+    Message {
+        /// The opcode of its first frame.
+        opcode: u8,
+        /// The reassembled payload (possibly cut at the harness's size limit).
+        payload: Vec<u8>,
+    },
+    /// A ping (the harness answers it).
+    Ping(Vec<u8>),
+    /// A pong.
+    Pong(Vec<u8>),
+    /// A close frame, with its raw payload.
+    Close(Vec<u8>),
+    /// A frame that breaks the protocol.
+    Violation(String),
+    /// The peer closed TCP (or the connection broke).
+    TcpClosed(Option<String>),
+}
+
+impl fmt::Display for Observed {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Observed::Message { opcode, payload } => write!(
+                f,
+                "{} message of {} bytes {}",
+                wsspec_suite::case::opcode_name(*opcode),
+                payload.len(),
+                preview(payload)
+            ),
+            Observed::Ping(p) => write!(f, "ping {}", preview(p)),
+            Observed::Pong(p) => write!(f, "pong {}", preview(p)),
+            Observed::Close(p) => write!(f, "close {}", describe_close(p)),
+            Observed::Violation(what) => write!(f, "protocol violation: {what}"),
+            Observed::TcpClosed(None) => f.write_str("TCP closed by the peer"),
+            Observed::TcpClosed(Some(err)) => write!(f, "connection lost: {err}"),
+        }
+    }
+}
+
+/// A short printable form of a payload.
+pub fn preview(bytes: &[u8]) -> String {
+    const MAX: usize = 32;
+    let head = &bytes[..bytes.len().min(MAX)];
+    let more = if bytes.len() > MAX { "…" } else { "" };
+    format!("{}{more}", Data::from_bytes(head))
+}
+
+/// Describes a close payload: `1002 (protocol error) "reason"`, `without a code`, or what is wrong with it.
+pub fn describe_close(payload: &[u8]) -> String {
+    match ClosePayload::parse(payload) {
+        ClosePayload::Empty => "without a code".into(),
+        ClosePayload::Malformed(_) => "with a malformed 1-byte payload".into(),
+        ClosePayload::Code { code, reason } if reason.is_empty() => format!("{code}"),
+        ClosePayload::Code { code, reason } => format!("{code} {}", preview(reason)),
+    }
+}
+
+/// Reassembles the peer's frames into messages and flags protocol violations.
+#[derive(Debug)]
+pub struct PeerStream {
+    role: Role,
+    fragmented: Option<(u8, Vec<u8>)>,
+    utf8: Utf8Validator,
+    max_message: usize,
+}
+
+impl PeerStream {
+    /// A stream from a peer playing `role`; messages are kept up to `max_message` bytes.
+    pub fn new(role: Role, max_message: usize) -> Self {
+        PeerStream {
+            role,
+            fragmented: None,
+            utf8: Utf8Validator::new(),
+            max_message,
+        }
+    }
+
+    /// Turns one frame from the peer into at most one event.
+    pub fn frame(
+        &mut self,
+        header: &FrameHeader,
+        payload: Vec<u8>,
+        truncated: bool,
+    ) -> Option<Observed> {
+        if let Some(violation) = self.check_header(header) {
+            return Some(Observed::Violation(violation));
+        }
+        let opcode = header.opcode.as_u8();
+        match header.opcode {
+            Opcode::Ping => Some(Observed::Ping(payload)),
+            Opcode::Pong => Some(Observed::Pong(payload)),
+            Opcode::Close => Some(self.close(payload)),
+            Opcode::Continuation => {
+                let Some((first, mut message)) = self.fragmented.take() else {
+                    return Some(Observed::Violation(
+                        "a continuation frame with no message to continue".into(),
+                    ));
+                };
+                if let Some(violation) = self.append(first, &mut message, &payload, truncated) {
+                    return Some(violation);
+                }
+                if header.fin {
+                    self.finish(first, message)
+                } else {
+                    self.fragmented = Some((first, message));
+                    None
+                }
+            }
+            Opcode::Text | Opcode::Binary => {
+                if self.fragmented.is_some() {
+                    return Some(Observed::Violation(format!(
+                        "a new {} frame while a fragmented message was still open",
+                        header.opcode
+                    )));
+                }
+                self.utf8.reset();
+                let mut message = Vec::new();
+                if let Some(violation) = self.append(opcode, &mut message, &payload, truncated) {
+                    return Some(violation);
+                }
+                if header.fin {
+                    self.finish(opcode, message)
+                } else {
+                    self.fragmented = Some((opcode, message));
+                    None
+                }
+            }
+            Opcode::Reserved(_) => None,
+        }
+    }
+
+    /// RFC 6455 rules on a header, whatever the payload.
+    fn check_header(&self, header: &FrameHeader) -> Option<String> {
+        match (self.role, header.mask) {
+            (Role::Server, Some(_)) => {
+                return Some(
+                    "the server masked a frame (RFC 6455 §5.1: a server MUST NOT mask)".into(),
+                );
+            }
+            (Role::Client, None) => {
+                return Some(
+                    "the client sent an unmasked frame (RFC 6455 §5.1: a client MUST mask)".into(),
+                );
+            }
+            _ => {}
+        }
+        if header.rsv != 0 {
+            return Some(format!(
+                "RSV bits {:03b} set with no extension negotiated (§5.2)",
+                header.rsv
+            ));
+        }
+        if header.opcode.is_reserved() {
+            return Some(format!("reserved opcode {} (§5.2)", header.opcode.as_u8()));
+        }
+        if header.opcode.is_control() && !header.fin {
+            return Some(format!(
+                "a fragmented {} frame (§5.5: control frames MUST NOT be fragmented)",
+                header.opcode
+            ));
+        }
+        if header.opcode.is_control() && header.payload_len > 125 {
+            return Some(format!(
+                "a {} frame with a {}-byte payload (§5.5: at most 125)",
+                header.opcode, header.payload_len
+            ));
+        }
+        None
+    }
+
+    fn append(
+        &mut self,
+        opcode: u8,
+        message: &mut Vec<u8>,
+        payload: &[u8],
+        truncated: bool,
+    ) -> Option<Observed> {
+        if opcode == 1 && self.utf8.feed(payload).is_err() {
+            self.fragmented = None;
+            return Some(Observed::Violation(
+                "a text message that is not valid UTF-8 (§5.6)".into(),
+            ));
+        }
+        let room = self.max_message.saturating_sub(message.len());
+        if truncated || payload.len() > room {
+            self.fragmented = None;
+            return Some(Observed::Violation(format!(
+                "a message over the harness's limit of {} bytes",
+                self.max_message
+            )));
+        }
+        message.extend_from_slice(payload);
+        None
+    }
+
+    fn finish(&mut self, opcode: u8, payload: Vec<u8>) -> Option<Observed> {
+        if opcode == 1 && self.utf8.finish().is_err() {
+            return Some(Observed::Violation(
+                "a text message that ends inside a UTF-8 sequence (§5.6)".into(),
+            ));
+        }
+        Some(Observed::Message { opcode, payload })
+    }
+
+    fn close(&self, payload: Vec<u8>) -> Observed {
+        match ClosePayload::parse(&payload) {
+            ClosePayload::Malformed(_) => {
+                Observed::Violation("a close frame with a 1-byte payload (§5.5.1)".into())
+            }
+            ClosePayload::Code { code, .. } if !code.may_be_sent() => Observed::Violation(format!(
+                "a close frame with code {code}, which may not be sent (§7.4)"
+            )),
+            ClosePayload::Code { reason, .. } if std::str::from_utf8(reason).is_err() => {
+                Observed::Violation("a close reason that is not valid UTF-8 (§5.5.1)".into())
+            }
+            _ => Observed::Close(payload),
+        }
+    }
+}
+
+/// What the harness has sent and not yet seen echoed, for `echo` expectations.
+pub type Outbox = std::collections::VecDeque<(u8, Vec<u8>)>;
+
+/// The outcome of one expectation step.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum MatchOutcome {
+    /// An alternative matched; `echoes` messages of the outbox were echoed.
+    Matched {
+        /// The verdict it earns.
+        verdict: Verdict,
+        /// How many outbox entries it consumed.
+        echoes: usize,
+        /// A description of what matched.
+        what: String,
+        /// The codes of the `fail` atom in the alternative that matched: the peer failed the connection.
+        fail_codes: Option<Vec<u16>>,
+    },
+    /// No alternative can match any more.
+    Failed(String),
+}
+
+/// One alternative being matched.
+#[derive(Debug)]
+struct Track {
+    atoms: Vec<Expect>,
+    verdict: AltVerdict,
+    position: usize,
+    pong_index: usize,
+    echoes: usize,
+    seen: Vec<String>,
+    dead: Option<String>,
+}
+
+/// Matches the peer's events against an expectation.
+#[derive(Debug)]
+pub struct Matcher {
+    tracks: Vec<Track>,
+}
+
+/// What an atom makes of an event.
+enum Step {
+    /// The atom is satisfied.
+    Done,
+    /// The event counts toward the atom, which wants more.
+    More,
+    /// The event is harmless here (an unsolicited pong, a ping the harness answers).
+    Ignore,
+    /// The event rules this alternative out.
+    Reject(String),
+}
+
+impl Matcher {
+    /// A matcher for one expectation.
+    pub fn new(expect: &Expect) -> Self {
+        let tracks = match expect {
+            Expect::OneOf(alternatives) => alternatives
+                .iter()
+                .map(|alt| Track::new(alt.expect.clone(), alt.verdict))
+                .collect(),
+            atom => vec![Track::new(vec![atom.clone()], AltVerdict::Ok)],
+        };
+        Matcher { tracks }
+    }
+
+    /// Whether the expectation is `nothing` (it succeeds when its time runs out).
+    pub fn waits_for_silence(expect: &Expect) -> Option<u64> {
+        match expect {
+            Expect::Nothing(ms) => Some(*ms),
+            _ => None,
+        }
+    }
+
+    /// Feeds one event. Returns the outcome once the expectation is decided.
+    pub fn feed(&mut self, event: &Observed, outbox: &Outbox) -> Option<MatchOutcome> {
+        for track in self.tracks.iter_mut().filter(|t| t.dead.is_none()) {
+            track.feed(event, outbox);
+            if track.position == track.atoms.len() {
+                return Some(MatchOutcome::Matched {
+                    verdict: match track.verdict {
+                        AltVerdict::Ok => Verdict::Pass,
+                        AltVerdict::NonStrict => Verdict::NonStrict,
+                        AltVerdict::Informational => Verdict::Informational,
+                    },
+                    echoes: track.echoes,
+                    what: track.seen.join(", "),
+                    fail_codes: track.atoms.iter().find_map(|atom| match atom {
+                        Expect::Fail(codes) => Some(codes.clone()),
+                        _ => None,
+                    }),
+                });
+            }
+        }
+        if self.tracks.iter().all(|t| t.dead.is_some()) {
+            return Some(MatchOutcome::Failed(self.reasons()));
+        }
+        None
+    }
+
+    /// The outcome when the time allowed has run out.
+    pub fn timed_out(&self, within_ms: u64) -> MatchOutcome {
+        let waiting: Vec<String> = self
+            .tracks
+            .iter()
+            .filter(|t| t.dead.is_none())
+            .filter_map(|t| t.atoms.get(t.position).map(|atom| atom.to_string()))
+            .collect();
+        let seen: Vec<&String> = self.tracks.iter().flat_map(|t| &t.seen).collect();
+        let seen = if seen.is_empty() {
+            "nothing arrived".to_owned()
+        } else {
+            format!(
+                "after {}",
+                seen.iter()
+                    .map(|s| s.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )
+        };
+        MatchOutcome::Failed(format!(
+            "no {} within {within_ms} ms ({seen})",
+            waiting.join(" nor ")
+        ))
+    }
+
+    fn reasons(&self) -> String {
+        let mut reasons: Vec<&str> = self
+            .tracks
+            .iter()
+            .filter_map(|t| t.dead.as_deref())
+            .collect();
+        reasons.dedup();
+        reasons.join("; or ")
+    }
+}
+
+impl Track {
+    fn new(atoms: Vec<Expect>, verdict: AltVerdict) -> Self {
+        Track {
+            atoms,
+            verdict,
+            position: 0,
+            pong_index: 0,
+            echoes: 0,
+            seen: Vec::new(),
+            dead: None,
+        }
+    }
+
+    fn feed(&mut self, event: &Observed, outbox: &Outbox) {
+        let Some(atom) = self.atoms.get(self.position).cloned() else {
+            return;
+        };
+        match self.step(&atom, event, outbox) {
+            Step::Done => {
+                self.seen.push(event.to_string());
+                self.position += 1;
+                self.pong_index = 0;
+            }
+            Step::More => self.seen.push(event.to_string()),
+            Step::Ignore => {}
+            Step::Reject(reason) => self.dead = Some(reason),
+        }
+    }
+
+    fn step(&mut self, atom: &Expect, event: &Observed, outbox: &Outbox) -> Step {
+        use Observed as O;
+        match (atom, event) {
+            (_, O::Ping(_)) => Step::Ignore,
+            (Expect::Fail(_), O::Close(_) | O::TcpClosed(_)) => Step::Done,
+            (Expect::Fail(_), other) => Step::Reject(format!(
+                "expected the peer to fail the connection, got {other}"
+            )),
+            (Expect::Nothing(ms), other) => {
+                Step::Reject(format!("expected nothing for {ms} ms, got {other}"))
+            }
+            (Expect::Close(_), O::Close(_)) => Step::Done,
+            (Expect::Echo | Expect::Message(_), O::Pong(_)) => Step::Ignore,
+            (Expect::Echo, O::Message { opcode, payload }) => match outbox.get(self.echoes) {
+                Some((sent_op, sent)) if sent_op == opcode && sent == payload => {
+                    self.echoes += 1;
+                    Step::Done
+                }
+                Some((sent_op, sent)) => Step::Reject(format!(
+                    "expected the echo of the {} message {} sent, got a {}",
+                    wsspec_suite::case::opcode_name(*sent_op),
+                    preview(sent),
+                    event
+                )),
+                None => Step::Reject(format!(
+                    "got a {event} but no message was sent that it could echo"
+                )),
+            },
+            (Expect::Message(want), O::Message { opcode, payload }) => {
+                if want.opcode == *opcode && payload_eq(&want.payload, payload) {
+                    Step::Done
+                } else {
+                    Step::Reject(format!("expected a {}, got a {event}", atom))
+                }
+            }
+            (Expect::Pong(want), O::Pong(got)) => {
+                if payload_eq(want, got) {
+                    Step::Done
+                } else {
+                    Step::Reject(format!(
+                        "expected a pong with {want}, got a pong {}",
+                        preview(got)
+                    ))
+                }
+            }
+            (Expect::PongsFor(pings), O::Pong(got)) => {
+                let rest = pings.get(self.pong_index..).unwrap_or_default();
+                match rest.iter().position(|ping| payload_eq(ping, got)) {
+                    Some(offset) => {
+                        self.pong_index += offset + 1;
+                        if self.pong_index == pings.len() {
+                            Step::Done
+                        } else {
+                            Step::More
+                        }
+                    }
+                    None => Step::Reject(format!(
+                        "a pong {} that answers none of the outstanding pings",
+                        preview(got)
+                    )),
+                }
+            }
+            (atom, other) => Step::Reject(format!("expected {atom}, got {other}")),
+        }
+    }
+}
+
+fn payload_eq(want: &Payload, got: &[u8]) -> bool {
+    want.len() == got.len() as u64 && want.to_bytes() == got
+}
+
+/// Checks a server's answer to the opening handshake (RFC 6455 §4.1, the client's checks). Returns the
+/// problems found; empty means the connection is established.
+pub fn check_upgrade_response(response: &Response, key: &str) -> Vec<String> {
+    let mut problems = Vec::new();
+    if response.status != 101 {
+        problems.push(format!(
+            "the server answered {} {} instead of 101",
+            response.status, response.reason
+        ));
+        return problems;
+    }
+    match response.header("upgrade") {
+        Some(value) if value.trim().eq_ignore_ascii_case("websocket") => {}
+        Some(value) => problems.push(format!(
+            "`Upgrade: {value}` is not websocket (§4.1 point 2)"
+        )),
+        None => problems.push("no Upgrade header (§4.1 point 2)".into()),
+    }
+    match response.header("connection") {
+        Some(value) if header_has_token(value, "upgrade") => {}
+        Some(value) => problems.push(format!(
+            "`Connection: {value}` has no upgrade token (§4.1 point 3)"
+        )),
+        None => problems.push("no Connection header (§4.1 point 3)".into()),
+    }
+    let expected = accept_key(key);
+    match response.header("sec-websocket-accept") {
+        Some(value) if value.trim() == expected => {}
+        Some(value) => problems.push(format!(
+            "Sec-WebSocket-Accept is {value}, not {expected} (§4.1 point 4)"
+        )),
+        None => problems.push("no Sec-WebSocket-Accept header (§4.1 point 4)".into()),
+    }
+    if let Some(ext) = response.header("sec-websocket-extensions") {
+        problems.push(format!(
+            "the server chose extension `{ext}` that was not offered (§4.1 point 5)"
+        ));
+    }
+    if let Some(proto) = response.header("sec-websocket-protocol") {
+        problems.push(format!(
+            "the server chose subprotocol `{proto}` that was not offered (§4.1 point 6)"
+        ));
+    }
+    problems
+}
+
+/// Everything the closing judgement needs to know about how the connection ended.
+#[derive(Clone, Debug, Default)]
+pub struct Ending {
+    /// Close and TCP facts.
+    pub info: CloseInfo,
+    /// The codes a `fail` expectation asked for, if the case expected the peer to fail the connection.
+    pub fail_codes: Option<Vec<u16>>,
+    /// Whether the harness gave up waiting for the peer's close frame.
+    pub close_timed_out: bool,
+    /// Whether the harness gave up waiting for the peer to close TCP.
+    pub tcp_timed_out: bool,
+    /// The role the peer played.
+    pub role: Option<Role>,
+}
+
+/// Judges how the connection closed: Autobahn's `behaviorClose`, with the RFC's levels.
+pub fn judge_close(ending: &Ending, notes: &mut Vec<String>) -> (CloseBehavior, Verdict) {
+    let info = &ending.info;
+    if let Some(codes) = &ending.fail_codes {
+        match info.peer_code {
+            Some(code) if !CloseCode(code).may_be_sent() => {
+                notes.push(format!(
+                    "the peer closed with {}, a code that may not be sent (§7.4.1)",
+                    CloseCode(code)
+                ));
+                return (CloseBehavior::WrongCode, Verdict::Fail);
+            }
+            Some(code) if !codes.is_empty() && !codes.contains(&code) => {
+                notes.push(format!(
+                    "the peer failed the connection with {} where {} fits; §7.1.7 asks for an appropriate status code (SHOULD)",
+                    CloseCode(code),
+                    codes.iter().map(|c| CloseCode(*c).to_string()).collect::<Vec<_>>().join(" or ")
+                ));
+                return (CloseBehavior::WrongCode, Verdict::NonStrict);
+            }
+            None if info.initiated_by == Some(Side::Peer) && !codes.is_empty() => {
+                notes.push("the peer's close frame has no status code; §7.1.7 asks for an appropriate one (SHOULD)".into());
+                return (CloseBehavior::WrongCode, Verdict::NonStrict);
+            }
+            _ => {}
+        }
+    } else {
+        if info.initiated_by == Some(Side::Peer) {
+            notes.push(
+                "the peer started the close handshake although the case did not call for it".into(),
+            );
+            return (CloseBehavior::Failed, Verdict::Fail);
+        }
+        if !info.clean {
+            let why = if ending.close_timed_out {
+                "the peer did not answer the harness's close frame (§5.5.1: it MUST send a Close frame in response)"
+            } else {
+                "the connection ended without the peer's close frame (§5.5.1: it MUST answer a Close frame)"
+            };
+            notes.push(why.into());
+            return (CloseBehavior::Unclean, Verdict::Fail);
+        }
+        if let Some(code) = info.peer_code {
+            if !CloseCode(code).may_be_sent() {
+                notes.push(format!(
+                    "the peer answered with {}, a code that may not be sent (§7.4.1)",
+                    CloseCode(code)
+                ));
+                return (CloseBehavior::WrongCode, Verdict::Fail);
+            }
+            if Some(code) != info.harness_code && code != 1000 {
+                notes.push(format!(
+                    "the peer answered the close with {}; §5.5.1 says an endpoint typically echoes the code it received",
+                    CloseCode(code)
+                ));
+            }
+        }
+    }
+    if ending.tcp_timed_out && ending.role == Some(Role::Server) {
+        notes.push("after the close handshake the server did not close TCP; §7.1.1: the server SHOULD close it first".into());
+        return (CloseBehavior::FailedByClient, Verdict::NonStrict);
+    }
+    (CloseBehavior::Ok, Verdict::Pass)
+}
+
+/// The case's verdict: the worse of the two, capped by the requirement level.
+pub fn overall(level: Level, behavior: Verdict, close: Verdict) -> Verdict {
+    let worst = behavior.max(close);
+    if worst == Verdict::Error {
+        return Verdict::Error;
+    }
+    match level {
+        Level::Must => worst,
+        Level::Should if worst == Verdict::Fail => Verdict::NonStrict,
+        Level::Should => worst,
+        Level::May | Level::Info if worst == Verdict::Pass => Verdict::Pass,
+        Level::May | Level::Info => Verdict::Informational,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use wsspec_suite::case::{Alternative, FrameMatch};
+    use wsspec_wire::LengthForm;
+
+    fn header(fin: bool, opcode: Opcode, len: u64) -> FrameHeader {
+        FrameHeader {
+            fin,
+            rsv: 0,
+            opcode,
+            mask: None,
+            payload_len: len,
+            length_form: LengthForm::minimal(len),
+        }
+    }
+
+    #[test]
+    fn reassembles_fragments_and_flags_violations() {
+        let mut peer = PeerStream::new(Role::Server, 1 << 20);
+        assert_eq!(
+            peer.frame(&header(false, Opcode::Text, 2), b"he".to_vec(), false),
+            None
+        );
+        assert_eq!(
+            peer.frame(
+                &header(true, Opcode::Continuation, 3),
+                b"llo".to_vec(),
+                false
+            ),
+            Some(Observed::Message {
+                opcode: 1,
+                payload: b"hello".to_vec()
+            })
+        );
+        let stray = peer.frame(&header(true, Opcode::Continuation, 0), vec![], false);
+        assert!(
+            matches!(stray, Some(Observed::Violation(v)) if v.contains("no message to continue"))
+        );
+        let mut masked = header(true, Opcode::Binary, 0);
+        masked.mask = Some([1, 2, 3, 4]);
+        assert!(
+            matches!(peer.frame(&masked, vec![], false), Some(Observed::Violation(v)) if v.contains("MUST NOT mask"))
+        );
+        let bad_utf8 = peer.frame(
+            &header(true, Opcode::Text, 3),
+            vec![0xed, 0xa0, 0x80],
+            false,
+        );
+        assert!(matches!(bad_utf8, Some(Observed::Violation(v)) if v.contains("UTF-8")));
+        let big_ping = peer.frame(&header(true, Opcode::Ping, 126), vec![0; 126], false);
+        assert!(matches!(big_ping, Some(Observed::Violation(v)) if v.contains("at most 125")));
+        let bad_close = peer.frame(&header(true, Opcode::Close, 2), vec![0x03, 0xed], false);
+        assert!(matches!(bad_close, Some(Observed::Violation(v)) if v.contains("1005")));
+    }
+
+    fn outbox(items: &[&[u8]]) -> Outbox {
+        items.iter().map(|p| (1, p.to_vec())).collect()
+    }
+
+    fn text(p: &[u8]) -> Observed {
+        Observed::Message {
+            opcode: 1,
+            payload: p.to_vec(),
+        }
+    }
+
+    #[test]
+    fn echo_skips_unsolicited_pongs_and_rejects_wrong_payload() {
+        let sent = outbox(&[b"hello"]);
+        let mut m = Matcher::new(&Expect::Echo);
+        assert_eq!(m.feed(&Observed::Pong(vec![]), &sent), None);
+        assert!(matches!(
+            m.feed(&text(b"hello"), &sent),
+            Some(MatchOutcome::Matched {
+                verdict: Verdict::Pass,
+                echoes: 1,
+                ..
+            })
+        ));
+        let mut m = Matcher::new(&Expect::Echo);
+        assert!(matches!(
+            m.feed(&text(b"hellO"), &sent),
+            Some(MatchOutcome::Failed(_))
+        ));
+    }
+
+    #[test]
+    fn ranked_alternatives_pick_the_first_that_matches() {
+        let expect = Expect::OneOf(vec![
+            Alternative {
+                expect: vec![Expect::Echo, Expect::Fail(vec![1002])],
+                verdict: AltVerdict::Ok,
+            },
+            Alternative {
+                expect: vec![Expect::Fail(vec![1002])],
+                verdict: AltVerdict::NonStrict,
+            },
+        ]);
+        let sent = outbox(&[b"hi"]);
+        let mut m = Matcher::new(&expect);
+        assert_eq!(m.feed(&text(b"hi"), &sent), None);
+        let got = m.feed(&Observed::TcpClosed(None), &sent);
+        assert!(
+            matches!(
+                got,
+                Some(MatchOutcome::Matched {
+                    verdict: Verdict::Pass,
+                    echoes: 1,
+                    ..
+                })
+            ),
+            "{got:?}"
+        );
+        let mut m = Matcher::new(&expect);
+        let got = m.feed(&Observed::Close(vec![0x03, 0xea]), &sent);
+        assert!(
+            matches!(
+                got,
+                Some(MatchOutcome::Matched {
+                    verdict: Verdict::NonStrict,
+                    echoes: 0,
+                    ..
+                })
+            ),
+            "{got:?}"
+        );
+        let mut m = Matcher::new(&expect);
+        assert_eq!(m.feed(&text(b"hi"), &sent), None);
+        assert!(matches!(
+            m.feed(&Observed::Pong(vec![]), &sent),
+            Some(MatchOutcome::Failed(_))
+        ));
+    }
+
+    #[test]
+    fn pongs_for_accepts_only_the_last_ping_answered() {
+        let pings: Vec<Payload> = (0..3).map(|i| Payload::Text(format!("p{i}"))).collect();
+        let expect = Expect::PongsFor(pings);
+        let none = Outbox::new();
+        let mut m = Matcher::new(&expect);
+        assert!(matches!(
+            m.feed(&Observed::Pong(b"p2".to_vec()), &none),
+            Some(MatchOutcome::Matched { .. })
+        ));
+        let mut m = Matcher::new(&expect);
+        assert_eq!(m.feed(&Observed::Pong(b"p0".to_vec()), &none), None);
+        assert!(matches!(
+            m.feed(&Observed::Pong(b"p0".to_vec()), &none),
+            Some(MatchOutcome::Failed(_))
+        ));
+        let m = Matcher::new(&Expect::Message(FrameMatch {
+            opcode: 1,
+            payload: Payload::Text("x".into()),
+        }));
+        assert!(
+            matches!(m.timed_out(100), MatchOutcome::Failed(msg) if msg.contains("within 100 ms"))
+        );
+    }
+
+    #[test]
+    fn close_judgement_follows_the_rfc_levels() {
+        let mut notes = vec![];
+        let clean = Ending {
+            info: CloseInfo {
+                initiated_by: Some(Side::Harness),
+                peer_code: Some(1000),
+                harness_code: Some(1000),
+                clean: true,
+                tcp_closed_by: Some(Side::Peer),
+                ..CloseInfo::default()
+            },
+            role: Some(Role::Server),
+            ..Ending::default()
+        };
+        assert_eq!(
+            judge_close(&clean, &mut notes),
+            (CloseBehavior::Ok, Verdict::Pass)
+        );
+        let unclean = Ending {
+            info: CloseInfo {
+                clean: false,
+                ..clean.info.clone()
+            },
+            close_timed_out: true,
+            ..clean.clone()
+        };
+        assert_eq!(
+            judge_close(&unclean, &mut notes),
+            (CloseBehavior::Unclean, Verdict::Fail)
+        );
+        let lingering = Ending {
+            tcp_timed_out: true,
+            ..clean.clone()
+        };
+        assert_eq!(
+            judge_close(&lingering, &mut notes),
+            (CloseBehavior::FailedByClient, Verdict::NonStrict)
+        );
+        let failed_wrong_code = Ending {
+            info: CloseInfo {
+                initiated_by: Some(Side::Peer),
+                peer_code: Some(1000),
+                ..clean.info.clone()
+            },
+            fail_codes: Some(vec![1002]),
+            ..clean.clone()
+        };
+        assert_eq!(
+            judge_close(&failed_wrong_code, &mut notes),
+            (CloseBehavior::WrongCode, Verdict::NonStrict)
+        );
+        let dropped = Ending {
+            info: CloseInfo {
+                initiated_by: None,
+                peer_code: None,
+                clean: false,
+                tcp_closed_by: Some(Side::Peer),
+                ..CloseInfo::default()
+            },
+            fail_codes: Some(vec![1002]),
+            ..clean
+        };
+        assert_eq!(
+            judge_close(&dropped, &mut notes),
+            (CloseBehavior::Ok, Verdict::Pass)
+        );
+    }
+
+    #[test]
+    fn level_caps_the_verdict() {
+        assert_eq!(
+            overall(Level::Must, Verdict::Pass, Verdict::Fail),
+            Verdict::Fail
+        );
+        assert_eq!(
+            overall(Level::Should, Verdict::Fail, Verdict::Pass),
+            Verdict::NonStrict
+        );
+        assert_eq!(
+            overall(Level::Info, Verdict::Fail, Verdict::Pass),
+            Verdict::Informational
+        );
+        assert_eq!(
+            overall(Level::May, Verdict::Pass, Verdict::Pass),
+            Verdict::Pass
+        );
+        assert_eq!(
+            overall(Level::Info, Verdict::Error, Verdict::Pass),
+            Verdict::Error
+        );
+    }
+}

@@ -1,0 +1,60 @@
+#!/usr/bin/env python3
+"""Echo server on Python `websockets`, an interop peer for wsspec's tests.
+
+Usage: websockets_echo.py PORT
+
+Listens on 127.0.0.1:PORT, sends every text and binary message back with the
+same type and payload, prints `ready` on stdout once listening, and exits with
+status 0 on SIGTERM or SIGINT. permessage-deflate is off, the message size is
+unlimited, and keepalive pings are off so the server never sends unsolicited
+frames. The package comes from scripts/.peers/python (run scripts/install-peers).
+"""
+
+import asyncio
+import os
+import signal
+import sys
+
+sys.path.insert(
+    0, os.path.join(os.path.dirname(os.path.abspath(__file__)), os.pardir, ".peers", "python")
+)
+
+from websockets.asyncio.server import serve  # noqa: E402
+from websockets.exceptions import ConnectionClosed  # noqa: E402
+
+
+async def echo(websocket):
+    """Echoes each message (str for text, bytes for binary) until the connection ends."""
+    try:
+        async for message in websocket:
+            await websocket.send(message)
+    except ConnectionClosed:
+        pass
+
+
+async def main(port):
+    loop = asyncio.get_running_loop()
+    stop = loop.create_future()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, lambda: stop.done() or stop.set_result(None))
+    async with serve(
+        echo,
+        "127.0.0.1",
+        port,
+        compression=None,
+        max_size=None,
+        ping_interval=None,
+    ):
+        print("ready", flush=True)
+        await stop
+
+
+def parse_port(argv):
+    if len(argv) != 2 or not argv[1].isdigit() or int(argv[1]) > 65535:
+        print("usage: websockets_echo.py PORT", file=sys.stderr)
+        sys.exit(2)
+    return int(argv[1])
+
+
+if __name__ == "__main__":
+    asyncio.run(main(parse_port(sys.argv)))
