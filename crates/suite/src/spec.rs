@@ -22,6 +22,9 @@ use crate::case::{
 /// trip, so this only delays the verdict on peers that fail.
 pub const DEFAULT_EXPECT_MS: u64 = 2_000;
 
+/// The pause between the pieces of a chopped write when a step sets none, in milliseconds.
+pub const DEFAULT_CHOP_DELAY_MS: u64 = 1;
+
 type SpanError = (Option<Range<usize>>, String);
 
 #[derive(Deserialize)]
@@ -121,9 +124,17 @@ impl RawStep {
         if self.expect.is_none() && self.within_ms.is_some() {
             return Err("`within_ms` applies only to `expect` steps".into());
         }
+        let chop = self.chop.filter(|bytes| *bytes > 0);
         let write = WritePlan {
-            chop: self.chop.filter(|bytes| *bytes > 0),
-            delay_ms: self.delay_ms.unwrap_or(0),
+            chop,
+            // Pieces written back to back can merge in the peer's receive buffer, and then a byte-by-byte
+            // case tests nothing. A short pause makes each piece arrive on its own, as Autobahn's
+            // synchronous writes do.
+            delay_ms: self.delay_ms.unwrap_or(if chop.is_some() {
+                DEFAULT_CHOP_DELAY_MS
+            } else {
+                0
+            }),
         };
         Ok(if let Some(frames) = self.send {
             let frames = frames

@@ -1,0 +1,74 @@
+//! Helpers shared by the integration tests: running the `wsspec` binary and reading what it wrote.
+
+#![allow(dead_code)]
+
+use std::{
+    path::{Path, PathBuf},
+    process::{Command, Output},
+};
+
+use serde_json::Value;
+
+/// The workspace root.
+pub fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+/// Runs `wsspec` with these arguments and waits for it.
+pub fn wsspec(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_wsspec"))
+        .args(args)
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("the wsspec binary runs")
+}
+
+/// A fresh output folder for one test.
+pub fn out_dir(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("wsspec-test-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    dir
+}
+
+/// Runs `wsspec server URL` into a fresh folder and returns (exit code, results.json, stderr).
+pub fn run_server(name: &str, url: Option<&str>, extra: &[&str]) -> (i32, Value, String) {
+    let out = out_dir(name);
+    let out_str = out.to_string_lossy().into_owned();
+    let mut args = vec!["server"];
+    args.extend(url);
+    args.extend(["--out", out_str.as_str()]);
+    args.extend(extra);
+    let output = wsspec(&args);
+    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+    let results = std::fs::read_to_string(out.join("results.json"))
+        .map(|text| serde_json::from_str(&text).expect("results.json is JSON"))
+        .unwrap_or(Value::Null);
+    (output.status.code().unwrap_or(-1), results, stderr)
+}
+
+/// `(id, verdict)` for every case in a results.json.
+pub fn verdicts(results: &Value) -> Vec<(String, String)> {
+    results["cases"]
+        .as_array()
+        .map(|cases| {
+            cases
+                .iter()
+                .map(|c| {
+                    (
+                        c["id"].as_str().unwrap_or_default().to_owned(),
+                        c["verdict"].as_str().unwrap_or_default().to_owned(),
+                    )
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// The ids whose verdict is `verdict`.
+pub fn ids_with(results: &Value, verdict: &str) -> Vec<String> {
+    verdicts(results)
+        .into_iter()
+        .filter(|(_, v)| v == verdict)
+        .map(|(id, _)| id)
+        .collect()
+}

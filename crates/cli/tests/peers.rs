@@ -1,0 +1,98 @@
+//! Real peers that we did not write: Python `websockets` and Node `ws` echo servers, installed by
+//! `scripts/install-peers`. Their verdicts must match what those libraries publicly get from Autobahn.
+//!
+//! Without the peers installed these tests say so and pass, unless `WSSPEC_REQUIRE_PEERS` is set (as
+//! `scripts/test` and CI do), in which case a missing peer fails the test.
+
+mod common;
+
+use std::{
+    io::{BufRead, BufReader},
+    net::TcpListener,
+    process::{Child, Command, Stdio},
+};
+
+use common::{ids_with, root, run_server, verdicts};
+
+/// A peer process, killed when dropped.
+struct Peer(Child);
+
+impl Drop for Peer {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// Starts `program script PORT` and waits for it to print `ready`.
+fn start(program: &str, script: &str, installed: &str) -> Option<(Peer, String)> {
+    if !root().join(installed).exists() {
+        assert!(
+            std::env::var_os("WSSPEC_REQUIRE_PEERS").is_none(),
+            "{installed} is missing: run scripts/install-peers"
+        );
+        eprintln!("skipped: {installed} is not installed (run scripts/install-peers)");
+        return None;
+    }
+    let port = free_port();
+    let mut child = Command::new(program)
+        .arg(root().join(script))
+        .arg(port.to_string())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .unwrap_or_else(|err| panic!("cannot start {program}: {err}"));
+    let stdout = child.stdout.take().unwrap();
+    let mut line = String::new();
+    BufReader::new(stdout).read_line(&mut line).unwrap();
+    assert_eq!(line.trim(), "ready", "{script} did not start");
+    Some((Peer(child), format!("ws://127.0.0.1:{port}/")))
+}
+
+#[test]
+fn python_websockets_gets_its_autobahn_verdicts() {
+    let Some((_peer, url)) = start(
+        "python3",
+        "scripts/peers/websockets_echo.py",
+        "scripts/.peers/python/websockets",
+    ) else {
+        return;
+    };
+    let (code, results, stderr) =
+        run_server("python-websockets", Some(&url), &["--agent", "websockets"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(verdicts(&results).len(), 64);
+    // websockets handles a protocol error as soon as it parses the bad frame, before its application
+    // echoes the valid message that arrived in the same read. Autobahn 25.10.1, run against this same
+    // server, gives NON-STRICT on exactly these cases and OK on every other case of sections 1-5.
+    let expected = ["3.2", "3.3", "4.1.3", "4.1.4", "4.2.3", "4.2.4", "5.15"];
+    assert_eq!(ids_with(&results, "non-strict"), expected);
+    assert_eq!(ids_with(&results, "pass").len(), 64 - expected.len());
+}
+
+#[test]
+fn node_ws_passes_every_case() {
+    let Some((_peer, url)) = start(
+        "node",
+        "scripts/peers/ws_echo.js",
+        "scripts/peers/node_modules/ws",
+    ) else {
+        return;
+    };
+    let (code, results, stderr) = run_server("node-ws", Some(&url), &["--agent", "ws"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(
+        ids_with(&results, "pass").len(),
+        64,
+        "{:?}",
+        verdicts(&results)
+    );
+}

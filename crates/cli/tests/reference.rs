@@ -1,0 +1,75 @@
+//! The embedded default: `wsspec server` with no URL tests the built-in tokio-tungstenite server.
+
+mod common;
+
+use common::{ids_with, run_server, verdicts, wsspec};
+
+#[test]
+fn reference_server_passes_every_case() {
+    let (code, results, stderr) = run_server("reference", None, &[]);
+    assert_eq!(code, 0, "{stderr}");
+    let all = verdicts(&results);
+    assert_eq!(all.len(), 64, "{all:?}");
+    let not_passed: Vec<_> = all.iter().filter(|(_, v)| v != "pass").collect();
+    assert!(not_passed.is_empty(), "{not_passed:?}");
+    assert_eq!(results["complete"], true);
+    assert_eq!(results["schema"], 1);
+}
+
+#[test]
+fn index_json_has_autobahn_shape() {
+    let out = common::out_dir("index");
+    let out_str = out.to_string_lossy().into_owned();
+    let output = wsspec(&[
+        "server",
+        "--cases",
+        "2.*",
+        "--agent",
+        "Ref Server",
+        "--out",
+        &out_str,
+    ]);
+    assert_eq!(output.status.code(), Some(0));
+    let index: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("index.json")).unwrap()).unwrap();
+    let case = &index["Ref Server"]["2.10"];
+    assert_eq!(case["behavior"], "OK");
+    assert_eq!(case["behaviorClose"], "OK");
+    assert_eq!(case["remoteCloseCode"], 1000);
+    assert_eq!(case["reportfile"], "ref_server_case_2_10.json");
+    assert!(out.join("ref_server_case_2_10.json").exists());
+    assert_eq!(index["Ref Server"].as_object().unwrap().len(), 11);
+}
+
+#[test]
+fn selection_takes_wildcards_commas_and_excludes() {
+    let (code, results, stderr) = run_server(
+        "select",
+        None,
+        &["--cases", "1.1.*,2.1*", "--exclude", "2.11"],
+    );
+    assert_eq!(code, 0, "{stderr}");
+    let ids: Vec<String> = verdicts(&results).into_iter().map(|(id, _)| id).collect();
+    let mut expected: Vec<String> = (1..=8).map(|n| format!("1.1.{n}")).collect();
+    expected.extend(["2.1".to_owned(), "2.10".to_owned()]);
+    assert_eq!(ids, expected);
+    assert_eq!(ids_with(&results, "pass").len(), 10);
+}
+
+#[test]
+fn list_shows_every_case_with_level_and_rfc() {
+    let output = wsspec(&["list"]);
+    assert_eq!(output.status.code(), Some(0));
+    let text = String::from_utf8(output.stdout).unwrap();
+    assert_eq!(text.lines().count(), 64);
+    assert!(
+        text.lines()
+            .any(|l| l.starts_with("2.5 ") && l.contains("must") && l.contains("RFC 6455 §5.5")),
+        "{text}"
+    );
+    let output = wsspec(&["list", "--json", "5.1*"]);
+    let cases: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(cases.as_array().unwrap().len(), 11);
+    assert_eq!(cases[0]["id"], "5.1");
+    assert_eq!(cases[0]["level"], "must");
+}
