@@ -1,1 +1,138 @@
-//! Deliberately broken WebSocket peers, each with one defect (in progress).
+//! wsspec-mutants: small WebSocket echo servers, each broken in exactly one way.
+//!
+//! A conformance case is only worth having if some server can fail it. This crate provides the
+//! servers that prove it: [`spawn`] starts an echo server with one [`Defect`] on a local port, and
+//! the tests of the suite run their cases against it and expect a failure where the defect shows.
+//! [`Defect::None`] is the control: a correct server that must pass every case.
+//!
+//! The servers are built on the sans-IO codec of `wsspec-wire` and driven by tokio. All protocol
+//! decisions live in a synchronous state machine (the private `session` module) that turns decoded
+//! frame events into steps (send a frame, fail the connection, end after a close); the `server`
+//! module does the socket work. Each defect changes exactly one rule of the correct server, as
+//! its variant of [`Defect`] describes.
+//!
+//! These servers are test fixtures: they serve every connection until it ends, keep no more than
+//! [`MAX_MESSAGE_LEN`] bytes of a message in memory, and never panic on peer input; an I/O error
+//! ends only the connection it happened on.
+
+use std::fmt;
+use std::io;
+use std::net::SocketAddr;
+
+mod server;
+mod session;
+
+/// The longest message (or frame, for control frames) a server keeps; longer ones fail with 1009.
+pub const MAX_MESSAGE_LEN: u64 = 64 * 1024 * 1024;
+
+/// The one thing a mutant server does wrong.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Defect {
+    /// Nothing: a correct echo server that must pass every case.
+    None,
+    /// Ignores RSV bits instead of failing the connection.
+    AcceptsRsv,
+    /// Silently ignores frames with reserved opcodes (3-7, 11-15) instead of failing.
+    AcceptsReservedOpcode,
+    /// Answers every ping with an empty pong.
+    EmptyPong,
+    /// Ignores a continuation frame when no message is open instead of failing.
+    AcceptsStrayContinuation,
+    /// Accepts a ping or pong with FIN = 0: the continuation frames are appended to it, and a
+    /// fragmented ping is answered with a pong of the joined payload.
+    AcceptsFragmentedControl,
+    /// Answers a ping of more than 125 bytes with a pong instead of failing.
+    AcceptsOversizedControl,
+    /// Echoes only the first 65535 bytes of a longer message (a length-encoding bug).
+    TruncatesLongMessages,
+    /// Ignores pings that arrive in the middle of a fragmented message.
+    NoPongWhileFragmented,
+    /// A text or binary frame while a fragmented message is open starts a new message (the open
+    /// one is dropped) instead of failing.
+    AcceptsNewMessageMidFragment,
+    /// Never answers a close frame; keeps reading until the peer goes away.
+    NoCloseReply,
+    /// Answers the close frame but never closes TCP itself; keeps reading until the peer goes away.
+    KeepsTcpOpen,
+}
+
+impl Defect {
+    /// Every variant, [`Defect::None`] first.
+    pub const ALL: [Defect; 12] = [
+        Defect::None,
+        Defect::AcceptsRsv,
+        Defect::AcceptsReservedOpcode,
+        Defect::EmptyPong,
+        Defect::AcceptsStrayContinuation,
+        Defect::AcceptsFragmentedControl,
+        Defect::AcceptsOversizedControl,
+        Defect::TruncatesLongMessages,
+        Defect::NoPongWhileFragmented,
+        Defect::AcceptsNewMessageMidFragment,
+        Defect::NoCloseReply,
+        Defect::KeepsTcpOpen,
+    ];
+
+    /// The kebab-case name, such as "accepts-rsv" (and "none" for the correct server).
+    pub fn name(self) -> &'static str {
+        match self {
+            Defect::None => "none",
+            Defect::AcceptsRsv => "accepts-rsv",
+            Defect::AcceptsReservedOpcode => "accepts-reserved-opcode",
+            Defect::EmptyPong => "empty-pong",
+            Defect::AcceptsStrayContinuation => "accepts-stray-continuation",
+            Defect::AcceptsFragmentedControl => "accepts-fragmented-control",
+            Defect::AcceptsOversizedControl => "accepts-oversized-control",
+            Defect::TruncatesLongMessages => "truncates-long-messages",
+            Defect::NoPongWhileFragmented => "no-pong-while-fragmented",
+            Defect::AcceptsNewMessageMidFragment => "accepts-new-message-mid-fragment",
+            Defect::NoCloseReply => "no-close-reply",
+            Defect::KeepsTcpOpen => "keeps-tcp-open",
+        }
+    }
+}
+
+impl fmt::Display for Defect {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// Starts a server with `defect`: binds 127.0.0.1:0, spawns the accept loop on the current tokio
+/// runtime and returns the bound address.
+///
+/// Each connection runs in its own task. The server lives as long as the runtime; there is no
+/// way to stop it, which suits tests.
+///
+/// # Errors
+///
+/// When the listening socket cannot be bound.
+///
+/// # Panics
+///
+/// When called outside a tokio runtime (as [`tokio::spawn`] does).
+pub async fn spawn(defect: Defect) -> io::Result<SocketAddr> {
+    server::spawn(defect).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_unique_and_kebab_case() {
+        let mut names: Vec<&str> = Defect::ALL.iter().map(|d| d.name()).collect();
+        assert!(names.iter().all(|n| {
+            !n.is_empty()
+                && !n.starts_with('-')
+                && !n.ends_with('-')
+                && !n.contains("--")
+                && n.bytes().all(|b| b.is_ascii_lowercase() || b == b'-')
+        }));
+        names.sort_unstable();
+        names.dedup();
+        assert_eq!(names.len(), Defect::ALL.len());
+        assert_eq!(Defect::ALL[0], Defect::None);
+        assert_eq!(Defect::AcceptsRsv.to_string(), "accepts-rsv");
+    }
+}

@@ -2,6 +2,7 @@
 //! so that CI glue written for Autobahn reads wsspec's output unchanged.
 //!
 //! Every file is written to a temporary name and renamed into place, so no reader ever sees half a file.
+//! (No fsync: the rename already gives readers whole files, and reports are not worth a disk flush each.)
 
 use std::{
     collections::BTreeMap,
@@ -70,7 +71,6 @@ pub fn write_json<T: Serialize>(path: &Path, value: &T) -> Result<(), WriteError
     let mut file = fs::File::create(&tmp).map_err(error)?;
     serde_json::to_writer_pretty(&mut file, value).map_err(|err| error(err.into()))?;
     file.write_all(b"\n").map_err(error)?;
-    file.sync_all().map_err(error)?;
     drop(file);
     fs::rename(&tmp, path).map_err(error)
 }

@@ -279,6 +279,9 @@ impl CaseState {
                     self.recorder
                         .frame(Direction::Sent, &spec.header(), &spec.payload);
                     bytes.extend(encode_frame(&spec));
+                    if write.per_frame {
+                        self.write(&std::mem::take(&mut bytes), *write).await;
+                    }
                 }
                 self.write(&bytes, *write).await;
             }
@@ -503,7 +506,7 @@ impl CaseState {
 
     async fn write(&mut self, bytes: &[u8], plan: WritePlan) {
         let Some(io) = self.io.as_mut() else { return };
-        if io.write_failed {
+        if io.write_failed || bytes.is_empty() {
             return;
         }
         let delay = Duration::from_millis(plan.delay_ms);

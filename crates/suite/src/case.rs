@@ -305,6 +305,8 @@ pub struct WritePlan {
     pub chop: Option<usize>,
     /// Pause between pieces, in milliseconds.
     pub delay_ms: u64,
+    /// Give each frame of a multi-frame `send` its own write.
+    pub per_frame: bool,
 }
 
 /// What a step of a case does.

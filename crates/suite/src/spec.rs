@@ -90,6 +90,7 @@ pub(crate) struct RawStep {
     within_ms: Option<u64>,
     chop: Option<usize>,
     delay_ms: Option<u64>,
+    per_frame: Option<bool>,
 }
 
 impl RawStep {
@@ -121,6 +122,9 @@ impl RawStep {
                 present[0]
             ));
         }
+        if self.per_frame.is_some() && self.send.is_none() {
+            return Err("`per_frame` applies only to `send`".into());
+        }
         if self.expect.is_none() && self.within_ms.is_some() {
             return Err("`within_ms` applies only to `expect` steps".into());
         }
@@ -135,6 +139,7 @@ impl RawStep {
             } else {
                 0
             }),
+            per_frame: self.per_frame.unwrap_or(false),
         };
         Ok(if let Some(frames) = self.send {
             let frames = frames

@@ -1,0 +1,406 @@
+//! The protocol rules of a mutant server, sans-IO: frame events in, steps out.
+//!
+//! [`Session`] receives the events of a [`wsspec_wire::FrameDecoder`] one at a time and answers
+//! each with a [`Step`] for the driver to carry out. It applies the rules of a correct RFC 6455
+//! echo server, except for the one its [`Defect`] changes; every such exception is marked by a
+//! comparison with that defect right where the rule is checked.
+
+use wsspec_wire::{
+    ClosePayload, DecodeEvent, FrameHeader, FrameSpec, Opcode, Utf8Validator, encode_frame,
+    is_valid_utf8,
+};
+
+use crate::{Defect, MAX_MESSAGE_LEN};
+
+/// The largest payload RFC 6455 §5.5 allows a control frame.
+const MAX_CONTROL_LEN: u64 = 125;
+
+/// What [`Defect::TruncatesLongMessages`] cuts an echo down to: the largest 16-bit length.
+const TRUNCATED_LEN: usize = 0xffff;
+
+/// Status code 1002: protocol error.
+const PROTOCOL_ERROR: u16 = 1002;
+/// Status code 1007: invalid payload data (here, text that is not UTF-8).
+const INVALID_PAYLOAD: u16 = 1007;
+/// Status code 1009: message too big.
+const TOO_BIG: u16 = 1009;
+
+/// What the driver should do after an event.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum Step {
+    /// Nothing; decode on.
+    Continue,
+    /// Write this encoded frame, then decode on.
+    Send(Vec<u8>),
+    /// Fail the connection: send a close frame with this code and reason, then close TCP.
+    Fail {
+        /// The status code for the close frame.
+        code: u16,
+        /// A short reason for the close frame.
+        reason: &'static str,
+    },
+    /// The peer sent a valid close frame; the connection ends here.
+    Closed {
+        /// The encoded close frame to answer with, if any.
+        reply: Option<Vec<u8>>,
+        /// Whether to close TCP afterwards; otherwise input is read and discarded until the peer
+        /// goes away.
+        close_tcp: bool,
+    },
+}
+
+/// A message being received: its first frame has been seen, its final frame has not ended.
+#[derive(Debug)]
+struct Message {
+    /// The opcode of its first frame (ping or pong only with
+    /// [`Defect::AcceptsFragmentedControl`]).
+    opcode: Opcode,
+    /// The payload so far, unmasked.
+    payload: Vec<u8>,
+    /// For text messages, the UTF-8 check of the payload so far.
+    utf8: Option<Utf8Validator>,
+}
+
+impl Message {
+    fn new(opcode: Opcode) -> Self {
+        Message {
+            opcode,
+            payload: Vec::new(),
+            utf8: (opcode == Opcode::Text).then(Utf8Validator::new),
+        }
+    }
+}
+
+/// Where the payload of the frame being read goes.
+#[derive(Debug, Default)]
+enum Frame {
+    /// Between frames.
+    #[default]
+    Idle,
+    /// A frame a defect ignores: its payload is discarded.
+    Skip,
+    /// A frame of the open message; `fin` says whether it ends the message.
+    Data {
+        /// The frame's FIN bit.
+        fin: bool,
+    },
+    /// A whole control frame, collected to act on at its end.
+    Control {
+        /// Ping, pong or close.
+        opcode: Opcode,
+        /// The payload so far, unmasked.
+        payload: Vec<u8>,
+    },
+}
+
+/// The state of one connection after the handshake.
+#[derive(Debug)]
+pub(crate) struct Session {
+    defect: Defect,
+    message: Option<Message>,
+    frame: Frame,
+}
+
+impl Session {
+    /// A session between messages, breaking the rule `defect` names.
+    pub(crate) fn new(defect: Defect) -> Self {
+        Session {
+            defect,
+            message: None,
+            frame: Frame::Idle,
+        }
+    }
+
+    /// Handles one decoder event. After a `Fail` or `Closed` step the session is over and must
+    /// not be fed again.
+    pub(crate) fn on_event(&mut self, event: DecodeEvent<'_>) -> Step {
+        match event {
+            DecodeEvent::Header(header) => self.on_header(&header),
+            DecodeEvent::Payload(chunk) => self.on_payload(chunk),
+            DecodeEvent::End => self.on_end(),
+        }
+    }
+
+    fn on_header(&mut self, h: &FrameHeader) -> Step {
+        let defect = self.defect;
+        if h.mask.is_none() {
+            return fail(PROTOCOL_ERROR, "unmasked client frame");
+        }
+        if h.rsv != 0 && defect != Defect::AcceptsRsv {
+            return fail(PROTOCOL_ERROR, "RSV bits set with no extension");
+        }
+        match h.opcode {
+            Opcode::Reserved(_) if defect == Defect::AcceptsReservedOpcode => {
+                self.frame = Frame::Skip;
+                Step::Continue
+            }
+            Opcode::Reserved(_) => fail(PROTOCOL_ERROR, "reserved opcode"),
+            Opcode::Ping | Opcode::Pong | Opcode::Close => self.control_header(h),
+            Opcode::Continuation => self.continuation_header(h),
+            Opcode::Text | Opcode::Binary => self.message_header(h),
+        }
+    }
+
+    fn control_header(&mut self, h: &FrameHeader) -> Step {
+        let defect = self.defect;
+        let oversized_allowed =
+            defect == Defect::AcceptsOversizedControl && h.opcode == Opcode::Ping;
+        if h.payload_len > MAX_CONTROL_LEN && !oversized_allowed {
+            return fail(PROTOCOL_ERROR, "control frame over 125 bytes");
+        }
+        if h.payload_len > MAX_MESSAGE_LEN {
+            return fail(TOO_BIG, "frame too big");
+        }
+        if !h.fin {
+            let joinable = defect == Defect::AcceptsFragmentedControl
+                && matches!(h.opcode, Opcode::Ping | Opcode::Pong)
+                && self.message.is_none();
+            if !joinable {
+                return fail(PROTOCOL_ERROR, "fragmented control frame");
+            }
+            self.message = Some(Message::new(h.opcode));
+            self.frame = Frame::Data { fin: false };
+            return Step::Continue;
+        }
+        self.frame = Frame::Control {
+            opcode: h.opcode,
+            payload: Vec::with_capacity(len_hint(h.payload_len)),
+        };
+        Step::Continue
+    }
+
+    fn continuation_header(&mut self, h: &FrameHeader) -> Step {
+        let Some(message) = &self.message else {
+            if self.defect == Defect::AcceptsStrayContinuation {
+                self.frame = Frame::Skip;
+                return Step::Continue;
+            }
+            return fail(PROTOCOL_ERROR, "continuation frame with no message open");
+        };
+        let have = message.payload.len() as u64;
+        if h.payload_len > MAX_MESSAGE_LEN.saturating_sub(have) {
+            return fail(TOO_BIG, "message too big");
+        }
+        self.frame = Frame::Data { fin: h.fin };
+        Step::Continue
+    }
+
+    fn message_header(&mut self, h: &FrameHeader) -> Step {
+        if self.message.is_some() && self.defect != Defect::AcceptsNewMessageMidFragment {
+            return fail(PROTOCOL_ERROR, "new message while a fragmented one is open");
+        }
+        if h.payload_len > MAX_MESSAGE_LEN {
+            return fail(TOO_BIG, "message too big");
+        }
+        // With AcceptsNewMessageMidFragment an open message is dropped here.
+        self.message = Some(Message::new(h.opcode));
+        self.frame = Frame::Data { fin: h.fin };
+        Step::Continue
+    }
+
+    fn on_payload(&mut self, chunk: &[u8]) -> Step {
+        match &mut self.frame {
+            Frame::Idle | Frame::Skip => {}
+            Frame::Data { .. } => {
+                if let Some(message) = &mut self.message {
+                    // Fail fast: the first byte that cannot continue the text ends the connection.
+                    let valid = message.utf8.as_mut().is_none_or(|v| v.feed(chunk).is_ok());
+                    if !valid {
+                        return fail(INVALID_PAYLOAD, "text message is not UTF-8");
+                    }
+                    message.payload.extend_from_slice(chunk);
+                }
+            }
+            Frame::Control { payload, .. } => payload.extend_from_slice(chunk),
+        }
+        Step::Continue
+    }
+
+    fn on_end(&mut self) -> Step {
+        match std::mem::take(&mut self.frame) {
+            Frame::Idle | Frame::Skip | Frame::Data { fin: false } => Step::Continue,
+            Frame::Data { fin: true } => match self.message.take() {
+                Some(message) => self.finish_message(message),
+                None => Step::Continue,
+            },
+            Frame::Control { opcode, payload } => self.on_control(opcode, payload),
+        }
+    }
+
+    fn finish_message(&mut self, message: Message) -> Step {
+        if message.utf8.as_ref().is_some_and(|v| v.finish().is_err()) {
+            return fail(INVALID_PAYLOAD, "text message is not UTF-8");
+        }
+        let Message {
+            opcode,
+            mut payload,
+            ..
+        } = message;
+        match opcode {
+            // Only with AcceptsFragmentedControl: a ping or pong put together from fragments.
+            Opcode::Ping => Step::Send(encode_frame(&FrameSpec::pong(payload))),
+            Opcode::Pong => Step::Continue,
+            _ => {
+                if self.defect == Defect::TruncatesLongMessages {
+                    payload.truncate(TRUNCATED_LEN);
+                }
+                Step::Send(encode_frame(&FrameSpec::new(opcode, payload)))
+            }
+        }
+    }
+
+    fn on_control(&mut self, opcode: Opcode, payload: Vec<u8>) -> Step {
+        match opcode {
+            Opcode::Ping => {
+                if self.defect == Defect::NoPongWhileFragmented && self.message.is_some() {
+                    return Step::Continue;
+                }
+                let payload = if self.defect == Defect::EmptyPong {
+                    Vec::new()
+                } else {
+                    payload
+                };
+                Step::Send(encode_frame(&FrameSpec::pong(payload)))
+            }
+            Opcode::Close => self.on_close(&payload),
+            _ => Step::Continue,
+        }
+    }
+
+    fn on_close(&mut self, payload: &[u8]) -> Step {
+        let code = match ClosePayload::parse(payload) {
+            ClosePayload::Empty => None,
+            ClosePayload::Malformed(_) => {
+                return fail(PROTOCOL_ERROR, "one-byte close payload");
+            }
+            ClosePayload::Code { code, .. } if !code.may_be_sent() => {
+                return fail(PROTOCOL_ERROR, "close code that may not be sent");
+            }
+            ClosePayload::Code { reason, .. } if !is_valid_utf8(reason) => {
+                return fail(INVALID_PAYLOAD, "close reason is not UTF-8");
+            }
+            ClosePayload::Code { code, .. } => Some(code.0),
+        };
+        match self.defect {
+            Defect::NoCloseReply => Step::Closed {
+                reply: None,
+                close_tcp: false,
+            },
+            defect => Step::Closed {
+                reply: Some(encode_frame(&FrameSpec::close(code, b""))),
+                close_tcp: defect != Defect::KeepsTcpOpen,
+            },
+        }
+    }
+}
+
+/// The step that fails the connection with `code`.
+fn fail(code: u16, reason: &'static str) -> Step {
+    Step::Fail { code, reason }
+}
+
+/// A capacity to reserve for a payload of `len` bytes: never more than a control frame needs, so
+/// a lying length field costs nothing.
+fn len_hint(len: u64) -> usize {
+    usize::try_from(len.min(MAX_CONTROL_LEN)).unwrap_or(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use wsspec_wire::{FrameDecoder, encode_frame_into};
+
+    const KEY: Option<[u8; 4]> = Some([1, 2, 3, 4]);
+
+    /// Feeds the masked encodings of `frames` to a session and collects the steps that are not
+    /// `Continue`.
+    fn run(defect: Defect, frames: &[FrameSpec]) -> Vec<Step> {
+        let mut wire = Vec::new();
+        for spec in frames {
+            encode_frame_into(&spec.clone().with_mask(KEY), &mut wire);
+        }
+        let mut session = Session::new(defect);
+        let mut decoder = FrameDecoder::new();
+        let mut steps = Vec::new();
+        let mut pos = 0;
+        while let (used, Some(event)) = decoder.decode(&mut wire[pos..]) {
+            pos += used;
+            match session.on_event(event) {
+                Step::Continue => {}
+                step @ Step::Send(_) => steps.push(step),
+                step => {
+                    steps.push(step);
+                    break;
+                }
+            }
+        }
+        steps
+    }
+
+    fn send(spec: FrameSpec) -> Step {
+        Step::Send(encode_frame(&spec))
+    }
+
+    #[test]
+    fn echoes_and_pongs() {
+        let steps = run(
+            Defect::None,
+            &[
+                FrameSpec::text("ab").with_fin(false),
+                FrameSpec::ping("p"),
+                FrameSpec::continuation("cd"),
+                FrameSpec::pong("unsolicited"),
+                FrameSpec::close(Some(1000), b"bye"),
+            ],
+        );
+        assert_eq!(
+            steps,
+            [
+                send(FrameSpec::pong("p")),
+                send(FrameSpec::text("abcd")),
+                Step::Closed {
+                    reply: Some(encode_frame(&FrameSpec::close(Some(1000), b""))),
+                    close_tcp: true
+                }
+            ]
+        );
+    }
+
+    #[test]
+    fn utf8_fails_fast() {
+        // a fragment ending in 0xff fails before its message is complete
+        let steps = run(
+            Defect::None,
+            &[FrameSpec::text(&b"ok\xff"[..]).with_fin(false)],
+        );
+        assert_eq!(steps, [fail(INVALID_PAYLOAD, "text message is not UTF-8")]);
+        // a message ending inside a code point fails at its end
+        let steps = run(Defect::None, &[FrameSpec::text(&b"\xe2\x82"[..])]);
+        assert_eq!(steps, [fail(INVALID_PAYLOAD, "text message is not UTF-8")]);
+    }
+
+    #[test]
+    fn unmasked_frames_fail() {
+        let mut session = Session::new(Defect::None);
+        let mut wire = encode_frame(&FrameSpec::text("hi"));
+        let (_, event) = FrameDecoder::new().decode(&mut wire);
+        let step = session.on_event(event.unwrap());
+        assert_eq!(step, fail(PROTOCOL_ERROR, "unmasked client frame"));
+    }
+
+    #[test]
+    fn lying_lengths_cost_nothing() {
+        let mut huge = FrameSpec::binary("");
+        huge.declared_len = Some(MAX_MESSAGE_LEN + 1);
+        assert_eq!(
+            run(Defect::None, &[huge]),
+            [fail(TOO_BIG, "message too big")]
+        );
+        let mut ping = FrameSpec::ping("");
+        ping.declared_len = Some(u64::MAX);
+        assert_eq!(
+            run(Defect::AcceptsOversizedControl, &[ping]),
+            [fail(TOO_BIG, "frame too big")]
+        );
+    }
+}
