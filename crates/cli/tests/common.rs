@@ -1,5 +1,8 @@
 //! Helpers shared by the integration tests: running the `wsspec` binary and reading what it wrote.
 
+// Test code: lets the helpers below unwrap, as clippy.toml allows in tests.
+#![cfg(test)]
+// Each test binary uses only some of these helpers.
 #![allow(dead_code)]
 
 use std::{

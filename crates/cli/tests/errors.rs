@@ -1,5 +1,8 @@
 //! Bad input gets one clear line and the documented exit code; a garbage peer never panics or hangs.
 
+// Test code: lets the helpers below unwrap, as clippy.toml allows in tests.
+#![cfg(test)]
+
 mod common;
 
 use std::{

@@ -4,6 +4,9 @@
 //! Without the peers installed these tests say so and pass, unless `WSSPEC_REQUIRE_PEERS` is set (as
 //! `scripts/test` and CI do), in which case a missing peer fails the test.
 
+// Test code: lets the helpers below unwrap, as clippy.toml allows in tests.
+#![cfg(test)]
+
 mod common;
 
 use std::{

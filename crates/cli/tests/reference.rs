@@ -1,5 +1,8 @@
 //! The embedded default: `wsspec server` with no URL tests the built-in tokio-tungstenite server.
 
+// Test code: lets the helpers below unwrap, as clippy.toml allows in tests.
+#![cfg(test)]
+
 mod common;
 
 use common::{ids_with, run_server, verdicts, wsspec};

@@ -87,6 +87,8 @@ struct CaseState {
     close_timed_out: bool,
     tcp_timed_out: bool,
     harness_dropped: bool,
+    close_frame_sent: bool,
+    answered_harness_close: bool,
     handshake: Option<HandshakeRecord>,
     established: bool,
     steps: Vec<Step>,
@@ -129,6 +131,8 @@ impl CaseState {
             close_timed_out: false,
             tcp_timed_out: false,
             harness_dropped: false,
+            close_frame_sent: false,
+            answered_harness_close: false,
             handshake: None,
             established: false,
             steps: case.steps.clone(),
@@ -275,6 +279,7 @@ impl CaseState {
                 let mut bytes = Vec::new();
                 for frame in frames {
                     let spec = self.frame(frame);
+                    self.close_frame_sent |= spec.opcode == Opcode::Close;
                     self.track_outgoing(&spec);
                     self.recorder
                         .frame(Direction::Sent, &spec.header(), &spec.payload);
@@ -459,6 +464,7 @@ impl CaseState {
                 }
             }
             Observed::Close(payload) => {
+                self.answered_harness_close = self.close_frame_sent;
                 self.info.initiated_by.get_or_insert(Side::Peer);
                 if let ClosePayload::Code { code, reason } = ClosePayload::parse(payload) {
                     self.info.peer_code = Some(code.0);
@@ -494,6 +500,7 @@ impl CaseState {
                 .note("a second close frame, sent as the case asks");
         }
         io.sent_close = true;
+        self.close_frame_sent = true;
         self.info.initiated_by.get_or_insert(Side::Harness);
         if let ClosePayload::Code { code, .. } = ClosePayload::parse(&payload) {
             self.info.harness_code.get_or_insert(code.0);
@@ -655,6 +662,7 @@ impl CaseState {
                 close_timed_out: self.close_timed_out,
                 tcp_timed_out: self.tcp_timed_out,
                 role: Some(self.role),
+                answered_harness_close: self.answered_harness_close,
             };
             judge::judge_close(&ending, &mut self.notes)
         };

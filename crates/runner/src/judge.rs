@@ -74,7 +74,7 @@ pub fn describe_close(payload: &[u8]) -> String {
     match ClosePayload::parse(payload) {
         ClosePayload::Empty => "without a code".into(),
         ClosePayload::Malformed(_) => "with a malformed 1-byte payload".into(),
-        ClosePayload::Code { code, reason } if reason.is_empty() => format!("{code}"),
+        ClosePayload::Code { code, reason: [] } => format!("{code}"),
         ClosePayload::Code { code, reason } => format!("{code} {}", preview(reason)),
     }
 }
@@ -536,12 +536,26 @@ pub struct Ending {
     pub tcp_timed_out: bool,
     /// The role the peer played.
     pub role: Option<Role>,
+    /// Whether the peer's close frame came after the harness had sent one (valid or not).
+    pub answered_harness_close: bool,
 }
 
 /// Judges how the connection closed: Autobahn's `behaviorClose`, with the RFC's levels.
 pub fn judge_close(ending: &Ending, notes: &mut Vec<String>) -> (CloseBehavior, Verdict) {
     let info = &ending.info;
     if let Some(codes) = &ending.fail_codes {
+        let accepted = match info.peer_code {
+            None => true,
+            Some(code) => code == 1000 || Some(code) == info.harness_code,
+        };
+        let wanted = info.peer_code.is_some_and(|code| codes.contains(&code));
+        if ending.answered_harness_close && accepted && !wanted {
+            notes.push(format!(
+                "the peer answered the harness's close frame as a valid one ({}) instead of failing the connection",
+                info.peer_code.map_or("an empty close".to_owned(), |code| CloseCode(code).to_string())
+            ));
+            return (CloseBehavior::WrongCode, Verdict::Fail);
+        }
         match info.peer_code {
             Some(code) if !CloseCode(code).may_be_sent() => {
                 notes.push(format!(
