@@ -24,13 +24,15 @@ use wsspec_wire::{Utf8Error, Utf8Validator, is_valid_utf8};
 /// Most cut points used; enough for any interesting chunking, and keeps a run linear-ish.
 const MAX_CUTS: usize = 64;
 
+/// The fuzzer's input as `arbitrary` reads it: while the next byte is odd, a little-endian `u16`
+/// cut follows; the first even byte ends the list, and every byte after it is to be validated.
 #[derive(Arbitrary, Debug)]
-struct Input {
+struct Input<'a> {
     /// Where to cut the bytes into chunks (taken modulo the length plus one; order and repeats do
     /// not matter, and an empty chunk is a valid feed).
     cuts: Vec<u16>,
-    /// The bytes to validate.
-    bytes: Vec<u8>,
+    /// The bytes to validate: the rest of the input, as is.
+    bytes: &'a [u8],
 }
 
 /// Whether `byte` can start a code point in well-formed UTF-8.
@@ -76,8 +78,8 @@ fn validate(bytes: &[u8], ends: &[usize]) -> Result<(), Utf8Error> {
     finished
 }
 
-fuzz_target!(|input: Input| {
-    let bytes = &input.bytes[..];
+fuzz_target!(|input: Input<'_>| {
+    let bytes = input.bytes;
     let len = bytes.len();
     let mut ends: Vec<usize> = input
         .cuts

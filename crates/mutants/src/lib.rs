@@ -54,11 +54,17 @@ pub enum Defect {
     NoCloseReply,
     /// Answers the close frame but never closes TCP itself; keeps reading until the peer goes away.
     KeepsTcpOpen,
+    /// Never checks that text messages are UTF-8.
+    AcceptsInvalidUtf8,
+    /// Checks a text message's UTF-8 only once the message is complete, not as bytes arrive.
+    Utf8CheckedAtEnd,
+    /// Answers a close frame whose code may not be sent (0, 999, 1005, ...) by echoing the code.
+    AcceptsInvalidCloseCodes,
 }
 
 impl Defect {
     /// Every variant, [`Defect::None`] first.
-    pub const ALL: [Defect; 12] = [
+    pub const ALL: [Defect; 15] = [
         Defect::None,
         Defect::AcceptsRsv,
         Defect::AcceptsReservedOpcode,
@@ -71,6 +77,9 @@ impl Defect {
         Defect::AcceptsNewMessageMidFragment,
         Defect::NoCloseReply,
         Defect::KeepsTcpOpen,
+        Defect::AcceptsInvalidUtf8,
+        Defect::Utf8CheckedAtEnd,
+        Defect::AcceptsInvalidCloseCodes,
     ];
 
     /// The kebab-case name, such as "accepts-rsv" (and "none" for the correct server).
@@ -88,6 +97,9 @@ impl Defect {
             Defect::AcceptsNewMessageMidFragment => "accepts-new-message-mid-fragment",
             Defect::NoCloseReply => "no-close-reply",
             Defect::KeepsTcpOpen => "keeps-tcp-open",
+            Defect::AcceptsInvalidUtf8 => "accepts-invalid-utf8",
+            Defect::Utf8CheckedAtEnd => "utf8-checked-at-end",
+            Defect::AcceptsInvalidCloseCodes => "accepts-invalid-close-codes",
         }
     }
 }

@@ -204,7 +204,12 @@ impl Session {
             Frame::Data { .. } => {
                 if let Some(message) = &mut self.message {
                     // Fail fast: the first byte that cannot continue the text ends the connection.
-                    let valid = message.utf8.as_mut().is_none_or(|v| v.feed(chunk).is_ok());
+                    let checked_now = !matches!(
+                        self.defect,
+                        Defect::AcceptsInvalidUtf8 | Defect::Utf8CheckedAtEnd
+                    );
+                    let valid =
+                        !checked_now || message.utf8.as_mut().is_none_or(|v| v.feed(chunk).is_ok());
                     if !valid {
                         return fail(INVALID_PAYLOAD, "text message is not UTF-8");
                     }
@@ -228,7 +233,12 @@ impl Session {
     }
 
     fn finish_message(&mut self, message: Message) -> Step {
-        if message.utf8.as_ref().is_some_and(|v| v.finish().is_err()) {
+        let invalid = match self.defect {
+            Defect::AcceptsInvalidUtf8 => false,
+            Defect::Utf8CheckedAtEnd => message.utf8.is_some() && !is_valid_utf8(&message.payload),
+            _ => message.utf8.as_ref().is_some_and(|v| v.finish().is_err()),
+        };
+        if invalid {
             return fail(INVALID_PAYLOAD, "text message is not UTF-8");
         }
         let Message {
@@ -273,7 +283,9 @@ impl Session {
             ClosePayload::Malformed(_) => {
                 return fail(PROTOCOL_ERROR, "one-byte close payload");
             }
-            ClosePayload::Code { code, .. } if !code.may_be_sent() => {
+            ClosePayload::Code { code, .. }
+                if !code.may_be_sent() && self.defect != Defect::AcceptsInvalidCloseCodes =>
+            {
                 return fail(PROTOCOL_ERROR, "close code that may not be sent");
             }
             ClosePayload::Code { reason, .. } if !is_valid_utf8(reason) => {

@@ -18,7 +18,8 @@ use tokio::{
 use wsspec_suite::{
     Case, Role,
     case::{
-        ClosePayloadSpec, Expect, FrameSpec as CaseFrame, LengthFormSpec, MaskSpec, Step, WritePlan,
+        ClosePayloadSpec, Expect, FrameSpec as CaseFrame, LengthFormSpec, MaskSpec, OnTimeout,
+        Step, WritePlan,
     },
     results::{CaseResult, CloseBehavior, CloseInfo, Direction, HandshakeRecord, Side, Verdict},
 };
@@ -89,6 +90,7 @@ struct CaseState {
     harness_dropped: bool,
     close_frame_sent: bool,
     answered_harness_close: bool,
+    peer_failed: bool,
     handshake: Option<HandshakeRecord>,
     established: bool,
     steps: Vec<Step>,
@@ -133,6 +135,7 @@ impl CaseState {
             harness_dropped: false,
             close_frame_sent: false,
             answered_harness_close: false,
+            peer_failed: false,
             handshake: None,
             established: false,
             steps: case.steps.clone(),
@@ -164,7 +167,7 @@ impl CaseState {
         }
         let steps = std::mem::take(&mut self.steps);
         for step in &steps {
-            if self.failure.is_some() || self.harness_dropped {
+            if self.failure.is_some() || self.harness_dropped || self.peer_failed {
                 break;
             }
             self.step(step).await;
@@ -352,11 +355,15 @@ impl CaseState {
                     let _ = io.writer.shutdown().await;
                 }
             }
-            Step::Expect { expect, within_ms } => self.expect(expect, *within_ms).await,
+            Step::Expect {
+                expect,
+                within_ms,
+                on_timeout,
+            } => self.expect(expect, *within_ms, *on_timeout).await,
         }
     }
 
-    async fn expect(&mut self, expect: &Expect, within_ms: u64) {
+    async fn expect(&mut self, expect: &Expect, within_ms: u64, on_timeout: OnTimeout) {
         let mut matcher = Matcher::new(expect);
         let silence = Matcher::waits_for_silence(expect);
         let until = Instant::now() + Duration::from_millis(silence.unwrap_or(within_ms));
@@ -369,6 +376,16 @@ impl CaseState {
                         what: format!("nothing for {ms} ms"),
                         fail_codes: None,
                     },
+                    None if on_timeout == OnTimeout::NonStrict => {
+                        let MatchOutcome::Failed(reason) = matcher.timed_out(within_ms) else {
+                            return;
+                        };
+                        self.recorder.note(format!("late, going on: {reason}"));
+                        self.notes
+                            .push(format!("NON-STRICT: {reason}; the peer reacted only later"));
+                        self.degrade(Verdict::NonStrict);
+                        return;
+                    }
                     None => matcher.timed_out(within_ms),
                 };
             };
@@ -398,7 +415,9 @@ impl CaseState {
                     io.outbox.drain(..echoes.min(io.outbox.len()));
                 }
                 if fail_codes.is_some() {
+                    // The peer failed the connection: the remaining steps have nothing to act on.
                     self.fail_codes = fail_codes;
+                    self.peer_failed = true;
                 }
             }
             MatchOutcome::Failed(reason) => {

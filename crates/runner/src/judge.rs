@@ -627,7 +627,7 @@ pub fn overall(level: Level, behavior: Verdict, close: Verdict) -> Verdict {
         Level::Must => worst,
         Level::Should if worst == Verdict::Fail => Verdict::NonStrict,
         Level::Should => worst,
-        Level::May | Level::Info if worst == Verdict::Pass => Verdict::Pass,
+        Level::May if worst == Verdict::Pass => Verdict::Pass,
         Level::May | Level::Info => Verdict::Informational,
     }
 }

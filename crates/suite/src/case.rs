@@ -359,7 +359,20 @@ pub enum Step {
         expect: Expect,
         /// How long to wait for it, in milliseconds.
         within_ms: u64,
+        /// What a timeout means: by default the case fails; `NonStrict` lets it go on, at best NON-STRICT.
+        on_timeout: OnTimeout,
     },
+}
+
+/// What happens when an expectation is not met in time.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum OnTimeout {
+    /// The case fails.
+    #[default]
+    Fail,
+    /// The case goes on with its next steps, and can be NON-STRICT at best (e.g. a peer that detects
+    /// invalid UTF-8 only at the end of a message instead of as soon as it can).
+    NonStrict,
 }
 
 /// The payload of a close frame the harness sends.

@@ -15,7 +15,7 @@ use toml::Spanned;
 
 use crate::case::{
     AltVerdict, Alternative, Case, CaseId, ClosePayloadSpec, Expect, FrameMatch, FrameSpec,
-    LengthFormSpec, Level, MaskSpec, Payload, Role, Source, Step, WritePlan,
+    LengthFormSpec, Level, MaskSpec, OnTimeout, Payload, Role, Source, Step, WritePlan,
 };
 
 /// How long an expectation waits by default, in milliseconds. A conforming peer answers within a round
@@ -88,6 +88,7 @@ pub(crate) struct RawStep {
     half_close: Option<bool>,
     expect: Option<RawExpect>,
     within_ms: Option<u64>,
+    on_timeout: Option<String>,
     chop: Option<usize>,
     delay_ms: Option<u64>,
     per_frame: Option<bool>,
@@ -125,9 +126,18 @@ impl RawStep {
         if self.per_frame.is_some() && self.send.is_none() {
             return Err("`per_frame` applies only to `send`".into());
         }
-        if self.expect.is_none() && self.within_ms.is_some() {
-            return Err("`within_ms` applies only to `expect` steps".into());
+        if self.expect.is_none() && (self.within_ms.is_some() || self.on_timeout.is_some()) {
+            return Err("`within_ms` and `on_timeout` apply only to `expect` steps".into());
         }
+        let on_timeout = match self.on_timeout.as_deref() {
+            None | Some("fail") => OnTimeout::Fail,
+            Some("non-strict") => OnTimeout::NonStrict,
+            Some(other) => {
+                return Err(format!(
+                    "on_timeout {other:?} must be \"fail\" or \"non-strict\""
+                ));
+            }
+        };
         let chop = self.chop.filter(|bytes| *bytes > 0);
         let write = WritePlan {
             chop,
@@ -183,6 +193,7 @@ impl RawStep {
             Step::Expect {
                 expect,
                 within_ms: self.within_ms.unwrap_or(DEFAULT_EXPECT_MS),
+                on_timeout,
             }
         })
     }
@@ -681,11 +692,13 @@ mod tests {
             step("expect = 'echo'").unwrap(),
             Step::Expect {
                 expect: Expect::Echo,
-                within_ms: DEFAULT_EXPECT_MS
+                within_ms: DEFAULT_EXPECT_MS,
+                on_timeout: OnTimeout::Fail,
             }
         );
-        let Step::Expect { expect, within_ms } =
-            step("expect = { fail = [1002] }\nwithin_ms = 500").unwrap()
+        let Step::Expect {
+            expect, within_ms, ..
+        } = step("expect = { fail = [1002] }\nwithin_ms = 500").unwrap()
         else {
             panic!()
         };
