@@ -139,7 +139,8 @@ mod tests {
                 && !n.starts_with('-')
                 && !n.ends_with('-')
                 && !n.contains("--")
-                && n.bytes().all(|b| b.is_ascii_lowercase() || b == b'-')
+                && n.bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
         }));
         names.sort_unstable();
         names.dedup();
