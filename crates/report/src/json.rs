@@ -68,9 +68,10 @@ pub fn write_json<T: Serialize>(path: &Path, value: &T) -> Result<(), WriteError
         source,
     };
     let tmp = path.with_extension("json.tmp");
-    let mut file = fs::File::create(&tmp).map_err(error)?;
+    let mut file = std::io::BufWriter::new(fs::File::create(&tmp).map_err(error)?);
     serde_json::to_writer_pretty(&mut file, value).map_err(|err| error(err.into()))?;
     file.write_all(b"\n").map_err(error)?;
+    file.flush().map_err(error)?;
     drop(file);
     fs::rename(&tmp, path).map_err(error)
 }
