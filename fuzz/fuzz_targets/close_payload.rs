@@ -18,9 +18,18 @@ fuzz_target!(|data: &[u8]| {
         (ClosePayload::Code { code, reason }, [hi, lo, rest @ ..]) => {
             assert_eq!(code, CloseCode(u16::from_be_bytes([*hi, *lo])));
             assert_eq!(reason, rest);
-            assert_eq!(reason.as_ptr(), rest.as_ptr(), "reason is not the payload's own tail");
+            assert_eq!(
+                reason.as_ptr(),
+                rest.as_ptr(),
+                "reason is not the payload's own tail"
+            );
             assert_eq!(encode_close_payload(code.0, reason), data);
-            let _ = (code.class(), code.may_be_sent(), code.name(), code.to_string());
+            let _ = (
+                code.class(),
+                code.may_be_sent(),
+                code.name(),
+                code.to_string(),
+            );
         }
         (parsed, _) => panic!("{} bytes classified as {parsed:?}", data.len()),
     }

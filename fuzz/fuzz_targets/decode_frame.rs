@@ -133,7 +133,11 @@ fn check_round_trip(wire: &[u8], decoded: &Decoded) {
     match decoded.frames.last() {
         Some(frame) if !frame.ended => {
             assert!(decoded.in_frame);
-            assert!(rest.is_empty(), "stopped inside a frame with {} bytes left", rest.len());
+            assert!(
+                rest.is_empty(),
+                "stopped inside a frame with {} bytes left",
+                rest.len()
+            );
             assert_eq!(
                 decoded.remaining,
                 frame.header.payload_len - frame.payload.len() as u64

@@ -16,7 +16,9 @@
 use std::fmt::Debug;
 
 use libfuzzer_sys::fuzz_target;
-use wsspec_wire::{HeadError, MAX_HEAD_BYTES, Parsed, Request, Response, parse_request, parse_response};
+use wsspec_wire::{
+    HeadError, MAX_HEAD_BYTES, Parsed, Request, Response, parse_request, parse_response,
+};
 
 /// Runs the checks for one kind of head: `parse` parses it, `to_bytes` writes it back.
 fn check<T: Debug + PartialEq>(
@@ -32,12 +34,19 @@ fn check<T: Debug + PartialEq>(
         }
         Err(_) => return,
     };
-    assert!(len > 0 && len <= input.len(), "len {len} of {}", input.len());
+    assert!(
+        len > 0 && len <= input.len(),
+        "len {len} of {}",
+        input.len()
+    );
     assert!(len <= MAX_HEAD_BYTES);
 
     let head = &input[..len];
     match parse(head) {
-        Ok(Parsed::Complete { value: alone, len: alone_len }) => {
+        Ok(Parsed::Complete {
+            value: alone,
+            len: alone_len,
+        }) => {
             assert_eq!(alone_len, len, "head parsed alone has another length");
             assert_eq!(alone, value, "head parsed alone gives another value");
         }
@@ -55,7 +64,10 @@ fn check<T: Debug + PartialEq>(
         return;
     }
     match parse(&written) {
-        Ok(Parsed::Complete { value: again, len: again_len }) => {
+        Ok(Parsed::Complete {
+            value: again,
+            len: again_len,
+        }) => {
             assert_eq!(
                 again,
                 value,

@@ -105,7 +105,8 @@ fuzz_target!(|input: Input<'_>| {
                 None => len,
             };
             assert_eq!(
-                ours.offset, expected as u64,
+                ours.offset,
+                expected as u64,
                 "std: valid up to {valid_up_to}, error_len {:?}",
                 std.error_len()
             );

@@ -2,17 +2,17 @@
 //!
 //! A reader task decodes the peer's bytes into frames and passes them on a channel; the case executor
 //! writes from its own task. Both record into one bounded [`Recorder`]. Nothing here judges: frames go
-//! to [`crate::judge`] as they were read. Memory is bounded: a frame's payload is kept only up to the
-//! harness's message limit, and the transcript keeps a bounded number of entries.
+//! to [`crate::judge`] as they were read. Memory is bounded: payloads travel in chunks under a byte
+//! budget ([`READ_BUDGET`]), and the transcript keeps a bounded number of entries.
 
 use std::{
     sync::{Arc, Mutex},
-    time::{Duration, Instant},
+    time::Instant,
 };
 
 use tokio::{
-    io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt},
-    sync::mpsc,
+    io::{AsyncRead, AsyncReadExt},
+    sync::{OwnedSemaphorePermit, Semaphore, mpsc},
 };
 use wsspec_suite::results::{Data, Direction, Entry, EntryKind, Transcript, hex};
 use wsspec_wire::{DecodeEvent, FrameDecoder, FrameHeader};
@@ -87,36 +87,47 @@ impl Recorder {
     }
 }
 
-/// What the reader task reports.
+/// What the reader task reports. Payloads arrive in chunks as they are read, so a frame of any size
+/// costs the harness no more memory than the chunks in flight.
 #[derive(Debug)]
 pub enum Incoming {
-    /// A whole frame. `truncated` says the payload was longer than the limit and was cut.
-    Frame {
-        /// The header as read.
-        header: FrameHeader,
-        /// The unmasked payload, up to the limit.
-        payload: Vec<u8>,
-        /// Whether bytes past the limit were dropped.
-        truncated: bool,
-    },
+    /// A frame header.
+    Header(FrameHeader),
+    /// Part of the current frame's payload, unmasked, with the budget it holds.
+    Payload(Budgeted),
+    /// The current frame's last payload byte was read.
+    End,
     /// The peer closed its side of TCP (read returned 0).
     Eof,
     /// Reading failed (reset, and so on).
     Error(String),
 }
 
+/// A payload chunk that holds part of the reader's memory budget until it is dropped.
+#[derive(Debug)]
+pub struct Budgeted {
+    /// The bytes.
+    pub bytes: Vec<u8>,
+    _permit: Option<OwnedSemaphorePermit>,
+}
+
+/// How many payload bytes may wait between the reader and the case at once. When the case falls
+/// behind, the reader stops reading and TCP pushes back on the peer.
+pub const READ_BUDGET: usize = 16 << 20;
+
 /// Reads frames from `reader` until EOF or error, starting with `leftover` bytes that arrived with the
-/// handshake. Payloads are kept up to `max_payload` bytes per frame.
+/// handshake.
 pub async fn read_frames<R: AsyncRead + Unpin>(
     mut reader: R,
     leftover: Vec<u8>,
-    max_payload: usize,
     recorder: Recorder,
     tx: mpsc::UnboundedSender<Incoming>,
 ) {
+    let budget = Arc::new(Semaphore::new(READ_BUDGET));
     let mut decoder = FrameDecoder::new();
     let mut buf = leftover;
-    let mut current: Option<(FrameHeader, Vec<u8>, bool)> = None;
+    // The current frame's header and the first payload bytes, for the transcript.
+    let mut current: Option<(FrameHeader, Vec<u8>)> = None;
     let mut chunk = vec![0u8; 64 * 1024];
     loop {
         let mut offset = 0;
@@ -124,35 +135,34 @@ pub async fn read_frames<R: AsyncRead + Unpin>(
             // Called even with nothing left: the end of a frame is reported on its own call.
             let (used, event) = decoder.decode(&mut buf[offset..]);
             offset += used;
-            match event {
+            let incoming = match event {
                 Some(DecodeEvent::Header(header)) => {
-                    let keep = header.payload_len.min(max_payload as u64).min(1 << 20) as usize;
-                    current = Some((header, Vec::with_capacity(keep), false));
+                    current = Some((header.clone(), Vec::new()));
+                    Incoming::Header(header)
                 }
                 Some(DecodeEvent::Payload(data)) => {
-                    if let Some((_, payload, truncated)) = current.as_mut() {
-                        let room = max_payload.saturating_sub(payload.len());
-                        payload.extend_from_slice(&data[..data.len().min(room)]);
-                        *truncated |= data.len() > room;
+                    if let Some((_, preview)) = current.as_mut() {
+                        let room = PREVIEW_BYTES.saturating_sub(preview.len());
+                        preview.extend_from_slice(&data[..data.len().min(room)]);
                     }
+                    let permits = u32::try_from(data.len()).unwrap_or(u32::MAX);
+                    let permit = budget.clone().acquire_many_owned(permits).await.ok();
+                    Incoming::Payload(Budgeted {
+                        bytes: data.to_vec(),
+                        _permit: permit,
+                    })
                 }
                 Some(DecodeEvent::End) => {
-                    if let Some((header, payload, truncated)) = current.take() {
-                        recorder.frame(Direction::Received, &header, &payload);
-                        if tx
-                            .send(Incoming::Frame {
-                                header,
-                                payload,
-                                truncated,
-                            })
-                            .is_err()
-                        {
-                            return;
-                        }
+                    if let Some((header, preview)) = current.take() {
+                        recorder.frame(Direction::Received, &header, &preview);
                     }
+                    Incoming::End
                 }
                 None if used == 0 => break,
-                None => {}
+                None => continue,
+            };
+            if tx.send(incoming).is_err() {
+                return;
             }
         }
         buf.drain(..offset);
@@ -175,26 +185,6 @@ pub async fn read_frames<R: AsyncRead + Unpin>(
     }
 }
 
-/// Writes `bytes`, in pieces of `chop` bytes with `delay` between them when asked.
-pub async fn write_chopped<W: AsyncWrite + Unpin>(
-    writer: &mut W,
-    bytes: &[u8],
-    chop: Option<usize>,
-    delay: Duration,
-    recorder: &Recorder,
-) -> std::io::Result<()> {
-    let piece = chop.unwrap_or(bytes.len()).max(1);
-    for (i, part) in bytes.chunks(piece).enumerate() {
-        if i > 0 && !delay.is_zero() {
-            tokio::time::sleep(delay).await;
-        }
-        writer.write_all(part).await?;
-        writer.flush().await?;
-        recorder.bytes(Direction::Sent, part);
-    }
-    Ok(())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -207,27 +197,31 @@ mod tests {
         let (first, rest) = bytes.split_at(3);
         let recorder = Recorder::new(Instant::now());
         let (tx, mut rx) = mpsc::unbounded_channel();
-        read_frames(rest, first.to_vec(), 4, recorder.clone(), tx).await;
-        let Some(Incoming::Frame {
-            payload, truncated, ..
-        }) = rx.recv().await
-        else {
-            panic!()
-        };
-        assert_eq!((payload.as_slice(), truncated), (&b"hi"[..], false));
-        let Some(Incoming::Frame {
-            payload,
-            truncated,
-            header,
-        }) = rx.recv().await
-        else {
-            panic!()
-        };
+        read_frames(rest, first.to_vec(), recorder.clone(), tx).await;
+        let mut events = vec![];
+        while let Some(event) = rx.recv().await {
+            events.push(match event {
+                Incoming::Header(h) => format!("header {}", h.payload_len),
+                Incoming::Payload(p) => format!("payload {}", p.bytes.len()),
+                Incoming::End => "end".into(),
+                Incoming::Eof => "eof".into(),
+                Incoming::Error(e) => e,
+            });
+        }
+        // "hi" arrives split: one byte with the handshake's leftover, one after the first read.
         assert_eq!(
-            (payload.len(), truncated, header.payload_len),
-            (4, true, 10)
+            events,
+            [
+                "header 2",
+                "payload 1",
+                "payload 1",
+                "end",
+                "header 10",
+                "payload 10",
+                "end",
+                "eof"
+            ]
         );
-        assert!(matches!(rx.recv().await, Some(Incoming::Eof)));
         assert!(recorder.snapshot().entries.len() >= 3);
     }
 
@@ -238,14 +232,11 @@ mod tests {
             0x82, 0x7f, 0x7f, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 1, 2, 3,
         ];
         let (tx, mut rx) = mpsc::unbounded_channel();
-        read_frames(
-            &bytes[..],
-            vec![],
-            1 << 20,
-            Recorder::new(Instant::now()),
-            tx,
-        )
-        .await;
+        read_frames(&bytes[..], vec![], Recorder::new(Instant::now()), tx).await;
+        assert!(
+            matches!(rx.recv().await, Some(Incoming::Header(h)) if h.payload_len == (1 << 63) - 1)
+        );
+        assert!(matches!(rx.recv().await, Some(Incoming::Payload(p)) if p.bytes == [1, 2, 3]));
         assert!(matches!(rx.recv().await, Some(Incoming::Eof)));
     }
 }

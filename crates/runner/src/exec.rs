@@ -24,14 +24,16 @@ use wsspec_suite::{
     results::{CaseResult, CloseBehavior, CloseInfo, Direction, HandshakeRecord, Side, Verdict},
 };
 use wsspec_wire::{
-    ClosePayload, FrameSpec, LengthForm, Opcode, Parsed, Request, encode_close_payload,
-    encode_frame, generate_key, parse_response,
+    ClosePayload, FrameHeader, FrameSpec, LengthForm, Opcode, Parsed, Request,
+    encode_close_payload, encode_frame, generate_key, parse_response,
 };
 
 use crate::{
     Target,
-    conn::{Incoming, Recorder, read_frames, write_chopped},
+    body::{BodyBuilder, fill, for_each_block, pattern_of},
+    conn::{Incoming, PREVIEW_BYTES, Recorder, read_frames},
     judge::{self, Ending, MatchOutcome, Matcher, Observed, Outbox, PeerStream},
+    outgoing::Outgoing,
 };
 
 /// Timing and size settings for one case.
@@ -45,8 +47,6 @@ pub struct CaseSettings {
     pub close_wait: Duration,
     /// The whole case's deadline when the case sets none.
     pub case_timeout: Duration,
-    /// The largest message the harness keeps in memory.
-    pub max_message: usize,
 }
 
 /// Runs one case against a server and returns its result. Never fails: problems become verdicts.
@@ -104,7 +104,7 @@ struct Io {
     peer: PeerStream,
     pending: VecDeque<Observed>,
     outbox: Outbox,
-    outgoing_fragment: Option<(u8, Vec<u8>)>,
+    outgoing_fragment: Option<(u8, BodyBuilder)>,
     sent_close: bool,
     tcp_closed: bool,
     write_failed: bool,
@@ -198,15 +198,11 @@ impl CaseState {
         let request = Request::websocket(&target.host_header, &target.resource, &key);
         let request_bytes = request.to_bytes();
         self.recorder.note("opening handshake");
-        write_chopped(
-            &mut writer,
-            &request_bytes,
-            None,
-            Duration::ZERO,
-            &self.recorder,
-        )
-        .await
-        .map_err(|err| format!("cannot send the opening handshake: {err}"))?;
+        let mut out = Outgoing::default();
+        out.push_bytes(request_bytes.clone());
+        out.write_to(&mut writer, None, Duration::ZERO, &self.recorder)
+            .await
+            .map_err(|err| format!("cannot send the opening handshake: {err}"))?;
 
         let mut buf = Vec::new();
         let mut chunk = [0u8; 4096];
@@ -256,17 +252,11 @@ impl CaseState {
         }
         let leftover = buf.split_off(head_len);
         let (tx, rx) = mpsc::unbounded_channel();
-        tokio::spawn(read_frames(
-            reader,
-            leftover,
-            self.settings.max_message,
-            self.recorder.clone(),
-            tx,
-        ));
+        tokio::spawn(read_frames(reader, leftover, self.recorder.clone(), tx));
         Ok(Io {
             writer,
             rx,
-            peer: PeerStream::new(self.role, self.settings.max_message),
+            peer: PeerStream::new(self.role),
             pending: VecDeque::new(),
             outbox: Outbox::new(),
             outgoing_fragment: None,
@@ -279,19 +269,16 @@ impl CaseState {
     async fn step(&mut self, step: &Step) {
         match step {
             Step::Send { frames, write } => {
-                let mut bytes = Vec::new();
+                let mut out = Outgoing::default();
                 for frame in frames {
-                    let spec = self.frame(frame);
-                    self.close_frame_sent |= spec.opcode == Opcode::Close;
-                    self.track_outgoing(&spec);
-                    self.recorder
-                        .frame(Direction::Sent, &spec.header(), &spec.payload);
-                    bytes.extend(encode_frame(&spec));
+                    let (header, pattern, len) = self.frame(frame);
+                    self.close_frame_sent |= header.opcode == Opcode::Close;
+                    self.send_frame(&mut out, &header, &pattern, 0, len);
                     if write.per_frame {
-                        self.write(&std::mem::take(&mut bytes), *write).await;
+                        self.write(&std::mem::take(&mut out), *write).await;
                     }
                 }
-                self.write(&bytes, *write).await;
+                self.write(&out, *write).await;
             }
             Step::SendMessage {
                 opcode,
@@ -299,32 +286,30 @@ impl CaseState {
                 fragment,
                 write,
             } => {
-                let payload = payload.to_bytes();
-                let size = fragment.map_or(payload.len().max(1), |f| f as usize);
-                let mut bytes = Vec::with_capacity(payload.len() + 16);
-                let pieces: Vec<&[u8]> = if payload.is_empty() {
-                    vec![&[]]
-                } else {
-                    payload.chunks(size).collect()
-                };
-                let last = pieces.len() - 1;
-                for (i, piece) in pieces.into_iter().enumerate() {
-                    let opcode = if i == 0 {
-                        Opcode::from_u8(*opcode)
-                    } else {
-                        Opcode::Continuation
+                let (pattern, len) = pattern_of(payload);
+                let size = fragment.unwrap_or(len).max(1);
+                let count = len.div_ceil(size).max(1);
+                let mut out = Outgoing::default();
+                for i in 0..count {
+                    let start = i * size;
+                    let n = size.min(len - start);
+                    let header = FrameHeader {
+                        fin: i + 1 == count,
+                        rsv: 0,
+                        opcode: if i == 0 {
+                            Opcode::from_u8(*opcode)
+                        } else {
+                            Opcode::Continuation
+                        },
+                        mask: self.mask(MaskSpec::Auto),
+                        payload_len: n,
+                        length_form: LengthForm::minimal(n),
                     };
-                    let spec = FrameSpec::new(opcode, piece.to_vec())
-                        .with_fin(i == last)
-                        .with_mask(self.mask(MaskSpec::Auto));
-                    self.recorder
-                        .frame(Direction::Sent, &spec.header(), &spec.payload);
-                    self.track_outgoing(&spec);
-                    bytes.extend(encode_frame(&spec));
+                    self.send_frame(&mut out, &header, &pattern, start, n);
                 }
-                self.write(&bytes, *write).await;
+                self.write(&out, *write).await;
             }
-            Step::SendRaw { bytes, write } => self.write(bytes, *write).await,
+            Step::SendRaw { bytes, write } => self.write_bytes(bytes.clone(), *write).await,
             Step::Wait { ms } => {
                 self.recorder.note(format!("waiting {ms} ms"));
                 let until = Instant::now() + Duration::from_millis(*ms);
@@ -450,11 +435,15 @@ impl CaseState {
                 Ok(Some(incoming)) => incoming,
             };
             let event = match incoming {
-                Incoming::Frame {
-                    header,
-                    payload,
-                    truncated,
-                } => match io.peer.frame(&header, payload, truncated) {
+                Incoming::Header(header) => match io.peer.header(&header) {
+                    Some(event) => event,
+                    None => continue,
+                },
+                Incoming::Payload(chunk) => match io.peer.payload(&chunk.bytes) {
+                    Some(event) => event,
+                    None => continue,
+                },
+                Incoming::End => match io.peer.end() {
                     Some(event) => event,
                     None => continue,
                 },
@@ -479,7 +468,8 @@ impl CaseState {
                         .with_mask(self.mask(MaskSpec::Auto));
                     self.recorder
                         .frame(Direction::Sent, &spec.header(), &spec.payload);
-                    self.write(&encode_frame(&spec), WritePlan::default()).await;
+                    self.write_bytes(encode_frame(&spec), WritePlan::default())
+                        .await;
                 }
             }
             Observed::Close(payload) => {
@@ -527,21 +517,28 @@ impl CaseState {
         let spec = FrameSpec::new(Opcode::Close, payload).with_mask(self.mask(MaskSpec::Auto));
         self.recorder
             .frame(Direction::Sent, &spec.header(), &spec.payload);
-        self.write(&encode_frame(&spec), write).await;
+        self.write_bytes(encode_frame(&spec), write).await;
     }
 
-    async fn write(&mut self, bytes: &[u8], plan: WritePlan) {
+    async fn write(&mut self, out: &Outgoing, plan: WritePlan) {
         let Some(io) = self.io.as_mut() else { return };
-        if io.write_failed || bytes.is_empty() {
+        if io.write_failed || out.is_empty() {
             return;
         }
         let delay = Duration::from_millis(plan.delay_ms);
-        if let Err(err) =
-            write_chopped(&mut io.writer, bytes, plan.chop, delay, &self.recorder).await
+        if let Err(err) = out
+            .write_to(&mut io.writer, plan.chop, delay, &self.recorder)
+            .await
         {
             io.write_failed = true;
             self.recorder.note(format!("write failed: {err}"));
         }
+    }
+
+    async fn write_bytes(&mut self, bytes: Vec<u8>, plan: WritePlan) {
+        let mut out = Outgoing::default();
+        out.push_bytes(bytes);
+        self.write(&out, plan).await;
     }
 
     /// The closing: unless the connection is already gone, make sure both close frames were exchanged and
@@ -623,43 +620,64 @@ impl CaseState {
         }
     }
 
-    /// Builds the wire frame a case describes.
-    fn frame(&mut self, frame: &CaseFrame) -> FrameSpec {
-        let mut spec = FrameSpec::new(Opcode::from_u8(frame.opcode), frame.payload.to_bytes())
-            .with_fin(frame.fin)
-            .with_rsv(frame.rsv)
-            .with_mask(self.mask(frame.mask));
-        spec.length_form = frame.length_form.map(|form| match form {
-            LengthFormSpec::Short => LengthForm::Short,
-            LengthFormSpec::U16 => LengthForm::U16,
-            LengthFormSpec::U64 => LengthForm::U64,
-        });
-        spec.declared_len = frame.declared_len;
-        spec
+    /// The header of the frame a case describes, and its payload as a pattern and a length.
+    fn frame(&mut self, frame: &CaseFrame) -> (FrameHeader, Vec<u8>, u64) {
+        let (pattern, len) = pattern_of(&frame.payload);
+        let declared = frame.declared_len.unwrap_or(len);
+        let header = FrameHeader {
+            fin: frame.fin,
+            rsv: frame.rsv,
+            opcode: Opcode::from_u8(frame.opcode),
+            mask: self.mask(frame.mask),
+            payload_len: declared,
+            length_form: match frame.length_form {
+                Some(LengthFormSpec::Short) => LengthForm::Short,
+                Some(LengthFormSpec::U16) => LengthForm::U16,
+                Some(LengthFormSpec::U64) => LengthForm::U64,
+                None => LengthForm::minimal(declared),
+            },
+        };
+        (header, pattern, len)
     }
 
-    /// Remembers complete data messages the harness sends, for `echo` expectations.
-    fn track_outgoing(&mut self, spec: &FrameSpec) {
+    /// Adds a frame to `out`, records it, and remembers complete data messages for `echo`.
+    fn send_frame(
+        &mut self,
+        out: &mut Outgoing,
+        header: &FrameHeader,
+        pattern: &[u8],
+        start: u64,
+        len: u64,
+    ) {
+        let mut preview = vec![
+            0u8;
+            usize::try_from(len)
+                .unwrap_or(usize::MAX)
+                .min(PREVIEW_BYTES)
+        ];
+        fill(pattern, start, &mut preview);
+        self.recorder.frame(Direction::Sent, header, &preview);
+        out.push_frame(header, pattern, start, len);
         let Some(io) = self.io.as_mut() else { return };
-        match spec.opcode {
-            Opcode::Text | Opcode::Binary if spec.fin => {
-                io.outbox
-                    .push_back((spec.opcode.as_u8(), spec.payload.clone()));
-            }
+        let feed =
+            |body: &mut BodyBuilder| for_each_block(pattern, start, len, |block| body.push(block));
+        match header.opcode {
             Opcode::Text | Opcode::Binary => {
-                io.outgoing_fragment = Some((spec.opcode.as_u8(), spec.payload.clone()));
+                let mut body = BodyBuilder::default();
+                feed(&mut body);
+                io.outgoing_fragment = Some((header.opcode.as_u8(), body));
             }
             Opcode::Continuation => {
-                if let Some((_, message)) = io.outgoing_fragment.as_mut() {
-                    message.extend_from_slice(&spec.payload);
-                }
-                if spec.fin {
-                    if let Some(message) = io.outgoing_fragment.take() {
-                        io.outbox.push_back(message);
-                    }
+                if let Some((_, body)) = io.outgoing_fragment.as_mut() {
+                    feed(body);
                 }
             }
-            _ => {}
+            _ => return,
+        }
+        if header.fin {
+            if let Some((opcode, body)) = io.outgoing_fragment.take() {
+                io.outbox.push_back((opcode, body.finish()));
+            }
         }
     }
 

@@ -9,6 +9,7 @@
 
 use std::fmt;
 
+use crate::body::{Body, BodyBuilder};
 use wsspec_suite::{
     Level, Role,
     case::{AltVerdict, Expect, Payload},
@@ -26,8 +27,8 @@ pub enum Observed {
     Message {
         /// The opcode of its first frame.
         opcode: u8,
-        /// The reassembled payload (possibly cut at the harness's size limit).
-        payload: Vec<u8>,
+        /// The reassembled payload's length, digest and first bytes.
+        body: Body,
     },
     /// A ping (the harness answers it).
     Ping(Vec<u8>),
@@ -44,12 +45,12 @@ pub enum Observed {
 impl fmt::Display for Observed {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Observed::Message { opcode, payload } => write!(
+            Observed::Message { opcode, body } => write!(
                 f,
                 "{} message of {} bytes {}",
                 wsspec_suite::case::opcode_name(*opcode),
-                payload.len(),
-                preview(payload)
+                body.len,
+                preview(&body.head)
             ),
             Observed::Ping(p) => write!(f, "ping {}", preview(p)),
             Observed::Pong(p) => write!(f, "pong {}", preview(p)),
@@ -79,77 +80,122 @@ pub fn describe_close(payload: &[u8]) -> String {
     }
 }
 
-/// Reassembles the peer's frames into messages and flags protocol violations.
+/// Reassembles the peer's frames into messages, chunk by chunk, and flags protocol violations.
 #[derive(Debug)]
 pub struct PeerStream {
     role: Role,
-    fragmented: Option<(u8, Vec<u8>)>,
+    frame: FrameState,
+    message: Option<(u8, BodyBuilder)>,
     utf8: Utf8Validator,
-    max_message: usize,
+}
+
+/// Where the payload of the frame being read goes.
+#[derive(Debug, Default)]
+enum FrameState {
+    /// No frame, or one whose payload is ignored (it was a violation, or a reserved opcode).
+    #[default]
+    Skip,
+    /// A data frame of the open message; `fin` ends the message.
+    Data { fin: bool },
+    /// A control frame (at most 125 bytes, checked at its header).
+    Control { opcode: Opcode, payload: Vec<u8> },
 }
 
 impl PeerStream {
-    /// A stream from a peer playing `role`; messages are kept up to `max_message` bytes.
-    pub fn new(role: Role, max_message: usize) -> Self {
+    /// A stream from a peer playing `role`.
+    pub fn new(role: Role) -> Self {
         PeerStream {
             role,
-            fragmented: None,
+            frame: FrameState::Skip,
+            message: None,
             utf8: Utf8Validator::new(),
-            max_message,
         }
     }
 
-    /// Turns one frame from the peer into at most one event.
-    pub fn frame(
-        &mut self,
-        header: &FrameHeader,
-        payload: Vec<u8>,
-        truncated: bool,
-    ) -> Option<Observed> {
+    /// A frame header arrived.
+    pub fn header(&mut self, header: &FrameHeader) -> Option<Observed> {
+        self.frame = FrameState::Skip;
         if let Some(violation) = self.check_header(header) {
             return Some(Observed::Violation(violation));
         }
-        let opcode = header.opcode.as_u8();
         match header.opcode {
-            Opcode::Ping => Some(Observed::Ping(payload)),
-            Opcode::Pong => Some(Observed::Pong(payload)),
-            Opcode::Close => Some(self.close(payload)),
-            Opcode::Continuation => {
-                let Some((first, mut message)) = self.fragmented.take() else {
-                    return Some(Observed::Violation(
-                        "a continuation frame with no message to continue".into(),
-                    ));
+            Opcode::Ping | Opcode::Pong | Opcode::Close => {
+                self.frame = FrameState::Control {
+                    opcode: header.opcode,
+                    payload: Vec::new(),
                 };
-                if let Some(violation) = self.append(first, &mut message, &payload, truncated) {
-                    return Some(violation);
-                }
-                if header.fin {
-                    self.finish(first, message)
-                } else {
-                    self.fragmented = Some((first, message));
-                    None
-                }
+            }
+            Opcode::Continuation if self.message.is_none() => {
+                return Some(Observed::Violation(
+                    "a continuation frame with no message to continue".into(),
+                ));
+            }
+            Opcode::Continuation => self.frame = FrameState::Data { fin: header.fin },
+            Opcode::Text | Opcode::Binary if self.message.is_some() => {
+                self.message = None;
+                return Some(Observed::Violation(format!(
+                    "a new {} frame while a fragmented message was still open",
+                    header.opcode
+                )));
             }
             Opcode::Text | Opcode::Binary => {
-                if self.fragmented.is_some() {
-                    return Some(Observed::Violation(format!(
-                        "a new {} frame while a fragmented message was still open",
-                        header.opcode
-                    )));
-                }
                 self.utf8.reset();
-                let mut message = Vec::new();
-                if let Some(violation) = self.append(opcode, &mut message, &payload, truncated) {
-                    return Some(violation);
-                }
-                if header.fin {
-                    self.finish(opcode, message)
-                } else {
-                    self.fragmented = Some((opcode, message));
-                    None
-                }
+                self.message = Some((header.opcode.as_u8(), BodyBuilder::default()));
+                self.frame = FrameState::Data { fin: header.fin };
             }
-            Opcode::Reserved(_) => None,
+            Opcode::Reserved(_) => {}
+        }
+        None
+    }
+
+    /// Part of the current frame's payload arrived.
+    pub fn payload(&mut self, chunk: &[u8]) -> Option<Observed> {
+        match &mut self.frame {
+            FrameState::Skip => None,
+            FrameState::Control { payload, .. } => {
+                payload.extend_from_slice(chunk);
+                None
+            }
+            FrameState::Data { .. } => {
+                let (opcode, body) = self.message.as_mut()?;
+                if *opcode == 1 && self.utf8.feed(chunk).is_err() {
+                    self.message = None;
+                    self.frame = FrameState::Skip;
+                    return Some(Observed::Violation(
+                        "a text message that is not valid UTF-8 (§5.6)".into(),
+                    ));
+                }
+                body.push(chunk);
+                None
+            }
+        }
+    }
+
+    /// The current frame ended.
+    pub fn end(&mut self) -> Option<Observed> {
+        match std::mem::take(&mut self.frame) {
+            FrameState::Skip | FrameState::Data { fin: false } => None,
+            FrameState::Data { fin: true } => {
+                let (opcode, body) = self.message.take()?;
+                if opcode == 1 && self.utf8.finish().is_err() {
+                    return Some(Observed::Violation(
+                        "a text message that ends inside a UTF-8 sequence (§5.6)".into(),
+                    ));
+                }
+                Some(Observed::Message {
+                    opcode,
+                    body: body.finish(),
+                })
+            }
+            FrameState::Control {
+                opcode: Opcode::Ping,
+                payload,
+            } => Some(Observed::Ping(payload)),
+            FrameState::Control {
+                opcode: Opcode::Pong,
+                payload,
+            } => Some(Observed::Pong(payload)),
+            FrameState::Control { payload, .. } => Some(self.close(payload)),
         }
     }
 
@@ -192,40 +238,6 @@ impl PeerStream {
         None
     }
 
-    fn append(
-        &mut self,
-        opcode: u8,
-        message: &mut Vec<u8>,
-        payload: &[u8],
-        truncated: bool,
-    ) -> Option<Observed> {
-        if opcode == 1 && self.utf8.feed(payload).is_err() {
-            self.fragmented = None;
-            return Some(Observed::Violation(
-                "a text message that is not valid UTF-8 (§5.6)".into(),
-            ));
-        }
-        let room = self.max_message.saturating_sub(message.len());
-        if truncated || payload.len() > room {
-            self.fragmented = None;
-            return Some(Observed::Violation(format!(
-                "a message over the harness's limit of {} bytes",
-                self.max_message
-            )));
-        }
-        message.extend_from_slice(payload);
-        None
-    }
-
-    fn finish(&mut self, opcode: u8, payload: Vec<u8>) -> Option<Observed> {
-        if opcode == 1 && self.utf8.finish().is_err() {
-            return Some(Observed::Violation(
-                "a text message that ends inside a UTF-8 sequence (§5.6)".into(),
-            ));
-        }
-        Some(Observed::Message { opcode, payload })
-    }
-
     fn close(&self, payload: Vec<u8>) -> Observed {
         match ClosePayload::parse(&payload) {
             ClosePayload::Malformed(_) => {
@@ -243,7 +255,7 @@ impl PeerStream {
 }
 
 /// What the harness has sent and not yet seen echoed, for `echo` expectations.
-pub type Outbox = std::collections::VecDeque<(u8, Vec<u8>)>;
+pub type Outbox = std::collections::VecDeque<(u8, Body)>;
 
 /// The outcome of one expectation step.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -419,23 +431,24 @@ impl Track {
             }
             (Expect::Close(_), O::Close(_)) => Step::Done,
             (Expect::Echo | Expect::Message(_), O::Pong(_)) => Step::Ignore,
-            (Expect::Echo, O::Message { opcode, payload }) => match outbox.get(self.echoes) {
-                Some((sent_op, sent)) if sent_op == opcode && sent == payload => {
+            (Expect::Echo, O::Message { opcode, body }) => match outbox.get(self.echoes) {
+                Some((sent_op, sent)) if sent_op == opcode && sent == body => {
                     self.echoes += 1;
                     Step::Done
                 }
                 Some((sent_op, sent)) => Step::Reject(format!(
-                    "expected the echo of the {} message {} sent, got a {}",
+                    "expected the echo of the {} message of {} bytes {} sent, got a {}",
                     wsspec_suite::case::opcode_name(*sent_op),
-                    preview(sent),
+                    sent.len,
+                    preview(&sent.head),
                     event
                 )),
                 None => Step::Reject(format!(
                     "got a {event} but no message was sent that it could echo"
                 )),
             },
-            (Expect::Message(want), O::Message { opcode, payload }) => {
-                if want.opcode == *opcode && payload_eq(&want.payload, payload) {
+            (Expect::Message(want), O::Message { opcode, body }) => {
+                if want.opcode == *opcode && Body::of_payload(&want.payload) == *body {
                     Step::Done
                 } else {
                     Step::Reject(format!("expected a {}, got a {event}", atom))
@@ -649,53 +662,59 @@ mod tests {
         }
     }
 
+    /// Feeds a whole frame and returns what the stream made of it.
+    fn frame(peer: &mut PeerStream, header: &FrameHeader, payload: &[u8]) -> Option<Observed> {
+        let mut seen = peer.header(header);
+        for chunk in payload.chunks(2) {
+            seen = seen.or(peer.payload(chunk));
+        }
+        seen.or(peer.end())
+    }
+
     #[test]
     fn reassembles_fragments_and_flags_violations() {
-        let mut peer = PeerStream::new(Role::Server, 1 << 20);
+        let mut peer = PeerStream::new(Role::Server);
         assert_eq!(
-            peer.frame(&header(false, Opcode::Text, 2), b"he".to_vec(), false),
+            frame(&mut peer, &header(false, Opcode::Text, 2), b"he"),
             None
         );
         assert_eq!(
-            peer.frame(
-                &header(true, Opcode::Continuation, 3),
-                b"llo".to_vec(),
-                false
-            ),
-            Some(Observed::Message {
-                opcode: 1,
-                payload: b"hello".to_vec()
-            })
+            frame(&mut peer, &header(true, Opcode::Continuation, 3), b"llo"),
+            Some(text(b"hello"))
         );
-        let stray = peer.frame(&header(true, Opcode::Continuation, 0), vec![], false);
+        let stray = frame(&mut peer, &header(true, Opcode::Continuation, 0), b"");
         assert!(
             matches!(stray, Some(Observed::Violation(v)) if v.contains("no message to continue"))
         );
         let mut masked = header(true, Opcode::Binary, 0);
         masked.mask = Some([1, 2, 3, 4]);
         assert!(
-            matches!(peer.frame(&masked, vec![], false), Some(Observed::Violation(v)) if v.contains("MUST NOT mask"))
+            matches!(frame(&mut peer, &masked, b""), Some(Observed::Violation(v)) if v.contains("MUST NOT mask"))
         );
-        let bad_utf8 = peer.frame(
+        let bad_utf8 = frame(
+            &mut peer,
             &header(true, Opcode::Text, 3),
-            vec![0xed, 0xa0, 0x80],
-            false,
+            &[0xed, 0xa0, 0x80],
         );
         assert!(matches!(bad_utf8, Some(Observed::Violation(v)) if v.contains("UTF-8")));
-        let big_ping = peer.frame(&header(true, Opcode::Ping, 126), vec![0; 126], false);
+        let big_ping = frame(&mut peer, &header(true, Opcode::Ping, 126), &[0; 126]);
         assert!(matches!(big_ping, Some(Observed::Violation(v)) if v.contains("at most 125")));
-        let bad_close = peer.frame(&header(true, Opcode::Close, 2), vec![0x03, 0xed], false);
+        let bad_close = frame(&mut peer, &header(true, Opcode::Close, 2), &[0x03, 0xed]);
         assert!(matches!(bad_close, Some(Observed::Violation(v)) if v.contains("1005")));
+        assert_eq!(
+            frame(&mut peer, &header(true, Opcode::Ping, 1), b"p"),
+            Some(Observed::Ping(b"p".to_vec()))
+        );
     }
 
     fn outbox(items: &[&[u8]]) -> Outbox {
-        items.iter().map(|p| (1, p.to_vec())).collect()
+        items.iter().map(|p| (1, Body::of(p))).collect()
     }
 
     fn text(p: &[u8]) -> Observed {
         Observed::Message {
             opcode: 1,
-            payload: p.to_vec(),
+            body: Body::of(p),
         }
     }
 

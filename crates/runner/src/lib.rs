@@ -5,9 +5,11 @@
 //! [`RunResults`], which the reporters render. Every verdict comes from bytes exchanged with the peer;
 //! the rules that turn those bytes into verdicts all live in [`judge`].
 
+pub mod body;
 pub mod conn;
 pub mod exec;
 pub mod judge;
+pub mod outgoing;
 
 use std::time::{Duration, Instant, SystemTime};
 
@@ -112,7 +114,6 @@ impl Default for RunConfig {
                 handshake_timeout: Duration::from_secs(5),
                 close_wait: Duration::from_secs(2),
                 case_timeout: Duration::from_secs(30),
-                max_message: 64 << 20,
             },
         }
     }
