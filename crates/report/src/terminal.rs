@@ -40,6 +40,11 @@ pub fn summary(results: &RunResults, style: Style) -> String {
     let mut out = String::new();
     out.push_str(&section_table(results, style).to_string());
     out.push('\n');
+    if results.cases.iter().any(|c| c.throughput.is_some()) {
+        out.push('\n');
+        out.push_str(&performance_table(results, style).to_string());
+        out.push('\n');
+    }
     let problems: Vec<&CaseResult> = results
         .cases
         .iter()
@@ -108,6 +113,25 @@ fn section_table(results: &RunResults, style: Style) -> Table {
     }
     let all: Vec<&CaseResult> = results.cases.iter().collect();
     table.add_row(row("all".into(), &all));
+    table
+}
+
+/// One row per performance case, with its throughput.
+fn performance_table(results: &RunResults, style: Style) -> Table {
+    let mut table = new_table(style);
+    table.set_header(vec!["case", "title", "verdict", "time", "MB/s", "msgs/s"]);
+    for case in &results.cases {
+        let Some(t) = case.throughput else { continue };
+        let right = |text: String| Cell::new(text).set_alignment(CellAlignment::Right);
+        table.add_row(vec![
+            Cell::new(&case.id),
+            Cell::new(shorten(&case.title, 60)),
+            Cell::new(case.verdict.autobahn_name()),
+            right(format!("{:.0} ms", t.seconds * 1000.0)),
+            right(format!("{:.1}", t.mb_per_s())),
+            right(format!("{:.0}", t.messages_per_s())),
+        ]);
+    }
     table
 }
 
@@ -206,6 +230,7 @@ mod tests {
             close: CloseInfo::default(),
             started_ms: 0,
             duration_ms: 3,
+            throughput: None,
             handshake: None,
             transcript: Transcript::default(),
         }

@@ -21,7 +21,9 @@ use wsspec_suite::{
         ClosePayloadSpec, Expect, FrameSpec as CaseFrame, LengthFormSpec, MaskSpec, OnTimeout,
         Step, WritePlan,
     },
-    results::{CaseResult, CloseBehavior, CloseInfo, Direction, HandshakeRecord, Side, Verdict},
+    results::{
+        CaseResult, CloseBehavior, CloseInfo, Direction, HandshakeRecord, Side, Throughput, Verdict,
+    },
 };
 use wsspec_wire::{
     ClosePayload, FrameHeader, FrameSpec, LengthForm, Opcode, Parsed, Request,
@@ -91,6 +93,9 @@ struct CaseState {
     close_frame_sent: bool,
     answered_harness_close: bool,
     peer_failed: bool,
+    steps_took: Option<Duration>,
+    received_messages: u64,
+    received_bytes: u64,
     handshake: Option<HandshakeRecord>,
     established: bool,
     steps: Vec<Step>,
@@ -136,6 +141,9 @@ impl CaseState {
             close_frame_sent: false,
             answered_harness_close: false,
             peer_failed: false,
+            steps_took: None,
+            received_messages: 0,
+            received_bytes: 0,
             handshake: None,
             established: false,
             steps: case.steps.clone(),
@@ -166,12 +174,9 @@ impl CaseState {
             }
         }
         let steps = std::mem::take(&mut self.steps);
-        for step in &steps {
-            if self.failure.is_some() || self.harness_dropped || self.peer_failed {
-                break;
-            }
-            self.step(step).await;
-        }
+        let started = Instant::now();
+        self.steps_in_order(&steps).await;
+        self.steps_took = Some(started.elapsed());
         self.finish().await;
     }
 
@@ -266,8 +271,23 @@ impl CaseState {
         })
     }
 
+    /// Runs steps in order until one fails, the peer fails the connection, or the harness drops it.
+    async fn steps_in_order(&mut self, steps: &[Step]) {
+        for step in steps {
+            if self.failure.is_some() || self.harness_dropped || self.peer_failed {
+                break;
+            }
+            self.step(step).await;
+        }
+    }
+
     async fn step(&mut self, step: &Step) {
         match step {
+            Step::Repeat { times, steps } => {
+                for _ in 0..*times {
+                    Box::pin(self.steps_in_order(steps)).await;
+                }
+            }
             Step::Send { frames, write } => {
                 let mut out = Outgoing::default();
                 for frame in frames {
@@ -450,6 +470,10 @@ impl CaseState {
                 Incoming::Eof => Observed::TcpClosed(None),
                 Incoming::Error(err) => Observed::TcpClosed(Some(err)),
             };
+            if let Observed::Message { body, .. } = &event {
+                self.received_messages += 1;
+                self.received_bytes += body.len;
+            }
             self.react(&event).await;
             if self.observed.len() < MAX_OBSERVED {
                 self.observed.push(event.to_string());
@@ -727,6 +751,14 @@ impl CaseState {
             close: self.info,
             started_ms: start.duration_since(run_start).as_millis() as u64,
             duration_ms: start.elapsed().as_millis() as u64,
+            throughput: self
+                .steps_took
+                .filter(|_| case.performance)
+                .map(|took| Throughput {
+                    seconds: took.as_secs_f64(),
+                    messages: self.received_messages,
+                    bytes: self.received_bytes,
+                }),
             handshake: self.handshake,
             transcript: recorder.snapshot(),
         }

@@ -159,21 +159,27 @@ pub async fn probe(target: &Target, timeout: Duration) -> Result<(), Unreachable
 }
 
 /// Runs cases against a server and collects the results, in id order.
-pub async fn run_server(
+pub async fn run_server<'a>(
     target: &Target,
-    cases: &[&Case],
+    cases: &[&'a Case],
     config: &RunConfig,
     observer: &dyn Observer,
 ) -> RunResults {
     let started = SystemTime::now();
     let run_start = Instant::now();
     observer.started(cases.len());
-    let mut results: Vec<CaseResult> = stream::iter(cases.iter().copied())
-        .map(|case| exec::run_server_case(case, target, &config.settings, run_start))
-        .buffer_unordered(config.jobs.max(1))
-        .inspect(|result| observer.finished(result))
-        .collect()
-        .await;
+    // Performance cases run one at a time after the others, so that their figures mean something.
+    let (performance, conformance): (Vec<&Case>, Vec<&Case>) =
+        cases.iter().partition(|case| case.performance);
+    let run = |cases: Vec<&'a Case>, jobs: usize| {
+        stream::iter(cases)
+            .map(|case| exec::run_server_case(case, target, &config.settings, run_start))
+            .buffer_unordered(jobs)
+            .inspect(|result| observer.finished(result))
+            .collect::<Vec<CaseResult>>()
+    };
+    let mut results = run(conformance, config.jobs.max(1)).await;
+    results.extend(run(performance, 1).await);
     let order: std::collections::HashMap<&str, usize> = cases
         .iter()
         .enumerate()

@@ -164,6 +164,8 @@ pub struct Case {
     pub steps: Vec<Step>,
     /// The whole case's deadline in milliseconds, if the case sets its own.
     pub timeout_ms: Option<u64>,
+    /// A performance case: it runs on its own, after the others, and its throughput is reported.
+    pub performance: bool,
     /// Where the case was defined.
     pub source: Source,
 }
@@ -171,14 +173,19 @@ pub struct Case {
 impl Case {
     /// The human-readable expectation: what a conforming peer does.
     pub fn expectation(&self) -> String {
-        let expects: Vec<String> = self
-            .steps
-            .iter()
-            .filter_map(|step| match step {
-                Step::Expect { expect, .. } => Some(expect.to_string()),
-                _ => None,
-            })
-            .collect();
+        fn expects(steps: &[Step]) -> Vec<String> {
+            steps
+                .iter()
+                .filter_map(|step| match step {
+                    Step::Expect { expect, .. } => Some(expect.to_string()),
+                    Step::Repeat { times, steps } => {
+                        Some(format!("{times} times: {}", expects(steps).join(", then ")))
+                    }
+                    _ => None,
+                })
+                .collect()
+        }
+        let expects = expects(&self.steps);
         if expects.is_empty() {
             "a clean close".to_owned()
         } else {
@@ -353,6 +360,13 @@ pub enum Step {
     Drop,
     /// Shut down the sending half of TCP, keep reading.
     HalfClose,
+    /// Run some steps several times over.
+    Repeat {
+        /// How many times.
+        times: u32,
+        /// The steps.
+        steps: Vec<Step>,
+    },
     /// Wait for the peer to do something.
     Expect {
         /// What must happen.

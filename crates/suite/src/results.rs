@@ -205,11 +205,51 @@ pub struct CaseResult {
     pub started_ms: u64,
     /// How long the case took, in milliseconds, from connect to the end.
     pub duration_ms: u64,
+    /// For performance cases: how fast the peer echoed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub throughput: Option<Throughput>,
     /// The raw HTTP request and response of the opening handshake.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub handshake: Option<HandshakeRecord>,
     /// What went over the wire.
     pub transcript: Transcript,
+}
+
+/// How fast a peer echoed, measured from the first step to the last.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Throughput {
+    /// Seconds from the first step to the end of the last.
+    pub seconds: f64,
+    /// Messages received.
+    pub messages: u64,
+    /// Payload bytes received.
+    pub bytes: u64,
+}
+
+impl Throughput {
+    /// Megabytes (10^6 bytes) of payload per second.
+    pub fn mb_per_s(&self) -> f64 {
+        self.bytes as f64 / 1e6 / self.seconds.max(1e-9)
+    }
+
+    /// Messages per second.
+    pub fn messages_per_s(&self) -> f64 {
+        self.messages as f64 / self.seconds.max(1e-9)
+    }
+}
+
+impl fmt::Display for Throughput {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{:.1} MB/s, {:.0} msgs/s ({} messages, {} bytes in {:.3} s)",
+            self.mb_per_s(),
+            self.messages_per_s(),
+            self.messages,
+            self.bytes,
+            self.seconds
+        )
+    }
 }
 
 /// The opening handshake as sent and received.

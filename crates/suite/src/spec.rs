@@ -41,21 +41,15 @@ pub(crate) struct RawCase {
     roles: Option<Vec<Role>>,
     #[serde(default)]
     timeout_ms: Option<u64>,
+    #[serde(default)]
+    performance: bool,
     steps: Vec<Spanned<RawStep>>,
 }
 
 impl RawCase {
     pub(crate) fn into_case(self, section_title: &str, source: Source) -> Result<Case, SpanError> {
         let id = CaseId::parse(self.id.get_ref()).map_err(|msg| (Some(self.id.span()), msg))?;
-        let mut steps = Vec::with_capacity(self.steps.len());
-        for step in self.steps {
-            let span = step.span();
-            steps.push(
-                step.into_inner()
-                    .into_step()
-                    .map_err(|msg| (Some(span), msg))?,
-            );
-        }
+        let steps = into_steps(self.steps)?;
         if steps.is_empty() {
             return Err((None, format!("case {id} has no steps")));
         }
@@ -70,9 +64,30 @@ impl RawCase {
             roles: self.roles.unwrap_or_else(crate::load::default_roles),
             steps,
             timeout_ms: self.timeout_ms,
+            performance: self.performance,
             source,
         })
     }
+}
+
+/// Validates steps, keeping the span of the one at fault.
+fn into_steps(raw: Vec<Spanned<RawStep>>) -> Result<Vec<Step>, SpanError> {
+    raw.into_iter()
+        .map(|step| {
+            let span = step.span();
+            step.into_inner()
+                .into_step()
+                .map_err(|(inner, msg)| (inner.or(Some(span)), msg))
+        })
+        .collect()
+}
+
+/// `repeat = { times = N, steps = [...] }`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawRepeat {
+    times: u32,
+    steps: Vec<Spanned<RawStep>>,
 }
 
 /// One step: exactly one action key, plus the modifiers that apply to it.
@@ -86,6 +101,7 @@ pub(crate) struct RawStep {
     close: Option<RawClose>,
     drop: Option<bool>,
     half_close: Option<bool>,
+    repeat: Option<RawRepeat>,
     expect: Option<RawExpect>,
     within_ms: Option<u64>,
     on_timeout: Option<String>,
@@ -95,7 +111,38 @@ pub(crate) struct RawStep {
 }
 
 impl RawStep {
-    fn into_step(self) -> Result<Step, String> {
+    fn into_step(self) -> Result<Step, SpanError> {
+        if let Some(repeat) = self.repeat {
+            let others = self.send.is_some() as u8
+                + self.send_message.is_some() as u8
+                + self.send_raw.is_some() as u8
+                + self.wait.is_some() as u8
+                + self.close.is_some() as u8
+                + self.drop.is_some() as u8
+                + self.half_close.is_some() as u8
+                + self.expect.is_some() as u8;
+            if others > 0 || self.chop.is_some() || self.within_ms.is_some() {
+                return Err((
+                    None,
+                    "a `repeat` step has only `repeat = { times, steps }`".into(),
+                ));
+            }
+            if repeat.times == 0 || repeat.steps.is_empty() {
+                return Err((
+                    None,
+                    "`repeat` needs times >= 1 and at least one step".into(),
+                ));
+            }
+            let steps = into_steps(repeat.steps)?;
+            return Ok(Step::Repeat {
+                times: repeat.times,
+                steps,
+            });
+        }
+        self.into_simple_step().map_err(|msg| (None, msg))
+    }
+
+    fn into_simple_step(self) -> Result<Step, String> {
         let actions = [
             ("send", self.send.is_some()),
             ("send_message", self.send_message.is_some()),
@@ -113,7 +160,7 @@ impl RawStep {
             .collect();
         match present.as_slice() {
             [_] => {}
-            [] => return Err("a step needs one action: send, send_message, send_raw, wait, close, drop, half_close or expect".into()),
+            [] => return Err("a step needs one action: send, send_message, send_raw, wait, close, drop, half_close, repeat or expect".into()),
             many => return Err(format!("a step has one action, this one has {}", many.join(" and "))),
         }
         let writes = matches!(present[0], "send" | "send_message" | "send_raw" | "close");
@@ -641,7 +688,20 @@ mod tests {
 
     fn step(text: &str) -> Result<Step, String> {
         let raw: RawStep = toml::from_str(text).map_err(|e| e.message().to_owned())?;
-        raw.into_step()
+        raw.into_step().map_err(|(_, msg)| msg)
+    }
+
+    #[test]
+    fn repeat_nests_steps() {
+        let Step::Repeat { times, steps } =
+            step("repeat = { times = 3, steps = [{ send_message = { opcode = 'text', payload = 'x' } }, { expect = 'echo' }] }")
+                .unwrap()
+        else {
+            panic!()
+        };
+        assert_eq!((times, steps.len()), (3, 2));
+        assert!(step("repeat = { times = 0, steps = [{ wait = 1 }] }").is_err());
+        assert!(step("repeat = { times = 2, steps = [{ wait = 1 }] }\nwait = 3").is_err());
     }
 
     #[test]
