@@ -139,10 +139,11 @@ struct LoadedFile {
 /// Loads one file's text.
 fn load_file(name: &str, text: &str) -> Result<LoadedFile, LoadError> {
     let lines = LineIndex::new(text);
+    // One line per error, even when a quoted key or parameter name holds a newline.
     let error = |span: Option<Range<usize>>, message: String| LoadError {
         file: name.to_owned(),
         line: span.map_or(1, |span| lines.line_of(span.start)),
-        message,
+        message: message.replace('\n', "\\n").replace('\r', "\\r"),
     };
     let root =
         DeTable::parse(text).map_err(|err| error(err.span(), clean_message(err.message())))?;
@@ -480,6 +481,12 @@ mod tests {
         .unwrap_err();
         assert!(err.message.contains("sometimes"), "{err}");
         assert_eq!(err.line, 9, "{err}");
+    }
+
+    #[test]
+    fn errors_stay_on_one_line() {
+        let err = load(&format!("{HEAD}\"a\\nb\" = 1\n")).unwrap_err();
+        assert_eq!(err.to_string().lines().count(), 1, "{err}");
     }
 
     #[test]

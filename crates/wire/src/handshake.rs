@@ -140,7 +140,8 @@ impl Response {
 
     /// The head as written: status line, header lines, empty line; all lines end in CRLF.
     pub fn to_bytes(&self) -> Vec<u8> {
-        let start = format!("{} {} {}", self.version, self.status, self.reason);
+        // Three digits always: a status such as 050 must read back as it was written.
+        let start = format!("{} {:03} {}", self.version, self.status, self.reason);
         head_bytes(&start, &self.headers)
     }
 }
@@ -478,5 +479,22 @@ mod tests {
         assert!(header_has_token("a,\tUPGRADE ,b", "upgrade"));
         assert!(!header_has_token("Upgrade-Insecure", "upgrade"));
         assert!(!header_has_token("", "upgrade"));
+    }
+
+    /// Found by the `handshake` fuzz target: a status below 100 lost its leading zero when written.
+    #[test]
+    fn status_below_100_round_trips() {
+        let Ok(Parsed::Complete { value, .. }) = parse_response(b"HTTP/1.1 050\n\r\n") else {
+            panic!("050 parses");
+        };
+        let written = value.to_bytes();
+        assert!(
+            written.starts_with(b"HTTP/1.1 050 "),
+            "{:?}",
+            String::from_utf8_lossy(&written)
+        );
+        assert!(
+            matches!(parse_response(&written), Ok(Parsed::Complete { value: again, .. }) if again == value)
+        );
     }
 }
