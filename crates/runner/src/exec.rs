@@ -106,6 +106,8 @@ struct CaseState {
 struct Io {
     writer: OwnedWriteHalf,
     rx: mpsc::UnboundedReceiver<Incoming>,
+    /// What arrived while the harness was writing, not yet looked at.
+    backlog: VecDeque<Incoming>,
     peer: PeerStream,
     pending: VecDeque<Observed>,
     outbox: Outbox,
@@ -261,6 +263,7 @@ impl CaseState {
         Ok(Io {
             writer,
             rx,
+            backlog: VecDeque::new(),
             peer: PeerStream::new(self.role),
             pending: VecDeque::new(),
             outbox: Outbox::new(),
@@ -449,10 +452,13 @@ impl CaseState {
                 tokio::time::sleep_until(until.into()).await;
                 return None;
             }
-            let incoming = match tokio::time::timeout_at(until.into(), io.rx.recv()).await {
-                Err(_) => return None,
-                Ok(None) => Incoming::Error("the reader stopped".into()),
-                Ok(Some(incoming)) => incoming,
+            let incoming = match io.backlog.pop_front() {
+                Some(incoming) => incoming,
+                None => match tokio::time::timeout_at(until.into(), io.rx.recv()).await {
+                    Err(_) => return None,
+                    Ok(None) => Incoming::Error("the reader stopped".into()),
+                    Ok(Some(incoming)) => incoming,
+                },
             };
             let event = match incoming {
                 Incoming::Header(header) => match io.peer.header(&header) {
@@ -544,18 +550,41 @@ impl CaseState {
         self.write_bytes(encode_frame(&spec), write).await;
     }
 
+    /// Writes, while still reading: what the peer sends meanwhile is kept for later, and when the peer
+    /// starts to close (a close frame or the end of TCP), the rest of the write is abandoned instead of
+    /// blocking against a peer that no longer reads.
     async fn write(&mut self, out: &Outgoing, plan: WritePlan) {
         let Some(io) = self.io.as_mut() else { return };
         if io.write_failed || out.is_empty() {
             return;
         }
         let delay = Duration::from_millis(plan.delay_ms);
-        if let Err(err) = out
-            .write_to(&mut io.writer, plan.chop, delay, &self.recorder)
-            .await
-        {
-            io.write_failed = true;
-            self.recorder.note(format!("write failed: {err}"));
+        let write = out.write_to(&mut io.writer, plan.chop, delay, &self.recorder);
+        tokio::pin!(write);
+        loop {
+            tokio::select! {
+                result = &mut write => {
+                    if let Err(err) = result {
+                        io.write_failed = true;
+                        self.recorder.note(format!("write failed: {err}"));
+                    }
+                    return;
+                }
+                incoming = io.rx.recv() => {
+                    let incoming = incoming.unwrap_or_else(|| Incoming::Error("the reader stopped".into()));
+                    let closing = match &incoming {
+                        Incoming::Header(header) => header.opcode == Opcode::Close,
+                        Incoming::Eof | Incoming::Error(_) => true,
+                        Incoming::Payload(_) | Incoming::End => false,
+                    };
+                    io.backlog.push_back(incoming);
+                    if closing {
+                        io.write_failed = true;
+                        self.recorder.note("stopped writing: the peer is closing the connection");
+                        return;
+                    }
+                }
+            }
         }
     }
 
