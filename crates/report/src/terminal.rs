@@ -17,15 +17,6 @@ pub struct Style {
     pub width: Option<u16>,
 }
 
-const COLUMNS: [Verdict; 6] = [
-    Verdict::Pass,
-    Verdict::NonStrict,
-    Verdict::Informational,
-    Verdict::Unimplemented,
-    Verdict::Fail,
-    Verdict::Error,
-];
-
 fn color_of(verdict: Verdict) -> Color {
     match verdict {
         Verdict::Pass => Color::Green,
@@ -87,7 +78,7 @@ fn count_cell(count: usize, verdict: Verdict, style: Style) -> Cell {
 fn section_table(results: &RunResults, style: Style) -> Table {
     let mut table = new_table(style);
     let mut header = vec![Cell::new("section"), Cell::new("cases")];
-    header.extend(COLUMNS.iter().map(|v| Cell::new(v.autobahn_name())));
+    header.extend(Verdict::ALL.iter().map(|v| Cell::new(v.autobahn_name())));
     table.set_header(header);
     let mut sections: BTreeMap<u32, Vec<&CaseResult>> = BTreeMap::new();
     for case in &results.cases {
@@ -105,7 +96,11 @@ fn section_table(results: &RunResults, style: Style) -> Table {
             Cell::new(label),
             Cell::new(tally.total()).set_alignment(CellAlignment::Right),
         ];
-        row.extend(COLUMNS.iter().map(|v| count_cell(tally.get(*v), *v, style)));
+        row.extend(
+            Verdict::ALL
+                .iter()
+                .map(|v| count_cell(tally.get(*v), *v, style)),
+        );
         row
     };
     for (section, cases) in &sections {
