@@ -42,7 +42,9 @@ async def main(port):
         "127.0.0.1",
         port,
         compression=None,
-        max_size=None,
+        # 64 MiB: section 9 sends up to 16 MiB, and with no limit at all (None) a frame that declares
+        # 2^63 bytes would be waited for, which RFC 6455 §10.4 rules out (case 15.1).
+        max_size=64 * 1024 * 1024,
         ping_interval=None,
     ):
         print("ready", flush=True)

@@ -8,6 +8,9 @@ use wsspec_report::{json, terminal};
 use wsspec_runner::{RunConfig, Target};
 use wsspec_suite::{Case, Suite, results::SelectionInfo, select};
 
+/// The built-in server's message limit when none is given: every message of section 9 fits.
+const REFERENCE_LIMIT: u64 = 16 << 20;
+
 /// The documented exit codes.
 pub mod exit {
     /// No case failed.
@@ -75,8 +78,10 @@ struct ServerArgs {
     /// Seed for masking keys and handshake keys, so that a run can be replayed byte for byte.
     #[arg(long, default_value_t = 0x5eed)]
     seed: u64,
-    /// The largest message the target accepts (also applied to the built-in server).
-    #[arg(long, value_name = "BYTES")]
+    /// The largest message the server accepts. Larger messages must then be refused with 1009 instead of
+    /// echoed, and the cases of section 15 (just over the limit) run. The built-in server uses this
+    /// limit too, 16 MiB by default.
+    #[arg(long, value_name = "BYTES", value_parser = clap::value_parser!(u64).range(1..))]
     max_message_size: Option<u64>,
 }
 
@@ -166,11 +171,16 @@ fn load_suite(cases_dir: Option<&PathBuf>) -> Result<Suite, Exit> {
 
 async fn server(args: ServerArgs) -> Result<u8, Exit> {
     let suite = load_suite(args.selection.cases_dir.as_ref())?;
-    let server_cases: Vec<Case> = suite
+    // The built-in server's limit is known; another server's only if declared.
+    let limit = match &args.url {
+        Some(_) => args.max_message_size,
+        None => Some(args.max_message_size.unwrap_or(REFERENCE_LIMIT)),
+    };
+    let (server_cases, need_limit): (Vec<Case>, Vec<Case>) = suite
         .cases
         .into_iter()
         .filter(|case| case.roles.contains(&wsspec_suite::Role::Server))
-        .collect();
+        .partition(|case| limit.is_some() || !case.needs_limit());
     let selected = select::select(
         &server_cases,
         &args.selection.cases,
@@ -192,7 +202,7 @@ async fn server(args: ServerArgs) -> Result<u8, Exit> {
         }
         None => {
             let config = EchoConfig {
-                max_message_size: args.max_message_size.map(|n| n as usize),
+                max_message_size: limit.and_then(|n| usize::try_from(n).ok()),
             };
             let server = EchoServer::bind(SocketAddr::from(([127, 0, 0, 1], 0)), config)
                 .await
@@ -228,7 +238,16 @@ async fn server(args: ServerArgs) -> Result<u8, Exit> {
     };
     config.settings.seed = args.seed;
     config.settings.case_timeout = Duration::from_secs(args.timeout);
+    config.settings.max_message_size = limit;
     let stderr_tty = std::io::stderr().is_terminal();
+    if !need_limit.is_empty() {
+        let ids: Vec<&str> = need_limit.iter().map(|case| case.id.as_str()).collect();
+        eprintln!(
+            "wsspec: note: {} cases need the server's message limit and are left out: {} (declare it with --max-message-size)",
+            ids.len(),
+            ids.join(", ")
+        );
+    }
     eprintln!(
         "wsspec: running {} cases against {url}",
         selected.cases.len()

@@ -28,7 +28,9 @@ pub fn wsspec(args: &[&str]) -> Output {
 
 /// A fresh output folder for one test.
 pub fn out_dir(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("wsspec-test-{}-{name}", std::process::id()));
+    static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let dir = std::env::temp_dir().join(format!("wsspec-test-{}-{n}-{name}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     dir
 }

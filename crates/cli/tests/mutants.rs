@@ -113,6 +113,7 @@ fn expected_failures(defect: Defect, correct: &Run) -> Vec<String> {
         Defect::AcceptsInvalidCloseCodes => {
             ids("7.9.1 7.9.2 7.9.3 7.9.4 7.9.5 7.9.6 7.9.7 7.9.8 7.9.9")
         }
+        Defect::NoSizeLimit => ids("15.1"),
     }
 }
 
@@ -185,4 +186,22 @@ fn section_9_fails_a_server_that_truncates_long_messages() {
     let truncating = run(Defect::TruncatesLongMessages, &cases);
     assert_eq!(truncating.code, 1);
     assert_eq!(truncating.ids_with("fail"), ids("9.1.1 9.1.2 9.2.1 9.3.9"));
+}
+
+#[test]
+fn a_declared_limit_the_server_does_not_keep_fails_the_oversized_cases() {
+    // The correct mutant's real limit is 64 MiB; declaring 1000 bytes makes it echo what it must refuse.
+    let run = run(
+        Defect::None,
+        &["--cases", "1.1.*,15.*", "--max-message-size", "1000"],
+    );
+    assert_eq!(run.code, 1);
+    assert_eq!(
+        run.ids_with("fail"),
+        ids("1.1.6 1.1.7 1.1.8 15.2 15.3 15.4")
+    );
+    assert_eq!(
+        run.ids_with("pass"),
+        ids("1.1.1 1.1.2 1.1.3 1.1.4 1.1.5 15.1")
+    );
 }

@@ -60,11 +60,13 @@ pub enum Defect {
     Utf8CheckedAtEnd,
     /// Answers a close frame whose code may not be sent (0, 999, 1005, ...) by echoing the code.
     AcceptsInvalidCloseCodes,
+    /// Takes a data frame of any declared length and waits for all of its bytes.
+    NoSizeLimit,
 }
 
 impl Defect {
     /// Every variant, [`Defect::None`] first.
-    pub const ALL: [Defect; 15] = [
+    pub const ALL: [Defect; 16] = [
         Defect::None,
         Defect::AcceptsRsv,
         Defect::AcceptsReservedOpcode,
@@ -80,6 +82,7 @@ impl Defect {
         Defect::AcceptsInvalidUtf8,
         Defect::Utf8CheckedAtEnd,
         Defect::AcceptsInvalidCloseCodes,
+        Defect::NoSizeLimit,
     ];
 
     /// The kebab-case name, such as "accepts-rsv" (and "none" for the correct server).
@@ -100,6 +103,7 @@ impl Defect {
             Defect::AcceptsInvalidUtf8 => "accepts-invalid-utf8",
             Defect::Utf8CheckedAtEnd => "utf8-checked-at-end",
             Defect::AcceptsInvalidCloseCodes => "accepts-invalid-close-codes",
+            Defect::NoSizeLimit => "no-size-limit",
         }
     }
 }

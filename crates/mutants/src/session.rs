@@ -189,7 +189,7 @@ impl Session {
         if self.message.is_some() && self.defect != Defect::AcceptsNewMessageMidFragment {
             return fail(PROTOCOL_ERROR, "new message while a fragmented one is open");
         }
-        if h.payload_len > MAX_MESSAGE_LEN {
+        if h.payload_len > MAX_MESSAGE_LEN && self.defect != Defect::NoSizeLimit {
             return fail(TOO_BIG, "message too big");
         }
         // With AcceptsNewMessageMidFragment an open message is dropped here.

@@ -32,9 +32,9 @@ impl Body {
         builder.finish()
     }
 
-    /// The body of a payload, generated block by block.
-    pub fn of_payload(payload: &Payload) -> Body {
-        let (pattern, len) = pattern_of(payload);
+    /// The body of a payload, generated block by block (`limit`: the target's declared message limit).
+    pub fn of_payload(payload: &Payload, limit: Option<u64>) -> Body {
+        let (pattern, len) = pattern_of(payload, limit);
         let mut builder = BodyBuilder::default();
         for_each_block(&pattern, 0, len, |block| builder.push(block));
         builder.finish()
@@ -73,12 +73,16 @@ impl BodyBuilder {
     }
 }
 
-/// A payload as a pattern and a length: text and bytes are a pattern used once.
-pub fn pattern_of(payload: &Payload) -> (Vec<u8>, u64) {
+/// A payload as a pattern and a length: text and bytes are a pattern used once; a payload over the
+/// limit is `limit + extra` bytes long (cases that need a limit only run when one is declared).
+pub fn pattern_of(payload: &Payload, limit: Option<u64>) -> (Vec<u8>, u64) {
     match payload {
         Payload::Text(text) => (text.as_bytes().to_vec(), text.len() as u64),
         Payload::Bytes(bytes) => (bytes.clone(), bytes.len() as u64),
         Payload::Repeat { pattern, count } => (pattern.clone(), *count),
+        Payload::OverLimit { pattern, extra } => {
+            (pattern.clone(), limit.unwrap_or(0).saturating_add(*extra))
+        }
     }
 }
 
@@ -121,7 +125,12 @@ mod tests {
             count: 200_000,
         };
         let bytes = payload.to_bytes();
-        assert_eq!(Body::of_payload(&payload), Body::of(&bytes));
+        assert_eq!(Body::of_payload(&payload, None), Body::of(&bytes));
+        let over = Payload::OverLimit {
+            pattern: b"x".to_vec(),
+            extra: 1,
+        };
+        assert_eq!(Body::of_payload(&over, Some(10)).len, 11);
         let mut out = [0u8; 5];
         fill(b"abc", 4, &mut out);
         assert_eq!(&out, b"bcabc");

@@ -49,6 +49,9 @@ pub struct CaseSettings {
     pub close_wait: Duration,
     /// The whole case's deadline when the case sets none.
     pub case_timeout: Duration,
+    /// The largest message the target declares it accepts (`--max-message-size`): a larger message
+    /// must make it fail the connection with 1009 instead of echoing.
+    pub max_message_size: Option<u64>,
 }
 
 /// Runs one case against a server and returns its result. Never fails: problems become verdicts.
@@ -309,7 +312,7 @@ impl CaseState {
                 fragment,
                 write,
             } => {
-                let (pattern, len) = pattern_of(payload);
+                let (pattern, len) = pattern_of(payload, self.settings.max_message_size);
                 let size = fragment.unwrap_or(len).max(1);
                 let count = len.div_ceil(size).max(1);
                 let mut out = Outgoing::default();
@@ -372,7 +375,7 @@ impl CaseState {
     }
 
     async fn expect(&mut self, expect: &Expect, within_ms: u64, on_timeout: OnTimeout) {
-        let mut matcher = Matcher::new(expect);
+        let mut matcher = Matcher::new(expect).with_limit(self.settings.max_message_size);
         let silence = Matcher::waits_for_silence(expect);
         let until = Instant::now() + Duration::from_millis(silence.unwrap_or(within_ms));
         let outcome = loop {
@@ -675,7 +678,7 @@ impl CaseState {
 
     /// The header of the frame a case describes, and its payload as a pattern and a length.
     fn frame(&mut self, frame: &CaseFrame) -> (FrameHeader, Vec<u8>, u64) {
-        let (pattern, len) = pattern_of(&frame.payload);
+        let (pattern, len) = pattern_of(&frame.payload, self.settings.max_message_size);
         let declared = frame.declared_len.unwrap_or(len);
         let header = FrameHeader {
             fin: frame.fin,

@@ -254,6 +254,9 @@ impl PeerStream {
     }
 }
 
+/// RFC 6455 §7.4.1: "the message is too big for it to process".
+const TOO_BIG: u16 = 1009;
+
 /// What the harness has sent and not yet seen echoed, for `echo` expectations.
 pub type Outbox = std::collections::VecDeque<(u8, Body)>;
 
@@ -283,6 +286,10 @@ struct Track {
     position: usize,
     pong_index: usize,
     echoes: usize,
+    /// The target's declared message limit.
+    limit: Option<u64>,
+    /// Whether the peer refused an over-limit message by failing the connection.
+    refused: bool,
     seen: Vec<String>,
     dead: Option<String>,
 }
@@ -318,6 +325,15 @@ impl Matcher {
         Matcher { tracks }
     }
 
+    /// Applies the target's declared message limit: an `echo` of a larger message becomes "fail the
+    /// connection with 1009" (RFC 6455 §7.4.1, §10.4).
+    pub fn with_limit(mut self, limit: Option<u64>) -> Self {
+        for track in &mut self.tracks {
+            track.limit = limit;
+        }
+        self
+    }
+
     /// Whether the expectation is `nothing` (it succeeds when its time runs out).
     pub fn waits_for_silence(expect: &Expect) -> Option<u64> {
         match expect {
@@ -339,10 +355,14 @@ impl Matcher {
                     },
                     echoes: track.echoes,
                     what: track.seen.join(", "),
-                    fail_codes: track.atoms.iter().find_map(|atom| match atom {
-                        Expect::Fail(codes) => Some(codes.clone()),
-                        _ => None,
-                    }),
+                    fail_codes: if track.refused {
+                        Some(vec![TOO_BIG])
+                    } else {
+                        track.atoms.iter().find_map(|atom| match atom {
+                            Expect::Fail(codes) => Some(codes.clone()),
+                            _ => None,
+                        })
+                    },
                 });
             }
         }
@@ -397,6 +417,8 @@ impl Track {
             position: 0,
             pong_index: 0,
             echoes: 0,
+            limit: None,
+            refused: false,
             seen: Vec::new(),
             dead: None,
         }
@@ -420,8 +442,22 @@ impl Track {
 
     fn step(&mut self, atom: &Expect, event: &Observed, outbox: &Outbox) -> Step {
         use Observed as O;
+        let over_limit = matches!(atom, Expect::Echo)
+            && outbox
+                .get(self.echoes)
+                .zip(self.limit)
+                .is_some_and(|((_, sent), limit)| sent.len > limit);
         match (atom, event) {
             (_, O::Ping(_)) => Step::Ignore,
+            (_, O::Close(_) | O::TcpClosed(_)) if over_limit => {
+                self.refused = true;
+                self.echoes += 1;
+                Step::Done
+            }
+            (_, O::Pong(_)) if over_limit => Step::Ignore,
+            (_, other) if over_limit => Step::Reject(format!(
+                "the message sent is over the declared limit (--max-message-size), so the peer must fail the connection with 1009; got {other}"
+            )),
             (Expect::Fail(_), O::Close(_) | O::TcpClosed(_)) => Step::Done,
             (Expect::Fail(_), other) => Step::Reject(format!(
                 "expected the peer to fail the connection, got {other}"
@@ -448,7 +484,7 @@ impl Track {
                 )),
             },
             (Expect::Message(want), O::Message { opcode, body }) => {
-                if want.opcode == *opcode && Body::of_payload(&want.payload) == *body {
+                if want.opcode == *opcode && Body::of_payload(&want.payload, self.limit) == *body {
                     Step::Done
                 } else {
                     Step::Reject(format!("expected a {}, got a {event}", atom))

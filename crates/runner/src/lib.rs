@@ -114,6 +114,7 @@ impl Default for RunConfig {
                 handshake_timeout: Duration::from_secs(5),
                 close_wait: Duration::from_secs(2),
                 case_timeout: Duration::from_secs(30),
+                max_message_size: None,
             },
         }
     }

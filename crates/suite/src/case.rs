@@ -171,6 +171,22 @@ pub struct Case {
 }
 
 impl Case {
+    /// Whether the case needs the target's declared message limit (`--max-message-size`).
+    pub fn needs_limit(&self) -> bool {
+        fn over(payload: &Payload) -> bool {
+            matches!(payload, Payload::OverLimit { .. })
+        }
+        fn any(steps: &[Step]) -> bool {
+            steps.iter().any(|step| match step {
+                Step::Send { frames, .. } => frames.iter().any(|f| over(&f.payload)),
+                Step::SendMessage { payload, .. } => over(payload),
+                Step::Repeat { steps, .. } => any(steps),
+                _ => false,
+            })
+        }
+        any(&self.steps)
+    }
+
     /// The human-readable expectation: what a conforming peer does.
     pub fn expectation(&self) -> String {
         fn expects(steps: &[Step]) -> Vec<String> {
@@ -208,15 +224,25 @@ pub enum Payload {
         /// The total length in bytes.
         count: u64,
     },
+    /// A pattern repeated to `extra` bytes more than the target's declared message limit
+    /// (`--max-message-size`): `{ repeat = "*", count_over_limit = 1 }`. A case with such a payload
+    /// runs only when a limit is declared.
+    OverLimit {
+        /// The pattern.
+        pattern: Vec<u8>,
+        /// How many bytes over the limit.
+        extra: u64,
+    },
 }
 
 impl Payload {
-    /// The payload's length in bytes.
+    /// The payload's length in bytes (for [`Payload::OverLimit`], only the bytes over the limit).
     pub fn len(&self) -> u64 {
         match self {
             Payload::Text(text) => text.len() as u64,
             Payload::Bytes(bytes) => bytes.len() as u64,
             Payload::Repeat { count, .. } => *count,
+            Payload::OverLimit { extra, .. } => *extra,
         }
     }
 
@@ -230,7 +256,11 @@ impl Payload {
         match self {
             Payload::Text(text) => text.as_bytes().to_vec(),
             Payload::Bytes(bytes) => bytes.clone(),
-            Payload::Repeat { pattern, count } => pattern
+            Payload::Repeat { pattern, count }
+            | Payload::OverLimit {
+                pattern,
+                extra: count,
+            } => pattern
                 .iter()
                 .copied()
                 .cycle()
@@ -257,6 +287,7 @@ impl fmt::Display for Payload {
             }
             Payload::Bytes(bytes) => write!(f, "{} bytes", bytes.len()),
             Payload::Repeat { count, .. } => write!(f, "{count} bytes"),
+            Payload::OverLimit { extra, .. } => write!(f, "{extra} bytes over the declared limit"),
         }
     }
 }

@@ -206,13 +206,10 @@ impl RawStep {
                 .collect::<Result<Vec<_>, _>>()?;
             Step::Send { frames, write }
         } else if let Some(message) = self.send_message {
-            if message.fragment == Some(0) {
-                return Err("`fragment` must be at least 1 byte".into());
-            }
             Step::SendMessage {
                 opcode: message.opcode.0,
                 payload: message.payload.into_payload()?,
-                fragment: message.fragment,
+                fragment: message.fragment.filter(|bytes| *bytes > 0),
                 write,
             }
         } else if let Some(raw) = self.send_raw {
@@ -321,6 +318,7 @@ pub(crate) struct PayloadTable {
     hex: Option<String>,
     repeat: Option<RawPayload>,
     count: Option<u64>,
+    count_over_limit: Option<u64>,
 }
 
 impl<'de> Deserialize<'de> for RawPayload {
@@ -349,21 +347,23 @@ impl RawPayload {
             RawPayload::Text(text) => return Ok(Payload::Text(text)),
             RawPayload::Table(table) => *table,
         };
-        match (table.text, table.hex, table.repeat, table.count) {
-            (Some(text), None, None, None) => Ok(Payload::Text(text)),
-            (None, Some(hex), None, None) => parse_hex(&hex).map(Payload::Bytes),
-            (None, None, Some(pattern), Some(count)) => {
+        match (table.text, table.hex, table.repeat, table.count, table.count_over_limit) {
+            (Some(text), None, None, None, None) => Ok(Payload::Text(text)),
+            (None, Some(hex), None, None, None) => parse_hex(&hex).map(Payload::Bytes),
+            (None, None, Some(pattern), count, over) => {
                 let pattern = pattern.into_payload()?.to_bytes();
-                if pattern.is_empty() && count > 0 {
+                if pattern.is_empty() {
                     return Err("`repeat` needs a non-empty pattern".into());
                 }
-                Ok(Payload::Repeat { pattern, count })
-            }
-            (None, None, Some(_), None) => {
-                Err("`repeat` needs `count`, the total length in bytes".into())
+                match (count, over) {
+                    (Some(count), None) => Ok(Payload::Repeat { pattern, count }),
+                    (None, Some(extra)) => Ok(Payload::OverLimit { pattern, extra }),
+                    _ => Err("`repeat` needs `count` (the length in bytes) or `count_over_limit`".into()),
+                }
             }
             _ => Err(
-                "a payload table has exactly one of `text`, `hex`, or `repeat` with `count`".into(),
+                "a payload table has exactly one of `text`, `hex`, or `repeat` with `count` or `count_over_limit`"
+                    .into(),
             ),
         }
     }
