@@ -114,6 +114,9 @@ fn expected_failures(defect: Defect, correct: &Run) -> Vec<String> {
             ids("7.9.1 7.9.2 7.9.3 7.9.4 7.9.5 7.9.6 7.9.7 7.9.8 7.9.9")
         }
         Defect::NoSizeLimit => ids("15.1"),
+        // Valid text split inside a code point (1-byte fragments), and fail-fast probes whose first
+        // frame ends inside a code point.
+        Defect::Utf8CheckedPerFrame => ids("6.2.3 6.2.4 6.4.2"),
     }
 }
 

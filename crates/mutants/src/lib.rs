@@ -62,11 +62,13 @@ pub enum Defect {
     AcceptsInvalidCloseCodes,
     /// Takes a data frame of any declared length and waits for all of its bytes.
     NoSizeLimit,
+    /// Checks UTF-8 frame by frame, so a code point split across two frames is wrongly refused.
+    Utf8CheckedPerFrame,
 }
 
 impl Defect {
     /// Every variant, [`Defect::None`] first.
-    pub const ALL: [Defect; 16] = [
+    pub const ALL: [Defect; 17] = [
         Defect::None,
         Defect::AcceptsRsv,
         Defect::AcceptsReservedOpcode,
@@ -83,6 +85,7 @@ impl Defect {
         Defect::Utf8CheckedAtEnd,
         Defect::AcceptsInvalidCloseCodes,
         Defect::NoSizeLimit,
+        Defect::Utf8CheckedPerFrame,
     ];
 
     /// The kebab-case name, such as "accepts-rsv" (and "none" for the correct server).
@@ -104,6 +107,7 @@ impl Defect {
             Defect::Utf8CheckedAtEnd => "utf8-checked-at-end",
             Defect::AcceptsInvalidCloseCodes => "accepts-invalid-close-codes",
             Defect::NoSizeLimit => "no-size-limit",
+            Defect::Utf8CheckedPerFrame => "utf8-checked-per-frame",
         }
     }
 }

@@ -223,6 +223,24 @@ impl Session {
 
     fn on_end(&mut self) -> Step {
         match std::mem::take(&mut self.frame) {
+            Frame::Data { fin: false } if self.defect == Defect::Utf8CheckedPerFrame => {
+                // The defect: each frame's text must be complete UTF-8 on its own, and the check
+                // starts afresh with the next frame.
+                let whole = self
+                    .message
+                    .as_mut()
+                    .and_then(|m| m.utf8.as_mut())
+                    .is_none_or(|v| {
+                        let ok = v.finish().is_ok();
+                        *v = Utf8Validator::new();
+                        ok
+                    });
+                if whole {
+                    Step::Continue
+                } else {
+                    fail(INVALID_PAYLOAD, "text frame is not UTF-8")
+                }
+            }
             Frame::Idle | Frame::Skip | Frame::Data { fin: false } => Step::Continue,
             Frame::Data { fin: true } => match self.message.take() {
                 Some(message) => self.finish_message(message),
