@@ -17,73 +17,94 @@ use tokio::{
 use wsspec_suite::results::{Data, Direction, Entry, EntryKind, Transcript, hex};
 use wsspec_wire::{DecodeEvent, FrameDecoder, FrameHeader};
 
-/// How many transcript entries a case keeps; later ones are only counted.
-pub const MAX_TRANSCRIPT_ENTRIES: usize = 4_000;
+/// How many of a case's first transcript entries are kept.
+pub const TRANSCRIPT_HEAD: usize = 300;
+/// How many of a case's last transcript entries are kept; the ones between are only counted.
+pub const TRANSCRIPT_TAIL: usize = 100;
 /// How many bytes of a payload or a write a transcript entry shows.
 pub const PREVIEW_BYTES: usize = 64;
 
-/// The case's transcript, shared by the reader and the writer.
+/// The case's transcript, shared by the reader and the writer. It keeps the beginning and the end of
+/// a conversation, which is where the reasons for a verdict are, and counts what it leaves out between.
 #[derive(Clone, Debug)]
 pub struct Recorder {
-    inner: Arc<Mutex<Transcript>>,
+    inner: Arc<Mutex<Kept>>,
     start: Instant,
+}
+
+#[derive(Debug, Default)]
+struct Kept {
+    head: Vec<Entry>,
+    tail: std::collections::VecDeque<Entry>,
+    dropped: u64,
 }
 
 impl Recorder {
     /// A recorder whose timestamps count from `start`.
     pub fn new(start: Instant) -> Self {
         Recorder {
-            inner: Arc::new(Mutex::new(Transcript::default())),
+            inner: Arc::new(Mutex::new(Kept::default())),
             start,
         }
     }
 
-    fn push(&self, dir: Direction, kind: EntryKind) {
+    /// Adds an entry; `kind` is only built while there is room, so a full transcript costs nothing.
+    fn push(&self, dir: Direction, kind: impl FnOnce() -> EntryKind) {
         let at_us = self.start.elapsed().as_micros() as u64;
-        let Ok(mut transcript) = self.inner.lock() else {
+        let Ok(mut kept) = self.inner.lock() else {
             return;
         };
-        if transcript.entries.len() < MAX_TRANSCRIPT_ENTRIES {
-            transcript.entries.push(Entry { at_us, dir, kind });
+        let entry = Entry {
+            at_us,
+            dir,
+            kind: kind(),
+        };
+        if kept.head.len() < TRANSCRIPT_HEAD {
+            kept.head.push(entry);
         } else {
-            transcript.dropped += 1;
+            if kept.tail.len() == TRANSCRIPT_TAIL {
+                kept.tail.pop_front();
+                kept.dropped += 1;
+            }
+            kept.tail.push_back(entry);
         }
     }
 
     /// Records raw bytes.
     pub fn bytes(&self, dir: Direction, bytes: &[u8]) {
-        self.push(
-            dir,
-            EntryKind::Bytes {
-                len: bytes.len() as u64,
-                data: hex(&bytes[..bytes.len().min(PREVIEW_BYTES)]),
-            },
-        );
+        self.push(dir, || EntryKind::Bytes {
+            len: bytes.len() as u64,
+            data: hex(&bytes[..bytes.len().min(PREVIEW_BYTES)]),
+        });
     }
 
     /// Records a frame (payload unmasked).
     pub fn frame(&self, dir: Direction, header: &FrameHeader, payload: &[u8]) {
-        self.push(
-            dir,
-            EntryKind::Frame {
-                fin: header.fin,
-                rsv: header.rsv,
-                opcode: header.opcode.as_u8(),
-                mask: header.mask.map(|key| hex(&key)),
-                len: header.payload_len,
-                payload: Data::from_bytes(&payload[..payload.len().min(PREVIEW_BYTES)]),
-            },
-        );
+        self.push(dir, || EntryKind::Frame {
+            fin: header.fin,
+            rsv: header.rsv,
+            opcode: header.opcode.as_u8(),
+            mask: header.mask.map(|key| hex(&key)),
+            len: header.payload_len,
+            payload: Data::from_bytes(&payload[..payload.len().min(PREVIEW_BYTES)]),
+        });
     }
 
     /// Records a note.
     pub fn note(&self, text: impl Into<String>) {
-        self.push(Direction::Note, EntryKind::Event { text: text.into() });
+        let text = text.into();
+        self.push(Direction::Note, || EntryKind::Event { text });
     }
 
-    /// The transcript so far.
+    /// The transcript so far: the first entries, then the last, with the count of those between.
     pub fn snapshot(&self) -> Transcript {
-        self.inner.lock().map(|t| t.clone()).unwrap_or_default()
+        self.inner
+            .lock()
+            .map(|kept| Transcript {
+                entries: kept.head.iter().chain(kept.tail.iter()).cloned().collect(),
+                dropped: kept.dropped,
+            })
+            .unwrap_or_default()
     }
 }
 

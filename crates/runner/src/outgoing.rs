@@ -105,10 +105,20 @@ impl Outgoing {
         let mut first = true;
         for block in self.blocks() {
             pending.extend_from_slice(&block);
-            while pending.len() >= piece {
-                write_piece(writer, &pending[..piece], &mut first, delay, recorder).await?;
-                pending.drain(..piece);
+            // Write whole pieces, then keep the remainder (less than one piece) for the next block.
+            let mut at = 0;
+            while pending.len() - at >= piece {
+                write_piece(
+                    writer,
+                    &pending[at..at + piece],
+                    &mut first,
+                    delay,
+                    recorder,
+                )
+                .await?;
+                at += piece;
             }
+            pending.drain(..at);
         }
         if !pending.is_empty() {
             write_piece(writer, &pending, &mut first, delay, recorder).await?;

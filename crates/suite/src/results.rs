@@ -297,10 +297,11 @@ impl fmt::Display for Data {
 
 /// Lower-case hex of some bytes.
 pub fn hex(bytes: &[u8]) -> String {
-    use fmt::Write;
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
     let mut out = String::with_capacity(bytes.len() * 2);
     for b in bytes {
-        let _ = write!(out, "{b:02x}");
+        out.push(char::from(DIGITS[usize::from(b >> 4)]));
+        out.push(char::from(DIGITS[usize::from(b & 0xf)]));
     }
     out
 }
@@ -363,12 +364,12 @@ pub enum EntryKind {
     },
 }
 
-/// What went over the wire, bounded in size: past the limit, entries are counted but not kept.
+/// What went over the wire, bounded in size: the first and the last entries, and a count of the rest.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Transcript {
     /// The kept entries, in time order.
     pub entries: Vec<Entry>,
-    /// How many entries were dropped to keep the transcript bounded.
+    /// How many entries were left out between the first ones kept and the last ones kept.
     #[serde(default, skip_serializing_if = "is_zero")]
     pub dropped: u64,
 }

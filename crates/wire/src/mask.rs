@@ -8,7 +8,29 @@
 ///
 /// Applying it twice with the same key and offset restores the original bytes.
 pub fn apply_mask(buf: &mut [u8], key: [u8; 4], offset: usize) {
-    for (byte, k) in buf.iter_mut().zip(key.iter().cycle().skip(offset % 4)) {
+    // The key as it lines up with buf[0], repeated over 8 bytes, so that whole words can be XORed.
+    let shift = offset % 4;
+    let rotated = [
+        key[shift],
+        key[(shift + 1) % 4],
+        key[(shift + 2) % 4],
+        key[(shift + 3) % 4],
+    ];
+    let word = u64::from_ne_bytes([
+        rotated[0], rotated[1], rotated[2], rotated[3], rotated[0], rotated[1], rotated[2],
+        rotated[3],
+    ]);
+    let mut chunks = buf.chunks_exact_mut(8);
+    for chunk in &mut chunks {
+        let mut bytes = [0u8; 8];
+        bytes.copy_from_slice(chunk);
+        chunk.copy_from_slice(&(u64::from_ne_bytes(bytes) ^ word).to_ne_bytes());
+    }
+    for (byte, k) in chunks
+        .into_remainder()
+        .iter_mut()
+        .zip(rotated.iter().cycle())
+    {
         *byte ^= k;
     }
 }

@@ -54,7 +54,22 @@ impl Utf8Validator {
         if let Some(error) = self.error {
             return Err(error);
         }
-        for &byte in bytes {
+        let mut rest = bytes;
+        while let Some((&byte, after)) = rest.split_first() {
+            if self.need == 0 {
+                // Between code points: let the standard library skip the valid run (it is fast), and
+                // step byte by byte only where it stops.
+                let valid = match std::str::from_utf8(rest) {
+                    Ok(text) => text.len(),
+                    Err(err) => err.valid_up_to(),
+                };
+                if valid > 0 {
+                    self.offset += valid as u64;
+                    rest = &rest[valid..];
+                    continue;
+                }
+            }
+            rest = after;
             if self.need > 0 {
                 if !(self.lo..=self.hi).contains(&byte) {
                     return Err(self.fail());
