@@ -11,7 +11,10 @@ pub mod exec;
 pub mod judge;
 pub mod outgoing;
 
-use std::time::{Duration, Instant, SystemTime};
+use std::{
+    sync::atomic::{AtomicUsize, Ordering},
+    time::{Duration, Instant, SystemTime},
+};
 
 use futures_util::{StreamExt, stream};
 use wsspec_suite::{
@@ -120,6 +123,9 @@ impl Default for RunConfig {
     }
 }
 
+/// How many conformance cases may still be running when the performance cases start.
+const QUIET_CASES: usize = 4;
+
 /// Receives progress as the run goes. The CLI draws it; tests ignore it.
 pub trait Observer: Send + Sync {
     /// The run is about to start `total` cases.
@@ -169,18 +175,33 @@ pub async fn run_server<'a>(
     let started = SystemTime::now();
     let run_start = Instant::now();
     observer.started(cases.len());
-    // Performance cases run one at a time after the others, so that their figures mean something.
+    // Performance cases run one at a time, so that their figures mean something. They start once at
+    // most QUIET_CASES conformance cases are left: by then those are the long pauses of cases such as
+    // 6.4.x, which exchange a few bytes a second and do not disturb a measurement.
     let (performance, conformance): (Vec<&Case>, Vec<&Case>) =
         cases.iter().partition(|case| case.performance);
-    let run = |cases: Vec<&'a Case>, jobs: usize| {
-        stream::iter(cases)
-            .map(|case| exec::run_server_case(case, target, &config.settings, run_start))
-            .buffer_unordered(jobs)
+    let remaining = AtomicUsize::new(conformance.len());
+    let conformance_run = stream::iter(conformance)
+        .map(|case| async {
+            let result = exec::run_server_case(case, target, &config.settings, run_start).await;
+            remaining.fetch_sub(1, Ordering::Relaxed);
+            result
+        })
+        .buffer_unordered(config.jobs.max(1))
+        .inspect(|result| observer.finished(result))
+        .collect::<Vec<CaseResult>>();
+    let performance_run = async {
+        while !performance.is_empty() && remaining.load(Ordering::Relaxed) > QUIET_CASES {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        stream::iter(performance)
+            .then(|case| exec::run_server_case(case, target, &config.settings, run_start))
             .inspect(|result| observer.finished(result))
             .collect::<Vec<CaseResult>>()
+            .await
     };
-    let mut results = run(conformance, config.jobs.max(1)).await;
-    results.extend(run(performance, 1).await);
+    let (mut results, measured) = tokio::join!(conformance_run, performance_run);
+    results.extend(measured);
     let order: std::collections::HashMap<&str, usize> = cases
         .iter()
         .enumerate()
