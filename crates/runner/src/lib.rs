@@ -166,9 +166,9 @@ pub async fn probe(target: &Target, timeout: Duration) -> Result<(), Unreachable
 }
 
 /// Runs cases against a server and collects the results, in id order.
-pub async fn run_server<'a>(
+pub async fn run_server(
     target: &Target,
-    cases: &[&'a Case],
+    cases: &[&Case],
     config: &RunConfig,
     observer: &dyn Observer,
 ) -> RunResults {
