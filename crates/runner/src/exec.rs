@@ -611,34 +611,23 @@ impl CaseState {
                 .await;
         }
         // Wait for the peer's close frame (if still due), then for TCP to close.
-        let until = Instant::now() + wait;
-        while !self.info.clean && !self.tcp_closed() {
-            match self.next_event(until).await {
-                Some(event) => self.unexpected(&event),
-                None => {
-                    self.close_timed_out = true;
-                    self.recorder.note(format!(
-                        "no close frame from the peer within {} ms",
-                        wait.as_millis()
-                    ));
-                    break;
-                }
-            }
+        if !self
+            .handle_until(wait, |case| case.info.clean || case.tcp_closed())
+            .await
+        {
+            self.close_timed_out = true;
+            self.recorder.note(format!(
+                "no close frame from the peer within {} ms",
+                wait.as_millis()
+            ));
         }
-        let until = Instant::now() + wait;
-        while !self.tcp_closed() {
-            match self.next_event(until).await {
-                Some(event) => self.unexpected(&event),
-                None => {
-                    self.tcp_timed_out = true;
-                    self.recorder.note(format!(
-                        "the peer did not close TCP within {} ms; closing it",
-                        wait.as_millis()
-                    ));
-                    self.info.tcp_closed_by.get_or_insert(Side::Harness);
-                    break;
-                }
-            }
+        if !self.handle_until(wait, CaseState::tcp_closed).await {
+            self.tcp_timed_out = true;
+            self.recorder.note(format!(
+                "the peer did not close TCP within {} ms; closing it",
+                wait.as_millis()
+            ));
+            self.info.tcp_closed_by.get_or_insert(Side::Harness);
         }
         // Anything left in the queue was never expected.
         while let Some(event) = self.io.as_mut().and_then(|io| io.pending.pop_front()) {
@@ -647,6 +636,18 @@ impl CaseState {
         if let Some(mut io) = self.io.take() {
             let _ = io.writer.shutdown().await;
         }
+    }
+
+    /// Handles what the peer sends until `done` holds; false if `wait` runs out first.
+    async fn handle_until(&mut self, wait: Duration, done: fn(&CaseState) -> bool) -> bool {
+        let until = Instant::now() + wait;
+        while !done(self) {
+            match self.next_event(until).await {
+                Some(event) => self.unexpected(&event),
+                None => return false,
+            }
+        }
+        true
     }
 
     fn tcp_closed(&self) -> bool {

@@ -918,25 +918,21 @@ mod tests {
 
     #[test]
     fn level_caps_the_verdict() {
-        assert_eq!(
-            overall(Level::Must, Verdict::Pass, Verdict::Fail),
-            Verdict::Fail
-        );
-        assert_eq!(
-            overall(Level::Should, Verdict::Fail, Verdict::Pass),
-            Verdict::NonStrict
-        );
-        assert_eq!(
-            overall(Level::Info, Verdict::Fail, Verdict::Pass),
-            Verdict::Informational
-        );
-        assert_eq!(
-            overall(Level::May, Verdict::Pass, Verdict::Pass),
-            Verdict::Pass
-        );
-        assert_eq!(
-            overall(Level::Info, Verdict::Error, Verdict::Pass),
-            Verdict::Error
-        );
+        use Verdict::*;
+        for (level, behavior, close, expected) in [
+            (Level::Must, Pass, Fail, Fail),
+            (Level::Should, Fail, Pass, NonStrict),
+            (Level::Info, Fail, Pass, Informational),
+            (Level::Info, Pass, Pass, Informational),
+            (Level::May, Pass, Pass, Pass),
+            (Level::May, NonStrict, Pass, Informational),
+            (Level::Info, Error, Pass, Error),
+        ] {
+            assert_eq!(
+                overall(level, behavior, close),
+                expected,
+                "{level:?} {behavior:?} {close:?}"
+            );
+        }
     }
 }
