@@ -75,6 +75,9 @@ struct ServerArgs {
     /// Count NON-STRICT verdicts as failures.
     #[arg(long)]
     strict: bool,
+    /// Also write JUnit XML here (one testsuite per section, one testcase per case).
+    #[arg(long, value_name = "FILE")]
+    junit: Option<PathBuf>,
     /// Seed for masking keys and handshake keys, so that a run can be replayed byte for byte.
     #[arg(long, default_value_t = 0x5eed)]
     seed: u64,
@@ -260,6 +263,10 @@ async fn server(args: ServerArgs) -> Result<u8, Exit> {
 
     let written =
         json::write_all(&args.out, &results).map_err(|err| Exit::usage(err.to_string()))?;
+    if let Some(path) = &args.junit {
+        wsspec_report::junit::write_junit(path, &results)
+            .map_err(|err| Exit::usage(err.to_string()))?;
+    }
     let stdout_tty = std::io::stdout().is_terminal();
     let style = terminal::Style {
         color: stdout_tty && std::env::var_os("NO_COLOR").is_none(),

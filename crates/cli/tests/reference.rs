@@ -32,6 +32,7 @@ fn reference_server_passes_every_case() {
 fn index_json_has_autobahn_shape() {
     let out = common::out_dir("index");
     let out_str = out.to_string_lossy().into_owned();
+    let junit = out.join("junit/wsspec.xml");
     let output = wsspec(&[
         "server",
         "--cases",
@@ -40,6 +41,8 @@ fn index_json_has_autobahn_shape() {
         "Ref Server",
         "--out",
         &out_str,
+        "--junit",
+        junit.to_str().unwrap(),
     ]);
     assert_eq!(output.status.code(), Some(0));
     let index: serde_json::Value =
@@ -51,6 +54,15 @@ fn index_json_has_autobahn_shape() {
     assert_eq!(case["reportfile"], "ref_server_case_2_10.json");
     assert!(out.join("ref_server_case_2_10.json").exists());
     assert_eq!(index["Ref Server"].as_object().unwrap().len(), 11);
+    let xml = std::fs::read_to_string(junit).unwrap();
+    assert!(
+        xml.contains(r#"<testsuite name="Ref Server section 2" tests="11""#),
+        "{xml}"
+    );
+    assert!(
+        xml.contains(r#"<testcase name="2.10 Ten pings back to back""#),
+        "{xml}"
+    );
 }
 
 #[test]
