@@ -2,7 +2,7 @@
 //! testcase per case. A failure carries what was expected, what happened, the notes and the start of
 //! the wire transcript; UNIMPLEMENTED cases are skipped; NON-STRICT fails only in a strict run.
 
-use std::{collections::BTreeMap, path::Path, time::Duration};
+use std::{path::Path, time::Duration};
 
 use quick_junit::{NonSuccessKind, Report, TestCase, TestCaseStatus, TestSuite};
 use wsspec_suite::results::{CaseResult, Direction, EntryKind, RunResults, Verdict};
@@ -16,16 +16,7 @@ const EXCERPT_ENTRIES: usize = 30;
 pub fn junit(results: &RunResults) -> Result<String, String> {
     let mut report = Report::new(format!("wsspec {}", results.agent));
     report.set_time(Duration::from_millis(results.duration_ms));
-    let mut sections: BTreeMap<u32, Vec<&CaseResult>> = BTreeMap::new();
-    for case in &results.cases {
-        let section = case
-            .id
-            .split('.')
-            .next()
-            .and_then(|s| s.parse().ok())
-            .unwrap_or(0);
-        sections.entry(section).or_default().push(case);
-    }
+    let sections = results.by_section();
     for (section, cases) in sections {
         let mut suite = TestSuite::new(format!("{} section {section}", results.agent));
         for case in cases {

@@ -1,8 +1,6 @@
 //! The terminal summary: verdict counts per section, then every failure with what was expected and what
 //! happened. It renders to a `String`; the CLI decides where it goes.
 
-use std::collections::BTreeMap;
-
 use comfy_table::{
     Cell, CellAlignment, Color, ContentArrangement, Table, presets::UTF8_FULL_CONDENSED,
 };
@@ -80,16 +78,7 @@ fn section_table(results: &RunResults, style: Style) -> Table {
     let mut header = vec![Cell::new("section"), Cell::new("cases")];
     header.extend(Verdict::ALL.iter().map(|v| Cell::new(v.autobahn_name())));
     table.set_header(header);
-    let mut sections: BTreeMap<u32, Vec<&CaseResult>> = BTreeMap::new();
-    for case in &results.cases {
-        let section = case
-            .id
-            .split('.')
-            .next()
-            .and_then(|s| s.parse().ok())
-            .unwrap_or(0);
-        sections.entry(section).or_default().push(case);
-    }
+    let sections = results.by_section();
     let row = |label: String, cases: &[&CaseResult]| {
         let tally = Tally::of(cases.iter().copied());
         let mut row = vec![

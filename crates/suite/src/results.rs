@@ -425,6 +425,21 @@ impl Tally {
 }
 
 impl RunResults {
+    /// The cases grouped by top-level section number, in section order.
+    pub fn by_section(&self) -> std::collections::BTreeMap<u32, Vec<&CaseResult>> {
+        let mut sections: std::collections::BTreeMap<u32, Vec<&CaseResult>> = Default::default();
+        for case in &self.cases {
+            let section = case
+                .id
+                .split('.')
+                .next()
+                .and_then(|s| s.parse().ok())
+                .unwrap_or(0);
+            sections.entry(section).or_default().push(case);
+        }
+        sections
+    }
+
     /// Whether any case fails the run.
     pub fn has_failures(&self) -> bool {
         self.cases.iter().any(|c| c.verdict.is_failure(self.strict))
