@@ -10,6 +10,8 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
+use crate::handshake::{Handshake, HandshakeExpect, Needs};
+
 /// A case id such as `1.1.8` or `2.10`: dot-separated numbers, ordered numerically.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
@@ -166,13 +168,16 @@ pub struct Case {
     pub timeout_ms: Option<u64>,
     /// A performance case: it runs on its own, after the others, and its throughput is reported.
     pub performance: bool,
+    /// How the connection is opened, and what the peer must answer.
+    pub handshake: Handshake,
     /// Where the case was defined.
     pub source: Source,
 }
 
 impl Case {
-    /// Whether the case needs the target's declared message limit (`--max-message-size`).
-    pub fn needs_limit(&self) -> bool {
+    /// What the case needs the user to declare about the target before it can run: the message
+    /// limit for a payload sized over it, policy values for the handshake's placeholders.
+    pub fn needs(&self) -> Needs {
         fn over(payload: &Payload) -> bool {
             matches!(payload, Payload::OverLimit { .. })
         }
@@ -184,7 +189,10 @@ impl Case {
                 _ => false,
             })
         }
-        any(&self.steps)
+        Needs {
+            limit: any(&self.steps),
+            ..Needs::of_strings(self.handshake.request.strings())
+        }
     }
 
     /// The human-readable expectation: what a conforming peer does.
@@ -200,6 +208,9 @@ impl Case {
                     _ => None,
                 })
                 .collect()
+        }
+        if let HandshakeExpect::Refuse(refusal) = &self.handshake.expect {
+            return refusal.to_string();
         }
         let expects = expects(&self.steps);
         if expects.is_empty() {

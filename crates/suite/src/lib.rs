@@ -13,6 +13,7 @@
 //! ```
 
 pub mod case;
+pub mod handshake;
 pub mod load;
 pub mod results;
 pub mod select;

@@ -25,6 +25,11 @@ pub const DEFAULT_EXPECT_MS: u64 = 2_000;
 /// The pause between the pieces of a chopped write when a step sets none, in milliseconds.
 pub const DEFAULT_CHOP_DELAY_MS: u64 = 1;
 
+mod handshake;
+
+use self::handshake::RawHandshake;
+use crate::handshake::{Handshake, HandshakeExpect};
+
 type SpanError = (Option<Range<usize>>, String);
 
 #[derive(Deserialize)]
@@ -43,6 +48,9 @@ pub(crate) struct RawCase {
     timeout_ms: Option<u64>,
     #[serde(default)]
     performance: bool,
+    #[serde(default)]
+    handshake: Option<Spanned<RawHandshake>>,
+    #[serde(default)]
     steps: Vec<Spanned<RawStep>>,
 }
 
@@ -50,8 +58,26 @@ impl RawCase {
     pub(crate) fn into_case(self, section_title: &str, source: Source) -> Result<Case, SpanError> {
         let id = CaseId::parse(self.id.get_ref()).map_err(|msg| (Some(self.id.span()), msg))?;
         let steps = into_steps(self.steps)?;
-        if steps.is_empty() {
-            return Err((None, format!("case {id} has no steps")));
+        let handshake = match self.handshake {
+            Some(raw) => {
+                let span = raw.span();
+                raw.into_inner()
+                    .into_handshake()
+                    .map_err(|msg| (Some(span), msg))?
+            }
+            None => Handshake::default(),
+        };
+        match handshake.expect {
+            HandshakeExpect::Refuse(_) if !steps.is_empty() => {
+                return Err((
+                    None,
+                    format!("case {id} expects the handshake to be refused, so it has no steps"),
+                ));
+            }
+            HandshakeExpect::Upgrade if steps.is_empty() && handshake.is_standard() => {
+                return Err((None, format!("case {id} has no steps")));
+            }
+            _ => {}
         }
         Ok(Case {
             id,
@@ -65,6 +91,7 @@ impl RawCase {
             steps,
             timeout_ms: self.timeout_ms,
             performance: self.performance,
+            handshake,
             source,
         })
     }

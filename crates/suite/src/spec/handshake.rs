@@ -1,0 +1,247 @@
+//! The `[case.handshake]` table's serde shape, and its validation into [`Handshake`].
+
+use std::fmt;
+
+use serde::{
+    Deserialize, Deserializer,
+    de::{self, MapAccess, Visitor, value::MapAccessDeserializer},
+};
+
+use super::{DEFAULT_CHOP_DELAY_MS, OneOrMany, RawFrame};
+use crate::case::WritePlan;
+use crate::handshake::{
+    Handshake, HandshakeExpect, HeaderCase, Refusal, RequestEdit, RequestSpec,
+};
+use crate::results::Verdict;
+
+/// `[case.handshake]`: the request, how it is written, and what must answer it.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawHandshake {
+    method: Option<String>,
+    http_version: Option<String>,
+    query: Option<String>,
+    #[serde(default)]
+    remove: Vec<String>,
+    #[serde(default)]
+    set: Vec<(String, String)>,
+    #[serde(default)]
+    add: Vec<(String, String)>,
+    #[serde(default)]
+    filler_bytes: usize,
+    #[serde(default)]
+    header_case: HeaderCase,
+    raw: Option<String>,
+    chop: Option<usize>,
+    delay_ms: Option<u64>,
+    pipelined: Option<OneOrMany<RawFrame>>,
+    refuse: Option<RawRefuse>,
+    #[serde(default)]
+    then_connect: bool,
+}
+
+impl RawHandshake {
+    pub(crate) fn into_handshake(self) -> Result<Handshake, String> {
+        let edited = self.method.is_some()
+            || self.http_version.is_some()
+            || self.query.is_some()
+            || !self.remove.is_empty()
+            || !self.set.is_empty()
+            || !self.add.is_empty()
+            || self.filler_bytes > 0
+            || self.header_case != HeaderCase::Canonical;
+        let request = match self.raw {
+            Some(_) if edited => {
+                return Err("`raw` is the whole request head; it takes no method, http_version, query, remove, set, add, filler_bytes or header_case".into());
+            }
+            Some(raw) if !raw.ends_with("\r\n\r\n") => {
+                return Err("a `raw` request head must end with an empty line (\\r\\n\\r\\n)".into());
+            }
+            Some(raw) => RequestSpec::Raw(raw),
+            None => RequestSpec::Edit(RequestEdit {
+                method: self.method,
+                http_version: self.http_version,
+                query: self.query,
+                remove: self.remove,
+                set: self.set,
+                add: self.add,
+                filler_bytes: self.filler_bytes,
+                header_case: self.header_case,
+            }),
+        };
+        let chop = self.chop.filter(|bytes| *bytes > 0);
+        let write = WritePlan {
+            chop,
+            delay_ms: self.delay_ms.unwrap_or(if chop.is_some() {
+                DEFAULT_CHOP_DELAY_MS
+            } else {
+                0
+            }),
+            per_frame: false,
+        };
+        let pipelined = self
+            .pipelined
+            .map(|frames| {
+                frames
+                    .0
+                    .into_iter()
+                    .map(RawFrame::into_frame)
+                    .collect::<Result<Vec<_>, _>>()
+            })
+            .transpose()?
+            .unwrap_or_default();
+        let expect = match self.refuse {
+            None | Some(RawRefuse::Flag(false)) => HandshakeExpect::Upgrade,
+            Some(RawRefuse::Flag(true)) => HandshakeExpect::Refuse(Refusal::default()),
+            Some(RawRefuse::Table(table)) => HandshakeExpect::Refuse(table.into_refusal()?),
+        };
+        if matches!(expect, HandshakeExpect::Refuse(_)) && !pipelined.is_empty() {
+            return Err("a refused handshake has nothing to pipeline: drop `pipelined`".into());
+        }
+        Ok(Handshake {
+            request,
+            write,
+            pipelined,
+            expect,
+            then_connect: self.then_connect,
+        })
+    }
+}
+
+/// `refuse = true` or `refuse = { version_header = true, if_upgraded = "informational", ... }`.
+pub(crate) enum RawRefuse {
+    Flag(bool),
+    Table(RawRefusal),
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawRefusal {
+    #[serde(default)]
+    version_header: bool,
+    #[serde(default)]
+    typical: Vec<u16>,
+    if_upgraded: Option<Verdict>,
+    if_not_error: Option<Verdict>,
+    if_server_error: Option<Verdict>,
+    if_no_response: Option<Verdict>,
+}
+
+impl RawRefusal {
+    fn into_refusal(self) -> Result<Refusal, String> {
+        let defaults = Refusal::default();
+        let verdict = |key: &str, value: Option<Verdict>, default: Verdict| match value {
+            None => Ok(default),
+            Some(Verdict::Unimplemented | Verdict::Error) => Err(format!(
+                "{key} must be \"pass\", \"informational\", \"non-strict\" or \"fail\""
+            )),
+            Some(verdict) => Ok(verdict),
+        };
+        Ok(Refusal {
+            version_header: self.version_header,
+            typical: self.typical,
+            if_upgraded: verdict("if_upgraded", self.if_upgraded, defaults.if_upgraded)?,
+            if_not_error: verdict("if_not_error", self.if_not_error, defaults.if_not_error)?,
+            if_server_error: verdict(
+                "if_server_error",
+                self.if_server_error,
+                defaults.if_server_error,
+            )?,
+            if_no_response: verdict(
+                "if_no_response",
+                self.if_no_response,
+                defaults.if_no_response,
+            )?,
+        })
+    }
+}
+
+impl<'de> Deserialize<'de> for RawRefuse {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = RawRefuse;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("true, or a table such as { version_header = true }")
+            }
+            fn visit_bool<E: de::Error>(self, flag: bool) -> Result<RawRefuse, E> {
+                Ok(RawRefuse::Flag(flag))
+            }
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<RawRefuse, A::Error> {
+                RawRefusal::deserialize(MapAccessDeserializer::new(map)).map(RawRefuse::Table)
+            }
+        }
+        deserializer.deserialize_any(V)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn handshake(text: &str) -> Result<Handshake, String> {
+        toml::from_str::<RawHandshake>(text)
+            .map_err(|err| err.message().to_owned())?
+            .into_handshake()
+    }
+
+    #[test]
+    fn edits_and_refusals() {
+        let hs = handshake(
+            r#"
+            method = "POST"
+            remove = ["Host"]
+            set = [["Sec-WebSocket-Version", "25"]]
+            header_case = "lower"
+            refuse = { version_header = true, typical = [426], if_upgraded = "informational" }
+            "#,
+        )
+        .unwrap();
+        let RequestSpec::Edit(edit) = &hs.request else {
+            panic!("an edit")
+        };
+        assert_eq!(edit.method.as_deref(), Some("POST"));
+        assert_eq!(edit.set, [("Sec-WebSocket-Version".into(), "25".into())]);
+        assert_eq!(edit.header_case, HeaderCase::Lower);
+        let HandshakeExpect::Refuse(refusal) = &hs.expect else {
+            panic!("a refusal")
+        };
+        assert!(refusal.version_header);
+        assert_eq!(refusal.if_upgraded, Verdict::Informational);
+        assert_eq!(refusal.if_no_response, Verdict::Fail);
+        assert_eq!(
+            handshake("refuse = true").unwrap().expect,
+            HandshakeExpect::Refuse(Refusal::default())
+        );
+    }
+
+    #[test]
+    fn raw_chop_and_pipelined() {
+        let hs = handshake(
+            "raw = \"GET / HTTP/1.1\\r\\n\\r\\n\"\nchop = 1\npipelined = { opcode = \"text\", payload = \"hi\" }",
+        )
+        .unwrap();
+        assert_eq!(hs.request, RequestSpec::Raw("GET / HTTP/1.1\r\n\r\n".into()));
+        assert_eq!(hs.write.chop, Some(1));
+        assert_eq!(hs.write.delay_ms, DEFAULT_CHOP_DELAY_MS);
+        assert_eq!(hs.pipelined.len(), 1);
+    }
+
+    #[test]
+    fn contradictions_are_errors() {
+        for (text, fragment) in [
+            ("raw = \"GET / HTTP/1.1\\r\\n\\r\\n\"\nmethod = \"GET\"", "whole request head"),
+            ("raw = \"GET / HTTP/1.1\\r\\n\"", "empty line"),
+            (
+                "refuse = true\npipelined = { opcode = \"text\" }",
+                "nothing to pipeline",
+            ),
+            ("refuse = { if_upgraded = \"error\" }", "if_upgraded must be"),
+            ("refuse = 3", "true, or a table"),
+            ("methd = \"GET\"", "unknown field"),
+        ] {
+            let err = handshake(text).unwrap_err();
+            assert!(err.contains(fragment), "{text:?}: {err}");
+        }
+    }
+}
