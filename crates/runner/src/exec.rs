@@ -11,7 +11,7 @@ use std::{
 
 use rand::{Rng, SeedableRng, rngs::StdRng};
 use tokio::{
-    io::{AsyncReadExt, AsyncWriteExt},
+    io::{AsyncRead, AsyncReadExt, AsyncWriteExt},
     net::{TcpStream, tcp::OwnedWriteHalf},
     sync::mpsc,
 };
@@ -21,12 +21,13 @@ use wsspec_suite::{
         ClosePayloadSpec, Expect, FrameSpec as CaseFrame, LengthFormSpec, MaskSpec, OnTimeout,
         Step, WritePlan,
     },
+    handshake::{Handshake, HandshakeExpect, HandshakePolicy, RequestSpec},
     results::{
         CaseResult, CloseBehavior, CloseInfo, Direction, HandshakeRecord, Side, Throughput, Verdict,
     },
 };
 use wsspec_wire::{
-    ClosePayload, FrameHeader, FrameSpec, LengthForm, Opcode, Parsed, Request,
+    ClosePayload, FrameHeader, FrameSpec, LengthForm, Opcode, Parsed, Response,
     encode_close_payload, encode_frame, generate_key, parse_response,
 };
 
@@ -34,7 +35,8 @@ use crate::{
     Target,
     body::{BodyBuilder, fill, for_each_block, pattern_of},
     conn::{Incoming, PREVIEW_BYTES, Recorder, read_frames},
-    judge::{self, Ending, MatchOutcome, Matcher, Observed, Outbox, PeerStream},
+    handshake::{RequestContext, build_request},
+    judge::{self, Answer, Ending, MatchOutcome, Matcher, Observed, Outbox, PeerStream},
     outgoing::Outgoing,
 };
 
@@ -49,6 +51,8 @@ pub struct CaseSettings {
     pub close_wait: Duration,
     /// The whole case's deadline when the case sets none.
     pub case_timeout: Duration,
+    /// What the user declared about the server's handshake (subprotocols, origins).
+    pub policy: HandshakePolicy,
     /// The largest message the target declares it accepts (`--max-message-size`): a larger message
     /// must make it fail the connection with 1009 instead of echoing.
     pub max_message_size: Option<u64>,
@@ -99,9 +103,17 @@ struct CaseState {
     steps_took: Option<Duration>,
     received_messages: u64,
     received_bytes: u64,
-    handshake: Option<HandshakeRecord>,
+    handshake_record: Option<HandshakeRecord>,
+    /// The case's opening handshake.
+    handshake: Handshake,
+    /// What the server answered to a request it had to refuse, in one sentence.
+    answer: Option<String>,
     established: bool,
     steps: Vec<Step>,
+    /// Complete data messages sent and not yet echoed, oldest first.
+    outbox: Outbox,
+    /// The data message being sent in fragments, if one is open.
+    outgoing_fragment: Option<(u8, BodyBuilder)>,
     io: Option<Io>,
 }
 
@@ -113,8 +125,6 @@ struct Io {
     backlog: VecDeque<Incoming>,
     peer: PeerStream,
     pending: VecDeque<Observed>,
-    outbox: Outbox,
-    outgoing_fragment: Option<(u8, BodyBuilder)>,
     sent_close: bool,
     tcp_closed: bool,
     write_failed: bool,
@@ -149,9 +159,13 @@ impl CaseState {
             steps_took: None,
             received_messages: 0,
             received_bytes: 0,
-            handshake: None,
+            handshake_record: None,
+            handshake: case.handshake.clone(),
+            answer: None,
             established: false,
             steps: case.steps.clone(),
+            outbox: Outbox::new(),
+            outgoing_fragment: None,
             io: None,
         }
     }
@@ -168,113 +182,163 @@ impl CaseState {
     }
 
     async fn run(&mut self, target: &Target) {
-        match self.connect(target).await {
-            Ok(io) => {
+        match self.open(target).await {
+            Ok(Some(io)) => {
                 self.io = Some(io);
                 self.established = true;
+                let steps = std::mem::take(&mut self.steps);
+                let started = Instant::now();
+                self.steps_in_order(&steps).await;
+                self.steps_took = Some(started.elapsed());
+                self.finish().await;
             }
-            Err(reason) => {
-                self.fail(reason);
-                return;
+            // A refusal the case asked for, already judged.
+            Ok(None) => {}
+            Err(reason) => self.fail(reason),
+        }
+        if self.handshake.then_connect {
+            self.recorder
+                .note("one more connection, with the standard handshake");
+            if let Err(reason) = self.standard_upgrade(target).await {
+                self.fail(format!(
+                    "after this case the server no longer accepts a standard handshake: {reason}"
+                ));
             }
         }
-        let steps = std::mem::take(&mut self.steps);
-        let started = Instant::now();
-        self.steps_in_order(&steps).await;
-        self.steps_took = Some(started.elapsed());
-        self.finish().await;
     }
 
-    /// TCP connect and the opening handshake.
-    async fn connect(&mut self, target: &Target) -> Result<Io, String> {
+    /// TCP connect and the case's opening handshake. `Ok(None)`: the case expects a refusal, and the
+    /// answer has been judged.
+    async fn open(&mut self, target: &Target) -> Result<Option<Io>, String> {
         let timeout = self.settings.handshake_timeout;
-        let stream = tokio::time::timeout(
-            timeout,
-            TcpStream::connect((target.host.as_str(), target.port)),
-        )
-        .await
-        .map_err(|_| {
-            format!(
-                "cannot connect to {}: no answer within {} ms",
-                target.url,
-                timeout.as_millis()
-            )
-        })?
-        .map_err(|err| format!("cannot connect to {}: {err}", target.url))?;
-        let _ = stream.set_nodelay(true);
+        let stream = tcp_connect(target, timeout).await?;
         let (mut reader, mut writer) = stream.into_split();
 
         let key = generate_key(self.rng.random());
-        let request = Request::websocket(&target.host_header, &target.resource, &key);
-        let request_bytes = request.to_bytes();
+        let context = RequestContext {
+            host: &target.host_header,
+            resource: &target.resource,
+            key: &key,
+            policy: &self.settings.policy,
+        };
+        let (head, offer) = build_request(&self.handshake.request, &context);
         self.recorder.note("opening handshake");
         let mut out = Outgoing::default();
-        out.push_bytes(request_bytes.clone());
+        out.push_bytes(head.clone());
+        for frame in self.handshake.pipelined.clone() {
+            self.recorder
+                .note("a frame sent before the response, behind the request");
+            let (header, pattern, len) = self.frame(&frame);
+            self.send_frame(&mut out, &header, &pattern, 0, len);
+        }
+        let plan = self.handshake.write;
+        let written = out
+            .write_to(
+                &mut writer,
+                plan.chop,
+                Duration::from_millis(plan.delay_ms),
+                &self.recorder,
+            )
+            .await;
+        let refusal = match &self.handshake.expect {
+            HandshakeExpect::Upgrade => None,
+            HandshakeExpect::Refuse(refusal) => Some(refusal.clone()),
+        };
+        if let Err(err) = written {
+            // A server may refuse a request before it has read all of it; its answer still counts.
+            if refusal.is_none() {
+                return Err(format!("cannot send the opening handshake: {err}"));
+            }
+            self.recorder
+                .note(format!("the request could not be sent in full: {err}"));
+        }
+
+        let mut buf = Vec::new();
+        let answer = read_response_head(&mut reader, &mut buf, timeout, &self.recorder).await;
+        self.handshake_record = Some(HandshakeRecord {
+            request: head_text(&head),
+            response: match &answer {
+                Ok((_, len)) => head_text(&buf[..*len]),
+                Err(_) => head_text(&buf),
+            },
+        });
+        let Some(refusal) = refusal else {
+            let (response, head_len) = answer?;
+            let problems = judge::check_upgrade_response(&response, &offer, &self.settings.policy);
+            if !problems.is_empty() {
+                return Err(format!("opening handshake failed: {}", problems.join("; ")));
+            }
+            let leftover = buf.split_off(head_len);
+            let (tx, rx) = mpsc::unbounded_channel();
+            tokio::spawn(read_frames(reader, leftover, self.recorder.clone(), tx));
+            return Ok(Some(Io {
+                writer,
+                rx,
+                backlog: VecDeque::new(),
+                peer: PeerStream::new(self.role),
+                pending: VecDeque::new(),
+                sent_close: false,
+                tcp_closed: false,
+                write_failed: false,
+            }));
+        };
+        let judgement = match &answer {
+            Ok((response, _)) => {
+                let problems =
+                    judge::check_upgrade_response(response, &offer, &self.settings.policy);
+                judge::judge_refusal(
+                    &refusal,
+                    Answer::Response {
+                        response,
+                        upgrade_problems: &problems,
+                    },
+                )
+            }
+            Err(reason) => judge::judge_refusal(&refusal, Answer::Nothing(reason)),
+        };
+        self.recorder.note(format!("judged: {}", judgement.what));
+        match judgement.verdict {
+            Verdict::Fail | Verdict::Error => self.fail(judgement.what.clone()),
+            verdict => {
+                if verdict != Verdict::Pass {
+                    self.notes.push(judgement.what.clone());
+                }
+                self.degrade(verdict);
+            }
+        }
+        self.notes.extend(judgement.note);
+        self.answer = Some(judgement.what);
+        let _ = writer.shutdown().await;
+        Ok(None)
+    }
+
+    /// A fresh connection with the standard handshake, which must be upgraded; then TCP is closed.
+    async fn standard_upgrade(&mut self, target: &Target) -> Result<(), String> {
+        let timeout = self.settings.handshake_timeout;
+        let stream = tcp_connect(target, timeout).await?;
+        let (mut reader, mut writer) = stream.into_split();
+        let key = generate_key(self.rng.random());
+        let context = RequestContext {
+            host: &target.host_header,
+            resource: &target.resource,
+            key: &key,
+            policy: &self.settings.policy,
+        };
+        let (head, offer) = build_request(&RequestSpec::default(), &context);
+        let mut out = Outgoing::default();
+        out.push_bytes(head);
         out.write_to(&mut writer, None, Duration::ZERO, &self.recorder)
             .await
             .map_err(|err| format!("cannot send the opening handshake: {err}"))?;
-
         let mut buf = Vec::new();
-        let mut chunk = [0u8; 4096];
-        let read_head = async {
-            loop {
-                match parse_response(&buf) {
-                    Ok(Parsed::Complete { value, len }) => return Ok((value, len)),
-                    Ok(Parsed::Incomplete) => {}
-                    Err(err) => {
-                        return Err(format!("the handshake response is not valid HTTP: {err}"));
-                    }
-                }
-                match reader.read(&mut chunk).await {
-                    Ok(0) => {
-                        return Err(if buf.is_empty() {
-                            "the server closed the connection without answering the opening handshake".to_owned()
-                        } else {
-                            "the server closed the connection in the middle of its handshake response".to_owned()
-                        });
-                    }
-                    Ok(n) => {
-                        self.recorder.bytes(Direction::Received, &chunk[..n]);
-                        buf.extend_from_slice(&chunk[..n]);
-                    }
-                    Err(err) => {
-                        return Err(format!("reading the handshake response failed: {err}"));
-                    }
-                }
-            }
-        };
-        let (response, head_len) =
-            tokio::time::timeout(timeout, read_head)
-                .await
-                .map_err(|_| {
-                    format!(
-                        "no complete handshake response within {} ms",
-                        timeout.as_millis()
-                    )
-                })??;
-        self.handshake = Some(HandshakeRecord {
-            request: String::from_utf8_lossy(&request_bytes).into_owned(),
-            response: String::from_utf8_lossy(&buf[..head_len]).into_owned(),
-        });
-        let problems = judge::check_upgrade_response(&response, &key);
+        let (response, _) =
+            read_response_head(&mut reader, &mut buf, timeout, &self.recorder).await?;
+        let problems = judge::check_upgrade_response(&response, &offer, &self.settings.policy);
         if !problems.is_empty() {
-            return Err(format!("opening handshake failed: {}", problems.join("; ")));
+            return Err(problems.join("; "));
         }
-        let leftover = buf.split_off(head_len);
-        let (tx, rx) = mpsc::unbounded_channel();
-        tokio::spawn(read_frames(reader, leftover, self.recorder.clone(), tx));
-        Ok(Io {
-            writer,
-            rx,
-            backlog: VecDeque::new(),
-            peer: PeerStream::new(self.role),
-            pending: VecDeque::new(),
-            outbox: Outbox::new(),
-            outgoing_fragment: None,
-            sent_close: false,
-            tcp_closed: false,
-            write_failed: false,
-        })
+        let _ = writer.shutdown().await;
+        Ok(())
     }
 
     /// Runs steps in order until one fails, the peer fails the connection, or the harness drops it.
@@ -400,12 +464,7 @@ impl CaseState {
                     None => matcher.timed_out(within_ms),
                 };
             };
-            let outbox = self
-                .io
-                .as_ref()
-                .map(|io| io.outbox.clone())
-                .unwrap_or_default();
-            if let Some(outcome) = matcher.feed(&event, &outbox) {
+            if let Some(outcome) = matcher.feed(&event, &self.outbox) {
                 break outcome;
             }
         };
@@ -422,9 +481,7 @@ impl CaseState {
                         .push(format!("matched a less preferred alternative: {what}"));
                 }
                 self.degrade(verdict);
-                if let Some(io) = self.io.as_mut() {
-                    io.outbox.drain(..echoes.min(io.outbox.len()));
-                }
+                self.outbox.drain(..echoes.min(self.outbox.len()));
                 if fail_codes.is_some() {
                     // The peer failed the connection: the remaining steps have nothing to act on.
                     self.fail_codes = fail_codes;
@@ -715,25 +772,24 @@ impl CaseState {
         fill(pattern, start, &mut preview);
         self.recorder.frame(Direction::Sent, header, &preview);
         out.push_frame(header, pattern, start, len);
-        let Some(io) = self.io.as_mut() else { return };
         let feed =
             |body: &mut BodyBuilder| for_each_block(pattern, start, len, |block| body.push(block));
         match header.opcode {
             Opcode::Text | Opcode::Binary => {
                 let mut body = BodyBuilder::default();
                 feed(&mut body);
-                io.outgoing_fragment = Some((header.opcode.as_u8(), body));
+                self.outgoing_fragment = Some((header.opcode.as_u8(), body));
             }
             Opcode::Continuation => {
-                if let Some((_, body)) = io.outgoing_fragment.as_mut() {
+                if let Some((_, body)) = self.outgoing_fragment.as_mut() {
                     feed(body);
                 }
             }
             _ => return,
         }
         if header.fin {
-            if let Some((opcode, body)) = io.outgoing_fragment.take() {
-                io.outbox.push_back((opcode, body.finish()));
+            if let Some((opcode, body)) = self.outgoing_fragment.take() {
+                self.outbox.push_back((opcode, body.finish()));
             }
         }
     }
@@ -745,7 +801,10 @@ impl CaseState {
         run_start: Instant,
         recorder: Recorder,
     ) -> CaseResult {
-        let (behavior_close, close_verdict) = if !self.established {
+        let (behavior_close, close_verdict) = if self.answer.is_some() {
+            // A refused handshake has no WebSocket close to judge.
+            (CloseBehavior::Ok, Verdict::Pass)
+        } else if !self.established {
             (CloseBehavior::Failed, Verdict::Fail)
         } else if self.harness_dropped {
             (CloseBehavior::Ok, Verdict::Pass)
@@ -761,12 +820,14 @@ impl CaseState {
             judge::judge_close(&ending, &mut self.notes)
         };
         let verdict = judge::overall(case.level, self.behavior, close_verdict);
-        let mut actual = if self.observed.is_empty() {
+        let mut actual = if let Some(answer) = self.answer.take() {
+            answer
+        } else if self.observed.is_empty() {
             "the peer sent nothing".to_owned()
         } else {
             format!("the peer sent: {}", self.observed.join(", "))
         };
-        if let Some(failure) = &self.failure {
+        if let Some(failure) = self.failure.as_ref().filter(|failure| **failure != actual) {
             actual = format!("{failure}. {actual}");
         }
         CaseResult {
@@ -792,8 +853,84 @@ impl CaseState {
                     messages: self.received_messages,
                     bytes: self.received_bytes,
                 }),
-            handshake: self.handshake,
+            handshake: self.handshake_record,
             transcript: recorder.snapshot(),
         }
+    }
+}
+
+/// Connects TCP to the target, within `timeout`.
+async fn tcp_connect(target: &Target, timeout: Duration) -> Result<TcpStream, String> {
+    let stream = tokio::time::timeout(
+        timeout,
+        TcpStream::connect((target.host.as_str(), target.port)),
+    )
+    .await
+    .map_err(|_| {
+        format!(
+            "cannot connect to {}: no answer within {} ms",
+            target.url,
+            timeout.as_millis()
+        )
+    })?
+    .map_err(|err| format!("cannot connect to {}: {err}", target.url))?;
+    let _ = stream.set_nodelay(true);
+    Ok(stream)
+}
+
+/// Reads until `buf` holds a complete response head (bounded by the parser), within `timeout`.
+/// Returns the head and its length; what follows it in `buf` already belongs to the frames.
+async fn read_response_head<R: AsyncRead + Unpin>(
+    reader: &mut R,
+    buf: &mut Vec<u8>,
+    timeout: Duration,
+    recorder: &Recorder,
+) -> Result<(Response, usize), String> {
+    let mut chunk = [0u8; 4096];
+    let read_head = async {
+        loop {
+            match parse_response(buf) {
+                Ok(Parsed::Complete { value, len }) => return Ok((value, len)),
+                Ok(Parsed::Incomplete) => {}
+                Err(err) => {
+                    return Err(format!("the handshake response is not valid HTTP: {err}"));
+                }
+            }
+            match reader.read(&mut chunk).await {
+                Ok(0) => {
+                    return Err(if buf.is_empty() {
+                        "the server closed the connection without answering the opening handshake"
+                            .to_owned()
+                    } else {
+                        "the server closed the connection in the middle of its handshake response"
+                            .to_owned()
+                    });
+                }
+                Ok(n) => {
+                    recorder.bytes(Direction::Received, &chunk[..n]);
+                    buf.extend_from_slice(&chunk[..n]);
+                }
+                Err(err) => return Err(format!("reading the handshake response failed: {err}")),
+            }
+        }
+    };
+    tokio::time::timeout(timeout, read_head)
+        .await
+        .map_err(|_| {
+            format!(
+                "no complete handshake response within {} ms",
+                timeout.as_millis()
+            )
+        })?
+}
+
+/// A request or response head as text for the results, cut short when it is huge.
+fn head_text(head: &[u8]) -> String {
+    const KEEP: usize = 8 * 1024;
+    let text = String::from_utf8_lossy(&head[..head.len().min(KEEP)]).into_owned();
+    if head.len() > KEEP {
+        format!("{text}… ({} more bytes)", head.len() - KEEP)
+    } else {
+        text
     }
 }

@@ -9,16 +9,17 @@
 
 use std::fmt;
 
+mod handshake;
+
+pub use self::handshake::{Answer, HandshakeJudgement, check_upgrade_response, judge_refusal};
+
 use crate::body::{Body, BodyBuilder};
 use wsspec_suite::{
     Level, Role,
     case::{AltVerdict, Expect, Payload},
     results::{CloseBehavior, CloseInfo, Data, Side, Verdict},
 };
-use wsspec_wire::{
-    CloseCode, ClosePayload, FrameHeader, Opcode, Response, Utf8Validator, accept_key,
-    header_has_token,
-};
+use wsspec_wire::{CloseCode, ClosePayload, FrameHeader, Opcode, Utf8Validator};
 
 /// Something the peer did, after reassembly.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -524,52 +525,6 @@ impl Track {
 
 fn payload_eq(want: &Payload, got: &[u8]) -> bool {
     want.len() == got.len() as u64 && want.to_bytes() == got
-}
-
-/// Checks a server's answer to the opening handshake (RFC 6455 §4.1, the client's checks). Returns the
-/// problems found; empty means the connection is established.
-pub fn check_upgrade_response(response: &Response, key: &str) -> Vec<String> {
-    let mut problems = Vec::new();
-    if response.status != 101 {
-        problems.push(format!(
-            "the server answered {} {} instead of 101",
-            response.status, response.reason
-        ));
-        return problems;
-    }
-    match response.header("upgrade") {
-        Some(value) if value.trim().eq_ignore_ascii_case("websocket") => {}
-        Some(value) => problems.push(format!(
-            "`Upgrade: {value}` is not websocket (§4.1 point 2)"
-        )),
-        None => problems.push("no Upgrade header (§4.1 point 2)".into()),
-    }
-    match response.header("connection") {
-        Some(value) if header_has_token(value, "upgrade") => {}
-        Some(value) => problems.push(format!(
-            "`Connection: {value}` has no upgrade token (§4.1 point 3)"
-        )),
-        None => problems.push("no Connection header (§4.1 point 3)".into()),
-    }
-    let expected = accept_key(key);
-    match response.header("sec-websocket-accept") {
-        Some(value) if value.trim() == expected => {}
-        Some(value) => problems.push(format!(
-            "Sec-WebSocket-Accept is {value}, not {expected} (§4.1 point 4)"
-        )),
-        None => problems.push("no Sec-WebSocket-Accept header (§4.1 point 4)".into()),
-    }
-    if let Some(ext) = response.header("sec-websocket-extensions") {
-        problems.push(format!(
-            "the server chose extension `{ext}` that was not offered (§4.1 point 5)"
-        ));
-    }
-    if let Some(proto) = response.header("sec-websocket-protocol") {
-        problems.push(format!(
-            "the server chose subprotocol `{proto}` that was not offered (§4.1 point 6)"
-        ));
-    }
-    problems
 }
 
 /// Everything the closing judgement needs to know about how the connection ended.

@@ -8,6 +8,7 @@
 pub mod body;
 pub mod conn;
 pub mod exec;
+pub mod handshake;
 pub mod judge;
 pub mod outgoing;
 
@@ -118,6 +119,7 @@ impl Default for RunConfig {
                 close_wait: Duration::from_secs(2),
                 case_timeout: Duration::from_secs(30),
                 max_message_size: None,
+                policy: Default::default(),
             },
         }
     }

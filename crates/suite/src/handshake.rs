@@ -277,6 +277,9 @@ mod tests {
             ..RequestEdit::default()
         };
         let spec = RequestSpec::Edit(edit);
-        assert_eq!(spec.strings(), ["POST", "Origin", "$allowed_origin", "Host"]);
+        assert_eq!(
+            spec.strings(),
+            ["POST", "Origin", "$allowed_origin", "Host"]
+        );
     }
 }

@@ -9,9 +9,7 @@ use serde::{
 
 use super::{DEFAULT_CHOP_DELAY_MS, OneOrMany, RawFrame};
 use crate::case::WritePlan;
-use crate::handshake::{
-    Handshake, HandshakeExpect, HeaderCase, Refusal, RequestEdit, RequestSpec,
-};
+use crate::handshake::{Handshake, HandshakeExpect, HeaderCase, Refusal, RequestEdit, RequestSpec};
 use crate::results::Verdict;
 
 /// `[case.handshake]`: the request, how it is written, and what must answer it.
@@ -55,7 +53,9 @@ impl RawHandshake {
                 return Err("`raw` is the whole request head; it takes no method, http_version, query, remove, set, add, filler_bytes or header_case".into());
             }
             Some(raw) if !raw.ends_with("\r\n\r\n") => {
-                return Err("a `raw` request head must end with an empty line (\\r\\n\\r\\n)".into());
+                return Err(
+                    "a `raw` request head must end with an empty line (\\r\\n\\r\\n)".into(),
+                );
             }
             Some(raw) => RequestSpec::Raw(raw),
             None => RequestSpec::Edit(RequestEdit {
@@ -221,7 +221,10 @@ mod tests {
             "raw = \"GET / HTTP/1.1\\r\\n\\r\\n\"\nchop = 1\npipelined = { opcode = \"text\", payload = \"hi\" }",
         )
         .unwrap();
-        assert_eq!(hs.request, RequestSpec::Raw("GET / HTTP/1.1\r\n\r\n".into()));
+        assert_eq!(
+            hs.request,
+            RequestSpec::Raw("GET / HTTP/1.1\r\n\r\n".into())
+        );
         assert_eq!(hs.write.chop, Some(1));
         assert_eq!(hs.write.delay_ms, DEFAULT_CHOP_DELAY_MS);
         assert_eq!(hs.pipelined.len(), 1);
@@ -230,13 +233,19 @@ mod tests {
     #[test]
     fn contradictions_are_errors() {
         for (text, fragment) in [
-            ("raw = \"GET / HTTP/1.1\\r\\n\\r\\n\"\nmethod = \"GET\"", "whole request head"),
+            (
+                "raw = \"GET / HTTP/1.1\\r\\n\\r\\n\"\nmethod = \"GET\"",
+                "whole request head",
+            ),
             ("raw = \"GET / HTTP/1.1\\r\\n\"", "empty line"),
             (
                 "refuse = true\npipelined = { opcode = \"text\" }",
                 "nothing to pipeline",
             ),
-            ("refuse = { if_upgraded = \"error\" }", "if_upgraded must be"),
+            (
+                "refuse = { if_upgraded = \"error\" }",
+                "if_upgraded must be",
+            ),
             ("refuse = 3", "true, or a table"),
             ("methd = \"GET\"", "unknown field"),
         ] {

@@ -1,0 +1,288 @@
+//! Building the request head a case asks for, and remembering what it offered.
+//!
+//! The case model says what to change in the standard client handshake ([`RequestSpec`]); this module
+//! turns that into bytes for one connection (expanding the `$name` placeholders) and reads back, from
+//! those very bytes, what the request offered: the key, the subprotocols and the extensions. The
+//! response is then judged against the offer, so a case that sends a malformed key or two protocol
+//! headers is judged on what actually went out.
+
+use wsspec_suite::handshake::{HandshakePolicy, HeaderCase, RequestEdit, RequestSpec};
+use wsspec_wire::{Parsed, Request, parse_request};
+
+/// The per-connection values a request may name.
+#[derive(Clone, Debug)]
+pub struct RequestContext<'a> {
+    /// The `Host` value for the target URL.
+    pub host: &'a str,
+    /// The URL's path and query.
+    pub resource: &'a str,
+    /// This connection's `Sec-WebSocket-Key`.
+    pub key: &'a str,
+    /// What the user declared about the server.
+    pub policy: &'a HandshakePolicy,
+}
+
+impl RequestContext<'_> {
+    /// `text` with every `$name` placeholder replaced by its value. Undeclared policy values are
+    /// left as written: cases that need them do not run without them.
+    pub fn expand(&self, text: &str) -> String {
+        let first = |values: &[String]| values.first().cloned();
+        let mut out = text.to_owned();
+        for (name, value) in [
+            ("$subprotocol", first(&self.policy.subprotocols)),
+            ("$allowed_origin", first(&self.policy.allowed_origins)),
+            ("$forbidden_origin", first(&self.policy.forbidden_origins)),
+            ("$resource", Some(self.resource.to_owned())),
+            ("$host", Some(self.host.to_owned())),
+            ("$key", Some(self.key.to_owned())),
+        ] {
+            if let Some(value) = value {
+                out = out.replace(name, &value);
+            }
+        }
+        out
+    }
+}
+
+/// The request head for a case, as bytes, and what it offers.
+pub fn build_request(spec: &RequestSpec, ctx: &RequestContext<'_>) -> (Vec<u8>, Offer) {
+    match spec {
+        RequestSpec::Raw(raw) => {
+            let head = ctx.expand(raw).into_bytes();
+            let offer = match parse_request(&head) {
+                Ok(Parsed::Complete { value, .. }) => Offer::of(&value.headers),
+                _ => Offer::default(),
+            };
+            (head, offer)
+        }
+        RequestSpec::Edit(edit) => {
+            let request = edited_request(edit, ctx);
+            (request.to_bytes(), Offer::of(&request.headers))
+        }
+    }
+}
+
+fn edited_request(edit: &RequestEdit, ctx: &RequestContext<'_>) -> Request {
+    let mut resource = ctx.resource.to_owned();
+    if let Some(query) = &edit.query {
+        resource.push(if resource.contains('?') { '&' } else { '?' });
+        resource.push_str(&ctx.expand(query));
+    }
+    let mut request = Request::websocket(ctx.host, &resource, ctx.key);
+    if let Some(method) = &edit.method {
+        request.method = ctx.expand(method);
+    }
+    if let Some(version) = &edit.http_version {
+        request.version = ctx.expand(version);
+    }
+    for name in &edit.remove {
+        request.remove_header(name);
+    }
+    for (name, value) in &edit.set {
+        request.set_header(&ctx.expand(name), &ctx.expand(value));
+    }
+    for (name, value) in &edit.add {
+        request.headers.push((ctx.expand(name), ctx.expand(value)));
+    }
+    request.headers.extend(filler_headers(edit.filler_bytes));
+    for (name, _) in &mut request.headers {
+        match edit.header_case {
+            HeaderCase::Canonical => {}
+            HeaderCase::Lower => name.make_ascii_lowercase(),
+            HeaderCase::Upper => name.make_ascii_uppercase(),
+        }
+    }
+    request
+}
+
+/// Header fields of at most [`FILLER_LINE`] bytes each that add up to about `bytes` bytes.
+fn filler_headers(bytes: usize) -> Vec<(String, String)> {
+    const FILLER_LINE: usize = 1000;
+    let mut fields = Vec::new();
+    let mut left = bytes;
+    while left > 0 {
+        let name = format!("X-Wsspec-Filler-{}", fields.len() + 1);
+        // "name: value\r\n"
+        let overhead = name.len() + 4;
+        let value_len = left.min(FILLER_LINE).saturating_sub(overhead).max(1);
+        left = left.saturating_sub(value_len + overhead);
+        fields.push((name, "f".repeat(value_len)));
+    }
+    fields
+}
+
+/// What a request offered.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Offer {
+    /// The `Sec-WebSocket-Key`, if the request had exactly one.
+    pub key: Option<String>,
+    /// Every subprotocol offered, across all `Sec-WebSocket-Protocol` fields.
+    pub subprotocols: Vec<String>,
+    /// Every extension offered: its name and its parameters as written.
+    pub extensions: Vec<Extension>,
+}
+
+/// One element of a `Sec-WebSocket-Extensions` list.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Extension {
+    /// The extension token, e.g. `permessage-deflate`.
+    pub name: String,
+    /// Its parameters: name, and value if one was given (quotes removed).
+    pub params: Vec<(String, Option<String>)>,
+}
+
+impl Offer {
+    /// What a request with these header fields offers.
+    pub fn of(headers: &[(String, String)]) -> Offer {
+        let mut keys = header_values(headers, "sec-websocket-key");
+        Offer {
+            key: match (keys.next(), keys.next()) {
+                (Some(key), None) => Some(key.trim().to_owned()),
+                _ => None,
+            },
+            subprotocols: header_values(headers, "sec-websocket-protocol")
+                .flat_map(list_items)
+                .collect(),
+            extensions: header_values(headers, "sec-websocket-extensions")
+                .flat_map(parse_extensions)
+                .collect(),
+        }
+    }
+}
+
+/// The values of every header field called `name` (case-insensitive).
+pub fn header_values<'a>(
+    headers: &'a [(String, String)],
+    name: &'a str,
+) -> impl Iterator<Item = &'a str> {
+    headers
+        .iter()
+        .filter(move |(n, _)| n.eq_ignore_ascii_case(name))
+        .map(|(_, v)| v.as_str())
+}
+
+/// The non-empty, trimmed items of a comma-separated list.
+pub fn list_items(value: &str) -> impl Iterator<Item = String> + '_ {
+    value
+        .split(',')
+        .map(str::trim)
+        .filter(|item| !item.is_empty())
+        .map(str::to_owned)
+}
+
+/// The extensions of one `Sec-WebSocket-Extensions` value (RFC 6455 §9.1): `name; param; param=value`.
+pub fn parse_extensions(value: &str) -> Vec<Extension> {
+    list_items(value)
+        .map(|item| {
+            let mut parts = item.split(';').map(str::trim);
+            let name = parts.next().unwrap_or_default().to_owned();
+            let params = parts
+                .filter(|part| !part.is_empty())
+                .map(|part| match part.split_once('=') {
+                    Some((name, value)) => (
+                        name.trim().to_owned(),
+                        Some(value.trim().trim_matches('"').to_owned()),
+                    ),
+                    None => (part.to_owned(), None),
+                })
+                .collect();
+            Extension { name, params }
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn context(policy: &HandshakePolicy) -> RequestContext<'_> {
+        RequestContext {
+            host: "example.com:9001",
+            resource: "/chat",
+            key: "dGhlIHNhbXBsZSBub25jZQ==",
+            policy,
+        }
+    }
+
+    fn text(spec: &RequestSpec, policy: &HandshakePolicy) -> String {
+        String::from_utf8(build_request(spec, &context(policy)).0).unwrap()
+    }
+
+    #[test]
+    fn the_standard_request_is_unchanged() {
+        let head = text(&RequestSpec::default(), &HandshakePolicy::default());
+        assert_eq!(
+            head,
+            "GET /chat HTTP/1.1\r\nHost: example.com:9001\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+             Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
+        );
+    }
+
+    #[test]
+    fn edits_apply_in_order_and_expand_placeholders() {
+        let policy = HandshakePolicy {
+            subprotocols: vec!["chat.v2".into()],
+            ..HandshakePolicy::default()
+        };
+        let spec = RequestSpec::Edit(RequestEdit {
+            method: Some("POST".into()),
+            http_version: Some("HTTP/1.0".into()),
+            query: Some("a=1".into()),
+            remove: vec!["host".into()],
+            set: vec![("Sec-WebSocket-Version".into(), "25".into())],
+            add: vec![
+                ("Sec-WebSocket-Protocol".into(), "x, $subprotocol".into()),
+                ("Sec-WebSocket-Protocol".into(), "y".into()),
+            ],
+            header_case: HeaderCase::Lower,
+            ..RequestEdit::default()
+        });
+        let head = text(&spec, &policy);
+        assert!(head.starts_with("POST /chat?a=1 HTTP/1.0\r\nupgrade: websocket\r\n"));
+        assert!(head.contains("sec-websocket-version: 25\r\n"));
+        assert!(!head.contains("host:"));
+        let (_, offer) = build_request(&spec, &context(&policy));
+        assert_eq!(offer.subprotocols, ["x", "chat.v2", "y"]);
+        assert_eq!(offer.key.as_deref(), Some("dGhlIHNhbXBsZSBub25jZQ=="));
+    }
+
+    #[test]
+    fn raw_heads_expand_and_undeclared_values_stay() {
+        let spec = RequestSpec::Raw(
+            "GET $resource HTTP/1.1\r\nHost: $host\r\nOrigin: $forbidden_origin\r\n\r\n".into(),
+        );
+        let head = text(&spec, &HandshakePolicy::default());
+        assert_eq!(
+            head,
+            "GET /chat HTTP/1.1\r\nHost: example.com:9001\r\nOrigin: $forbidden_origin\r\n\r\n"
+        );
+        let (_, offer) = build_request(&spec, &context(&HandshakePolicy::default()));
+        assert_eq!(offer, Offer::default());
+    }
+
+    #[test]
+    fn filler_reaches_the_asked_size_in_short_lines() {
+        let spec = RequestSpec::Edit(RequestEdit {
+            filler_bytes: 64 * 1024,
+            ..RequestEdit::default()
+        });
+        let plain = text(&RequestSpec::default(), &HandshakePolicy::default()).len();
+        let filled = text(&spec, &HandshakePolicy::default());
+        let added = filled.len() - plain;
+        assert!((64 * 1024..64 * 1024 + 100).contains(&added), "{added}");
+        assert!(filled.lines().all(|line| line.len() <= 1000));
+    }
+
+    #[test]
+    fn extensions_parse_with_parameters() {
+        let offered =
+            parse_extensions("permessage-deflate; client_max_window_bits, x-foo; a=\"1\" ;b");
+        assert_eq!(offered.len(), 2);
+        assert_eq!(offered[0].name, "permessage-deflate");
+        assert_eq!(offered[0].params, [("client_max_window_bits".into(), None)]);
+        assert_eq!(
+            offered[1].params,
+            [("a".into(), Some("1".into())), ("b".into(), None)]
+        );
+    }
+}

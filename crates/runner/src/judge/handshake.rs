@@ -1,0 +1,519 @@
+//! Judging the server's answer to an opening handshake (RFC 6455 §4.1, §4.2.2, §4.4; RFC 7692 §7.1).
+//!
+//! Every upgrade is checked against what the request offered ([`Offer`]): the status, `Upgrade`,
+//! `Connection`, the exact `Sec-WebSocket-Accept`, and that any subprotocol or extension chosen was
+//! offered (with valid parameters, for permessage-deflate). A case that expects a refusal judges the
+//! answer with [`judge_refusal`].
+
+use wsspec_suite::{
+    handshake::{HandshakePolicy, Refusal},
+    results::Verdict,
+};
+use wsspec_wire::{Response, accept_key, header_has_token};
+
+use crate::handshake::{Offer, header_values, list_items, parse_extensions};
+
+/// Everything wrong with `response` as an acceptance of a request that offered `offer`; empty when it
+/// is a correct upgrade.
+pub fn check_upgrade_response(
+    response: &Response,
+    offer: &Offer,
+    policy: &HandshakePolicy,
+) -> Vec<String> {
+    let mut problems = Vec::new();
+    if response.status != 101 {
+        problems.push(format!(
+            "the server answered {} {} instead of 101",
+            response.status, response.reason
+        ));
+        return problems;
+    }
+    match response.header("upgrade") {
+        Some(value) if value.trim().eq_ignore_ascii_case("websocket") => {}
+        Some(value) => problems.push(format!(
+            "`Upgrade: {value}` is not websocket (§4.1 point 2)"
+        )),
+        None => problems.push("no Upgrade header (§4.1 point 2)".into()),
+    }
+    match response.header("connection") {
+        Some(value) if header_has_token(value, "upgrade") => {}
+        Some(value) => problems.push(format!(
+            "`Connection: {value}` has no upgrade token (§4.1 point 3)"
+        )),
+        None => problems.push("no Connection header (§4.1 point 3)".into()),
+    }
+    let accepts: Vec<&str> = header_values(&response.headers, "sec-websocket-accept").collect();
+    match (&offer.key, accepts.as_slice()) {
+        (None, _) => problems.push(
+            "the server upgraded a request without a single valid Sec-WebSocket-Key (§4.2.1 point 5)"
+                .into(),
+        ),
+        (Some(_), []) => problems.push("no Sec-WebSocket-Accept header (§4.1 point 4)".into()),
+        (Some(key), [value]) => {
+            let expected = accept_key(key);
+            if value.trim() != expected {
+                problems.push(format!(
+                    "Sec-WebSocket-Accept is {value}, not {expected} (§4.1 point 4)"
+                ));
+            }
+        }
+        (Some(_), _) => problems.push("more than one Sec-WebSocket-Accept header (§4.1 point 4)".into()),
+    }
+    problems.extend(subprotocol_problems(response, offer, policy));
+    problems.extend(extension_problems(response, offer));
+    problems
+}
+
+/// §4.1 point 6: at most one subprotocol, one that was offered; §4.2.2: when the server supports an
+/// offered subprotocol (as declared with `--subprotocol`), it selects one.
+fn subprotocol_problems(
+    response: &Response,
+    offer: &Offer,
+    policy: &HandshakePolicy,
+) -> Vec<String> {
+    let chosen: Vec<String> = header_values(&response.headers, "sec-websocket-protocol")
+        .flat_map(list_items)
+        .collect();
+    match chosen.as_slice() {
+        [] => {
+            let supported: Vec<&String> = offer
+                .subprotocols
+                .iter()
+                .filter(|offered| policy.subprotocols.contains(offered))
+                .collect();
+            match supported.first() {
+                Some(protocol) => vec![format!(
+                    "the server selected no subprotocol, although `{protocol}` was offered and is declared supported (--subprotocol)"
+                )],
+                None => Vec::new(),
+            }
+        }
+        [one] if offer.subprotocols.contains(one) => Vec::new(),
+        [one] if offer.subprotocols.is_empty() => vec![format!(
+            "the server selected subprotocol `{one}`, but none was offered (§4.1 point 6)"
+        )],
+        [one] => vec![format!(
+            "the server selected subprotocol `{one}`, which was not offered ({}) (§4.1 point 6)",
+            offer.subprotocols.join(", ")
+        )],
+        many => vec![format!(
+            "the server selected {} subprotocols ({}); it may select one (§4.2.2)",
+            many.len(),
+            many.join(", ")
+        )],
+    }
+}
+
+/// §4.1 point 5: only offered extensions; RFC 7692 §7.1: valid permessage-deflate parameters.
+fn extension_problems(response: &Response, offer: &Offer) -> Vec<String> {
+    let mut problems = Vec::new();
+    let accepted: Vec<_> = header_values(&response.headers, "sec-websocket-extensions")
+        .flat_map(parse_extensions)
+        .collect();
+    for extension in &accepted {
+        let offered: Vec<_> = offer
+            .extensions
+            .iter()
+            .filter(|offered| offered.name.eq_ignore_ascii_case(&extension.name))
+            .collect();
+        if offered.is_empty() {
+            problems.push(format!(
+                "the server accepted extension `{}`, which was not offered (§4.1 point 5)",
+                extension.name
+            ));
+        } else if extension.name.eq_ignore_ascii_case("permessage-deflate") {
+            let problems_with = |offer: &&crate::handshake::Extension| {
+                deflate_problems(&extension.params, &offer.params)
+            };
+            // The response must be valid for at least one of the offers it may answer.
+            let per_offer: Vec<Vec<String>> = offered.iter().map(problems_with).collect();
+            if per_offer.iter().all(|list| !list.is_empty()) {
+                problems.extend(per_offer.into_iter().next().unwrap_or_default());
+            }
+        }
+    }
+    let deflates = accepted
+        .iter()
+        .filter(|e| e.name.eq_ignore_ascii_case("permessage-deflate"))
+        .count();
+    if deflates > 1 {
+        problems.push(format!(
+            "the server accepted permessage-deflate {deflates} times; it accepts one offer (RFC 7692 §5)"
+        ));
+    }
+    problems
+}
+
+type Params = [(String, Option<String>)];
+
+/// What is wrong with a permessage-deflate response's parameters for one offer (RFC 7692 §7.1).
+fn deflate_problems(response: &Params, offer: &Params) -> Vec<String> {
+    let mut problems = Vec::new();
+    let offered = |name: &str| offer.iter().find(|(n, _)| n.eq_ignore_ascii_case(name));
+    for (index, (name, value)) in response.iter().enumerate() {
+        if response[..index]
+            .iter()
+            .any(|(n, _)| n.eq_ignore_ascii_case(name))
+        {
+            problems.push(format!("parameter `{name}` appears twice (RFC 7692 §7.1)"));
+            continue;
+        }
+        let lower = name.to_ascii_lowercase();
+        match (lower.as_str(), value) {
+            ("server_no_context_takeover" | "client_no_context_takeover", None) => {}
+            ("server_no_context_takeover" | "client_no_context_takeover", Some(value)) => {
+                problems.push(format!("`{name}={value}` takes no value (RFC 7692 §7.1.1)"))
+            }
+            ("server_max_window_bits" | "client_max_window_bits", value) => {
+                let bits = value.as_deref().and_then(window_bits);
+                match bits {
+                    None => problems.push(format!(
+                        "`{name}` in a response needs a value from 8 to 15 (RFC 7692 §7.1.2)"
+                    )),
+                    Some(bits) if lower == "client_max_window_bits" && offered(name).is_none() => {
+                        problems.push(format!(
+                            "`client_max_window_bits={bits}` was not offered (RFC 7692 §7.1.2.2)"
+                        ));
+                    }
+                    Some(bits) if lower == "server_max_window_bits" => {
+                        let limit = offered(name)
+                            .and_then(|(_, v)| v.as_deref())
+                            .and_then(window_bits);
+                        if let Some(limit) = limit.filter(|limit| bits > *limit) {
+                            problems.push(format!(
+                                "`server_max_window_bits={bits}` is larger than the {limit} offered (RFC 7692 §7.1.2.1)"
+                            ));
+                        }
+                    }
+                    Some(_) => {}
+                }
+            }
+            _ => problems.push(format!(
+                "unknown permessage-deflate parameter `{name}` (RFC 7692 §7.1)"
+            )),
+        }
+    }
+    problems
+}
+
+/// A window-bits value: a decimal number from 8 to 15, no leading zero.
+fn window_bits(value: &str) -> Option<u8> {
+    let bits: u8 = value.parse().ok().filter(|_| !value.starts_with('0'))?;
+    (8..=15).contains(&bits).then_some(bits)
+}
+
+/// What came back for a request the server must refuse.
+#[derive(Debug)]
+pub enum Answer<'a> {
+    /// A response head, and what is wrong with it as an upgrade (empty: a correct upgrade).
+    Response {
+        /// The response.
+        response: &'a Response,
+        /// [`check_upgrade_response`]'s findings.
+        upgrade_problems: &'a [String],
+    },
+    /// No response: the connection closed or timed out, for this reason.
+    Nothing(&'a str),
+}
+
+/// The judgement of a handshake answer.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HandshakeJudgement {
+    /// The verdict before the case's level caps it.
+    pub verdict: Verdict,
+    /// What happened, in one sentence.
+    pub what: String,
+    /// A remark worth keeping beside a passing verdict.
+    pub note: Option<String>,
+}
+
+/// Judges the answer to a request that RFC 6455 says the server must refuse with an HTTP error.
+pub fn judge_refusal(refusal: &Refusal, answer: Answer<'_>) -> HandshakeJudgement {
+    let judged = |verdict, what: String| HandshakeJudgement {
+        verdict,
+        what,
+        note: None,
+    };
+    let response = match answer {
+        Answer::Nothing(reason) => {
+            return judged(
+                refusal.if_no_response,
+                format!("no HTTP response: {reason}"),
+            );
+        }
+        Answer::Response {
+            response,
+            upgrade_problems,
+        } if response.status == 101 => {
+            return if upgrade_problems.is_empty() {
+                judged(
+                    refusal.if_upgraded,
+                    "the server upgraded the connection (101) instead of refusing the request"
+                        .into(),
+                )
+            } else {
+                judged(
+                    Verdict::Fail,
+                    format!(
+                        "the server answered 101, and not even a correct one: {}",
+                        upgrade_problems.join("; ")
+                    ),
+                )
+            };
+        }
+        Answer::Response { response, .. } => response,
+    };
+    let status = response.status;
+    let line = format!("{status} {}", response.reason)
+        .trim_end()
+        .to_owned();
+    match status {
+        400..=499 => {
+            let versions: Vec<String> = header_values(&response.headers, "sec-websocket-version")
+                .flat_map(list_items)
+                .collect();
+            if refusal.version_header && versions.is_empty() {
+                return judged(
+                    Verdict::Fail,
+                    format!(
+                        "the server refused with {line} but sent no Sec-WebSocket-Version listing the versions it supports (§4.4)"
+                    ),
+                );
+            }
+            let mut what = format!("the server refused with {line}");
+            if refusal.version_header {
+                what.push_str(&format!(", supporting version {}", versions.join(", ")));
+            }
+            let note =
+                (!refusal.typical.is_empty() && !refusal.typical.contains(&status)).then(|| {
+                    let typical: Vec<String> =
+                        refusal.typical.iter().map(ToString::to_string).collect();
+                    format!(
+                        "{status} is fine; the RFC's example for this refusal is {}",
+                        typical.join("/")
+                    )
+                });
+            HandshakeJudgement {
+                verdict: Verdict::Pass,
+                what,
+                note,
+            }
+        }
+        500..=599 => judged(
+            refusal.if_server_error,
+            format!("the server refused with {line}, a server error for a bad request"),
+        ),
+        _ => judged(
+            refusal.if_not_error,
+            format!("the server answered {line}, which is not an HTTP error"),
+        ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const KEY: &str = "dGhlIHNhbXBsZSBub25jZQ==";
+
+    fn offer(subprotocols: &[&str], extensions: &str) -> Offer {
+        Offer {
+            key: Some(KEY.into()),
+            subprotocols: subprotocols.iter().map(|s| (*s).to_owned()).collect(),
+            extensions: parse_extensions(extensions),
+        }
+    }
+
+    fn upgrade(extra: &[(&str, &str)]) -> Response {
+        let mut response = Response::switching_protocols(KEY);
+        for (name, value) in extra {
+            response.headers.push(((*name).into(), (*value).into()));
+        }
+        response
+    }
+
+    fn problems(response: &Response, offer: &Offer) -> Vec<String> {
+        check_upgrade_response(response, offer, &HandshakePolicy::default())
+    }
+
+    #[test]
+    fn a_correct_upgrade_has_no_problems() {
+        assert!(problems(&upgrade(&[]), &offer(&[], "")).is_empty());
+        let chosen = upgrade(&[("Sec-WebSocket-Protocol", "b")]);
+        assert!(problems(&chosen, &offer(&["a", "b"], "")).is_empty());
+    }
+
+    #[test]
+    fn the_accept_key_must_match_the_key_sent() {
+        let mut response = upgrade(&[]);
+        response.set_header("Sec-WebSocket-Accept", "x3JJHMbDL1EzLkh9GBhXDw==");
+        let found = problems(&response, &offer(&[], ""));
+        assert!(
+            found[0].contains("not s3pPLMBiTxaQ9kYGzzhZRbK+xOo="),
+            "{found:?}"
+        );
+        let no_key = Offer::default();
+        assert!(problems(&upgrade(&[]), &no_key)[0].contains("without a single valid"));
+    }
+
+    #[test]
+    fn subprotocols_must_be_offered_single_and_chosen_when_supported() {
+        let unoffered = upgrade(&[("Sec-WebSocket-Protocol", "c")]);
+        assert!(problems(&unoffered, &offer(&["a"], ""))[0].contains("not offered (a)"));
+        assert!(problems(&unoffered, &offer(&[], ""))[0].contains("none was offered"));
+        let two = upgrade(&[("Sec-WebSocket-Protocol", "a, b")]);
+        assert!(problems(&two, &offer(&["a", "b"], ""))[0].contains("2 subprotocols"));
+        let policy = HandshakePolicy {
+            subprotocols: vec!["b".into()],
+            ..HandshakePolicy::default()
+        };
+        let none = check_upgrade_response(&upgrade(&[]), &offer(&["a", "b"], ""), &policy);
+        assert!(none[0].contains("`b` was offered and is declared supported"));
+    }
+
+    #[test]
+    fn extensions_must_be_offered_with_valid_deflate_parameters() {
+        let deflate = |params: &str| upgrade(&[("Sec-WebSocket-Extensions", params)]);
+        let plain = offer(&[], "permessage-deflate");
+        let with_client_bits = offer(&[], "permessage-deflate; client_max_window_bits");
+        for (response, offered, fragment) in [
+            (deflate("x-other"), &plain, "not offered"),
+            (
+                deflate("permessage-deflate"),
+                &offer(&[], ""),
+                "not offered",
+            ),
+            (
+                deflate("permessage-deflate; server_max_window_bits"),
+                &plain,
+                "needs a value",
+            ),
+            (
+                deflate("permessage-deflate; server_max_window_bits=16"),
+                &plain,
+                "needs a value",
+            ),
+            (
+                deflate("permessage-deflate; client_max_window_bits=10"),
+                &plain,
+                "was not offered",
+            ),
+            (deflate("permessage-deflate; foo"), &plain, "unknown"),
+            (
+                deflate("permessage-deflate; server_no_context_takeover=1"),
+                &plain,
+                "takes no value",
+            ),
+            (
+                deflate(
+                    "permessage-deflate; client_no_context_takeover; client_no_context_takeover",
+                ),
+                &plain,
+                "twice",
+            ),
+            (
+                deflate("permessage-deflate, permessage-deflate"),
+                &plain,
+                "2 times",
+            ),
+        ] {
+            let found = problems(&response, offered);
+            assert!(
+                found.iter().any(|p| p.contains(fragment)),
+                "{fragment}: {found:?}"
+            );
+        }
+        for (params, offered) in [
+            ("permessage-deflate", &plain),
+            (
+                "permessage-deflate; server_no_context_takeover; server_max_window_bits=10",
+                &plain,
+            ),
+            (
+                "permessage-deflate; client_max_window_bits=9",
+                &with_client_bits,
+            ),
+        ] {
+            assert!(problems(&deflate(params), offered).is_empty(), "{params}");
+        }
+        let narrowed = offer(&[], "permessage-deflate; server_max_window_bits=10");
+        let wider = deflate("permessage-deflate; server_max_window_bits=12");
+        assert!(problems(&wider, &narrowed)[0].contains("larger than the 10 offered"));
+    }
+
+    fn refusal_of(refusal: &Refusal, status: u16, headers: &[(&str, &str)]) -> HandshakeJudgement {
+        let mut response = Response::switching_protocols(KEY);
+        response.status = status;
+        response.reason = "Reason".into();
+        response.headers = headers
+            .iter()
+            .map(|(n, v)| ((*n).to_owned(), (*v).to_owned()))
+            .collect();
+        let upgrade_problems =
+            check_upgrade_response(&response, &offer(&[], ""), &HandshakePolicy::default());
+        judge_refusal(
+            refusal,
+            Answer::Response {
+                response: &response,
+                upgrade_problems: &upgrade_problems,
+            },
+        )
+    }
+
+    #[test]
+    fn refusals_are_ranked_by_status() {
+        let plain = Refusal::default();
+        assert_eq!(refusal_of(&plain, 400, &[]).verdict, Verdict::Pass);
+        assert_eq!(refusal_of(&plain, 503, &[]).verdict, Verdict::NonStrict);
+        assert_eq!(refusal_of(&plain, 200, &[]).verdict, Verdict::Fail);
+        let no_answer = judge_refusal(&plain, Answer::Nothing("closed"));
+        assert_eq!(no_answer.verdict, Verdict::Fail);
+        assert!(no_answer.what.contains("no HTTP response"));
+    }
+
+    #[test]
+    fn an_upgrade_is_judged_by_the_case_unless_it_is_wrong() {
+        let version_8 = Refusal {
+            version_header: true,
+            typical: vec![426],
+            if_upgraded: Verdict::Informational,
+            ..Refusal::default()
+        };
+        let upgraded = [
+            ("Upgrade", "websocket"),
+            ("Connection", "Upgrade"),
+            ("Sec-WebSocket-Accept", "s3pPLMBiTxaQ9kYGzzhZRbK+xOo="),
+        ];
+        assert_eq!(
+            refusal_of(&version_8, 101, &upgraded).verdict,
+            Verdict::Informational
+        );
+        let wrong = refusal_of(&version_8, 101, &upgraded[..2]);
+        assert_eq!(wrong.verdict, Verdict::Fail);
+        assert!(wrong.what.contains("not even a correct one"));
+        assert_eq!(
+            refusal_of(&Refusal::default(), 101, &upgraded).verdict,
+            Verdict::Fail
+        );
+    }
+
+    #[test]
+    fn a_refused_version_lists_the_supported_ones() {
+        let version = Refusal {
+            version_header: true,
+            typical: vec![426],
+            ..Refusal::default()
+        };
+        let bare = refusal_of(&version, 426, &[]);
+        assert_eq!(bare.verdict, Verdict::Fail);
+        assert!(bare.what.contains("§4.4"));
+        let listed = refusal_of(&version, 400, &[("Sec-WebSocket-Version", "13")]);
+        assert_eq!(listed.verdict, Verdict::Pass);
+        assert!(
+            listed
+                .note
+                .unwrap()
+                .contains("example for this refusal is 426")
+        );
+    }
+}
