@@ -3,13 +3,27 @@
 use std::{io::IsTerminal, net::SocketAddr, path::PathBuf, process::ExitCode, time::Duration};
 
 use clap::{Args, Parser, Subcommand};
-use wsspec_reference::{EchoConfig, EchoServer};
+use wsspec_reference::{EchoConfig, EchoServer, ServerPolicy};
 use wsspec_report::{json, terminal};
 use wsspec_runner::{RunConfig, Target};
-use wsspec_suite::{Case, Suite, results::SelectionInfo, select};
+use wsspec_suite::{
+    Case, Suite,
+    handshake::{HandshakePolicy, Needs},
+    results::SelectionInfo,
+    select,
+};
 
 /// The built-in server's message limit when none is given: every message of section 9 fits.
 const REFERENCE_LIMIT: u64 = 16 << 20;
+
+/// The subprotocol the built-in server supports when it is tested, so the policy cases run too.
+const REFERENCE_SUBPROTOCOL: &str = "wsspec.echo";
+
+/// An origin the built-in server refuses when it is tested.
+const REFERENCE_FORBIDDEN_ORIGIN: &str = "https://forbidden.wsspec.invalid";
+
+/// An origin the built-in server accepts (it accepts every origin it is not told to refuse).
+const REFERENCE_ALLOWED_ORIGIN: &str = "https://allowed.wsspec.invalid";
 
 /// The documented exit codes.
 pub mod exit {
@@ -86,6 +100,32 @@ struct ServerArgs {
     /// limit too, 16 MiB by default.
     #[arg(long, value_name = "BYTES", value_parser = clap::value_parser!(u64).range(1..))]
     max_message_size: Option<u64>,
+    #[command(flatten)]
+    policy: PolicyArgs,
+}
+
+/// What the user declares about the server's opening handshake; the cases that need it run only then.
+#[derive(Args, Debug, Default)]
+struct PolicyArgs {
+    /// A subprotocol the server supports (repeatable): offered it, the server must select it.
+    #[arg(long = "subprotocol", value_name = "NAME")]
+    subprotocols: Vec<String>,
+    /// An Origin the server accepts (repeatable).
+    #[arg(long = "allowed-origin", value_name = "ORIGIN")]
+    allowed_origins: Vec<String>,
+    /// An Origin the server must refuse with an HTTP error such as 403 (repeatable).
+    #[arg(long = "forbidden-origin", value_name = "ORIGIN")]
+    forbidden_origins: Vec<String>,
+}
+
+impl PolicyArgs {
+    fn policy(&self) -> HandshakePolicy {
+        HandshakePolicy {
+            subprotocols: self.subprotocols.clone(),
+            allowed_origins: self.allowed_origins.clone(),
+            forbidden_origins: self.forbidden_origins.clone(),
+        }
+    }
 }
 
 #[derive(Args, Debug)]
@@ -108,6 +148,12 @@ struct EchoArgs {
     /// The largest message accepted, in bytes (larger ones are refused with 1009).
     #[arg(long, value_name = "BYTES")]
     max_message_size: Option<usize>,
+    /// A subprotocol to support (repeatable): the first one a client offers is selected.
+    #[arg(long = "subprotocol", value_name = "NAME")]
+    subprotocols: Vec<String>,
+    /// An Origin to refuse with 403 (repeatable); every other origin is accepted.
+    #[arg(long = "forbidden-origin", value_name = "ORIGIN")]
+    forbidden_origins: Vec<String>,
 }
 
 /// A failure that ends the command with an exit code and a one-line message.
@@ -177,16 +223,27 @@ fn load_suite(cases_dir: Option<&PathBuf>) -> Result<Suite, Exit> {
 
 async fn server(args: ServerArgs) -> Result<u8, Exit> {
     let suite = load_suite(args.selection.cases_dir.as_ref())?;
-    // The built-in server's limit is known; another server's only if declared.
-    let limit = match &args.url {
-        Some(_) => args.max_message_size,
-        None => Some(args.max_message_size.unwrap_or(REFERENCE_LIMIT)),
+    // The built-in server's limit and policy are known; another server's only if declared.
+    let (limit, policy) = match &args.url {
+        Some(_) => (args.max_message_size, args.policy.policy()),
+        None => (
+            Some(args.max_message_size.unwrap_or(REFERENCE_LIMIT)),
+            HandshakePolicy {
+                subprotocols: vec![REFERENCE_SUBPROTOCOL.into()],
+                allowed_origins: vec![REFERENCE_ALLOWED_ORIGIN.into()],
+                forbidden_origins: vec![REFERENCE_FORBIDDEN_ORIGIN.into()],
+            },
+        ),
     };
-    let (server_cases, need_limit): (Vec<Case>, Vec<Case>) = suite
+    let declared = Needs {
+        limit: limit.is_some(),
+        ..policy.declared()
+    };
+    let (server_cases, undeclared): (Vec<Case>, Vec<Case>) = suite
         .cases
         .into_iter()
         .filter(|case| case.roles.contains(&wsspec_suite::Role::Server))
-        .partition(|case| limit.is_some() || !case.needs_limit());
+        .partition(|case| case.needs().met_by(&declared));
     let selected = select::select(
         &server_cases,
         &args.selection.cases,
@@ -209,6 +266,10 @@ async fn server(args: ServerArgs) -> Result<u8, Exit> {
         None => {
             let config = EchoConfig {
                 max_message_size: limit.and_then(|n| usize::try_from(n).ok()),
+                policy: ServerPolicy {
+                    subprotocols: policy.subprotocols.clone(),
+                    forbidden_origins: policy.forbidden_origins.clone(),
+                },
             };
             let server = EchoServer::bind(SocketAddr::from(([127, 0, 0, 1], 0)), config)
                 .await
@@ -245,13 +306,21 @@ async fn server(args: ServerArgs) -> Result<u8, Exit> {
     config.settings.seed = args.seed;
     config.settings.case_timeout = Duration::from_secs(args.timeout);
     config.settings.max_message_size = limit;
+    config.settings.policy = policy;
     let stderr_tty = std::io::stderr().is_terminal();
-    if !need_limit.is_empty() {
-        let ids: Vec<&str> = need_limit.iter().map(|case| case.id.as_str()).collect();
+    if !undeclared.is_empty() {
+        let ids: Vec<&str> = undeclared.iter().map(|case| case.id.as_str()).collect();
+        let mut options: Vec<&str> = undeclared
+            .iter()
+            .flat_map(|case| case.needs().options())
+            .collect();
+        options.sort_unstable();
+        options.dedup();
         eprintln!(
-            "wsspec: note: {} cases need the server's message limit and are left out: {} (declare it with --max-message-size)",
+            "wsspec: note: {} cases need what only you can declare about the server, and are left out: {} (declare it with {})",
             ids.len(),
-            ids.join(", ")
+            ids.join(", "),
+            options.join(", ")
         );
     }
     eprintln!(
@@ -341,6 +410,10 @@ fn print_out(text: &str) {
 async fn echo(args: EchoArgs) -> Result<u8, Exit> {
     let config = EchoConfig {
         max_message_size: args.max_message_size,
+        policy: ServerPolicy {
+            subprotocols: args.subprotocols,
+            forbidden_origins: args.forbidden_origins,
+        },
     };
     let server = EchoServer::bind(args.listen, config)
         .await

@@ -43,6 +43,7 @@
 
 use std::io;
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
@@ -52,8 +53,13 @@ use tokio::task::JoinHandle;
 use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::error::ProtocolError;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
-use tokio_tungstenite::tungstenite::protocol::{CloseFrame, WebSocketConfig};
+use tokio_tungstenite::tungstenite::protocol::{CloseFrame, Role, WebSocketConfig};
 use tokio_tungstenite::tungstenite::{Error as WsError, Message, Utf8Bytes};
+use wsspec_wire::{HeadError, Parsed, Request, parse_request};
+
+pub mod handshake;
+
+pub use handshake::ServerPolicy;
 
 /// The agent name the reference server reports under.
 pub const AGENT: &str = "wsspec-reference (tokio-tungstenite 0.30)";
@@ -66,12 +72,17 @@ const ACCEPT_BACKOFF: Duration = Duration::from_millis(50);
 /// how long the peer's remaining bytes are drained before the socket is dropped.
 const FAIL_LINGER: Duration = Duration::from_secs(2);
 
+/// How long a client has to send its whole request head.
+const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+
 /// Options for the reference echo server.
 #[derive(Clone, Debug, Default)]
 pub struct EchoConfig {
     /// The largest incoming message (and so frame) accepted, in bytes.
     /// `None` keeps tungstenite's default (64 MiB).
     pub max_message_size: Option<usize>,
+    /// Subprotocols supported and origins refused in the opening handshake.
+    pub policy: ServerPolicy,
 }
 
 impl EchoConfig {
@@ -91,6 +102,7 @@ pub struct EchoServer {
     listener: TcpListener,
     local_addr: SocketAddr,
     config: WebSocketConfig,
+    policy: Arc<ServerPolicy>,
 }
 
 impl EchoServer {
@@ -102,6 +114,7 @@ impl EchoServer {
             listener,
             local_addr,
             config: config.websocket_config(),
+            policy: Arc::new(config.policy),
         })
     }
 
@@ -121,7 +134,7 @@ impl EchoServer {
             match self.listener.accept().await {
                 Ok((stream, _peer)) => {
                     let config = self.config;
-                    tokio::spawn(handle_connection(stream, config));
+                    tokio::spawn(handle_connection(stream, config, self.policy.clone()));
                 }
                 Err(_) => tokio::time::sleep(ACCEPT_BACKOFF).await,
             }
@@ -143,8 +156,10 @@ impl EchoServer {
 /// How a connection ended; returned by the per-connection task for tests.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Outcome {
-    /// The opening handshake did not complete.
+    /// The opening handshake did not complete: the client went away, or sent no complete head in time.
     HandshakeFailed,
+    /// The request was refused with this HTTP status.
+    Refused(u16),
     /// The close handshake completed (or the stream simply ended).
     Closed,
     /// The peer broke the protocol; a close frame with this code was sent.
@@ -154,15 +169,59 @@ enum Outcome {
 }
 
 /// Runs one connection from the opening handshake to the end.
-async fn handle_connection(stream: TcpStream, config: WebSocketConfig) -> Outcome {
+async fn handle_connection(
+    mut stream: TcpStream,
+    config: WebSocketConfig,
+    policy: Arc<ServerPolicy>,
+) -> Outcome {
     // Small echoes and control replies must not wait for Nagle's algorithm.
     // Failing to set it only costs latency, so the error is ignored.
     let _ = stream.set_nodelay(true);
-    let ws = match tokio_tungstenite::accept_async_with_config(stream, Some(config)).await {
-        Ok(ws) => ws,
-        Err(_) => return Outcome::HandshakeFailed,
-    };
-    echo(ws).await
+    let mut buf = Vec::new();
+    let answer =
+        match tokio::time::timeout(HANDSHAKE_TIMEOUT, read_head(&mut stream, &mut buf)).await {
+            Ok(Ok(Ok((request, len)))) => {
+                // Whatever followed the head is already WebSocket frames.
+                buf.drain(..len);
+                handshake::answer(&request, &policy)
+            }
+            Ok(Ok(Err(err))) => handshake::answer_unparsable(&err),
+            Ok(Err(_)) | Err(_) => return Outcome::HandshakeFailed,
+        };
+    if stream.write_all(&answer.to_bytes()).await.is_err() {
+        return Outcome::Dropped;
+    }
+    match answer {
+        handshake::Answer::Upgrade(_) => {
+            let ws =
+                WebSocketStream::from_partially_read(stream, buf, Role::Server, Some(config)).await;
+            echo(ws).await
+        }
+        handshake::Answer::Refuse(response, _) => {
+            let _ = stream.shutdown().await;
+            let _ = tokio::time::timeout(FAIL_LINGER, drain(&mut stream)).await;
+            Outcome::Refused(response.status)
+        }
+    }
+}
+
+/// Reads until `buf` holds a complete request head. The outer error is I/O (or the client leaving);
+/// the inner one a head that cannot be parsed or is too large, which still gets an answer.
+async fn read_head(
+    stream: &mut TcpStream,
+    buf: &mut Vec<u8>,
+) -> io::Result<Result<(Request, usize), HeadError>> {
+    loop {
+        match parse_request(buf) {
+            Ok(Parsed::Complete { value, len }) => return Ok(Ok((value, len))),
+            Ok(Parsed::Incomplete) => {}
+            Err(err) => return Ok(Err(err)),
+        }
+        buf.reserve(4096);
+        if stream.read_buf(buf).await? == 0 {
+            return Err(io::ErrorKind::UnexpectedEof.into());
+        }
+    }
 }
 
 /// Echoes messages until the connection closes or fails.
@@ -374,6 +433,7 @@ mod tests {
     async fn oversized_message_fails_with_1009() {
         let addr = start(EchoConfig {
             max_message_size: Some(1000),
+            ..EchoConfig::default()
         })
         .await;
         let mut tcp = raw_connect(addr).await;
@@ -420,7 +480,8 @@ mod tests {
             let addr = listener.local_addr().unwrap();
             let server = tokio::spawn(async move {
                 let (stream, _) = listener.accept().await.unwrap();
-                handle_connection(stream, EchoConfig::default().websocket_config()).await
+                let policy = Arc::new(ServerPolicy::default());
+                handle_connection(stream, EchoConfig::default().websocket_config(), policy).await
             });
             client(addr).await;
             tokio::time::timeout(TIMEOUT, server)
@@ -457,7 +518,16 @@ mod tests {
             tcp.write_all(b"GET / HTTP/1.1\r\n\r\n").await.unwrap();
         })
         .await;
-        assert_eq!(junk, Outcome::HandshakeFailed);
+        assert_eq!(junk, Outcome::Refused(400));
+
+        let gone = outcome_of(async |addr| {
+            let mut tcp = TcpStream::connect(addr).await.unwrap();
+            tcp.write_all(b"GET / HTTP/1.1\r\nHost: x\r\n")
+                .await
+                .unwrap();
+        })
+        .await;
+        assert_eq!(gone, Outcome::HandshakeFailed);
     }
 
     #[test]
@@ -467,6 +537,7 @@ mod tests {
         assert_eq!(default.max_frame_size, Some(64 << 20));
         let small = EchoConfig {
             max_message_size: Some(1234),
+            ..EchoConfig::default()
         }
         .websocket_config();
         assert_eq!(small.max_message_size, Some(1234));

@@ -68,6 +68,11 @@ impl Request {
         find(&self.headers, name)
     }
 
+    /// The values of all headers called `name` (case-insensitive), in order.
+    pub fn header_values<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a str> {
+        values(&self.headers, name)
+    }
+
     /// Replaces the first header called `name` (case-insensitive) in place, name spelling included,
     /// dropping any later ones; appends it if there is none.
     pub fn set_header(&mut self, name: &str, value: &str) {
@@ -121,10 +126,7 @@ impl Response {
 
     /// The values of all headers called `name` (case-insensitive), in order.
     pub fn header_values<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a str> {
-        self.headers
-            .iter()
-            .filter(move |(n, _)| n.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
+        values(&self.headers, name)
     }
 
     /// Replaces the first header called `name` (case-insensitive) in place, name spelling included,
@@ -225,6 +227,13 @@ fn find<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a str> {
     headers
         .iter()
         .find(|(n, _)| n.eq_ignore_ascii_case(name))
+        .map(|(_, v)| v.as_str())
+}
+
+fn values<'a>(headers: &'a [(String, String)], name: &'a str) -> impl Iterator<Item = &'a str> {
+    headers
+        .iter()
+        .filter(move |(n, _)| n.eq_ignore_ascii_case(name))
         .map(|(_, v)| v.as_str())
 }
 
