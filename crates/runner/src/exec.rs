@@ -217,6 +217,8 @@ impl CaseState {
         let key = generate_key(self.rng.random());
         let context = RequestContext {
             host: &target.host_header,
+            hostname: &target.host,
+            port: target.port,
             resource: &target.resource,
             key: &key,
             policy: &self.settings.policy,
@@ -320,6 +322,8 @@ impl CaseState {
         let key = generate_key(self.rng.random());
         let context = RequestContext {
             host: &target.host_header,
+            hostname: &target.host,
+            port: target.port,
             resource: &target.resource,
             key: &key,
             policy: &self.settings.policy,

@@ -14,6 +14,10 @@ use wsspec_wire::{Parsed, Request, parse_request};
 pub struct RequestContext<'a> {
     /// The `Host` value for the target URL.
     pub host: &'a str,
+    /// The URL's host name alone.
+    pub hostname: &'a str,
+    /// The URL's port, explicit or not.
+    pub port: u16,
     /// The URL's path and query.
     pub resource: &'a str,
     /// This connection's `Sec-WebSocket-Key`.
@@ -33,7 +37,9 @@ impl RequestContext<'_> {
             ("$allowed_origin", first(&self.policy.allowed_origins)),
             ("$forbidden_origin", first(&self.policy.forbidden_origins)),
             ("$resource", Some(self.resource.to_owned())),
+            ("$hostname", Some(self.hostname.to_owned())),
             ("$host", Some(self.host.to_owned())),
+            ("$port", Some(self.port.to_string())),
             ("$key", Some(self.key.to_owned())),
         ] {
             if let Some(value) = value {
@@ -68,6 +74,11 @@ fn edited_request(edit: &RequestEdit, ctx: &RequestContext<'_>) -> Request {
         resource.push(if resource.contains('?') { '&' } else { '?' });
         resource.push_str(&ctx.expand(query));
     }
+    if edit.query_bytes > 0 {
+        resource.push(if resource.contains('?') { '&' } else { '?' });
+        resource.push_str("wsspec_filler=");
+        resource.push_str(&"q".repeat(edit.query_bytes));
+    }
     let mut request = Request::websocket(ctx.host, &resource, ctx.key);
     if let Some(method) = &edit.method {
         request.method = ctx.expand(method);
@@ -85,6 +96,10 @@ fn edited_request(edit: &RequestEdit, ctx: &RequestContext<'_>) -> Request {
         request.headers.push((ctx.expand(name), ctx.expand(value)));
     }
     request.headers.extend(filler_headers(edit.filler_bytes));
+    let first = request.headers.len();
+    request.headers.extend(
+        (1..=edit.filler_fields).map(|n| (format!("X-Wsspec-Field-{n}"), (first + n).to_string())),
+    );
     for (name, _) in &mut request.headers {
         match edit.header_case {
             HeaderCase::Canonical => {}
@@ -198,6 +213,8 @@ mod tests {
     fn context(policy: &HandshakePolicy) -> RequestContext<'_> {
         RequestContext {
             host: "example.com:9001",
+            hostname: "example.com",
+            port: 9001,
             resource: "/chat",
             key: "dGhlIHNhbXBsZSBub25jZQ==",
             policy,

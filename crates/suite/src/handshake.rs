@@ -11,6 +11,7 @@
 //! | placeholder | value |
 //! |---|---|
 //! | `$host` | the `Host` value of the target URL (`host` or `host:port`) |
+//! | `$hostname`, `$port` | the URL's host name and port (the port even when it is the default) |
 //! | `$resource` | the URL's path and query |
 //! | `$key` | the `Sec-WebSocket-Key` generated for this connection |
 //! | `$subprotocol` | the first subprotocol declared with `--subprotocol` |
@@ -95,14 +96,19 @@ pub struct RequestEdit {
     pub http_version: Option<String>,
     /// A query appended to the URL's resource (after `?`, or `&` if it has one).
     pub query: Option<String>,
+    /// A filler query parameter appended to the resource, this many bytes long.
+    pub query_bytes: usize,
     /// Headers removed (every field of that name, any case).
     pub remove: Vec<String>,
     /// Headers replaced in place (name spelling included), or appended when missing.
     pub set: Vec<(String, String)>,
     /// Headers appended, even when a field of that name exists.
     pub add: Vec<(String, String)>,
-    /// Filler header fields (`X-Wsspec-Filler-N`) appended until they add this many bytes.
+    /// Filler header fields (`X-Wsspec-Filler-N`, up to 1000 bytes each) appended until they add
+    /// this many bytes.
     pub filler_bytes: usize,
+    /// This many more filler fields of a few bytes each.
+    pub filler_fields: usize,
     /// How header names are spelled.
     pub header_case: HeaderCase,
 }
@@ -136,7 +142,8 @@ pub enum HandshakeExpect {
 pub struct Refusal {
     /// The refusal must carry `Sec-WebSocket-Version` with the versions the server speaks (§4.4).
     pub version_header: bool,
-    /// Statuses the RFC names as an example for this refusal (e.g. 426); any 4xx still passes.
+    /// Statuses the RFCs name for this refusal (e.g. 426, or 505 for an HTTP version); they pass, as
+    /// does any 4xx.
     pub typical: Vec<u16>,
     /// A `101` that upgrades the connection anyway.
     pub if_upgraded: Verdict,
@@ -163,12 +170,19 @@ impl Default for Refusal {
 
 impl std::fmt::Display for Refusal {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.if_upgraded == Verdict::Pass {
+            f.write_str("a correct upgrade, or ")?;
+        }
         f.write_str("an HTTP error response (4xx")?;
         if !self.typical.is_empty() {
             let typical: Vec<String> = self.typical.iter().map(ToString::to_string).collect();
             write!(f, ", typically {}", typical.join("/"))?;
         }
-        f.write_str(") and no upgrade")?;
+        if self.if_upgraded != Verdict::Pass {
+            f.write_str(") and no upgrade")?;
+        } else {
+            f.write_str(")")?;
+        }
         if self.version_header {
             f.write_str(", listing the supported versions in Sec-WebSocket-Version")?;
         }

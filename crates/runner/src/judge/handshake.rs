@@ -246,11 +246,12 @@ pub fn judge_refusal(refusal: &Refusal, answer: Answer<'_>) -> HandshakeJudgemen
             upgrade_problems,
         } if response.status == 101 => {
             return if upgrade_problems.is_empty() {
-                judged(
-                    refusal.if_upgraded,
+                let what = if refusal.if_upgraded == Verdict::Pass {
+                    "the server upgraded the connection with a correct 101"
+                } else {
                     "the server upgraded the connection (101) instead of refusing the request"
-                        .into(),
-                )
+                };
+                judged(refusal.if_upgraded, what.into())
             } else {
                 judged(
                     Verdict::Fail,
@@ -268,7 +269,7 @@ pub fn judge_refusal(refusal: &Refusal, answer: Answer<'_>) -> HandshakeJudgemen
         .trim_end()
         .to_owned();
     match status {
-        400..=499 => {
+        _ if (400..=499).contains(&status) || refusal.typical.contains(&status) => {
             let versions: Vec<String> = header_values(&response.headers, "sec-websocket-version")
                 .flat_map(list_items)
                 .collect();
@@ -465,6 +466,11 @@ mod tests {
         let plain = Refusal::default();
         assert_eq!(refusal_of(&plain, 400, &[]).verdict, Verdict::Pass);
         assert_eq!(refusal_of(&plain, 503, &[]).verdict, Verdict::NonStrict);
+        let version = Refusal {
+            typical: vec![400, 505],
+            ..Refusal::default()
+        };
+        assert_eq!(refusal_of(&version, 505, &[]).verdict, Verdict::Pass);
         assert_eq!(refusal_of(&plain, 200, &[]).verdict, Verdict::Fail);
         let no_answer = judge_refusal(&plain, Answer::Nothing("closed"));
         assert_eq!(no_answer.verdict, Verdict::Fail);

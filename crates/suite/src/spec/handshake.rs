@@ -20,6 +20,8 @@ pub(crate) struct RawHandshake {
     http_version: Option<String>,
     query: Option<String>,
     #[serde(default)]
+    query_bytes: usize,
+    #[serde(default)]
     remove: Vec<String>,
     #[serde(default)]
     set: Vec<(String, String)>,
@@ -27,6 +29,8 @@ pub(crate) struct RawHandshake {
     add: Vec<(String, String)>,
     #[serde(default)]
     filler_bytes: usize,
+    #[serde(default)]
+    filler_fields: usize,
     #[serde(default)]
     header_case: HeaderCase,
     raw: Option<String>,
@@ -43,16 +47,18 @@ impl RawHandshake {
         let edited = self.method.is_some()
             || self.http_version.is_some()
             || self.query.is_some()
+            || self.query_bytes > 0
             || !self.remove.is_empty()
             || !self.set.is_empty()
             || !self.add.is_empty()
             || self.filler_bytes > 0
+            || self.filler_fields > 0
             || self.header_case != HeaderCase::Canonical;
         let request = match self.raw {
             Some(_) if edited => {
-                return Err("`raw` is the whole request head; it takes no method, http_version, query, remove, set, add, filler_bytes or header_case".into());
+                return Err("`raw` is the whole request head; it takes no method, http_version, query, query_bytes, remove, set, add, filler_bytes, filler_fields or header_case".into());
             }
-            Some(raw) if !raw.ends_with("\r\n\r\n") => {
+            Some(raw) if !raw.ends_with("\n\r\n") => {
                 return Err(
                     "a `raw` request head must end with an empty line (\\r\\n\\r\\n)".into(),
                 );
@@ -62,10 +68,12 @@ impl RawHandshake {
                 method: self.method,
                 http_version: self.http_version,
                 query: self.query,
+                query_bytes: self.query_bytes,
                 remove: self.remove,
                 set: self.set,
                 add: self.add,
                 filler_bytes: self.filler_bytes,
+                filler_fields: self.filler_fields,
                 header_case: self.header_case,
             }),
         };
