@@ -64,14 +64,14 @@ fn section(id: &str) -> &str {
     id.split('.').next().unwrap_or_default()
 }
 
-/// Cases of MUST level that the correct server closed normally at the harness's request: a server that
-/// does not answer close frames must fail exactly these.
-fn closed_normally(correct: &Run) -> Vec<String> {
+/// Cases of these levels that the correct server closed normally at the harness's request: a server
+/// that does not answer close frames must fail exactly the MUST ones.
+fn closed_normally(correct: &Run, levels: &[&str]) -> Vec<String> {
     correct
         .cases
         .iter()
         .filter(|c| {
-            c["level"] == "must"
+            levels.iter().any(|level| c["level"] == *level)
                 && c["close"]["initiated_by"] == "harness"
                 && c["close"]["clean"] == true
         })
@@ -93,6 +93,21 @@ fn invalid_text(correct: &Run) -> Vec<String> {
         .collect()
 }
 
+/// MUST cases in which the correct server upgraded the connection: a wrong accept key fails them all.
+fn upgraded(correct: &Run) -> Vec<String> {
+    correct
+        .cases
+        .iter()
+        .filter(|c| c["level"] == "must")
+        .filter(|c| {
+            c["handshake"]["response"]
+                .as_str()
+                .is_some_and(|head| head.starts_with("HTTP/1.1 101 "))
+        })
+        .map(|c| c["id"].as_str().unwrap().to_owned())
+        .collect()
+}
+
 /// Each defect and exactly the cases it must fail.
 fn expected_failures(defect: Defect, correct: &Run) -> Vec<String> {
     match defect {
@@ -108,7 +123,7 @@ fn expected_failures(defect: Defect, correct: &Run) -> Vec<String> {
         Defect::TruncatesLongMessages => ids("1.1.7 1.1.8 1.2.7 1.2.8 10.1.1"),
         Defect::NoPongWhileFragmented => ids("5.6 5.7 5.8 5.19 5.20"),
         Defect::AcceptsNewMessageMidFragment => ids("5.18"),
-        Defect::NoCloseReply => closed_normally(correct),
+        Defect::NoCloseReply => closed_normally(correct, &["must"]),
         Defect::AcceptsInvalidUtf8 => invalid_text(correct),
         Defect::AcceptsInvalidCloseCodes => {
             ids("7.9.1 7.9.2 7.9.3 7.9.4 7.9.5 7.9.6 7.9.7 7.9.8 7.9.9")
@@ -117,6 +132,11 @@ fn expected_failures(defect: Defect, correct: &Run) -> Vec<String> {
         // Valid text split inside a code point (1-byte fragments), and fail-fast probes whose first
         // frame ends inside a code point.
         Defect::Utf8CheckedPerFrame => ids("6.2.3 6.2.4 6.4.2"),
+        Defect::WrongAcceptGuid => upgraded(correct),
+        Defect::AcceptsAnyVersion => ids("14.2.18 14.2.19 14.2.20 14.2.21"),
+        Defect::AcceptsMissingKey => ids("14.2.1"),
+        Defect::SelectsUnofferedSubprotocol => ids("14.3.3 14.3.4"),
+        Defect::AcceptsPost => ids("14.2.14"),
     }
 }
 
@@ -161,10 +181,17 @@ fn each_defect_fails_exactly_its_cases() {
         runs[&Defect::Utf8CheckedAtEnd].ids_with("non-strict"),
         ids("6.4.1 6.4.2 6.4.3 6.4.4")
     );
+    // Version 8 may be accepted by a server that speaks it: INFORMATIONAL.
+    let any_version = &runs[&Defect::AcceptsAnyVersion];
+    assert!(
+        any_version
+            .ids_with("informational")
+            .contains(&"14.2.22".to_owned())
+    );
     // Keeping TCP open after the close handshake breaks a SHOULD of §7.1.1.
     assert_eq!(
         runs[&Defect::KeepsTcpOpen].ids_with("non-strict"),
-        closed_normally(correct)
+        closed_normally(correct, &["must", "should"])
     );
 }
 
@@ -207,4 +234,25 @@ fn a_declared_limit_the_server_does_not_keep_fails_the_oversized_cases() {
         run.ids_with("pass"),
         ids("1.1.1 1.1.2 1.1.3 1.1.4 1.1.5 15.1")
     );
+}
+
+#[test]
+fn a_declared_policy_the_server_does_not_keep_fails_the_policy_cases() {
+    // The mutants support no subprotocol and refuse no origin.
+    let run = run(
+        Defect::None,
+        &[
+            "--cases",
+            "14.3.*",
+            "--subprotocol",
+            "chat.v1",
+            "--forbidden-origin",
+            "https://evil.example",
+            "--allowed-origin",
+            "https://good.example",
+        ],
+    );
+    assert_eq!(run.code, 1);
+    assert_eq!(run.ids_with("fail"), ids("14.3.1 14.3.2 14.3.5"));
+    assert_eq!(run.ids_with("pass"), ids("14.3.3 14.3.4 14.3.6 14.3.7"));
 }

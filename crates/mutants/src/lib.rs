@@ -5,7 +5,9 @@
 //! the tests of the suite run their cases against it and expect a failure where the defect shows.
 //! [`Defect::None`] is the control: a correct server that must pass every case.
 //!
-//! The servers are built on the sans-IO codec of `wsspec-wire` and driven by tokio. All protocol
+//! The servers are built on the sans-IO codec of `wsspec-wire` and driven by tokio; they answer the
+//! opening handshake as the reference server does (`wsspec_reference::handshake`), and the handshake
+//! defects bend that answer. All protocol
 //! decisions live in a synchronous state machine (the private `session` module) that turns decoded
 //! frame events into steps (send a frame, fail the connection, end after a close); the `server`
 //! module does the socket work. Each defect changes exactly one rule of the correct server, as
@@ -64,11 +66,21 @@ pub enum Defect {
     NoSizeLimit,
     /// Checks UTF-8 frame by frame, so a code point split across two frames is wrongly refused.
     Utf8CheckedPerFrame,
+    /// Computes `Sec-WebSocket-Accept` with a wrong GUID.
+    WrongAcceptGuid,
+    /// Upgrades whatever `Sec-WebSocket-Version` says, or with none.
+    AcceptsAnyVersion,
+    /// Upgrades a request that has no `Sec-WebSocket-Key`.
+    AcceptsMissingKey,
+    /// Answers a request that offers subprotocols with one it did not offer.
+    SelectsUnofferedSubprotocol,
+    /// Upgrades a POST request as if it were a GET.
+    AcceptsPost,
 }
 
 impl Defect {
     /// Every variant, [`Defect::None`] first.
-    pub const ALL: [Defect; 17] = [
+    pub const ALL: [Defect; 22] = [
         Defect::None,
         Defect::AcceptsRsv,
         Defect::AcceptsReservedOpcode,
@@ -86,6 +98,11 @@ impl Defect {
         Defect::AcceptsInvalidCloseCodes,
         Defect::NoSizeLimit,
         Defect::Utf8CheckedPerFrame,
+        Defect::WrongAcceptGuid,
+        Defect::AcceptsAnyVersion,
+        Defect::AcceptsMissingKey,
+        Defect::SelectsUnofferedSubprotocol,
+        Defect::AcceptsPost,
     ];
 
     /// The kebab-case name, such as "accepts-rsv" (and "none" for the correct server).
@@ -108,6 +125,11 @@ impl Defect {
             Defect::AcceptsInvalidCloseCodes => "accepts-invalid-close-codes",
             Defect::NoSizeLimit => "no-size-limit",
             Defect::Utf8CheckedPerFrame => "utf8-checked-per-frame",
+            Defect::WrongAcceptGuid => "wrong-accept-guid",
+            Defect::AcceptsAnyVersion => "accepts-any-version",
+            Defect::AcceptsMissingKey => "accepts-missing-key",
+            Defect::SelectsUnofferedSubprotocol => "selects-unoffered-subprotocol",
+            Defect::AcceptsPost => "accepts-post",
         }
     }
 }

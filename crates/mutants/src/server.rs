@@ -8,7 +8,10 @@ use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::time::timeout;
-use wsspec_wire::{FrameDecoder, FrameSpec, Parsed, Response, encode_frame, parse_request};
+use wsspec_reference::handshake::{self, Answer, ServerPolicy};
+use wsspec_wire::{
+    FrameDecoder, FrameSpec, Parsed, Request, accept_key_with_guid, encode_frame, parse_request,
+};
 
 use crate::Defect;
 use crate::session::{Session, Step};
@@ -27,9 +30,8 @@ const LINGER: Duration = Duration::from_secs(1);
 /// does not spin.
 const ACCEPT_BACKOFF: Duration = Duration::from_millis(50);
 
-/// The answer to a head that is not a WebSocket upgrade.
-const BAD_REQUEST: &[u8] =
-    b"HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n";
+/// The GUID that [`Defect::WrongAcceptGuid`] uses instead of RFC 6455's (one digit off).
+const WRONG_GUID: &str = "258EAFA5-E914-47DA-95CA-C5AB0DC85B12";
 
 /// Binds a local port and spawns the accept loop; see [`crate::spawn`].
 pub(crate) async fn spawn(defect: Defect) -> io::Result<SocketAddr> {
@@ -57,7 +59,8 @@ async fn accept_loop(listener: TcpListener, defect: Defect) {
 async fn serve(mut stream: TcpStream, defect: Defect) -> io::Result<()> {
     stream.set_nodelay(true)?;
     let mut buf = Vec::with_capacity(READ_CHUNK);
-    let head_len = match timeout(HANDSHAKE_TIMEOUT, handshake(&mut stream, &mut buf)).await {
+    let head_len = match timeout(HANDSHAKE_TIMEOUT, handshake(&mut stream, &mut buf, defect)).await
+    {
         Ok(Ok(Some(len))) => len,
         Ok(Ok(None)) => return Ok(()),
         Ok(Err(e)) => return Err(e),
@@ -94,41 +97,62 @@ async fn serve(mut stream: TcpStream, defect: Defect) -> io::Result<()> {
 
 /// Reads the request head into `buf` and answers it. Returns the head's length after a 101, or
 /// `None` when the connection is over (refused, or the peer left).
-async fn handshake(stream: &mut TcpStream, buf: &mut Vec<u8>) -> io::Result<Option<usize>> {
+async fn handshake(
+    stream: &mut TcpStream,
+    buf: &mut Vec<u8>,
+    defect: Defect,
+) -> io::Result<Option<usize>> {
     loop {
-        match parse_request(buf) {
-            Ok(Parsed::Complete { value, len }) => {
-                let key = value
-                    .header("Sec-WebSocket-Key")
-                    .map(str::trim)
-                    .filter(|key| !key.is_empty());
-                return match key {
-                    Some(key) if value.method == "GET" => {
-                        let response = Response::switching_protocols(key);
-                        stream.write_all(&response.to_bytes()).await?;
-                        Ok(Some(len))
-                    }
-                    _ => refuse(stream).await.map(|()| None),
-                };
-            }
+        let (answer, len) = match parse_request(buf) {
+            Ok(Parsed::Complete { value, len }) => (answer(value, defect), len),
             // parse_request bounds the head (MAX_HEAD_BYTES), so the buffer cannot grow forever.
             Ok(Parsed::Incomplete) => {
                 buf.reserve(READ_CHUNK);
                 if stream.read_buf(buf).await? == 0 {
                     return Ok(None);
                 }
+                continue;
             }
-            Err(_) => return refuse(stream).await.map(|()| None),
-        }
+            Err(err) => (handshake::answer_unparsable(&err), 0),
+        };
+        stream.write_all(&answer.to_bytes()).await?;
+        return match answer {
+            Answer::Upgrade(_) => Ok(Some(len)),
+            Answer::Refuse(..) => {
+                stream.shutdown().await?;
+                linger(stream).await;
+                Ok(None)
+            }
+        };
     }
 }
 
-/// Answers 400 and closes.
-async fn refuse(stream: &mut TcpStream) -> io::Result<()> {
-    stream.write_all(BAD_REQUEST).await?;
-    stream.shutdown().await?;
-    linger(stream).await;
-    Ok(())
+/// The reference server's answer, bent by the handshake defects.
+fn answer(mut request: Request, defect: Defect) -> Answer {
+    match defect {
+        Defect::AcceptsAnyVersion => request.set_header("Sec-WebSocket-Version", "13"),
+        Defect::AcceptsMissingKey if request.header("sec-websocket-key").is_none() => {
+            request.set_header("Sec-WebSocket-Key", "AAAAAAAAAAAAAAAAAAAAAA==");
+        }
+        Defect::AcceptsPost if request.method == "POST" => request.method = "GET".into(),
+        _ => {}
+    }
+    let mut answer = handshake::answer(&request, &ServerPolicy::default());
+    if let Answer::Upgrade(response) = &mut answer {
+        if defect == Defect::WrongAcceptGuid {
+            let key = request
+                .header("sec-websocket-key")
+                .unwrap_or_default()
+                .trim();
+            let accept = accept_key_with_guid(key, WRONG_GUID);
+            response.set_header("Sec-WebSocket-Accept", &accept);
+        }
+        let offers_subprotocols = request.header("sec-websocket-protocol").is_some();
+        if defect == Defect::SelectsUnofferedSubprotocol && offers_subprotocols {
+            response.set_header("Sec-WebSocket-Protocol", "wsspec.unoffered");
+        }
+    }
+    answer
 }
 
 /// Carries out a step that ends the session.

@@ -222,7 +222,7 @@ async fn correct_server_refuses_a_non_upgrade() {
         .await
         .unwrap()
         .unwrap();
-    assert!(answer.starts_with(b"HTTP/1.1 400 "), "{answer:?}");
+    assert!(answer.starts_with(b"HTTP/1.1 426 "), "{answer:?}");
 }
 
 #[tokio::test]

@@ -20,9 +20,14 @@ pub const MAX_HEAD_BYTES: usize = 64 * 1024;
 
 /// The `Sec-WebSocket-Accept` value for a `Sec-WebSocket-Key`: base64(SHA-1(key + GUID)).
 pub fn accept_key(key: &str) -> String {
+    accept_key_with_guid(key, WEBSOCKET_GUID)
+}
+
+/// base64(SHA-1(key + guid)): [`accept_key`] with another GUID, for building wrong answers on purpose.
+pub fn accept_key_with_guid(key: &str, guid: &str) -> String {
     let mut sha = Sha1::new();
     sha.update(key.as_bytes());
-    sha.update(WEBSOCKET_GUID.as_bytes());
+    sha.update(guid.as_bytes());
     BASE64.encode(sha.finalize())
 }
 

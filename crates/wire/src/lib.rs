@@ -32,7 +32,7 @@ pub use frame::{
 };
 pub use handshake::{
     HeadError, MAX_HEAD_BYTES, MAX_HEADERS, Parsed, Request, Response, WEBSOCKET_GUID, accept_key,
-    generate_key, header_has_token, parse_request, parse_response,
+    accept_key_with_guid, generate_key, header_has_token, parse_request, parse_response,
 };
 pub use mask::apply_mask;
 pub use utf8::{Utf8Error, Utf8Validator, is_valid_utf8};
