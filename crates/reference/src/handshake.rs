@@ -233,7 +233,8 @@ mod tests {
             subprotocols: vec!["chat".into()],
             forbidden_origins: vec!["http://evil.example".into()],
         };
-        let edits: [(&dyn Fn(&mut Request), u16); 10] = [
+        type Edit<'a> = &'a dyn Fn(&mut Request);
+        let edits: [(Edit, u16); 10] = [
             (&|r| r.method = "POST".into(), 405),
             (&|r| r.version = "HTTP/1.0".into(), 400),
             (&|r| r.remove_header("host"), 400),
