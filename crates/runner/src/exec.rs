@@ -12,7 +12,10 @@ use std::{
 use rand::{Rng, SeedableRng, rngs::StdRng};
 use tokio::{
     io::{AsyncRead, AsyncReadExt, AsyncWriteExt},
-    net::{TcpStream, tcp::OwnedWriteHalf},
+    net::{
+        TcpStream,
+        tcp::{OwnedReadHalf, OwnedWriteHalf},
+    },
     sync::mpsc,
 };
 use wsspec_suite::{
@@ -27,7 +30,7 @@ use wsspec_suite::{
     },
 };
 use wsspec_wire::{
-    ClosePayload, FrameHeader, FrameSpec, LengthForm, Opcode, Parsed, Response,
+    ClosePayload, FrameHeader, FrameSpec, LengthForm, Opcode, Parsed, Request, Response,
     encode_close_payload, encode_frame, generate_key, parse_response,
 };
 
@@ -35,7 +38,7 @@ use crate::{
     Target,
     body::{BodyBuilder, fill, for_each_block, pattern_of},
     conn::{Incoming, PREVIEW_BYTES, Recorder, read_frames},
-    handshake::{RequestContext, build_request},
+    handshake::{RequestContext, build_request, build_response},
     judge::{self, Answer, Ending, MatchOutcome, Matcher, Observed, Outbox, PeerStream},
     outgoing::Outgoing,
 };
@@ -65,13 +68,70 @@ pub async fn run_server_case(
     settings: &CaseSettings,
     run_start: Instant,
 ) -> CaseResult {
+    run_case(case, Role::Server, settings, run_start, async |state| {
+        state.run(target).await
+    })
+    .await
+}
+
+/// A client that has connected and sent its opening handshake.
+#[derive(Debug)]
+pub struct Accepted {
+    /// The connection.
+    pub stream: TcpStream,
+    /// The request head, parsed.
+    pub request: Request,
+    /// The request head as it arrived.
+    pub head: Vec<u8>,
+    /// What followed the head in the same reads (frames the client sent early).
+    pub leftover: Vec<u8>,
+}
+
+/// Runs one case with a client that connected for it, and returns its result. `seen_before` tells
+/// whether the client already used this request's key on another connection. Never fails.
+pub async fn run_client_case(
+    case: &Case,
+    accepted: Accepted,
+    seen_before: bool,
+    settings: &CaseSettings,
+    run_start: Instant,
+) -> CaseResult {
+    run_case(case, Role::Client, settings, run_start, async |state| {
+        state.run_accepted(accepted, seen_before).await
+    })
+    .await
+}
+
+/// The result of a client case that no client ever connected for.
+pub fn missing_client_case(
+    case: &Case,
+    settings: &CaseSettings,
+    run_start: Instant,
+    reason: String,
+) -> CaseResult {
+    let start = Instant::now();
+    let recorder = Recorder::new(start);
+    let mut state = CaseState::new(case, Role::Client, settings, recorder.clone());
+    recorder.note(reason.clone());
+    state.fail(reason);
+    state.into_result(case, start, run_start, recorder)
+}
+
+/// Runs a case's state machine within the case's deadline, then judges it.
+async fn run_case(
+    case: &Case,
+    role: Role,
+    settings: &CaseSettings,
+    run_start: Instant,
+    run: impl AsyncFnOnce(&mut CaseState),
+) -> CaseResult {
     let start = Instant::now();
     let recorder = Recorder::new(start);
     let deadline = case
         .timeout_ms
         .map_or(settings.case_timeout, Duration::from_millis);
-    let mut state = CaseState::new(case, Role::Server, settings, recorder.clone());
-    let outcome = tokio::time::timeout(deadline, state.run(target)).await;
+    let mut state = CaseState::new(case, role, settings, recorder.clone());
+    let outcome = tokio::time::timeout(deadline, run(&mut state)).await;
     if outcome.is_err() {
         state.fail(format!(
             "the case did not finish within its deadline of {} ms",
@@ -183,15 +243,7 @@ impl CaseState {
 
     async fn run(&mut self, target: &Target) {
         match self.open(target).await {
-            Ok(Some(io)) => {
-                self.io = Some(io);
-                self.established = true;
-                let steps = std::mem::take(&mut self.steps);
-                let started = Instant::now();
-                self.steps_in_order(&steps).await;
-                self.steps_took = Some(started.elapsed());
-                self.finish().await;
-            }
+            Ok(Some(io)) => self.established(io).await,
             // A refusal the case asked for, already judged.
             Ok(None) => {}
             Err(reason) => self.fail(reason),
@@ -204,6 +256,79 @@ impl CaseState {
                     "after this case the server no longer accepts a standard handshake: {reason}"
                 ));
             }
+        }
+    }
+
+    /// The connection is open: the steps, then the closing.
+    async fn established(&mut self, io: Io) {
+        self.io = Some(io);
+        self.established = true;
+        let steps = std::mem::take(&mut self.steps);
+        let started = Instant::now();
+        self.steps_in_order(&steps).await;
+        self.steps_took = Some(started.elapsed());
+        self.finish().await;
+    }
+
+    /// A client's case: check its request, answer it as the case says, then run the steps.
+    async fn run_accepted(&mut self, accepted: Accepted, seen_before: bool) {
+        let Accepted {
+            stream,
+            request,
+            head,
+            leftover,
+        } = accepted;
+        let _ = stream.set_nodelay(true);
+        self.recorder.bytes(Direction::Received, &head);
+        let problems = judge::check_client_request(&request, seen_before);
+        if !problems.is_empty() {
+            self.fail(format!(
+                "the client's opening handshake is wrong: {}",
+                problems.join("; ")
+            ));
+        }
+        let key = request
+            .header("sec-websocket-key")
+            .unwrap_or_default()
+            .trim()
+            .to_owned();
+        let response = build_response(&self.handshake.response, &key);
+        self.handshake_record = Some(HandshakeRecord {
+            request: head_text(&head),
+            response: head_text(&response),
+        });
+        let (reader, mut writer) = stream.into_split();
+        let mut out = Outgoing::default();
+        out.push_bytes(response);
+        if let Err(err) = out
+            .write_to(&mut writer, None, Duration::ZERO, &self.recorder)
+            .await
+        {
+            self.fail(format!("cannot send the handshake response: {err}"));
+            return;
+        }
+        let io = self.start_reading(reader, writer, leftover);
+        self.established(io).await;
+    }
+
+    /// Starts the reader task on an upgraded connection.
+    fn start_reading(
+        &self,
+        reader: OwnedReadHalf,
+        writer: OwnedWriteHalf,
+        leftover: Vec<u8>,
+    ) -> Io {
+        let (tx, rx) = mpsc::unbounded_channel();
+        tokio::spawn(read_frames(reader, leftover, self.recorder.clone(), tx));
+        Io {
+            writer,
+            rx,
+            backlog: VecDeque::new(),
+            peer: PeerStream::new(self.role),
+            pending: VecDeque::new(),
+            sent_close: false,
+            tcp_closed: false,
+            write_failed: false,
         }
     }
 
@@ -271,18 +396,7 @@ impl CaseState {
                 return Err(format!("opening handshake failed: {}", problems.join("; ")));
             }
             let leftover = buf.split_off(head_len);
-            let (tx, rx) = mpsc::unbounded_channel();
-            tokio::spawn(read_frames(reader, leftover, self.recorder.clone(), tx));
-            return Ok(Some(Io {
-                writer,
-                rx,
-                backlog: VecDeque::new(),
-                peer: PeerStream::new(self.role),
-                pending: VecDeque::new(),
-                sent_close: false,
-                tcp_closed: false,
-                write_failed: false,
-            }));
+            return Ok(Some(self.start_reading(reader, writer, leftover)));
         };
         let judgement = match &answer {
             Ok((response, _)) => {
@@ -682,6 +796,13 @@ impl CaseState {
                 wait.as_millis()
             ));
         }
+        // The server closes TCP first (§7.1.1): when the harness is the server, it does so now.
+        if self.role == Role::Client && !self.tcp_closed() {
+            if let Some(io) = self.io.as_mut() {
+                let _ = io.writer.shutdown().await;
+                self.info.tcp_closed_by.get_or_insert(Side::Harness);
+            }
+        }
         if !self.handle_until(wait, CaseState::tcp_closed).await {
             self.tcp_timed_out = true;
             self.recorder.note(format!(
@@ -858,6 +979,7 @@ impl CaseState {
                     bytes: self.received_bytes,
                 }),
             handshake: self.handshake_record,
+            observation: None,
             transcript: recorder.snapshot(),
         }
     }

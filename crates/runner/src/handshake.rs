@@ -6,8 +6,10 @@
 //! response is then judged against the offer, so a case that sends a malformed key or two protocol
 //! headers is judged on what actually went out.
 
-use wsspec_suite::handshake::{HandshakePolicy, HeaderCase, RequestEdit, RequestSpec};
-use wsspec_wire::{Parsed, Request, parse_request};
+use wsspec_suite::handshake::{
+    HandshakePolicy, HeaderCase, RequestEdit, RequestSpec, ResponseSpec,
+};
+use wsspec_wire::{Parsed, Request, Response, accept_key, parse_request};
 
 /// The per-connection values a request may name.
 #[derive(Clone, Debug)]
@@ -124,6 +126,49 @@ fn filler_headers(bytes: usize) -> Vec<(String, String)> {
         fields.push((name, "f".repeat(value_len)));
     }
     fields
+}
+
+/// The response head a case sends to a client whose request carried `key`.
+pub fn build_response(spec: &ResponseSpec, key: &str) -> Vec<u8> {
+    let accept = accept_key(key);
+    let expand = |text: &str| text.replace("$accept", &accept).replace("$key", key);
+    let edit = match spec {
+        ResponseSpec::Upgrade => return Response::switching_protocols(key).to_bytes(),
+        ResponseSpec::Raw(raw) => return expand(raw).into_bytes(),
+        ResponseSpec::Edit(edit) => edit,
+    };
+    let mut response = Response::switching_protocols(key);
+    if let Some(status) = edit.status {
+        response.status = status;
+        response.reason = reason_phrase(status).to_owned();
+    }
+    for name in &edit.remove {
+        response.remove_header(name);
+    }
+    for (name, value) in &edit.set {
+        response.set_header(&expand(name), &expand(value));
+    }
+    for (name, value) in &edit.add {
+        response.headers.push((expand(name), expand(value)));
+    }
+    response.to_bytes()
+}
+
+/// The usual reason phrase of a status code.
+fn reason_phrase(status: u16) -> &'static str {
+    match status {
+        101 => "Switching Protocols",
+        200 => "OK",
+        204 => "No Content",
+        301 => "Moved Permanently",
+        302 => "Found",
+        400 => "Bad Request",
+        403 => "Forbidden",
+        404 => "Not Found",
+        426 => "Upgrade Required",
+        500 => "Internal Server Error",
+        _ => "Status",
+    }
 }
 
 /// What a request offered.
@@ -288,6 +333,29 @@ mod tests {
         let added = filled.len() - plain;
         assert!((64 * 1024..64 * 1024 + 100).contains(&added), "{added}");
         assert!(filled.lines().all(|line| line.len() <= 1000));
+    }
+
+    #[test]
+    fn responses_are_edited_or_raw() {
+        use wsspec_suite::handshake::ResponseEdit;
+        let key = "dGhlIHNhbXBsZSBub25jZQ==";
+        let plain = String::from_utf8(build_response(&ResponseSpec::Upgrade, key)).unwrap();
+        assert!(plain.contains("Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n"));
+        let edit = ResponseSpec::Edit(ResponseEdit {
+            status: Some(200),
+            remove: vec!["upgrade".into()],
+            set: vec![("Sec-WebSocket-Accept".into(), "x$accept".into())],
+            add: vec![("Sec-WebSocket-Protocol".into(), "never-offered".into())],
+        });
+        let edited = String::from_utf8(build_response(&edit, key)).unwrap();
+        assert!(edited.starts_with("HTTP/1.1 200 OK\r\nConnection: Upgrade\r\n"));
+        assert!(edited.contains("Sec-WebSocket-Accept: xs3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n"));
+        assert!(edited.ends_with("Sec-WebSocket-Protocol: never-offered\r\n\r\n"));
+        let raw = ResponseSpec::Raw("HTTP/1.1 101 X\r\nA: $key\r\n\r\n".into());
+        assert_eq!(
+            build_response(&raw, key),
+            b"HTTP/1.1 101 X\r\nA: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n"
+        );
     }
 
     #[test]

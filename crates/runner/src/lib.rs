@@ -6,6 +6,7 @@
 //! the rules that turn those bytes into verdicts all live in [`judge`].
 
 pub mod body;
+pub mod clients;
 pub mod conn;
 pub mod exec;
 pub mod handshake;

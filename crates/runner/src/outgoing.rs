@@ -65,7 +65,7 @@ impl Outgoing {
     fn blocks(&self) -> impl Iterator<Item = Vec<u8>> + '_ {
         self.segments
             .iter()
-            .flat_map(|segment| -> Box<dyn Iterator<Item = Vec<u8>> + '_> {
+            .flat_map(|segment| -> Box<dyn Iterator<Item = Vec<u8>> + Send + '_> {
                 match segment {
                     Segment::Bytes(bytes) => Box::new(std::iter::once(bytes.clone())),
                     Segment::Pattern {

@@ -170,6 +170,8 @@ pub struct Case {
     pub performance: bool,
     /// How the connection is opened, and what the peer must answer.
     pub handshake: Handshake,
+    /// For a client: what its application must have seen when the connection closed.
+    pub observe: Option<ObserveSpec>,
     /// Where the case was defined.
     pub source: Source,
 }
@@ -212,12 +214,43 @@ impl Case {
         if let HandshakeExpect::Refuse(refusal) = &self.handshake.expect {
             return refusal.to_string();
         }
-        let expects = expects(&self.steps);
+        let mut expects = expects(&self.steps);
+        if let Some(observe) = &self.observe {
+            expects.push(observe.to_string());
+        }
         if expects.is_empty() {
             "a clean close".to_owned()
         } else {
             expects.join(", then ")
         }
+    }
+}
+
+/// What a client's application must report about the close (`observe = { code = 1006, clean = false }`).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ObserveSpec {
+    /// The close code.
+    pub code: Option<u16>,
+    /// Whether the close was clean.
+    pub clean: Option<bool>,
+    /// The close reason.
+    pub reason: Option<String>,
+}
+
+impl fmt::Display for ObserveSpec {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut parts = Vec::new();
+        if let Some(code) = self.code {
+            parts.push(format!("code {code}"));
+        }
+        if let Some(reason) = &self.reason {
+            parts.push(format!("reason {reason:?}"));
+        }
+        if let Some(clean) = self.clean {
+            parts.push(format!("wasClean={clean}"));
+        }
+        write!(f, "the application sees {}", parts.join(", "))
     }
 }
 

@@ -41,6 +41,33 @@ pub struct Handshake {
     /// After the case, open one more connection with the standard handshake, which must be upgraded:
     /// proof that the request did not break the server.
     pub then_connect: bool,
+    /// When the target is a client: the response to send instead of a correct 101.
+    pub response: ResponseSpec,
+}
+
+/// The response a case sends to a client's request.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub enum ResponseSpec {
+    /// A correct `101 Switching Protocols`, with edits.
+    #[default]
+    Upgrade,
+    /// A correct 101 changed by these edits.
+    Edit(ResponseEdit),
+    /// A whole head exactly as written (placeholders `$accept` and `$key` expanded).
+    Raw(String),
+}
+
+/// Changes to the correct 101 response.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ResponseEdit {
+    /// Another status code (the reason phrase follows it).
+    pub status: Option<u16>,
+    /// Header fields removed.
+    pub remove: Vec<String>,
+    /// Header fields replaced in place, or appended.
+    pub set: Vec<(String, String)>,
+    /// Header fields appended.
+    pub add: Vec<(String, String)>,
 }
 
 impl Handshake {

@@ -211,6 +211,9 @@ pub struct CaseResult {
     /// The raw HTTP request and response of the opening handshake.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub handshake: Option<HandshakeRecord>,
+    /// What a client's application saw when the connection closed, as its driver reported it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub observation: Option<Observation>,
     /// What went over the wire.
     pub transcript: Transcript,
 }
@@ -259,6 +262,17 @@ pub struct HandshakeRecord {
     pub request: String,
     /// The response head, as text (lossy for non-UTF-8 bytes).
     pub response: String,
+}
+
+/// How a connection ended, as a client's application saw it (reported by its driver).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Observation {
+    /// The close code the application was given (1005: none in the close frame; 1006: no close frame).
+    pub code: Option<u16>,
+    /// The close reason the application was given.
+    pub reason: String,
+    /// Whether the application was told the close was clean (a close frame was received).
+    pub clean: bool,
 }
 
 /// Payload bytes in JSON: text when they are valid UTF-8, hex otherwise.

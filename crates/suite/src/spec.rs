@@ -15,7 +15,8 @@ use toml::Spanned;
 
 use crate::case::{
     AltVerdict, Alternative, Case, CaseId, ClosePayloadSpec, Expect, FrameMatch, FrameSpec,
-    LengthFormSpec, Level, MaskSpec, OnTimeout, Payload, Role, Source, Step, WritePlan,
+    LengthFormSpec, Level, MaskSpec, ObserveSpec, OnTimeout, Payload, Role, Source, Step,
+    WritePlan,
 };
 
 /// How long an expectation waits by default, in milliseconds. A conforming peer answers within a round
@@ -28,7 +29,7 @@ pub const DEFAULT_CHOP_DELAY_MS: u64 = 1;
 mod handshake;
 
 use self::handshake::RawHandshake;
-use crate::handshake::{Handshake, HandshakeExpect};
+use crate::handshake::{Handshake, HandshakeExpect, RequestSpec, ResponseSpec};
 
 type SpanError = (Option<Range<usize>>, String);
 
@@ -51,6 +52,8 @@ pub(crate) struct RawCase {
     #[serde(default)]
     handshake: Option<Spanned<RawHandshake>>,
     #[serde(default)]
+    observe: Option<ObserveSpec>,
+    #[serde(default)]
     steps: Vec<Spanned<RawStep>>,
 }
 
@@ -67,6 +70,36 @@ impl RawCase {
             }
             None => Handshake::default(),
         };
+        let roles = self.roles.unwrap_or_else(crate::load::default_roles);
+        let request_changed = handshake.request != RequestSpec::default()
+            || handshake.write != WritePlan::default()
+            || !handshake.pipelined.is_empty()
+            || handshake.then_connect
+            || handshake.expect != HandshakeExpect::Upgrade;
+        if request_changed && roles.contains(&Role::Client) {
+            return Err((
+                None,
+                format!(
+                    "case {id} changes the request or expects a refusal, which only a server target answers: set roles = [\"server\"]"
+                ),
+            ));
+        }
+        if handshake.response != ResponseSpec::Upgrade && roles.contains(&Role::Server) {
+            return Err((
+                None,
+                format!(
+                    "case {id} changes the response, which only a client target receives: set roles = [\"client\"]"
+                ),
+            ));
+        }
+        if self.observe.is_some() && roles.contains(&Role::Server) {
+            return Err((
+                None,
+                format!(
+                    "case {id} checks what a client's application observed: set roles = [\"client\"]"
+                ),
+            ));
+        }
         match handshake.expect {
             HandshakeExpect::Refuse(_) if !steps.is_empty() => {
                 return Err((
@@ -87,11 +120,12 @@ impl RawCase {
             level: self.level,
             requirement: self.requirement,
             note: self.note,
-            roles: self.roles.unwrap_or_else(crate::load::default_roles),
+            roles,
             steps,
             timeout_ms: self.timeout_ms,
             performance: self.performance,
             handshake,
+            observe: self.observe,
             source,
         })
     }

@@ -5,11 +5,12 @@
 //! offered (with valid parameters, for permessage-deflate). A case that expects a refusal judges the
 //! answer with [`judge_refusal`].
 
+use base64::{Engine as _, engine::general_purpose::STANDARD as BASE64};
 use wsspec_suite::{
     handshake::{HandshakePolicy, Refusal},
     results::Verdict,
 };
-use wsspec_wire::{Response, accept_key, header_has_token};
+use wsspec_wire::{Request, Response, accept_key, header_has_token};
 
 use crate::handshake::{Offer, header_values, list_items, parse_extensions};
 
@@ -200,6 +201,67 @@ fn deflate_problems(response: &Params, offer: &Params) -> Vec<String> {
 fn window_bits(value: &str) -> Option<u8> {
     let bits: u8 = value.parse().ok().filter(|_| !value.starts_with('0'))?;
     (8..=15).contains(&bits).then_some(bits)
+}
+
+/// Everything wrong with a client's opening handshake (RFC 6455 §4.1, the client's MUSTs); empty when
+/// it is correct. `seen_before` says whether this key was already used on another connection.
+pub fn check_client_request(request: &Request, seen_before: bool) -> Vec<String> {
+    let mut problems = Vec::new();
+    if request.method != "GET" {
+        problems.push(format!(
+            "the method is {}, not GET (§4.1 point 2)",
+            request.method
+        ));
+    }
+    if request.version != "HTTP/1.1" {
+        problems.push(format!(
+            "the version is {}, not HTTP/1.1 (§4.1 point 2)",
+            request.version
+        ));
+    }
+    if request.header_values("host").count() != 1 {
+        problems.push("the request needs exactly one Host header (§4.1 point 4)".into());
+    }
+    if !request
+        .header_values("upgrade")
+        .any(|value| header_has_token(value, "websocket"))
+    {
+        problems.push("no `Upgrade: websocket` (§4.1 point 5)".into());
+    }
+    if !request
+        .header_values("connection")
+        .any(|value| header_has_token(value, "upgrade"))
+    {
+        problems.push("no `upgrade` token in Connection (§4.1 point 6)".into());
+    }
+    let keys: Vec<&str> = request.header_values("sec-websocket-key").collect();
+    match keys.as_slice() {
+        [key]
+            if BASE64
+                .decode(key.trim())
+                .is_ok_and(|nonce| nonce.len() == 16) =>
+        {
+            if seen_before {
+                problems.push(format!(
+                    "Sec-WebSocket-Key {} was already used on another connection; it MUST be selected randomly for each connection (§4.1 point 7)",
+                    key.trim()
+                ));
+            }
+        }
+        [key] => problems.push(format!(
+            "Sec-WebSocket-Key `{key}` is not the base64 of 16 bytes (§4.1 point 7)"
+        )),
+        [] => problems.push("no Sec-WebSocket-Key (§4.1 point 7)".into()),
+        _ => problems.push("more than one Sec-WebSocket-Key (§11.3.1)".into()),
+    }
+    let versions: Vec<&str> = request.header_values("sec-websocket-version").collect();
+    if versions.len() != 1 || versions[0].trim() != "13" {
+        problems.push(format!(
+            "Sec-WebSocket-Version is `{}`, not 13 (§4.1 point 9)",
+            versions.join(", ")
+        ));
+    }
+    problems
 }
 
 /// What came back for a request the server must refuse.
@@ -459,6 +521,21 @@ mod tests {
                 upgrade_problems: &upgrade_problems,
             },
         )
+    }
+
+    #[test]
+    fn a_client_request_is_checked_point_by_point() {
+        let good = Request::websocket("example.com", "/chat", KEY);
+        assert!(check_client_request(&good, false).is_empty());
+        assert!(check_client_request(&good, true)[0].contains("already used"));
+        let mut bad = good.clone();
+        bad.method = "POST".into();
+        bad.remove_header("host");
+        bad.set_header("Sec-WebSocket-Key", "AAAA");
+        bad.set_header("Sec-WebSocket-Version", "8");
+        bad.set_header("Connection", "keep-alive");
+        let found = check_client_request(&bad, false);
+        assert_eq!(found.len(), 5, "{found:?}");
     }
 
     #[test]

@@ -9,7 +9,10 @@ use serde::{
 
 use super::{DEFAULT_CHOP_DELAY_MS, OneOrMany, RawFrame};
 use crate::case::WritePlan;
-use crate::handshake::{Handshake, HandshakeExpect, HeaderCase, Refusal, RequestEdit, RequestSpec};
+use crate::handshake::{
+    Handshake, HandshakeExpect, HeaderCase, Refusal, RequestEdit, RequestSpec, ResponseEdit,
+    ResponseSpec,
+};
 use crate::results::Verdict;
 
 /// `[case.handshake]`: the request, how it is written, and what must answer it.
@@ -40,6 +43,45 @@ pub(crate) struct RawHandshake {
     refuse: Option<RawRefuse>,
     #[serde(default)]
     then_connect: bool,
+    response: Option<RawResponse>,
+}
+
+/// `[case.handshake.response]`: what to answer a client with.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawResponse {
+    status: Option<u16>,
+    #[serde(default)]
+    remove: Vec<String>,
+    #[serde(default)]
+    set: Vec<(String, String)>,
+    #[serde(default)]
+    add: Vec<(String, String)>,
+    raw: Option<String>,
+}
+
+impl RawResponse {
+    fn into_response(self) -> Result<ResponseSpec, String> {
+        let edited = self.status.is_some()
+            || !self.remove.is_empty()
+            || !self.set.is_empty()
+            || !self.add.is_empty();
+        match self.raw {
+            Some(_) if edited => Err(
+                "a `raw` response is the whole head; it takes no status, remove, set or add".into(),
+            ),
+            Some(raw) if !raw.ends_with("\n\r\n") => {
+                Err("a `raw` response head must end with an empty line (\\r\\n\\r\\n)".into())
+            }
+            Some(raw) => Ok(ResponseSpec::Raw(raw)),
+            None => Ok(ResponseSpec::Edit(ResponseEdit {
+                status: self.status,
+                remove: self.remove,
+                set: self.set,
+                add: self.add,
+            })),
+        }
+    }
 }
 
 impl RawHandshake {
@@ -106,12 +148,18 @@ impl RawHandshake {
         if matches!(expect, HandshakeExpect::Refuse(_)) && !pipelined.is_empty() {
             return Err("a refused handshake has nothing to pipeline: drop `pipelined`".into());
         }
+        let response = self
+            .response
+            .map(RawResponse::into_response)
+            .transpose()?
+            .unwrap_or_default();
         Ok(Handshake {
             request,
             write,
             pipelined,
             expect,
             then_connect: self.then_connect,
+            response,
         })
     }
 }

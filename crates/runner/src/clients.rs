@@ -1,0 +1,636 @@
+//! Testing clients: wsspec as the server a client connects to.
+//!
+//! The listener speaks Autobahn's fuzzingserver protocol, so that existing client drivers work
+//! unchanged. Every request is a WebSocket handshake to one of these paths:
+//!
+//! | path | what happens |
+//! |---|---|
+//! | `/getCaseCount` | one text message, the number of cases, then a close |
+//! | `/getCaseInfo?case=I` | one text message, `{"id": "1.1.1", "description": "..."}` |
+//! | `/getCaseStatus?case=I&agent=A` | one text message, `{"behavior": "OK"}`, once case I has a result |
+//! | `/runCase?case=I&agent=A` (or `casetuple=1.1.1`) | runs case I (1-based, in run order) on this connection |
+//! | `/reportObservation?case=I&agent=A&code=C&reason=R&clean=B` | the close the driver's application saw for case I (wsspec only) |
+//! | `/updateReports?agent=A` | the reports are written; a run that waits for drivers then ends |
+//!
+//! A plain `GET /` (no upgrade) serves the browser driver page, which runs every case in the browser
+//! through the standard WebSocket API. With [`Driver::Exec`], wsspec instead starts a command once per
+//! case with that case's `runCase` URL, as h2spec's client mode does, and no driver loop is needed.
+//!
+//! Nothing here can hang a run: request heads have a deadline, every case has its own, a run that
+//! waits for drivers ends when none has connected for [`ClientOptions::idle`], and every run ends at
+//! [`ClientOptions::deadline`] with what it has.
+
+use std::{
+    collections::{BTreeMap, HashMap, HashSet},
+    sync::{Arc, Mutex},
+    time::{Duration, Instant, SystemTime},
+};
+
+use futures_util::{StreamExt, stream};
+use tokio::{
+    io::{AsyncReadExt, AsyncWriteExt},
+    net::{TcpListener, TcpStream},
+    sync::Notify,
+    task::JoinSet,
+};
+use wsspec_suite::{
+    Case, Role,
+    results::{CaseResult, Observation, RunResults, SCHEMA_VERSION, Target, Verdict},
+};
+use wsspec_wire::{FrameSpec, HeadError, Parsed, Request, Response, encode_frame, parse_request};
+
+use crate::{Observer, RunConfig, exec, judge};
+
+/// The browser driver page, served at `/`.
+const BROWSER_PAGE: &str = include_str!("clients/browser.html");
+
+/// How long a driver's control connection (case count, info, status, reports) may take.
+const CONTROL_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// How clients are brought to the listener.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Driver {
+    /// Drivers connect by themselves (a runCase loop, or the browser page). The run ends after the first
+    /// `/updateReports`, or, with `keep_serving`, only at the deadline or when idle.
+    Loop {
+        /// Go on serving after `/updateReports`.
+        keep_serving: bool,
+    },
+    /// wsspec runs this command once per case, `{url}` replaced by the case's `runCase` URL, through
+    /// `sh -c`. Cases run `jobs` at a time; performance cases one at a time, after the others.
+    Exec {
+        /// The command template.
+        command: String,
+    },
+}
+
+/// Options of a client run beyond [`RunConfig`].
+#[derive(Clone, Debug)]
+pub struct ClientOptions {
+    /// How drivers arrive.
+    pub driver: Driver,
+    /// A run that waits for drivers ends when no connection has arrived for this long.
+    pub idle: Duration,
+    /// Every run ends by this deadline, with the results it has.
+    pub deadline: Duration,
+}
+
+/// Receives the results of an agent whenever a driver asks for the reports (`/updateReports`).
+pub trait Reports: Send + Sync {
+    /// Writes the reports of these runs (one per agent seen so far).
+    fn update(&self, runs: &[RunResults]);
+}
+
+/// Serves clients on `listener` until the run ends, and returns one run per agent, in name order.
+pub async fn serve_clients(
+    listener: TcpListener,
+    cases: &[&Case],
+    config: &RunConfig,
+    options: &ClientOptions,
+    observer: Arc<dyn Observer>,
+    reports: Arc<dyn Reports>,
+) -> Vec<RunResults> {
+    let base_url = listener
+        .local_addr()
+        .map(|addr| format!("ws://{addr}"))
+        .unwrap_or_default();
+    let shared = Arc::new(Shared {
+        cases: cases.iter().map(|case| (*case).clone()).collect(),
+        config: config.clone(),
+        base_url,
+        started: SystemTime::now(),
+        run_start: Instant::now(),
+        agents: Mutex::new(BTreeMap::new()),
+        activity: Notify::new(),
+        updated: Notify::new(),
+        observer,
+        reports,
+    });
+    shared.observer.started(shared.cases.len());
+    let accepting = accept_loop(listener, shared.clone());
+    let deadline = tokio::time::sleep(options.deadline);
+    let complete = match &options.driver {
+        Driver::Exec { command } => {
+            tokio::select! {
+                () = run_commands(&shared, command) => true,
+                () = accepting => false,
+                () = deadline => false,
+            }
+        }
+        Driver::Loop { .. } => {
+            tokio::select! {
+                ended = accepting_until_updated(&shared, accepting, options) => ended,
+                () = deadline => false,
+            }
+        }
+    };
+    shared.runs(complete)
+}
+
+/// Serves until a driver asks for the reports (true), or until no connection arrives for the idle
+/// time (false).
+async fn accepting_until_updated(
+    shared: &Arc<Shared>,
+    accepting: impl Future<Output = ()>,
+    options: &ClientOptions,
+) -> bool {
+    let keep_serving = matches!(options.driver, Driver::Loop { keep_serving: true });
+    let updated = async {
+        if keep_serving {
+            std::future::pending::<()>().await;
+        }
+        shared.updated.notified().await;
+    };
+    let idle = async {
+        loop {
+            let activity = shared.activity.notified();
+            if tokio::time::timeout(options.idle, activity).await.is_err() {
+                return;
+            }
+        }
+    };
+    tokio::select! {
+        () = updated => true,
+        () = idle => false,
+        () = accepting => false,
+    }
+}
+
+/// What the listener knows, shared by every connection.
+struct Shared {
+    cases: Vec<Case>,
+    config: RunConfig,
+    base_url: String,
+    started: SystemTime,
+    run_start: Instant,
+    agents: Mutex<BTreeMap<String, Agent>>,
+    /// Signalled on every connection, for the idle timeout.
+    activity: Notify,
+    /// Signalled after `/updateReports`.
+    updated: Notify,
+    observer: Arc<dyn Observer>,
+    reports: Arc<dyn Reports>,
+}
+
+/// One agent's progress.
+#[derive(Default)]
+struct Agent {
+    /// Results by case index (0-based).
+    results: BTreeMap<usize, CaseResult>,
+    /// Cases whose connection is open.
+    running: HashSet<usize>,
+    /// What the driver reported, by case index.
+    observations: HashMap<usize, Observation>,
+    /// Every Sec-WebSocket-Key the agent has sent.
+    keys: HashSet<String>,
+}
+
+impl Shared {
+    fn with_agent<T>(&self, agent: &str, f: impl FnOnce(&mut Agent) -> T) -> T {
+        let mut agents = self
+            .agents
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        f(agents.entry(agent.to_owned()).or_default())
+    }
+
+    /// The URL that runs case `index` (0-based) for `agent`.
+    fn case_url(&self, index: usize, agent: &str) -> String {
+        let query: String = url::form_urlencoded::Serializer::new(String::new())
+            .append_pair("case", &(index + 1).to_string())
+            .append_pair("agent", agent)
+            .finish();
+        format!("{}/runCase?{query}", self.base_url)
+    }
+
+    /// One run per agent, observations judged.
+    fn runs(&self, complete: bool) -> Vec<RunResults> {
+        let agents = self
+            .agents
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        agents
+            .iter()
+            .map(|(name, agent)| self.run_of(name, agent, complete))
+            .collect()
+    }
+
+    fn run_of(&self, name: &str, agent: &Agent, complete: bool) -> RunResults {
+        let cases = agent
+            .results
+            .iter()
+            .map(|(index, result)| {
+                let mut result = result.clone();
+                if let Some(expect) = self
+                    .cases
+                    .get(*index)
+                    .and_then(|case| case.observe.as_ref())
+                {
+                    let seen = agent.observations.get(index);
+                    let (verdict, what) = judge::judge_observation(expect, seen);
+                    let level = self.cases[*index].level;
+                    let capped = judge::overall(level, verdict, Verdict::Pass);
+                    result.verdict = result.verdict.max(capped);
+                    result.observation = seen.cloned();
+                    if verdict == Verdict::Fail {
+                        result.actual = format!("{what}. {}", result.actual);
+                    } else {
+                        result.notes.push(what);
+                    }
+                }
+                result
+            })
+            .collect();
+        RunResults {
+            schema: SCHEMA_VERSION,
+            tool: format!("wsspec {}", env!("CARGO_PKG_VERSION")),
+            agent: name.to_owned(),
+            target: Target {
+                url: self.base_url.clone(),
+                role: Role::Client,
+            },
+            started: humantime::format_rfc3339_millis(self.started).to_string(),
+            duration_ms: self.run_start.elapsed().as_millis() as u64,
+            selection: self.config.selection.clone(),
+            strict: self.config.strict,
+            complete: complete && agent.results.len() == self.cases.len(),
+            cases,
+        }
+    }
+}
+
+/// Accepts connections and serves each in its own task, until dropped.
+async fn accept_loop(listener: TcpListener, shared: Arc<Shared>) {
+    let mut tasks = JoinSet::new();
+    loop {
+        tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok((stream, _)) => {
+                    shared.activity.notify_waiters();
+                    tasks.spawn(serve_connection(stream, shared.clone()));
+                }
+                Err(_) => tokio::time::sleep(Duration::from_millis(50)).await,
+            },
+            Some(_) = tasks.join_next(), if !tasks.is_empty() => {}
+        }
+    }
+}
+
+/// Reads a request head and routes it.
+async fn serve_connection(mut stream: TcpStream, shared: Arc<Shared>) {
+    let _ = stream.set_nodelay(true);
+    let timeout = shared.config.settings.handshake_timeout;
+    let mut buf = Vec::new();
+    let head = tokio::time::timeout(timeout, read_head(&mut stream, &mut buf)).await;
+    let (request, len) = match head {
+        Ok(Ok(Ok(parsed))) => parsed,
+        Ok(Ok(Err(err))) => {
+            let _ = http_error(&mut stream, 400, "Bad Request", &err.to_string()).await;
+            return;
+        }
+        Ok(Err(_)) | Err(_) => return,
+    };
+    let leftover = buf.split_off(len);
+    let route = Route::of(&request);
+    let upgrade = request.header("sec-websocket-key").is_some();
+    let result = match (route, upgrade) {
+        (Route::Page, false) => http_page(&mut stream).await,
+        (Route::Page, true) => http_error(&mut stream, 404, "Not Found", "no such path").await,
+        (Route::Unknown(path), _) => {
+            let why = format!("{path} is not a wsspec path (see /getCaseCount, /runCase)");
+            http_error(&mut stream, 404, "Not Found", &why).await
+        }
+        (_, false) => {
+            let why = "this path takes a WebSocket handshake";
+            http_error(&mut stream, 426, "Upgrade Required", why).await
+        }
+        (Route::CaseCount, true) => {
+            control_reply(&mut stream, &request, Some(shared.cases.len().to_string())).await
+        }
+        (Route::CaseInfo(query), true) => match shared.case_index(&query) {
+            Ok(index) => {
+                let case = &shared.cases[index];
+                let info = serde_json::json!({ "id": case.id.as_str(), "description": case.title });
+                control_reply(&mut stream, &request, Some(info.to_string())).await
+            }
+            Err(why) => http_error(&mut stream, 400, "Bad Request", &why).await,
+        },
+        (Route::CaseStatus(query), true) => match (shared.case_index(&query), agent(&query)) {
+            (Ok(index), Ok(agent)) => {
+                let status = shared.wait_for_result(&agent, index).await;
+                let text = serde_json::json!({ "behavior": status }).to_string();
+                control_reply(&mut stream, &request, Some(text)).await
+            }
+            (Err(why), _) | (_, Err(why)) => {
+                http_error(&mut stream, 400, "Bad Request", &why).await
+            }
+        },
+        (Route::Observation(query), true) => match (shared.case_index(&query), agent(&query)) {
+            (Ok(index), Ok(agent)) => {
+                let observation = observation(&query);
+                shared.with_agent(&agent, |a| a.observations.insert(index, observation));
+                control_reply(&mut stream, &request, None).await
+            }
+            (Err(why), _) | (_, Err(why)) => {
+                http_error(&mut stream, 400, "Bad Request", &why).await
+            }
+        },
+        (Route::UpdateReports(query), true) => match agent(&query) {
+            Ok(_) => {
+                let runs = shared.runs(true);
+                shared.reports.update(&runs);
+                let sent = control_reply(&mut stream, &request, None).await;
+                shared.updated.notify_waiters();
+                sent
+            }
+            Err(why) => http_error(&mut stream, 400, "Bad Request", &why).await,
+        },
+        (Route::RunCase(query), true) => match (shared.case_index(&query), agent(&query)) {
+            (Ok(index), Ok(agent)) => {
+                let accepted = exec::Accepted {
+                    stream,
+                    request,
+                    head: buf,
+                    leftover,
+                };
+                run_case(&shared, index, &agent, accepted).await;
+                return;
+            }
+            (Err(why), _) | (_, Err(why)) => {
+                http_error(&mut stream, 400, "Bad Request", &why).await
+            }
+        },
+    };
+    // The driver may be gone already; nothing to report to.
+    let _ = result;
+}
+
+/// Runs one case for an agent on an accepted connection and stores its result.
+async fn run_case(shared: &Shared, index: usize, agent: &str, accepted: exec::Accepted) {
+    let key = accepted
+        .request
+        .header("sec-websocket-key")
+        .unwrap_or_default()
+        .trim()
+        .to_owned();
+    let seen_before = shared.with_agent(agent, |a| {
+        a.running.insert(index);
+        !a.keys.insert(key)
+    });
+    let case = &shared.cases[index];
+    let result = exec::run_client_case(
+        case,
+        accepted,
+        seen_before,
+        &shared.config.settings,
+        shared.run_start,
+    )
+    .await;
+    shared.observer.finished(&result);
+    shared.with_agent(agent, |a| {
+        a.running.remove(&index);
+        a.results.insert(index, result);
+    });
+    shared.activity.notify_waiters();
+}
+
+impl Shared {
+    /// The 0-based case index that `case=I` (1-based) or `casetuple=ID` names.
+    fn case_index(&self, query: &Query) -> Result<usize, String> {
+        if let Some(position) = query.get("case") {
+            let number: usize = position
+                .parse()
+                .map_err(|_| format!("case={position} is not a case number"))?;
+            return number
+                .checked_sub(1)
+                .filter(|index| *index < self.cases.len())
+                .ok_or_else(|| {
+                    format!(
+                        "case={number} is out of range: there are {} cases, numbered from 1",
+                        self.cases.len()
+                    )
+                });
+        }
+        if let Some(id) = query.get("casetuple") {
+            return self
+                .cases
+                .iter()
+                .position(|case| case.id.as_str() == id)
+                .ok_or_else(|| format!("casetuple={id} is not a case of this run"));
+        }
+        Err("missing case=N or casetuple=ID".into())
+    }
+
+    /// The Autobahn behaviour name of a case's result, waiting (within limits) until it exists.
+    async fn wait_for_result(&self, agent: &str, index: usize) -> String {
+        let until = Instant::now() + self.config.settings.case_timeout;
+        loop {
+            let done = self.with_agent(agent, |a| {
+                a.results.get(&index).map(|r| r.verdict.autobahn_name())
+            });
+            if let Some(name) = done {
+                return name.to_owned();
+            }
+            if Instant::now() >= until {
+                return "MISSING".to_owned();
+            }
+            let _ =
+                tokio::time::timeout(Duration::from_millis(200), self.activity.notified()).await;
+        }
+    }
+}
+
+/// The query parameters of a request.
+type Query = HashMap<String, String>;
+
+/// Where a request goes.
+enum Route {
+    Page,
+    CaseCount,
+    CaseInfo(Query),
+    CaseStatus(Query),
+    RunCase(Query),
+    Observation(Query),
+    UpdateReports(Query),
+    Unknown(String),
+}
+
+impl Route {
+    fn of(request: &Request) -> Route {
+        let (path, query) = request
+            .target
+            .split_once('?')
+            .unwrap_or((request.target.as_str(), ""));
+        let query: Query = url::form_urlencoded::parse(query.as_bytes())
+            .into_owned()
+            .collect();
+        match path {
+            "/" | "/index.html" => Route::Page,
+            "/getCaseCount" => Route::CaseCount,
+            "/getCaseInfo" => Route::CaseInfo(query),
+            "/getCaseStatus" => Route::CaseStatus(query),
+            "/runCase" => Route::RunCase(query),
+            "/reportObservation" => Route::Observation(query),
+            "/updateReports" => Route::UpdateReports(query),
+            other => Route::Unknown(other.to_owned()),
+        }
+    }
+}
+
+fn agent(query: &Query) -> Result<String, String> {
+    query
+        .get("agent")
+        .filter(|agent| !agent.is_empty())
+        .cloned()
+        .ok_or_else(|| "missing agent=NAME".to_owned())
+}
+
+fn observation(query: &Query) -> Observation {
+    Observation {
+        code: query.get("code").and_then(|code| code.parse().ok()),
+        reason: query.get("reason").cloned().unwrap_or_default(),
+        clean: query.get("clean").is_some_and(|clean| clean == "true"),
+    }
+}
+
+/// Reads until `buf` holds a complete request head. Outer error: I/O or EOF; inner: a bad head.
+async fn read_head(
+    stream: &mut TcpStream,
+    buf: &mut Vec<u8>,
+) -> std::io::Result<Result<(Request, usize), HeadError>> {
+    loop {
+        match parse_request(buf) {
+            Ok(Parsed::Complete { value, len }) => return Ok(Ok((value, len))),
+            Ok(Parsed::Incomplete) => {}
+            Err(err) => return Ok(Err(err)),
+        }
+        buf.reserve(4096);
+        if stream.read_buf(buf).await? == 0 {
+            return Err(std::io::ErrorKind::UnexpectedEof.into());
+        }
+    }
+}
+
+/// Upgrades a driver's control connection, sends `message` (if any) as text, closes with 1000, and
+/// waits briefly for the driver to close.
+async fn control_reply(
+    stream: &mut TcpStream,
+    request: &Request,
+    message: Option<String>,
+) -> std::io::Result<()> {
+    let key = request
+        .header("sec-websocket-key")
+        .unwrap_or_default()
+        .trim();
+    let mut bytes = Response::switching_protocols(key).to_bytes();
+    if let Some(text) = message {
+        bytes.extend(encode_frame(&FrameSpec::text(text.as_bytes())));
+    }
+    bytes.extend(encode_frame(&FrameSpec::close(Some(1000), b"")));
+    stream.write_all(&bytes).await?;
+    stream.shutdown().await?;
+    let mut sink = [0u8; 1024];
+    let drain = async { while let Ok(1..) = stream.read(&mut sink).await {} };
+    let _ = tokio::time::timeout(CONTROL_TIMEOUT, drain).await;
+    Ok(())
+}
+
+/// Serves the browser driver page.
+async fn http_page(stream: &mut TcpStream) -> std::io::Result<()> {
+    let head = format!(
+        "HTTP/1.1 200 OK\r\nContent-Type: text/html; charset=utf-8\r\nContent-Length: {}\r\nCache-Control: no-store\r\nConnection: close\r\n\r\n",
+        BROWSER_PAGE.len()
+    );
+    stream.write_all(head.as_bytes()).await?;
+    stream.write_all(BROWSER_PAGE.as_bytes()).await?;
+    stream.shutdown().await
+}
+
+/// Answers with an HTTP error and a one-line text body.
+async fn http_error(
+    stream: &mut TcpStream,
+    status: u16,
+    reason: &str,
+    why: &str,
+) -> std::io::Result<()> {
+    let body = format!("{why}\n");
+    let head = format!(
+        "HTTP/1.1 {status} {reason}\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        body.len()
+    );
+    stream.write_all(head.as_bytes()).await?;
+    stream.write_all(body.as_bytes()).await?;
+    stream.shutdown().await
+}
+
+/// Runs the command once per case (conformance cases `jobs` at a time, then performance cases one
+/// at a time), and records a failure for every case the command never connected for.
+async fn run_commands(shared: &Arc<Shared>, command: &str) {
+    let agent = shared.config.agent.clone();
+    let (performance, conformance): (Vec<usize>, Vec<usize>) =
+        (0..shared.cases.len()).partition(|index| shared.cases[*index].performance);
+    let jobs = shared.config.jobs.max(1);
+    stream::iter(conformance)
+        .map(|index| run_command(shared, command, &agent, index))
+        .buffer_unordered(jobs)
+        .collect::<Vec<()>>()
+        .await;
+    for index in performance {
+        run_command(shared, command, &agent, index).await;
+    }
+}
+
+/// Runs the command for one case and waits for the case's result.
+async fn run_command(shared: &Arc<Shared>, command: &str, agent: &str, index: usize) {
+    let url = shared.case_url(index, agent);
+    let line = command.replace("{url}", &url);
+    let case = &shared.cases[index];
+    let deadline = case
+        .timeout_ms
+        .map_or(shared.config.settings.case_timeout, Duration::from_millis);
+    let child = tokio::process::Command::new("sh")
+        .arg("-c")
+        .arg(&line)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .kill_on_drop(true)
+        .spawn();
+    let exit = match child {
+        Err(err) => format!("cannot start `{line}`: {err}"),
+        Ok(mut child) => match tokio::time::timeout(deadline, child.wait()).await {
+            Ok(Ok(status)) => format!("`{line}` exited ({status})"),
+            Ok(Err(err)) => format!("waiting for `{line}` failed: {err}"),
+            Err(_) => {
+                let _ = child.kill().await;
+                format!(
+                    "`{line}` was still running after {} ms and was killed",
+                    deadline.as_millis()
+                )
+            }
+        },
+    };
+    // The command may exit before its connection has been judged, or (briefly) before the connection
+    // has even been accepted: wait for the result, a little while for a case not yet running.
+    let now = Instant::now();
+    let (grace, until) = (now + Duration::from_millis(500), now + deadline);
+    loop {
+        let (done, running) = shared.with_agent(agent, |a| {
+            (a.results.contains_key(&index), a.running.contains(&index))
+        });
+        if done {
+            return;
+        }
+        let now = Instant::now();
+        if now >= until || (!running && now >= grace) {
+            break;
+        }
+        let _ = tokio::time::timeout(Duration::from_millis(100), shared.activity.notified()).await;
+    }
+    let reason = format!("the client never connected for this case: {exit}");
+    let result = exec::missing_client_case(case, &shared.config.settings, shared.run_start, reason);
+    shared.observer.finished(&result);
+    shared.with_agent(agent, |a| {
+        a.results.entry(index).or_insert(result);
+    });
+}
