@@ -12,7 +12,6 @@ use std::{
 use rand::{Rng, SeedableRng, rngs::StdRng};
 use tokio::{
     io::{AsyncReadExt, AsyncWriteExt},
-    net::{TcpStream, tcp::OwnedWriteHalf},
     sync::mpsc,
 };
 use wsspec_suite::{
@@ -36,6 +35,7 @@ use crate::{
     conn::{Incoming, PREVIEW_BYTES, Recorder, read_frames},
     judge::{self, Ending, MatchOutcome, Matcher, Observed, Outbox, PeerStream},
     outgoing::Outgoing,
+    transport::{self, TlsClient, Writer},
 };
 
 /// Timing and size settings for one case.
@@ -43,7 +43,7 @@ use crate::{
 pub struct CaseSettings {
     /// The seed for masks and keys (combined with the case id).
     pub seed: u64,
-    /// How long to wait for TCP connect and the opening handshake.
+    /// How long to wait for TCP connect (with the TLS handshake), and then for the opening handshake.
     pub handshake_timeout: Duration,
     /// How long to wait for each part of the closing (the peer's close frame, then its TCP close).
     pub close_wait: Duration,
@@ -52,6 +52,8 @@ pub struct CaseSettings {
     /// The largest message the target declares it accepts (`--max-message-size`): a larger message
     /// must make it fail the connection with 1009 instead of echoing.
     pub max_message_size: Option<u64>,
+    /// The TLS client for `wss://` targets: which certificates it trusts.
+    pub tls: TlsClient,
 }
 
 /// Runs one case against a server and returns its result. Never fails: problems become verdicts.
@@ -107,7 +109,7 @@ struct CaseState {
 
 /// The live connection.
 struct Io {
-    writer: OwnedWriteHalf,
+    writer: Writer,
     rx: mpsc::UnboundedReceiver<Incoming>,
     /// What arrived while the harness was writing, not yet looked at.
     backlog: VecDeque<Incoming>,
@@ -185,24 +187,12 @@ impl CaseState {
         self.finish().await;
     }
 
-    /// TCP connect and the opening handshake.
+    /// TCP connect (and TLS) and the opening handshake.
     async fn connect(&mut self, target: &Target) -> Result<Io, String> {
         let timeout = self.settings.handshake_timeout;
-        let stream = tokio::time::timeout(
-            timeout,
-            TcpStream::connect((target.host.as_str(), target.port)),
-        )
-        .await
-        .map_err(|_| {
-            format!(
-                "cannot connect to {}: no answer within {} ms",
-                target.url,
-                timeout.as_millis()
-            )
-        })?
-        .map_err(|err| format!("cannot connect to {}: {err}", target.url))?;
-        let _ = stream.set_nodelay(true);
-        let (mut reader, mut writer) = stream.into_split();
+        let (mut reader, mut writer) = transport::connect(target, &self.settings.tls, timeout)
+            .await
+            .map_err(|err| format!("cannot connect to {}: {err}", target.url))?;
 
         let key = generate_key(self.rng.random());
         let request = Request::websocket(&target.host_header, &target.resource, &key);
