@@ -1,5 +1,5 @@
 //! The built-in reference testee of wsspec: a WebSocket echo server built on
-//! tokio-tungstenite.
+//! tokio-tungstenite, over plain TCP (`ws://`) or TLS (`wss://`, see [`tls`]).
 //!
 //! Every text and binary message a client sends comes back with the same type
 //! and payload. Pings and close frames are answered by tungstenite itself; this
@@ -29,7 +29,8 @@
 //! write side so the peer sees a FIN right after the close frame, reads and
 //! discards whatever the peer still sends for a short while (so an early reset
 //! cannot destroy the close frame before the peer reads it), and drops the
-//! socket.
+//! socket. Over TLS, the shutdown sends `close_notify` before the FIN, here and
+//! after a normal close handshake.
 //!
 //! # Fragmentation
 //!
@@ -41,19 +42,24 @@
 //! validation of text messages (including incremental validation of fragmented
 //! ones) is always on in tungstenite and cannot be disabled.
 
+pub mod tls;
+
 use std::io;
 use std::net::SocketAddr;
 use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::task::JoinHandle;
+use tokio_rustls::TlsAcceptor;
 use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::error::ProtocolError;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::protocol::{CloseFrame, WebSocketConfig};
 use tokio_tungstenite::tungstenite::{Error as WsError, Message, Utf8Bytes};
+
+pub use tls::{TlsError, TlsIdentity};
 
 /// The agent name the reference server reports under.
 pub const AGENT: &str = "wsspec-reference (tokio-tungstenite 0.30)";
@@ -66,12 +72,17 @@ const ACCEPT_BACKOFF: Duration = Duration::from_millis(50);
 /// how long the peer's remaining bytes are drained before the socket is dropped.
 const FAIL_LINGER: Duration = Duration::from_secs(2);
 
+/// How long a client may take to complete the TLS handshake.
+const TLS_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+
 /// Options for the reference echo server.
 #[derive(Clone, Debug, Default)]
 pub struct EchoConfig {
     /// The largest incoming message (and so frame) accepted, in bytes.
     /// `None` keeps tungstenite's default (64 MiB).
     pub max_message_size: Option<usize>,
+    /// Serve TLS (`wss://`) with this certificate; `None` serves plain TCP.
+    pub tls: Option<TlsIdentity>,
 }
 
 impl EchoConfig {
@@ -91,6 +102,7 @@ pub struct EchoServer {
     listener: TcpListener,
     local_addr: SocketAddr,
     config: WebSocketConfig,
+    tls: Option<TlsIdentity>,
 }
 
 impl EchoServer {
@@ -102,12 +114,19 @@ impl EchoServer {
             listener,
             local_addr,
             config: config.websocket_config(),
+            tls: config.tls,
         })
     }
 
     /// The address the server is bound to.
     pub fn local_addr(&self) -> SocketAddr {
         self.local_addr
+    }
+
+    /// The URL clients connect to: `ws://ADDR/`, or `wss://ADDR/` when serving TLS.
+    pub fn url(&self) -> String {
+        let scheme = if self.tls.is_some() { "wss" } else { "ws" };
+        format!("{scheme}://{}/", self.local_addr)
     }
 
     /// Accept connections forever, one task each; each echoes every text and
@@ -120,8 +139,8 @@ impl EchoServer {
         loop {
             match self.listener.accept().await {
                 Ok((stream, _peer)) => {
-                    let config = self.config;
-                    tokio::spawn(handle_connection(stream, config));
+                    let tls = self.tls.as_ref().map(TlsIdentity::acceptor);
+                    tokio::spawn(handle_connection(stream, self.config, tls));
                 }
                 Err(_) => tokio::time::sleep(ACCEPT_BACKOFF).await,
             }
@@ -153,11 +172,29 @@ enum Outcome {
     Dropped,
 }
 
-/// Runs one connection from the opening handshake to the end.
-async fn handle_connection(stream: TcpStream, config: WebSocketConfig) -> Outcome {
+/// Runs one connection from the TLS handshake, if any, to the end.
+async fn handle_connection(
+    stream: TcpStream,
+    config: WebSocketConfig,
+    tls: Option<TlsAcceptor>,
+) -> Outcome {
     // Small echoes and control replies must not wait for Nagle's algorithm.
     // Failing to set it only costs latency, so the error is ignored.
     let _ = stream.set_nodelay(true);
+    let Some(acceptor) = tls else {
+        return serve_websocket(stream, config).await;
+    };
+    match tokio::time::timeout(TLS_HANDSHAKE_TIMEOUT, acceptor.accept(stream)).await {
+        Ok(Ok(stream)) => serve_websocket(stream, config).await,
+        _ => Outcome::HandshakeFailed,
+    }
+}
+
+/// Runs one connection from the opening handshake to the end.
+async fn serve_websocket<S>(stream: S, config: WebSocketConfig) -> Outcome
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
     let ws = match tokio_tungstenite::accept_async_with_config(stream, Some(config)).await {
         Ok(ws) => ws,
         Err(_) => return Outcome::HandshakeFailed,
@@ -166,7 +203,10 @@ async fn handle_connection(stream: TcpStream, config: WebSocketConfig) -> Outcom
 }
 
 /// Echoes messages until the connection closes or fails.
-async fn echo(mut ws: WebSocketStream<TcpStream>) -> Outcome {
+async fn echo<S>(mut ws: WebSocketStream<S>) -> Outcome
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
     loop {
         match ws.next().await {
             Some(Ok(msg @ (Message::Text(_) | Message::Binary(_)))) => {
@@ -186,12 +226,15 @@ async fn echo(mut ws: WebSocketStream<TcpStream>) -> Outcome {
             Some(Ok(Message::Close(_))) => {
                 // tungstenite queued the close reply. On the server side,
                 // flushing it finishes the handshake (tungstenite reports
-                // `ConnectionClosed`, which `flush` maps to `Ok`); dropping the
-                // stream afterwards closes TCP, server first as RFC 6455 wants.
-                return match ws.flush().await {
-                    Ok(()) => Outcome::Closed,
-                    Err(_) => Outcome::Dropped,
-                };
+                // `ConnectionClosed`, which `flush` maps to `Ok`); shutting
+                // down (close_notify first over TLS) and dropping the stream
+                // afterwards closes TCP, server first as RFC 6455 wants.
+                if ws.flush().await.is_err() {
+                    return Outcome::Dropped;
+                }
+                let mut stream = ws.into_inner();
+                let _ = tokio::time::timeout(FAIL_LINGER, stream.shutdown()).await;
+                return Outcome::Closed;
             }
             Some(Err(err)) => {
                 return match failure_code(&err) {
@@ -233,7 +276,10 @@ fn failure_reason(code: CloseCode) -> &'static str {
 
 /// _Fail the WebSocket Connection_: send a close frame with `code`, flush it,
 /// send FIN, drain the peer briefly and drop the socket.
-async fn fail(mut ws: WebSocketStream<TcpStream>, code: CloseCode) -> Outcome {
+async fn fail<S>(mut ws: WebSocketStream<S>, code: CloseCode) -> Outcome
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
     let frame = CloseFrame {
         code,
         reason: Utf8Bytes::from_static(failure_reason(code)),
@@ -244,18 +290,18 @@ async fn fail(mut ws: WebSocketStream<TcpStream>, code: CloseCode) -> Outcome {
     if !matches!(sent, Ok(Ok(()))) {
         return Outcome::Dropped;
     }
-    let mut tcp = ws.into_inner();
-    if tcp.shutdown().await.is_err() {
+    let mut stream = ws.into_inner();
+    if stream.shutdown().await.is_err() {
         return Outcome::Failed(code);
     }
-    let _ = tokio::time::timeout(FAIL_LINGER, drain(&mut tcp)).await;
+    let _ = tokio::time::timeout(FAIL_LINGER, drain(&mut stream)).await;
     Outcome::Failed(code)
 }
 
 /// Reads and discards until end of stream or an error.
-async fn drain(tcp: &mut TcpStream) {
+async fn drain<S: AsyncRead + Unpin>(stream: &mut S) {
     let mut buf = [0u8; 4096];
-    while let Ok(n) = tcp.read(&mut buf).await {
+    while let Ok(n) = stream.read(&mut buf).await {
         if n == 0 {
             break;
         }
@@ -374,6 +420,7 @@ mod tests {
     async fn oversized_message_fails_with_1009() {
         let addr = start(EchoConfig {
             max_message_size: Some(1000),
+            ..EchoConfig::default()
         })
         .await;
         let mut tcp = raw_connect(addr).await;
@@ -420,7 +467,7 @@ mod tests {
             let addr = listener.local_addr().unwrap();
             let server = tokio::spawn(async move {
                 let (stream, _) = listener.accept().await.unwrap();
-                handle_connection(stream, EchoConfig::default().websocket_config()).await
+                handle_connection(stream, EchoConfig::default().websocket_config(), None).await
             });
             client(addr).await;
             tokio::time::timeout(TIMEOUT, server)
@@ -467,6 +514,7 @@ mod tests {
         assert_eq!(default.max_frame_size, Some(64 << 20));
         let small = EchoConfig {
             max_message_size: Some(1234),
+            ..EchoConfig::default()
         }
         .websocket_config();
         assert_eq!(small.max_message_size, Some(1234));
