@@ -3,7 +3,9 @@
 //! The runner never prints. It takes the selected cases and a [`RunConfig`], runs the cases concurrently
 //! (each on its own connection, `jobs` at a time), reports progress to an [`Observer`], and returns
 //! [`RunResults`], which the reporters render. Every verdict comes from bytes exchanged with the peer;
-//! the rules that turn those bytes into verdicts all live in [`judge`].
+//! the rules that turn those bytes into verdicts all live in [`judge`]. Connections run over TCP for
+//! `ws://` targets and over TLS for `wss://` ones ([`transport`]); nothing above the transport knows
+//! which.
 
 pub mod body;
 pub mod conn;
