@@ -92,11 +92,6 @@ impl TlsClient {
         }
     }
 
-    /// The options it was made with.
-    pub fn options(&self) -> &TlsOptions {
-        &self.inner.options
-    }
-
     /// The rustls configuration, built once.
     fn config(&self) -> Result<Arc<ClientConfig>, String> {
         self.inner
