@@ -69,7 +69,8 @@ pub const AGENT: &str = "wsspec-reference (tokio-tungstenite 0.30)";
 const ACCEPT_BACKOFF: Duration = Duration::from_millis(50);
 
 /// How long a failing connection may take to write its close frame, and then
-/// how long the peer's remaining bytes are drained before the socket is dropped.
+/// how long the peer's remaining bytes are drained before the socket is dropped;
+/// also how long a closing connection may take to shut down its sending side.
 const FAIL_LINGER: Duration = Duration::from_secs(2);
 
 /// How long a client may take to complete the TLS handshake.

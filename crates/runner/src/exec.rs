@@ -187,7 +187,7 @@ impl CaseState {
         self.finish().await;
     }
 
-    /// TCP connect (and TLS) and the opening handshake.
+    /// TCP connect and the opening handshake.
     async fn connect(&mut self, target: &Target) -> Result<Io, String> {
         let timeout = self.settings.handshake_timeout;
         let (mut reader, mut writer) = transport::connect(target, &self.settings.tls, timeout)
