@@ -3,9 +3,9 @@
 use std::{io::IsTerminal, net::SocketAddr, path::PathBuf, process::ExitCode, time::Duration};
 
 use clap::{Args, Parser, Subcommand};
-use wsspec_reference::{EchoConfig, EchoServer, ServerPolicy};
+use wsspec_reference::{EchoConfig, EchoServer, ServerPolicy, TlsIdentity, tls::SELF_SIGNED_NAMES};
 use wsspec_report::{json, terminal};
-use wsspec_runner::{RunConfig, Target};
+use wsspec_runner::{RunConfig, Target, TlsClient, TlsOptions, transport::read_ca_file};
 use wsspec_suite::{
     Case, Suite,
     handshake::{HandshakePolicy, Needs},
@@ -70,8 +70,20 @@ struct CaseSelection {
 
 #[derive(Args, Debug)]
 struct ServerArgs {
-    /// The server's ws:// URL. Leave it out to test the built-in reference server.
+    /// The server's ws:// or wss:// URL. Leave it out to test the built-in reference server.
     url: Option<String>,
+    /// With no URL: run the built-in reference server over TLS (wss://), with a fresh self-signed
+    /// certificate that this run alone trusts.
+    #[arg(long, conflicts_with = "url")]
+    tls: bool,
+    /// Accept any TLS certificate (self-signed, expired, for another name). The server must still prove
+    /// it holds the certificate's key.
+    #[arg(long)]
+    insecure: bool,
+    /// Also trust the certificates in this PEM file (besides Mozilla's roots and the system's store);
+    /// repeatable.
+    #[arg(long = "ca", value_name = "FILE")]
+    ca: Vec<PathBuf>,
     #[command(flatten)]
     selection: CaseSelection,
     /// The implementation's name in the reports (default: host:port of the URL).
@@ -154,6 +166,18 @@ struct EchoArgs {
     /// An Origin to refuse with 403 (repeatable); every other origin is accepted.
     #[arg(long = "forbidden-origin", value_name = "ORIGIN")]
     forbidden_origins: Vec<String>,
+    /// Serve TLS (wss://) with a fresh self-signed certificate for localhost, 127.0.0.1 and ::1.
+    #[arg(long)]
+    tls: bool,
+    /// Serve TLS with this certificate chain (PEM, leaf first) instead; needs --key.
+    #[arg(long, value_name = "FILE", requires = "key")]
+    cert: Option<PathBuf>,
+    /// The private key of --cert (PEM).
+    #[arg(long, value_name = "FILE", requires = "cert")]
+    key: Option<PathBuf>,
+    /// Save the served certificate chain as PEM here, for a client's --ca.
+    #[arg(long, value_name = "FILE")]
+    write_cert: Option<PathBuf>,
 }
 
 /// A failure that ends the command with an exit code and a one-line message.
@@ -254,38 +278,69 @@ async fn server(args: ServerArgs) -> Result<u8, Exit> {
         eprintln!("wsspec: warning: --exclude {pattern} matches no case");
     }
 
-    let (url, agent) = match &args.url {
+    let mut ca_roots = Vec::new();
+    for path in &args.ca {
+        ca_roots.extend(read_ca_file(path).map_err(|err| Exit::usage(err.to_string()))?);
+    }
+    let (url, agent, tls) = match &args.url {
         Some(url) => {
             let target = Target::parse(url).map_err(|err| Exit::usage(err.to_string()))?;
             let agent = args
                 .agent
                 .clone()
                 .unwrap_or_else(|| format!("{}:{}", target.host, target.port));
-            (url.clone(), agent)
+            let tls = TlsOptions {
+                insecure: args.insecure,
+                mozilla_roots: true,
+                system_roots: true,
+                extra_roots: ca_roots,
+            };
+            (url.clone(), agent, tls)
         }
         None => {
+            let identity = match args.tls {
+                true => {
+                    Some(TlsIdentity::self_signed().map_err(|err| Exit::usage(err.to_string()))?)
+                }
+                false => None,
+            };
+            // The built-in server's own certificate is the only one this run trusts.
+            let mut trusted = identity
+                .as_ref()
+                .map(|identity| identity.chain().to_vec())
+                .unwrap_or_default();
+            trusted.extend(ca_roots);
+            let tls = TlsOptions {
+                insecure: args.insecure,
+                mozilla_roots: false,
+                system_roots: false,
+                extra_roots: trusted,
+            };
             let config = EchoConfig {
                 max_message_size: limit.and_then(|n| usize::try_from(n).ok()),
                 policy: ServerPolicy {
                     subprotocols: policy.subprotocols.clone(),
                     forbidden_origins: policy.forbidden_origins.clone(),
                 },
+                tls: identity,
             };
             let server = EchoServer::bind(SocketAddr::from(([127, 0, 0, 1], 0)), config)
                 .await
                 .map_err(|err| {
                     Exit::usage(format!("cannot start the built-in reference server: {err}"))
                 })?;
-            let (addr, _task) = server.spawn();
+            let url = server.url();
+            server.spawn();
             let agent = args
                 .agent
                 .clone()
                 .unwrap_or_else(|| wsspec_reference::AGENT.to_owned());
-            (format!("ws://{addr}/"), agent)
+            (url, agent, tls)
         }
     };
     let target = Target::parse(&url).map_err(|err| Exit::usage(err.to_string()))?;
-    wsspec_runner::probe(&target, Duration::from_secs(5))
+    let tls = TlsClient::new(tls);
+    wsspec_runner::probe(&target, &tls, Duration::from_secs(5))
         .await
         .map_err(|err| Exit {
             code: exit::UNREACHABLE,
@@ -307,6 +362,7 @@ async fn server(args: ServerArgs) -> Result<u8, Exit> {
     config.settings.case_timeout = Duration::from_secs(args.timeout);
     config.settings.max_message_size = limit;
     config.settings.policy = policy;
+    config.settings.tls = tls;
     let stderr_tty = std::io::stderr().is_terminal();
     if !undeclared.is_empty() {
         let ids: Vec<&str> = undeclared.iter().map(|case| case.id.as_str()).collect();
@@ -408,19 +464,49 @@ fn print_out(text: &str) {
 }
 
 async fn echo(args: EchoArgs) -> Result<u8, Exit> {
+    let identity = match (&args.cert, &args.key) {
+        (Some(cert), Some(key)) => Some(TlsIdentity::from_pem_files(cert, key)),
+        _ if args.tls => Some(TlsIdentity::self_signed()),
+        _ => None,
+    }
+    .transpose()
+    .map_err(|err| Exit::usage(err.to_string()))?;
+    if let Some(path) = &args.write_cert {
+        let Some(identity) = &identity else {
+            return Err(Exit::usage("--write-cert needs --tls or --cert"));
+        };
+        std::fs::write(path, identity.chain_pem()).map_err(|err| {
+            Exit::usage(format!(
+                "cannot write the certificate to {}: {err}",
+                path.display()
+            ))
+        })?;
+    }
+    let self_signed = args.cert.is_none() && identity.is_some();
     let config = EchoConfig {
         max_message_size: args.max_message_size,
         policy: ServerPolicy {
             subprotocols: args.subprotocols,
             forbidden_origins: args.forbidden_origins,
         },
+        tls: identity,
     };
     let server = EchoServer::bind(args.listen, config)
         .await
         .map_err(|err| Exit::usage(format!("cannot listen on {}: {err}", args.listen)))?;
+    if self_signed {
+        let trust = match &args.write_cert {
+            Some(path) => format!("--ca {}", path.display()),
+            None => "--insecure (or save it with --write-cert FILE and use --ca FILE)".to_owned(),
+        };
+        eprintln!(
+            "wsspec: serving a self-signed certificate for {}; clients need {trust}",
+            SELF_SIGNED_NAMES.join(", ")
+        );
+    }
     eprintln!(
-        "wsspec: reference echo server listening on ws://{}/ (Ctrl-C to stop)",
-        server.local_addr()
+        "wsspec: reference echo server listening on {} (Ctrl-C to stop)",
+        server.url()
     );
     tokio::select! {
         result = server.serve() => result.map(|()| exit::OK).map_err(|err| Exit::usage(err.to_string())),

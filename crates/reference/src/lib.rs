@@ -1,5 +1,5 @@
 //! The built-in reference testee of wsspec: a WebSocket echo server built on
-//! tokio-tungstenite.
+//! tokio-tungstenite, over plain TCP (`ws://`) or TLS (`wss://`, see [`tls`]).
 //!
 //! Every text and binary message a client sends comes back with the same type
 //! and payload. Pings and close frames are answered by tungstenite itself; this
@@ -29,7 +29,8 @@
 //! write side so the peer sees a FIN right after the close frame, reads and
 //! discards whatever the peer still sends for a short while (so an early reset
 //! cannot destroy the close frame before the peer reads it), and drops the
-//! socket.
+//! socket. Over TLS, the shutdown sends `close_notify` before the FIN, here and
+//! after a normal close handshake.
 //!
 //! # Fragmentation
 //!
@@ -41,15 +42,18 @@
 //! validation of text messages (including incremental validation of fragmented
 //! ones) is always on in tungstenite and cannot be disabled.
 
+pub mod tls;
+
 use std::io;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::task::JoinHandle;
+use tokio_rustls::TlsAcceptor;
 use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::error::ProtocolError;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
@@ -61,6 +65,8 @@ pub mod handshake;
 
 pub use handshake::ServerPolicy;
 
+pub use tls::{TlsError, TlsIdentity};
+
 /// The agent name the reference server reports under.
 pub const AGENT: &str = "wsspec-reference (tokio-tungstenite 0.30)";
 
@@ -69,11 +75,14 @@ pub const AGENT: &str = "wsspec-reference (tokio-tungstenite 0.30)";
 const ACCEPT_BACKOFF: Duration = Duration::from_millis(50);
 
 /// How long a failing connection may take to write its close frame, and then
-/// how long the peer's remaining bytes are drained before the socket is dropped.
+/// how long the peer's remaining bytes are drained before the socket is dropped;
+/// also how long a closing connection may take to shut down its sending side.
 const FAIL_LINGER: Duration = Duration::from_secs(2);
 
 /// How long a client has to send its whole request head.
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long a client may take to complete the TLS handshake.
+const TLS_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Options for the reference echo server.
 #[derive(Clone, Debug, Default)]
@@ -83,6 +92,8 @@ pub struct EchoConfig {
     pub max_message_size: Option<usize>,
     /// Subprotocols supported and origins refused in the opening handshake.
     pub policy: ServerPolicy,
+    /// Serve TLS (`wss://`) with this certificate; `None` serves plain TCP.
+    pub tls: Option<TlsIdentity>,
 }
 
 impl EchoConfig {
@@ -103,6 +114,7 @@ pub struct EchoServer {
     local_addr: SocketAddr,
     config: WebSocketConfig,
     policy: Arc<ServerPolicy>,
+    tls: Option<TlsIdentity>,
 }
 
 impl EchoServer {
@@ -115,12 +127,19 @@ impl EchoServer {
             local_addr,
             config: config.websocket_config(),
             policy: Arc::new(config.policy),
+            tls: config.tls,
         })
     }
 
     /// The address the server is bound to.
     pub fn local_addr(&self) -> SocketAddr {
         self.local_addr
+    }
+
+    /// The URL clients connect to: `ws://ADDR/`, or `wss://ADDR/` when serving TLS.
+    pub fn url(&self) -> String {
+        let scheme = if self.tls.is_some() { "wss" } else { "ws" };
+        format!("{scheme}://{}/", self.local_addr)
     }
 
     /// Accept connections forever, one task each; each echoes every text and
@@ -133,8 +152,13 @@ impl EchoServer {
         loop {
             match self.listener.accept().await {
                 Ok((stream, _peer)) => {
-                    let config = self.config;
-                    tokio::spawn(handle_connection(stream, config, self.policy.clone()));
+                    let tls = self.tls.as_ref().map(TlsIdentity::acceptor);
+                    tokio::spawn(handle_connection(
+                        stream,
+                        self.config,
+                        self.policy.clone(),
+                        tls,
+                    ));
                 }
                 Err(_) => tokio::time::sleep(ACCEPT_BACKOFF).await,
             }
@@ -168,22 +192,41 @@ enum Outcome {
     Dropped,
 }
 
-/// Runs one connection from the opening handshake to the end.
+/// Runs one connection from the TLS handshake, if any, to the end.
 async fn handle_connection(
-    mut stream: TcpStream,
+    stream: TcpStream,
     config: WebSocketConfig,
     policy: Arc<ServerPolicy>,
+    tls: Option<TlsAcceptor>,
 ) -> Outcome {
     // Small echoes and control replies must not wait for Nagle's algorithm.
     // Failing to set it only costs latency, so the error is ignored.
     let _ = stream.set_nodelay(true);
+    let Some(acceptor) = tls else {
+        return serve_websocket(stream, config, &policy).await;
+    };
+    match tokio::time::timeout(TLS_HANDSHAKE_TIMEOUT, acceptor.accept(stream)).await {
+        Ok(Ok(stream)) => serve_websocket(stream, config, &policy).await,
+        _ => Outcome::HandshakeFailed,
+    }
+}
+
+/// Runs one connection from the opening handshake to the end.
+async fn serve_websocket<S>(
+    mut stream: S,
+    config: WebSocketConfig,
+    policy: &ServerPolicy,
+) -> Outcome
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
     let mut buf = Vec::new();
     let answer =
         match tokio::time::timeout(HANDSHAKE_TIMEOUT, read_head(&mut stream, &mut buf)).await {
             Ok(Ok(Ok((request, len)))) => {
                 // Whatever followed the head is already WebSocket frames.
                 buf.drain(..len);
-                handshake::answer(&request, &policy)
+                handshake::answer(&request, policy)
             }
             Ok(Ok(Err(err))) => handshake::answer_unparsable(&err),
             Ok(Err(_)) | Err(_) => return Outcome::HandshakeFailed,
@@ -207,8 +250,8 @@ async fn handle_connection(
 
 /// Reads until `buf` holds a complete request head. The outer error is I/O (or the client leaving);
 /// the inner one a head that cannot be parsed or is too large, which still gets an answer.
-async fn read_head(
-    stream: &mut TcpStream,
+async fn read_head<S: AsyncRead + Unpin>(
+    stream: &mut S,
     buf: &mut Vec<u8>,
 ) -> io::Result<Result<(Request, usize), HeadError>> {
     loop {
@@ -225,7 +268,10 @@ async fn read_head(
 }
 
 /// Echoes messages until the connection closes or fails.
-async fn echo(mut ws: WebSocketStream<TcpStream>) -> Outcome {
+async fn echo<S>(mut ws: WebSocketStream<S>) -> Outcome
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
     loop {
         match ws.next().await {
             Some(Ok(msg @ (Message::Text(_) | Message::Binary(_)))) => {
@@ -245,12 +291,15 @@ async fn echo(mut ws: WebSocketStream<TcpStream>) -> Outcome {
             Some(Ok(Message::Close(_))) => {
                 // tungstenite queued the close reply. On the server side,
                 // flushing it finishes the handshake (tungstenite reports
-                // `ConnectionClosed`, which `flush` maps to `Ok`); dropping the
-                // stream afterwards closes TCP, server first as RFC 6455 wants.
-                return match ws.flush().await {
-                    Ok(()) => Outcome::Closed,
-                    Err(_) => Outcome::Dropped,
-                };
+                // `ConnectionClosed`, which `flush` maps to `Ok`); shutting
+                // down (close_notify first over TLS) and dropping the stream
+                // afterwards closes TCP, server first as RFC 6455 wants.
+                if ws.flush().await.is_err() {
+                    return Outcome::Dropped;
+                }
+                let mut stream = ws.into_inner();
+                let _ = tokio::time::timeout(FAIL_LINGER, stream.shutdown()).await;
+                return Outcome::Closed;
             }
             Some(Err(err)) => {
                 return match failure_code(&err) {
@@ -292,7 +341,10 @@ fn failure_reason(code: CloseCode) -> &'static str {
 
 /// _Fail the WebSocket Connection_: send a close frame with `code`, flush it,
 /// send FIN, drain the peer briefly and drop the socket.
-async fn fail(mut ws: WebSocketStream<TcpStream>, code: CloseCode) -> Outcome {
+async fn fail<S>(mut ws: WebSocketStream<S>, code: CloseCode) -> Outcome
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
     let frame = CloseFrame {
         code,
         reason: Utf8Bytes::from_static(failure_reason(code)),
@@ -303,18 +355,18 @@ async fn fail(mut ws: WebSocketStream<TcpStream>, code: CloseCode) -> Outcome {
     if !matches!(sent, Ok(Ok(()))) {
         return Outcome::Dropped;
     }
-    let mut tcp = ws.into_inner();
-    if tcp.shutdown().await.is_err() {
+    let mut stream = ws.into_inner();
+    if stream.shutdown().await.is_err() {
         return Outcome::Failed(code);
     }
-    let _ = tokio::time::timeout(FAIL_LINGER, drain(&mut tcp)).await;
+    let _ = tokio::time::timeout(FAIL_LINGER, drain(&mut stream)).await;
     Outcome::Failed(code)
 }
 
 /// Reads and discards until end of stream or an error.
-async fn drain(tcp: &mut TcpStream) {
+async fn drain<S: AsyncRead + Unpin>(stream: &mut S) {
     let mut buf = [0u8; 4096];
-    while let Ok(n) = tcp.read(&mut buf).await {
+    while let Ok(n) = stream.read(&mut buf).await {
         if n == 0 {
             break;
         }
@@ -481,7 +533,8 @@ mod tests {
             let server = tokio::spawn(async move {
                 let (stream, _) = listener.accept().await.unwrap();
                 let policy = Arc::new(ServerPolicy::default());
-                handle_connection(stream, EchoConfig::default().websocket_config(), policy).await
+                let config = EchoConfig::default().websocket_config();
+                handle_connection(stream, config, policy, None).await
             });
             client(addr).await;
             tokio::time::timeout(TIMEOUT, server)

@@ -154,6 +154,7 @@ mod tests {
             duration_ms: 3,
             throughput: None,
             handshake: None,
+            observation: None,
             transcript: Transcript {
                 entries: vec![Entry {
                     at_us: 1500,

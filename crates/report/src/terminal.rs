@@ -216,6 +216,7 @@ mod tests {
             duration_ms: 3,
             throughput: None,
             handshake: None,
+            observation: None,
             transcript: Transcript::default(),
         }
     }

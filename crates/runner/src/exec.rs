@@ -12,10 +12,7 @@ use std::{
 use rand::{Rng, SeedableRng, rngs::StdRng};
 use tokio::{
     io::{AsyncRead, AsyncReadExt, AsyncWriteExt},
-    net::{
-        TcpStream,
-        tcp::{OwnedReadHalf, OwnedWriteHalf},
-    },
+    net::TcpStream,
     sync::mpsc,
 };
 use wsspec_suite::{
@@ -41,6 +38,7 @@ use crate::{
     handshake::{RequestContext, build_request, build_response},
     judge::{self, Answer, Ending, MatchOutcome, Matcher, Observed, Outbox, PeerStream},
     outgoing::Outgoing,
+    transport::{self, Reader, TlsClient, Writer},
 };
 
 /// Timing and size settings for one case.
@@ -48,7 +46,7 @@ use crate::{
 pub struct CaseSettings {
     /// The seed for masks and keys (combined with the case id).
     pub seed: u64,
-    /// How long to wait for TCP connect and the opening handshake.
+    /// How long to wait for TCP connect (with the TLS handshake), and then for the opening handshake.
     pub handshake_timeout: Duration,
     /// How long to wait for each part of the closing (the peer's close frame, then its TCP close).
     pub close_wait: Duration,
@@ -56,6 +54,8 @@ pub struct CaseSettings {
     pub case_timeout: Duration,
     /// What the user declared about the server's handshake (subprotocols, origins).
     pub policy: HandshakePolicy,
+    /// The TLS client for `wss://` targets: which certificates it trusts.
+    pub tls: TlsClient,
     /// The largest message the target declares it accepts (`--max-message-size`): a larger message
     /// must make it fail the connection with 1009 instead of echoing.
     pub max_message_size: Option<u64>,
@@ -179,7 +179,7 @@ struct CaseState {
 
 /// The live connection.
 struct Io {
-    writer: OwnedWriteHalf,
+    writer: Writer,
     rx: mpsc::UnboundedReceiver<Incoming>,
     /// What arrived while the harness was writing, not yet looked at.
     backlog: VecDeque<Incoming>,
@@ -297,7 +297,8 @@ impl CaseState {
             request: head_text(&head),
             response: head_text(&response),
         });
-        let (reader, mut writer) = stream.into_split();
+        let (reader, writer) = stream.into_split();
+        let (reader, mut writer) = (Reader::Plain(reader), Writer::Plain(writer));
         let mut out = Outgoing::default();
         out.push_bytes(response);
         if let Err(err) = out
@@ -312,12 +313,7 @@ impl CaseState {
     }
 
     /// Starts the reader task on an upgraded connection.
-    fn start_reading(
-        &self,
-        reader: OwnedReadHalf,
-        writer: OwnedWriteHalf,
-        leftover: Vec<u8>,
-    ) -> Io {
+    fn start_reading(&self, reader: Reader, writer: Writer, leftover: Vec<u8>) -> Io {
         let (tx, rx) = mpsc::unbounded_channel();
         tokio::spawn(read_frames(reader, leftover, self.recorder.clone(), tx));
         Io {
@@ -336,8 +332,7 @@ impl CaseState {
     /// answer has been judged.
     async fn open(&mut self, target: &Target) -> Result<Option<Io>, String> {
         let timeout = self.settings.handshake_timeout;
-        let stream = tcp_connect(target, timeout).await?;
-        let (mut reader, mut writer) = stream.into_split();
+        let (mut reader, mut writer) = connect(target, &self.settings.tls, timeout).await?;
 
         let key = generate_key(self.rng.random());
         let context = RequestContext {
@@ -431,8 +426,7 @@ impl CaseState {
     /// A fresh connection with the standard handshake, which must be upgraded; then TCP is closed.
     async fn standard_upgrade(&mut self, target: &Target) -> Result<(), String> {
         let timeout = self.settings.handshake_timeout;
-        let stream = tcp_connect(target, timeout).await?;
-        let (mut reader, mut writer) = stream.into_split();
+        let (mut reader, mut writer) = connect(target, &self.settings.tls, timeout).await?;
         let key = generate_key(self.rng.random());
         let context = RequestContext {
             host: &target.host_header,
@@ -985,23 +979,15 @@ impl CaseState {
     }
 }
 
-/// Connects TCP to the target, within `timeout`.
-async fn tcp_connect(target: &Target, timeout: Duration) -> Result<TcpStream, String> {
-    let stream = tokio::time::timeout(
-        timeout,
-        TcpStream::connect((target.host.as_str(), target.port)),
-    )
-    .await
-    .map_err(|_| {
-        format!(
-            "cannot connect to {}: no answer within {} ms",
-            target.url,
-            timeout.as_millis()
-        )
-    })?
-    .map_err(|err| format!("cannot connect to {}: {err}", target.url))?;
-    let _ = stream.set_nodelay(true);
-    Ok(stream)
+/// Connects to the target (TCP, and TLS for `wss://`), within `timeout`.
+async fn connect(
+    target: &Target,
+    tls: &TlsClient,
+    timeout: Duration,
+) -> Result<(Reader, Writer), String> {
+    transport::connect(target, tls, timeout)
+        .await
+        .map_err(|err| format!("cannot connect to {}: {err}", target.url))
 }
 
 /// Reads until `buf` holds a complete response head (bounded by the parser), within `timeout`.

@@ -3,7 +3,9 @@
 //! The runner never prints. It takes the selected cases and a [`RunConfig`], runs the cases concurrently
 //! (each on its own connection, `jobs` at a time), reports progress to an [`Observer`], and returns
 //! [`RunResults`], which the reporters render. Every verdict comes from bytes exchanged with the peer;
-//! the rules that turn those bytes into verdicts all live in [`judge`].
+//! the rules that turn those bytes into verdicts all live in [`judge`]. Connections run over TCP for
+//! `ws://` targets and over TLS for `wss://` ones ([`transport`]); nothing above the transport knows
+//! which.
 
 pub mod body;
 pub mod clients;
@@ -12,6 +14,7 @@ pub mod exec;
 pub mod handshake;
 pub mod judge;
 pub mod outgoing;
+pub mod transport;
 
 use std::{
     sync::atomic::{AtomicUsize, Ordering},
@@ -25,8 +28,9 @@ use wsspec_suite::{
 };
 
 pub use exec::CaseSettings;
+pub use transport::{TlsClient, TlsOptions};
 
-/// A server to test, from a `ws://` URL.
+/// A server to test, from a `ws://` or `wss://` URL.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Target {
     /// The URL as given.
@@ -39,6 +43,8 @@ pub struct Target {
     pub host_header: String,
     /// The request target: path and query.
     pub resource: String,
+    /// Whether the connection runs over TLS (`wss://`).
+    pub tls: bool,
 }
 
 /// Why a URL cannot be tested.
@@ -47,8 +53,8 @@ pub enum TargetError {
     /// Not a URL at all.
     #[error("`{0}` is not a URL: {1}")]
     Malformed(String, String),
-    /// A scheme other than ws.
-    #[error("`{0}`: the scheme must be ws:// (wss:// is not supported yet)")]
+    /// A scheme other than ws or wss.
+    #[error("`{0}`: the scheme must be ws:// or wss://")]
     Scheme(String),
     /// No host.
     #[error("`{0}` has no host")]
@@ -56,18 +62,22 @@ pub enum TargetError {
 }
 
 impl Target {
-    /// Parses `ws://host[:port][/path][?query]`.
+    /// Parses `ws://host[:port][/path][?query]`, or the same with `wss://` (port 443 by default).
     pub fn parse(text: &str) -> Result<Target, TargetError> {
         let url = url::Url::parse(text)
             .map_err(|err| TargetError::Malformed(text.to_owned(), err.to_string()))?;
-        if url.scheme() != "ws" {
-            return Err(TargetError::Scheme(text.to_owned()));
-        }
+        let tls = match url.scheme() {
+            "ws" => false,
+            "wss" => true,
+            _ => return Err(TargetError::Scheme(text.to_owned())),
+        };
         let host = url
             .host_str()
             .ok_or_else(|| TargetError::NoHost(text.to_owned()))?
             .to_owned();
-        let port = url.port_or_known_default().unwrap_or(80);
+        let port = url
+            .port_or_known_default()
+            .unwrap_or(if tls { 443 } else { 80 });
         let host_header = match url.port() {
             Some(port) => format!("{host}:{port}"),
             None => host.clone(),
@@ -88,6 +98,7 @@ impl Target {
             port,
             host_header,
             resource,
+            tls,
         })
     }
 }
@@ -121,6 +132,7 @@ impl Default for RunConfig {
                 case_timeout: Duration::from_secs(30),
                 max_message_size: None,
                 policy: Default::default(),
+                tls: TlsClient::default(),
             },
         }
     }
@@ -151,21 +163,19 @@ pub struct Unreachable {
     pub reason: String,
 }
 
-/// Checks that something accepts TCP connections at the target, so that an unreachable target is one
-/// clear error instead of every case failing.
-pub async fn probe(target: &Target, timeout: Duration) -> Result<(), Unreachable> {
-    let connect = tokio::net::TcpStream::connect((target.host.as_str(), target.port));
-    match tokio::time::timeout(timeout, connect).await {
-        Ok(Ok(_)) => Ok(()),
-        Ok(Err(err)) => Err(Unreachable {
+/// Checks that something accepts connections at the target (and, for `wss://`, completes a TLS
+/// handshake with a certificate `tls` trusts), so that an unreachable target is one clear error instead
+/// of every case failing.
+pub async fn probe(target: &Target, tls: &TlsClient, timeout: Duration) -> Result<(), Unreachable> {
+    let (_reader, mut writer) = transport::connect(target, tls, timeout)
+        .await
+        .map_err(|err| Unreachable {
             url: target.url.clone(),
             reason: err.to_string(),
-        }),
-        Err(_) => Err(Unreachable {
-            url: target.url.clone(),
-            reason: format!("no answer within {} ms", timeout.as_millis()),
-        }),
-    }
+        })?;
+    // Leave as a client should: close_notify on TLS, then FIN.
+    let _ = tokio::time::timeout(timeout, tokio::io::AsyncWriteExt::shutdown(&mut writer)).await;
+    Ok(())
 }
 
 /// Runs cases against a server and collects the results, in id order.
@@ -251,6 +261,17 @@ mod tests {
         );
         let t = Target::parse("ws://[::1]:9/").unwrap();
         assert_eq!(t.host, "::1");
+        assert!(!t.tls);
+        let t = Target::parse("wss://example.org/x").unwrap();
+        assert_eq!(
+            (t.tls, t.port, t.host_header.as_str(), t.resource.as_str()),
+            (true, 443, "example.org", "/x")
+        );
+        let t = Target::parse("wss://127.0.0.1:9443").unwrap();
+        assert_eq!(
+            (t.tls, t.port, t.host_header.as_str()),
+            (true, 9443, "127.0.0.1:9443")
+        );
         assert!(matches!(
             Target::parse("http://x"),
             Err(TargetError::Scheme(_))
