@@ -63,14 +63,26 @@ pub fn read_results(path: &Path) -> Result<RunResults, String> {
 
 /// Writes any serializable value as pretty JSON, atomically.
 pub fn write_json<T: Serialize>(path: &Path, value: &T) -> Result<(), WriteError> {
+    write_atomically(path, |file| {
+        serde_json::to_writer_pretty(&mut *file, value)?;
+        file.write_all(b"\n")
+    })
+}
+
+/// Writes a file atomically: `write` fills `<name>.tmp` beside it, which is then renamed into place.
+pub fn write_atomically(
+    path: &Path,
+    write: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
+) -> Result<(), WriteError> {
     let error = |source| WriteError {
         path: path.to_owned(),
         source,
     };
-    let tmp = path.with_extension("json.tmp");
+    let mut tmp_name = path.file_name().unwrap_or_default().to_os_string();
+    tmp_name.push(".tmp");
+    let tmp = path.with_file_name(tmp_name);
     let mut file = std::io::BufWriter::new(fs::File::create(&tmp).map_err(error)?);
-    serde_json::to_writer_pretty(&mut file, value).map_err(|err| error(err.into()))?;
-    file.write_all(b"\n").map_err(error)?;
+    write(&mut file).map_err(error)?;
     file.flush().map_err(error)?;
     drop(file);
     fs::rename(&tmp, path).map_err(error)
