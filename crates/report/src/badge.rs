@@ -4,9 +4,14 @@
 //! Over several agents the badge shows the worst one (lowest grade, then lowest MUST share), so that a
 //! badge never claims more than every agent earned.
 
+use std::path::{Path, PathBuf};
+
 use wsspec_suite::results::RunResults;
 
-use crate::score::{Grade, Score};
+use crate::{
+    json::{WriteError, write_atomically},
+    score::{Grade, Score},
+};
 
 /// The left half of the badge.
 const LABEL: &str = "RFC 6455";
@@ -35,6 +40,14 @@ pub fn badge(runs: &[RunResults]) -> String {
     });
     let complete = runs.iter().all(|run| run.complete);
     render(&worst.unwrap_or_default(), complete)
+}
+
+/// Writes `badge.svg` for these runs into `dir`, atomically, and returns its path.
+pub fn write(dir: &Path, runs: &[RunResults]) -> Result<PathBuf, WriteError> {
+    let path = dir.join("badge.svg");
+    let svg = badge(runs);
+    write_atomically(&path, |file| file.write_all(svg.as_bytes()))?;
+    Ok(path)
 }
 
 /// The badge for one score.

@@ -101,6 +101,13 @@ fn chart(report: &Report, group: &str, rows: &[&Row]) -> Markup {
     };
     let max = figures().map(|t| metric.of(&t)).fold(0.0, f64::max);
     let top = nice_ceiling(max);
+    // Five ticks for a scale of 2.5 or 5 × 10^n, four otherwise: the tick labels stay round.
+    let mantissa = top / 10f64.powf(top.log10().floor());
+    let ticks: u32 = if (mantissa - 2.5).abs() < 1e-9 || (mantissa - 5.0).abs() < 1e-9 {
+        5
+    } else {
+        4
+    };
     let titles: Vec<&str> = rows.iter().map(|row| row.first.title.as_str()).collect();
     let (prefix, suffix) = common_ends(&titles);
     let agents = report.runs.len();
@@ -122,8 +129,8 @@ fn chart(report: &Report, group: &str, rows: &[&Row]) -> Markup {
             figcaption { b { (group) } " " (heading.trim()) " " span.muted { "(" (metric.unit()) ")" } }
             svg xmlns="http://www.w3.org/2000/svg" viewBox={"0 0 " (width) " " (height)} width=(width) height=(height) role="img"
                 aria-label={(group) " throughput in " (metric.unit())} {
-                @for step in 0..=4 {
-                    @let value = top * f64::from(step) / 4.0;
+                @for step in 0..=ticks {
+                    @let value = top * f64::from(step) / f64::from(ticks);
                     line.grid x1=(x(value)) x2=(x(value)) y1=(AXIS - 4.0) y2=(height - 2.0) {}
                     text.tick x=(x(value)) y=(AXIS - 8.0) text-anchor="middle" { (compact(value)) }
                 }
@@ -165,19 +172,21 @@ fn nice_ceiling(value: f64) -> f64 {
         .unwrap_or(10.0 * magnitude)
 }
 
-/// `1234` as `1.2k`, `12.5` as `12.5`, `1500000` as `1.5M`.
+/// `1234` as `1.2k`, `12.5` as `12.5`, `1500000` as `1.5M`, `1000` as `1k`.
 fn compact(value: f64) -> String {
-    if value >= 1e6 {
-        format!("{:.1}M", value / 1e6)
-    } else if value >= 1e4 {
-        format!("{:.0}k", value / 1e3)
+    let (scaled, unit) = if value >= 1e6 {
+        (value / 1e6, "M")
     } else if value >= 1e3 {
-        format!("{:.1}k", value / 1e3)
-    } else if value >= 100.0 {
-        format!("{value:.0}")
+        (value / 1e3, "k")
     } else {
-        format!("{value:.1}")
-    }
+        (value, "")
+    };
+    let text = if scaled >= 100.0 {
+        format!("{scaled:.0}")
+    } else {
+        format!("{scaled:.1}")
+    };
+    format!("{}{unit}", text.strip_suffix(".0").unwrap_or(&text))
 }
 
 /// The byte lengths of the words all titles start with and end with (`Text message of ` and
@@ -247,5 +256,7 @@ mod tests {
         assert_eq!(nice_ceiling(0.0), 1.0);
         assert_eq!(compact(1234.0), "1.2k");
         assert_eq!(compact(12.25), "12.2");
+        assert_eq!(compact(1000.0), "1k");
+        assert_eq!(compact(37_500.0), "37.5k");
     }
 }

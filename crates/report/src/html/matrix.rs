@@ -60,7 +60,7 @@ pub(super) fn matrix(report: &Report) -> Markup {
                         tr {
                             th.id { "Case" }
                             th.title { "Title" }
-                            th.level { "Level" }
+                            th.lvl { "Level" }
                             @for (index, run) in report.runs.iter().enumerate() {
                                 th.agent data-col=(index) data-agent=(run.agent) { (agent_label(run)) }
                             }
@@ -87,7 +87,7 @@ fn matrix_row(report: &Report, row: &Row) -> Markup {
         tr data-case=(row.id) data-section=(row.section) data-differs=[row.differs().then_some("1")] data-search=(search) {
             td.id { a href={"#case-" (row.id)} { (row.id) } }
             td.title title=(row.first.title) { (row.first.title) }
-            td.level { (row.first.level.name().to_uppercase()) }
+            td.lvl { (row.first.level.name().to_uppercase()) }
             @for (index, result) in row.results.iter().enumerate() {
                 @let agent = &report.runs[index].agent;
                 @match result {

@@ -131,8 +131,8 @@ fn score_meter(label: &str, id: &str, ratio: score::Ratio) -> Markup {
         div.score {
             div.score-line {
                 span.k { (label) }
-                span.v id=(id) data-met=(ratio.met) data-scored=(ratio.scored) {
-                    @if ratio.scored == 0 { "none scored" } @else { (ratio.met) " / " (ratio.scored) }
+                span.v.empty[ratio.scored == 0] id=(id) data-met=(ratio.met) data-scored=(ratio.scored) {
+                    @if ratio.scored == 0 { "no cases" } @else { (ratio.met) "/" (ratio.scored) }
                 }
                 span.pct { (ratio.percent()) }
             }
@@ -167,7 +167,7 @@ pub(super) fn score_tables(report: &Report) -> Markup {
         section #scores {
             h2 { "Compliance score" }
             div.tables {
-                table.scores {
+                table.score-table {
                     caption { "By suite section" }
                     thead { tr { th { "Section" } @for run in report.runs { th { (run.agent) } } } }
                     tbody {
@@ -180,7 +180,7 @@ pub(super) fn score_tables(report: &Report) -> Markup {
                     }
                     tfoot { tr { th { "Overall" } @for s in &overall { (score_cell(Some(s), any_should)) } } }
                 }
-                table.scores {
+                table.score-table {
                     caption { "By RFC 6455 section cited" }
                     thead { tr { th { "RFC 6455" } @for run in report.runs { th { (run.agent) } } } }
                     tbody {

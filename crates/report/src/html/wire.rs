@@ -14,9 +14,9 @@ use wsspec_suite::results::{CaseResult, Data, Direction, Entry, EntryKind};
 use super::Report;
 
 /// Entries kept from the start of a transcript.
-const HEAD: usize = 40;
+const HEAD: usize = 24;
 /// Entries kept from its end.
-const TAIL: usize = 20;
+const TAIL: usize = 12;
 /// Payload bytes shown per frame.
 const PAYLOAD_PREVIEW: usize = 64;
 /// Bytes shown per raw read or write.
