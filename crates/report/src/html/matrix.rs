@@ -62,7 +62,7 @@ pub(super) fn matrix(report: &Report) -> Markup {
                             th.title { "Title" }
                             th.lvl { "Level" }
                             @for (index, run) in report.runs.iter().enumerate() {
-                                th.agent data-col=(index) data-agent=(run.agent) { (agent_label(run)) }
+                                th.agent data-col=(index) data-agent=(run.agent) title=(run.target.url) { (agent_label(run)) }
                             }
                         }
                     }
