@@ -36,7 +36,11 @@
         tr.hidden = !ok;
         if (ok) shown++;
       });
-      groups.forEach(function (g) { g.hidden = !$("tr[data-case]:not([hidden])", g); });
+      groups.forEach(function (g) {
+        var visible = $$("tr[data-case]:not([hidden])", g).length;
+        g.hidden = visible === 0;
+        $(".n", g).textContent = "(" + visible + ")";
+      });
       count.textContent = shown === rows.length ? rows.length + " cases" : shown + " of " + rows.length + " cases";
     };
     controls.forEach(function (c) { if (c) c.addEventListener(c.type === "search" ? "input" : "change", apply); });
