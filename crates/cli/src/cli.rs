@@ -1,10 +1,16 @@
 //! Argument parsing (clap) and the subcommands.
 
-use std::{io::IsTerminal, net::SocketAddr, path::PathBuf, process::ExitCode, time::Duration};
+use std::{
+    io::IsTerminal,
+    net::SocketAddr,
+    path::{Path, PathBuf},
+    process::ExitCode,
+    time::Duration,
+};
 
 use clap::{Args, Parser, Subcommand};
 use wsspec_reference::{EchoConfig, EchoServer, ServerPolicy, TlsIdentity, tls::SELF_SIGNED_NAMES};
-use wsspec_report::{json, terminal};
+use wsspec_report::{RunResults, badge, html, json, merge, terminal};
 use wsspec_runner::{RunConfig, Target, TlsClient, TlsOptions, transport::read_ca_file};
 use wsspec_suite::{
     Case, Suite,
@@ -51,6 +57,9 @@ enum Command {
     Server(ServerArgs),
     /// List the cases: id, level, RFC section and title.
     List(ListArgs),
+    /// Render one or more results.json files into one report (index.html and badge.svg): the matrix
+    /// of agents × cases. Runs of the same agent (e.g. shards) merge; a later file wins on a case.
+    Report(ReportArgs),
     /// Run the built-in reference echo server (tokio-tungstenite) until interrupted.
     Echo(EchoArgs),
 }
@@ -89,7 +98,7 @@ struct ServerArgs {
     /// The implementation's name in the reports (default: host:port of the URL).
     #[arg(long)]
     agent: Option<String>,
-    /// Where to write results.json and index.json.
+    /// Where to write results.json, index.json, index.html and badge.svg.
     #[arg(long, default_value = "reports", value_name = "DIR")]
     out: PathBuf,
     /// How many cases run at once.
@@ -150,6 +159,16 @@ struct ListArgs {
     /// Load case files from this folder instead of the built-in cases.
     #[arg(long = "cases-dir", value_name = "DIR")]
     cases_dir: Option<PathBuf>,
+}
+
+#[derive(Args, Debug)]
+struct ReportArgs {
+    /// The results.json files of the runs to compare.
+    #[arg(required = true, value_name = "RESULTS_JSON")]
+    files: Vec<PathBuf>,
+    /// Where to write index.html and badge.svg.
+    #[arg(long, default_value = "reports", value_name = "DIR")]
+    out: PathBuf,
 }
 
 #[derive(Args, Debug)]
@@ -225,6 +244,7 @@ pub fn main() -> ExitCode {
         match cli.command {
             Command::Server(args) => server(args).await,
             Command::List(args) => list(args),
+            Command::Report(args) => report(args),
             Command::Echo(args) => echo(args).await,
         }
     });
@@ -388,6 +408,8 @@ async fn server(args: ServerArgs) -> Result<u8, Exit> {
 
     let written =
         json::write_all(&args.out, &results).map_err(|err| Exit::usage(err.to_string()))?;
+    let runs = std::slice::from_ref(&results);
+    let page = write_pages(&args.out, runs)?;
     if let Some(path) = &args.junit {
         wsspec_report::junit::write_junit(path, &results)
             .map_err(|err| Exit::usage(err.to_string()))?;
@@ -400,12 +422,52 @@ async fn server(args: ServerArgs) -> Result<u8, Exit> {
     print_out(&terminal::summary(&results, style));
     if stderr_tty || !stdout_tty {
         eprintln!(
-            "wsspec: wrote {} and {}",
+            "wsspec: wrote {}, {} and {}",
             written.results.display(),
-            written.index.display()
+            written.index.display(),
+            page.display()
         );
     }
     Ok(if results.has_failures() {
+        exit::FAILED
+    } else {
+        exit::OK
+    })
+}
+
+/// Writes `index.html` and `badge.svg` into `dir` and returns the page's path.
+fn write_pages(dir: &Path, runs: &[RunResults]) -> Result<PathBuf, Exit> {
+    std::fs::create_dir_all(dir)
+        .map_err(|err| Exit::usage(format!("cannot create {}: {err}", dir.display())))?;
+    let page = html::write(dir, runs).map_err(|err| Exit::usage(err.to_string()))?;
+    badge::write(dir, runs).map_err(|err| Exit::usage(err.to_string()))?;
+    Ok(page)
+}
+
+fn report(args: ReportArgs) -> Result<u8, Exit> {
+    let runs = args
+        .files
+        .iter()
+        .map(|path| json::read_results(path).map_err(Exit::usage))
+        .collect::<Result<Vec<_>, _>>()?;
+    let runs = merge::merge(runs);
+    let page = write_pages(&args.out, &runs)?;
+    let mut text = String::new();
+    for run in &runs {
+        text.push_str(&format!(
+            "{}\n  {}\n",
+            terminal::closing_line(run),
+            terminal::score_line(run)
+        ));
+    }
+    print_out(&text);
+    eprintln!(
+        "wsspec: wrote {} and badge.svg ({} runs, {} agents)",
+        page.display(),
+        args.files.len(),
+        runs.len()
+    );
+    Ok(if runs.iter().any(RunResults::has_failures) {
         exit::FAILED
     } else {
         exit::OK

@@ -12,7 +12,7 @@ use std::{
 };
 
 use serde::Serialize;
-use wsspec_suite::results::{CaseResult, RunResults};
+use wsspec_suite::results::{CaseResult, RunResults, SCHEMA_VERSION};
 
 /// Writing a report failed.
 #[derive(Debug, thiserror::Error)]
@@ -55,22 +55,47 @@ pub fn write_all(dir: &Path, results: &RunResults) -> Result<Written, WriteError
     })
 }
 
-/// Reads a `results.json`.
+/// Reads a `results.json`; the error names the file (and the line, for a JSON error).
 pub fn read_results(path: &Path) -> Result<RunResults, String> {
     let text = fs::read_to_string(path).map_err(|err| format!("{}: {err}", path.display()))?;
-    serde_json::from_str(&text).map_err(|err| format!("{}:{}: {err}", path.display(), err.line()))
+    let parse_error = |err: serde_json::Error| format!("{}:{}: {err}", path.display(), err.line());
+    // The version first: a newer schema is named as such, not as some field it lacks.
+    #[derive(serde::Deserialize)]
+    struct Version {
+        schema: u32,
+    }
+    let Version { schema } = serde_json::from_str(&text).map_err(parse_error)?;
+    if schema != SCHEMA_VERSION {
+        return Err(format!(
+            "{}: results schema {schema}, but this wsspec reads schema {SCHEMA_VERSION}",
+            path.display()
+        ));
+    }
+    serde_json::from_str(&text).map_err(parse_error)
 }
 
 /// Writes any serializable value as pretty JSON, atomically.
 pub fn write_json<T: Serialize>(path: &Path, value: &T) -> Result<(), WriteError> {
+    write_atomically(path, |file| {
+        serde_json::to_writer_pretty(&mut *file, value)?;
+        file.write_all(b"\n")
+    })
+}
+
+/// Writes a file atomically: `write` fills `<name>.tmp` beside it, which is then renamed into place.
+pub fn write_atomically(
+    path: &Path,
+    write: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
+) -> Result<(), WriteError> {
     let error = |source| WriteError {
         path: path.to_owned(),
         source,
     };
-    let tmp = path.with_extension("json.tmp");
+    let mut tmp_name = path.file_name().unwrap_or_default().to_os_string();
+    tmp_name.push(".tmp");
+    let tmp = path.with_file_name(tmp_name);
     let mut file = std::io::BufWriter::new(fs::File::create(&tmp).map_err(error)?);
-    serde_json::to_writer_pretty(&mut file, value).map_err(|err| error(err.into()))?;
-    file.write_all(b"\n").map_err(error)?;
+    write(&mut file).map_err(error)?;
     file.flush().map_err(error)?;
     drop(file);
     fs::rename(&tmp, path).map_err(error)
@@ -160,6 +185,29 @@ impl<'a> AutobahnCase<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn results_round_trip_and_other_schemas_are_named() {
+        let dir = std::env::temp_dir().join(format!("wsspec-json-{}", std::process::id()));
+        fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("results.json");
+        let results = crate::fixtures::run(
+            "a",
+            vec![crate::fixtures::case(
+                "1.1.1",
+                wsspec_suite::results::Verdict::Pass,
+            )],
+        );
+        write_json(&path, &results).unwrap();
+        assert_eq!(read_results(&path).unwrap(), results);
+        fs::write(&path, r#"{"schema": 2, "whatever": true}"#).unwrap();
+        let err = read_results(&path).unwrap_err();
+        assert!(
+            err.ends_with("results schema 2, but this wsspec reads schema 1"),
+            "{err}"
+        );
+        fs::remove_dir_all(&dir).unwrap();
+    }
 
     #[test]
     fn report_file_names_follow_autobahn() {

@@ -7,7 +7,7 @@ use std::{path::Path, time::Duration};
 use quick_junit::{NonSuccessKind, Report, TestCase, TestCaseStatus, TestSuite};
 use wsspec_suite::results::{CaseResult, Direction, EntryKind, RunResults, Verdict};
 
-use crate::json::WriteError;
+use crate::json::{WriteError, write_atomically};
 
 /// How many transcript entries a failure shows.
 const EXCERPT_ENTRIES: usize = 30;
@@ -29,17 +29,17 @@ pub fn junit(results: &RunResults) -> Result<String, String> {
 
 /// Writes the JUnit XML to `path`, atomically.
 pub fn write_junit(path: &Path, results: &RunResults) -> Result<(), WriteError> {
-    let error = |source| WriteError {
+    let xml = junit(results).map_err(|msg| WriteError {
         path: path.to_owned(),
-        source,
-    };
-    let xml = junit(results).map_err(|msg| error(std::io::Error::other(msg)))?;
+        source: std::io::Error::other(msg),
+    })?;
     if let Some(dir) = path.parent().filter(|dir| !dir.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir).map_err(error)?;
+        std::fs::create_dir_all(dir).map_err(|source| WriteError {
+            path: dir.to_owned(),
+            source,
+        })?;
     }
-    let tmp = path.with_extension("xml.tmp");
-    std::fs::write(&tmp, xml).map_err(error)?;
-    std::fs::rename(&tmp, path).map_err(error)
+    write_atomically(path, |file| file.write_all(xml.as_bytes()))
 }
 
 fn test_case(case: &CaseResult, strict: bool) -> TestCase {
@@ -130,66 +130,19 @@ fn excerpt(case: &CaseResult) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use wsspec_suite::{
-        Level, Role,
-        results::{CloseBehavior, CloseInfo, Entry, SelectionInfo, Target, Transcript},
-    };
-
-    fn case(id: &str, verdict: Verdict) -> CaseResult {
-        CaseResult {
-            id: id.into(),
-            title: "Ping with a 126-byte payload".into(),
-            rfc: "RFC 6455 §5.5".into(),
-            level: Level::Must,
-            requirement: "All control frames MUST have a payload length of 125 bytes or less"
-                .into(),
-            verdict,
-            behavior: verdict,
-            behavior_close: CloseBehavior::Ok,
-            expected: "peer fails the connection".into(),
-            actual: "the peer answered with a pong".into(),
-            notes: vec![],
-            close: CloseInfo::default(),
-            started_ms: 0,
-            duration_ms: 3,
-            throughput: None,
-            handshake: None,
-            observation: None,
-            transcript: Transcript {
-                entries: vec![Entry {
-                    at_us: 1500,
-                    dir: Direction::Sent,
-                    kind: EntryKind::Event {
-                        text: "hello".into(),
-                    },
-                }],
-                dropped: 0,
-            },
-        }
-    }
+    use crate::fixtures::{case, run};
 
     #[test]
     fn failures_carry_expected_actual_and_transcript() {
-        let results = RunResults {
-            schema: 1,
-            tool: "wsspec".into(),
-            agent: "echo".into(),
-            target: Target {
-                url: "ws://x".into(),
-                role: Role::Server,
-            },
-            started: "now".into(),
-            duration_ms: 10,
-            selection: SelectionInfo::default(),
-            strict: false,
-            complete: true,
-            cases: vec![
+        let results = run(
+            "echo",
+            vec![
                 case("2.5", Verdict::Fail),
                 case("2.4", Verdict::Pass),
                 case("12.1.1", Verdict::Unimplemented),
                 case("3.2", Verdict::NonStrict),
             ],
-        };
+        );
         let xml = junit(&results).unwrap();
         assert!(
             xml.contains(r#"<testsuite name="echo section 2" tests="2""#),

@@ -4,10 +4,22 @@
 //! - [`terminal`]: the summary printed at the end of a run (comfy-table);
 //! - [`junit`]: JUnit XML for the test tabs of CI systems;
 //! - [`json`]: `results.json` (our versioned schema), Autobahn's `index.json` and per-case files, all
-//!   written atomically into the output folder.
+//!   written atomically into the output folder;
+//! - [`html`]: `index.html`, one self-contained page with the scores, the matrix of agents × cases,
+//!   every case's detail and wire transcript, and throughput charts;
+//! - [`badge`]: `badge.svg`, the grade for a project's README;
+//! - [`score`]: the compliance score and grade that the others show;
+//! - [`merge`]: several runs into one comparison (`wsspec report`).
 
+pub mod badge;
+pub mod html;
 pub mod json;
 pub mod junit;
+pub mod merge;
+pub mod score;
 pub mod terminal;
+
+#[cfg(test)]
+mod fixtures;
 
 pub use wsspec_suite::results::RunResults;

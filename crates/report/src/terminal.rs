@@ -6,6 +6,8 @@ use comfy_table::{
 };
 use wsspec_suite::results::{CaseResult, RunResults, Tally, Verdict};
 
+use crate::score::Score;
+
 /// Rendering options.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Style {
@@ -44,6 +46,8 @@ pub fn summary(results: &RunResults, style: Style) -> String {
         out.push_str(&problem_table(&problems, style).to_string());
         out.push('\n');
     }
+    out.push('\n');
+    out.push_str(&score_line(results));
     out.push('\n');
     out.push_str(&closing_line(results));
     out.push('\n');
@@ -158,6 +162,11 @@ fn shorten(text: &str, max: usize) -> String {
     }
 }
 
+/// `score: A+ (MUST 64/64 (100%), SHOULD none)`: the grade and the scores, by [`crate::score::RULE`].
+pub fn score_line(results: &RunResults) -> String {
+    format!("score: {}", Score::of(&results.cases).summary())
+}
+
 /// `64 cases in 1.2 s against ws://…: 63 passed, 1 failed.`
 pub fn closing_line(results: &RunResults) -> String {
     let tally = Tally::of(&results.cases);
@@ -193,58 +202,25 @@ pub fn closing_line(results: &RunResults) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use wsspec_suite::{
-        Level, Role,
-        results::{CloseBehavior, CloseInfo, SelectionInfo, Target, Transcript},
-    };
-
-    fn case(id: &str, verdict: Verdict) -> CaseResult {
-        CaseResult {
-            id: id.into(),
-            title: "t".into(),
-            rfc: "RFC 6455 §5.2".into(),
-            level: Level::Must,
-            requirement: "r".into(),
-            verdict,
-            behavior: verdict,
-            behavior_close: CloseBehavior::Ok,
-            expected: "echo".into(),
-            actual: "nothing".into(),
-            notes: vec![],
-            close: CloseInfo::default(),
-            started_ms: 0,
-            duration_ms: 3,
-            throughput: None,
-            handshake: None,
-            observation: None,
-            transcript: Transcript::default(),
-        }
-    }
+    use crate::fixtures::{case, run};
 
     #[test]
     fn summary_counts_and_lists_failures() {
-        let results = RunResults {
-            schema: 1,
-            tool: "wsspec".into(),
-            agent: "echo".into(),
-            target: Target {
-                url: "ws://x".into(),
-                role: Role::Server,
-            },
-            started: "now".into(),
-            duration_ms: 1500,
-            selection: SelectionInfo::default(),
-            strict: false,
-            complete: true,
-            cases: vec![
+        let results = run(
+            "echo",
+            vec![
                 case("1.1.1", Verdict::Pass),
                 case("2.5", Verdict::Fail),
                 case("2.6", Verdict::Pass),
             ],
-        };
+        );
         let text = summary(&results, Style::default());
         assert!(text.contains("2.5"), "{text}");
         assert!(!text.contains("1.1.1"), "{text}");
+        assert!(
+            text.contains("\nscore: F (MUST 2/3 (66.6%), SHOULD none)\n"),
+            "{text}"
+        );
         assert!(
             text.ends_with("3 cases in 1.50 s against ws://x (echo): 2 passed, 1 failed.\n"),
             "{text}"

@@ -952,6 +952,7 @@ impl CaseState {
         CaseResult {
             id: case.id.to_string(),
             title: case.title.clone(),
+            section_title: case.section_title.clone(),
             rfc: case.rfc.clone(),
             level: case.level,
             requirement: case.requirement.clone(),

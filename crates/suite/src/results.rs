@@ -180,6 +180,9 @@ pub struct CaseResult {
     pub id: String,
     /// The case title.
     pub title: String,
+    /// The title of the case's section (`UTF-8 handling` for 6.4.1); empty in files written before it existed.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub section_title: String,
     /// The RFC reference.
     pub rfc: String,
     /// The requirement level.

@@ -1,0 +1,158 @@
+// wsspec report: the matrix filters, and wire transcripts drawn from the embedded JSON when opened.
+// Plain DOM calls only; every text goes in through textContent, never as markup.
+(function () {
+  "use strict";
+  var $ = function (sel, root) { return (root || document).querySelector(sel); };
+  var $$ = function (sel, root) { return Array.prototype.slice.call((root || document).querySelectorAll(sel)); };
+
+  // ---- Matrix filters ----
+  var table = $("#matrix-table");
+  if (table) {
+    var rows = $$("tbody tr[data-case]", table).map(function (tr) {
+      return { tr: tr, cells: $$("td[data-col]", tr) };
+    });
+    var groups = $$("tbody[data-group]", table);
+    var controls = ["#f-section", "#f-verdict", "#f-agent", "#f-differ", "#f-text"].map(function (s) { return $(s); });
+    var count = $("#f-count");
+    var problems = { "fail": 1, "error": 1, "non-strict": 1 };
+
+    var apply = function () {
+      var section = controls[0].value, verdict = controls[1].value;
+      var agent = controls[2] ? controls[2].value : "";
+      var differ = controls[3] ? controls[3].checked : false;
+      var text = controls[4].value.trim().toLowerCase();
+      $$("[data-col]", table).forEach(function (el) { el.hidden = agent !== "" && el.dataset.col !== agent; });
+      var shown = 0;
+      rows.forEach(function (row) {
+        var tr = row.tr, ok = !section || tr.dataset.section === section;
+        if (ok && verdict) {
+          ok = row.cells.some(function (td) {
+            if (agent !== "" && td.dataset.col !== agent) return false;
+            return verdict === "problems" ? problems[td.dataset.verdict] === 1 : td.dataset.verdict === verdict;
+          });
+        }
+        if (ok && differ) ok = tr.dataset.differs === "1";
+        if (ok && text) ok = tr.dataset.search.indexOf(text) !== -1;
+        tr.hidden = !ok;
+        if (ok) shown++;
+      });
+      groups.forEach(function (g) {
+        var visible = $$("tr[data-case]:not([hidden])", g).length;
+        g.hidden = visible === 0;
+        $(".n", g).textContent = "(" + visible + ")";
+      });
+      count.textContent = shown === rows.length ? rows.length + " cases" : shown + " of " + rows.length + " cases";
+    };
+    controls.forEach(function (c) { if (c) c.addEventListener(c.type === "search" ? "input" : "change", apply); });
+  }
+
+  // ---- Wire transcripts ----
+  var wire = null;
+  var opcodes = { 0: "CONT", 1: "TEXT", 2: "BINARY", 8: "CLOSE", 9: "PING", 10: "PONG" };
+  var arrows = { s: "→ sent", r: "← recv", n: "· note" };
+
+  var el = function (tag, cls, text) {
+    var e = document.createElement(tag);
+    if (cls) e.className = cls;
+    if (text !== undefined) e.textContent = text;
+    return e;
+  };
+
+  // Offset, 16 bytes in two groups of 8, and the printable characters.
+  var hexdump = function (hex, total) {
+    var lines = [];
+    for (var off = 0; off < hex.length / 2; off += 16) {
+      var bytes = [], ascii = "";
+      for (var i = off; i < Math.min(off + 16, hex.length / 2); i++) {
+        var b = parseInt(hex.substr(i * 2, 2), 16);
+        bytes.push(hex.substr(i * 2, 2));
+        ascii += b >= 32 && b < 127 ? String.fromCharCode(b) : ".";
+      }
+      var left = bytes.slice(0, 8).join(" "), right = bytes.slice(8).join(" ");
+      lines.push(("0000" + off.toString(16)).slice(-4) + "  " + (left + "  " + right).padEnd(49) + " " + ascii);
+    }
+    var shown = hex.length / 2;
+    if (total > shown) lines.push("… " + (total - shown) + " more bytes (" + total + " in all)");
+    return el("pre", "hex", lines.join("\n"));
+  };
+
+  var describe = function (cell, e) {
+    var kind = e[2];
+    if (kind === "e") { cell.textContent = e[3]; return; }
+    if (kind === "b") {
+      cell.appendChild(el("span", "op", e[3] + " bytes"));
+      if (e[4]) cell.appendChild(hexdump(e[4], e[3]));
+      return;
+    }
+    // A frame: [µs, dir, "f", fin, rsv, opcode, mask, len, payload, is_hex]
+    var op = e[5], name = opcodes[op] || "OPCODE " + op;
+    cell.appendChild(el("span", "op", name));
+    var flags = [e[3] ? "FIN" : "no FIN"];
+    if (e[4]) flags.push("RSV=" + e[4]);
+    flags.push("len " + e[7]);
+    if (e[6]) flags.push("mask " + e[6]);
+    if (op === 8 && e[9] && e[8].length >= 4) flags.push("code " + parseInt(e[8].substr(0, 4), 16));
+    cell.appendChild(el("span", "flags", flags.join(" · ")));
+    if (e[7] > 0) {
+      if (e[9]) {
+        cell.appendChild(hexdump(e[8], e[7]));
+      } else {
+        var more = e[7] > new TextEncoder().encode(e[8]).length ? " …" : "";
+        cell.appendChild(document.createElement("br"));
+        cell.appendChild(el("span", "payload", JSON.stringify(e[8]) + more));
+      }
+    }
+  };
+
+  var render = function (details) {
+    var body = $(".wire-body", details);
+    if (!wire) {
+      var data = $("#wire-data");
+      wire = data ? JSON.parse(data.textContent) : {};
+    }
+    var w = wire[details.dataset.wire];
+    body.textContent = "";
+    if (!w) { body.appendChild(el("p", "muted", "No transcript recorded.")); return; }
+    if (w.h) {
+      var hs = el("div", "handshake");
+      [["Request", w.h[0]], ["Response", w.h[1]]].forEach(function (part) {
+        var box = el("div");
+        box.appendChild(el("h5", "", part[0]));
+        box.appendChild(el("pre", "", part[1] || "(none)"));
+        hs.appendChild(box);
+      });
+      body.appendChild(hs);
+    }
+    var t = el("table", "transcript"), tb = el("tbody");
+    w.e.forEach(function (e, i) {
+      if (w.g && w.g[0] === i) {
+        var gap = el("tr", "gap"), td = el("td", "", "… " + w.g[1] + " entries left out here (results.json keeps the first and last ones the run recorded) …");
+        td.colSpan = 3;
+        gap.appendChild(td);
+        tb.appendChild(gap);
+      }
+      var tr = el("tr", e[1]);
+      tr.appendChild(el("td", "t", (e[0] / 1000).toFixed(3) + " ms"));
+      tr.appendChild(el("td", "d", arrows[e[1]] || e[1]));
+      var what = el("td", "w");
+      describe(what, e);
+      tr.appendChild(what);
+      tb.appendChild(tr);
+    });
+    if (w.g && w.g[0] >= w.e.length) {
+      var end = el("tr", "gap"), cell = el("td", "", "… " + w.g[1] + " more entries left out …");
+      cell.colSpan = 3;
+      end.appendChild(cell);
+      tb.appendChild(end);
+    }
+    t.appendChild(tb);
+    body.appendChild(t);
+    details.dataset.drawn = "1";
+  };
+
+  // "toggle" does not bubble: listen in the capture phase.
+  document.addEventListener("toggle", function (ev) {
+    var d = ev.target;
+    if (d.matches && d.matches("details[data-wire]") && d.open && !d.dataset.drawn) render(d);
+  }, true);
+})();
