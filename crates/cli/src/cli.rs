@@ -60,21 +60,23 @@ enum Command {
     /// Render one or more results.json files into one report (index.html and badge.svg): the matrix
     /// of agents × cases. Runs of the same agent (e.g. shards) merge; a later file wins on a case.
     Report(ReportArgs),
+    /// Test a WebSocket client (wsspec is the server it connects to, on Autobahn's fuzzingserver protocol).
+    Client(crate::client::ClientArgs),
     /// Run the built-in reference echo server (tokio-tungstenite) until interrupted.
     Echo(EchoArgs),
 }
 
 #[derive(Args, Debug)]
-struct CaseSelection {
+pub(crate) struct CaseSelection {
     /// Cases to run, by id with `*` wildcards (repeatable, or a comma list), e.g. `--cases '1.*' --cases 5.1*`.
     #[arg(long = "cases", value_name = "PATTERN")]
-    cases: Vec<String>,
+    pub(crate) cases: Vec<String>,
     /// Cases to leave out, same syntax as --cases.
     #[arg(long = "exclude", value_name = "PATTERN")]
-    exclude: Vec<String>,
+    pub(crate) exclude: Vec<String>,
     /// Load case files from this folder instead of the built-in cases.
     #[arg(long = "cases-dir", value_name = "DIR")]
-    cases_dir: Option<PathBuf>,
+    pub(crate) cases_dir: Option<PathBuf>,
 }
 
 #[derive(Args, Debug)]
@@ -200,13 +202,13 @@ struct EchoArgs {
 }
 
 /// A failure that ends the command with an exit code and a one-line message.
-struct Exit {
-    code: u8,
-    message: String,
+pub(crate) struct Exit {
+    pub(crate) code: u8,
+    pub(crate) message: String,
 }
 
 impl Exit {
-    fn usage(message: impl Into<String>) -> Self {
+    pub(crate) fn usage(message: impl Into<String>) -> Self {
         Exit {
             code: exit::USAGE,
             message: message.into(),
@@ -243,6 +245,7 @@ pub fn main() -> ExitCode {
     let outcome = runtime.block_on(async {
         match cli.command {
             Command::Server(args) => server(args).await,
+            Command::Client(args) => crate::client::client(args).await,
             Command::List(args) => list(args),
             Command::Report(args) => report(args),
             Command::Echo(args) => echo(args).await,
@@ -257,7 +260,7 @@ pub fn main() -> ExitCode {
     }
 }
 
-fn load_suite(cases_dir: Option<&PathBuf>) -> Result<Suite, Exit> {
+pub(crate) fn load_suite(cases_dir: Option<&PathBuf>) -> Result<Suite, Exit> {
     match cases_dir {
         Some(dir) => Suite::from_dir(dir),
         None => Suite::builtin(),
@@ -436,7 +439,7 @@ async fn server(args: ServerArgs) -> Result<u8, Exit> {
 }
 
 /// Writes `index.html` and `badge.svg` into `dir` and returns the page's path.
-fn write_pages(dir: &Path, runs: &[RunResults]) -> Result<PathBuf, Exit> {
+pub(crate) fn write_pages(dir: &Path, runs: &[RunResults]) -> Result<PathBuf, Exit> {
     std::fs::create_dir_all(dir)
         .map_err(|err| Exit::usage(format!("cannot create {}: {err}", dir.display())))?;
     let page = html::write(dir, runs).map_err(|err| Exit::usage(err.to_string()))?;
@@ -517,7 +520,7 @@ fn list(args: ListArgs) -> Result<u8, Exit> {
 }
 
 /// Writes to stdout; a closed pipe (`wsspec list | head`) is not an error worth a panic.
-fn print_out(text: &str) {
+pub(crate) fn print_out(text: &str) {
     use std::io::Write;
     let mut stdout = std::io::stdout().lock();
     let _ = stdout

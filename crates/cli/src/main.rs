@@ -4,6 +4,7 @@
 //! 3 the target is unreachable.
 
 mod cli;
+mod client;
 
 use std::process::ExitCode;
 

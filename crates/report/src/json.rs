@@ -103,12 +103,20 @@ pub fn write_atomically(
 
 /// Autobahn's per-case file name: the agent lower-cased with everything but `[a-z0-9]` as `_`.
 pub fn report_file(agent: &str, case_id: &str) -> String {
-    let agent: String = agent
+    format!(
+        "{}_case_{}.json",
+        file_stem(agent),
+        case_id.replace('.', "_")
+    )
+}
+
+/// An agent's name as a file name: lower case, everything but `[a-z0-9]` as `_`.
+pub fn file_stem(agent: &str) -> String {
+    agent
         .to_lowercase()
         .chars()
         .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
-        .collect();
-    format!("{agent}_case_{}.json", case_id.replace('.', "_"))
+        .collect()
 }
 
 /// One entry of Autobahn's `index.json`.
