@@ -563,6 +563,11 @@ impl CaseState {
                         what: format!("nothing for {ms} ms"),
                         fail_codes: None,
                     },
+                    None if on_timeout == OnTimeout::Pass => {
+                        self.recorder
+                            .note(format!("nothing within {within_ms} ms, which is fine here"));
+                        return;
+                    }
                     None if on_timeout == OnTimeout::NonStrict => {
                         let MatchOutcome::Failed(reason) = matcher.timed_out(within_ms) else {
                             return;
@@ -847,7 +852,8 @@ impl CaseState {
     fn mask(&mut self, spec: MaskSpec) -> Option<[u8; 4]> {
         match spec {
             MaskSpec::Auto if self.role == Role::Server => Some(self.rng.random()),
-            MaskSpec::Auto | MaskSpec::None => None,
+            MaskSpec::AutoZero if self.role == Role::Server => Some([0; 4]),
+            MaskSpec::Auto | MaskSpec::AutoZero | MaskSpec::None => None,
             MaskSpec::Random => Some(self.rng.random()),
             MaskSpec::Key(key) => Some(key),
         }

@@ -348,6 +348,8 @@ pub enum MaskSpec {
     Random,
     /// Masked with this key.
     Key([u8; 4]),
+    /// As `Auto`, but with the all-zero key, so that bytes sent raw after the header need no masking.
+    AutoZero,
 }
 
 /// How a frame's length field is written.
@@ -462,6 +464,9 @@ pub enum OnTimeout {
     /// The case goes on with its next steps, and can be NON-STRICT at best (e.g. a peer that detects
     /// invalid UTF-8 only at the end of a message instead of as soon as it can).
     NonStrict,
+    /// The case goes on with its next steps: waiting out the time is as good as the expectation
+    /// (e.g. a client that, given a 200, waits for the server to close instead of closing itself).
+    Pass,
 }
 
 /// The payload of a close frame the harness sends.

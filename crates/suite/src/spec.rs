@@ -240,9 +240,10 @@ impl RawStep {
         let on_timeout = match self.on_timeout.as_deref() {
             None | Some("fail") => OnTimeout::Fail,
             Some("non-strict") => OnTimeout::NonStrict,
+            Some("pass") => OnTimeout::Pass,
             Some(other) => {
                 return Err(format!(
-                    "on_timeout {other:?} must be \"fail\" or \"non-strict\""
+                    "on_timeout {other:?} must be \"fail\", \"non-strict\" or \"pass\""
                 ));
             }
         };
@@ -484,6 +485,7 @@ impl RawFrame {
             None | Some("auto") => MaskSpec::Auto,
             Some("none") => MaskSpec::None,
             Some("random") => MaskSpec::Random,
+            Some("auto-zero") => MaskSpec::AutoZero,
             Some(hex) => {
                 let key: [u8; 4] = parse_hex(hex)?.try_into().map_err(|_| {
                     format!("mask {hex:?} must be auto, none, random or 4 bytes of hex")
