@@ -155,12 +155,24 @@ impl PolicyArgs {
 struct ListArgs {
     /// Only cases matching these patterns (same syntax as --cases).
     patterns: Vec<String>,
+    /// Only the cases that run against this kind of target.
+    #[arg(long, value_enum)]
+    role: Option<RoleArg>,
     /// Print JSON instead of a table.
     #[arg(long)]
     json: bool,
     /// Load case files from this folder instead of the built-in cases.
     #[arg(long = "cases-dir", value_name = "DIR")]
     cases_dir: Option<PathBuf>,
+}
+
+/// A kind of target, for `list --role`.
+#[derive(Clone, Copy, Debug, clap::ValueEnum)]
+enum RoleArg {
+    /// Cases that test servers.
+    Server,
+    /// Cases that test clients.
+    Client,
 }
 
 #[derive(Args, Debug)]
@@ -478,7 +490,14 @@ fn report(args: ReportArgs) -> Result<u8, Exit> {
 }
 
 fn list(args: ListArgs) -> Result<u8, Exit> {
-    let suite = load_suite(args.cases_dir.as_ref())?;
+    let mut suite = load_suite(args.cases_dir.as_ref())?;
+    if let Some(role) = args.role {
+        let role = match role {
+            RoleArg::Server => wsspec_suite::Role::Server,
+            RoleArg::Client => wsspec_suite::Role::Client,
+        };
+        suite.cases.retain(|case| case.roles.contains(&role));
+    }
     let selected = select::select(&suite.cases, &args.patterns, &[])
         .map_err(|err| Exit::usage(err.to_string()))?;
     if args.json {

@@ -11,7 +11,7 @@ use common::{ids_with, run_server, verdicts, wsspec};
 fn reference_server_passes_every_case() {
     let (code, results, stderr) = run_server("reference", None, &[]);
     assert_eq!(code, 0, "{stderr}");
-    let listed = String::from_utf8(wsspec(&["list"]).stdout)
+    let listed = String::from_utf8(wsspec(&["list", "--role", "server"]).stdout)
         .unwrap()
         .lines()
         .count();
@@ -85,7 +85,7 @@ fn list_shows_every_case_with_level_and_rfc() {
     let output = wsspec(&["list"]);
     assert_eq!(output.status.code(), Some(0));
     let text = String::from_utf8(output.stdout).unwrap();
-    assert_eq!(text.lines().count(), 358, "{text}");
+    assert_eq!(text.lines().count(), 376, "{text}");
     assert!(
         text.lines()
             .any(|l| l.starts_with("2.5 ") && l.contains("must") && l.contains("RFC 6455 §5.5")),
