@@ -188,6 +188,7 @@ mod tests {
                 case("12.1.1", Verdict::Unimplemented),
                 case("3.2", Verdict::NonStrict),
             ],
+            not_run: vec![],
         };
         let xml = junit(&results).unwrap();
         assert!(

@@ -62,10 +62,10 @@ impl Outgoing {
     }
 
     /// The bytes, in blocks of at most [`BLOCK`] bytes (bytes segments whole).
-    fn blocks(&self) -> impl Iterator<Item = Vec<u8>> + '_ {
+    fn blocks(&self) -> impl Iterator<Item = Vec<u8>> + Send + '_ {
         self.segments
             .iter()
-            .flat_map(|segment| -> Box<dyn Iterator<Item = Vec<u8>> + '_> {
+            .flat_map(|segment| -> Box<dyn Iterator<Item = Vec<u8>> + Send + '_> {
                 match segment {
                     Segment::Bytes(bytes) => Box::new(std::iter::once(bytes.clone())),
                     Segment::Pattern {
