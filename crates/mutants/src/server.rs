@@ -14,10 +14,10 @@ use crate::Defect;
 use crate::session::{Session, Step};
 
 /// How much is read from the socket at a time.
-const READ_CHUNK: usize = 16 * 1024;
+pub(crate) const READ_CHUNK: usize = 16 * 1024;
 
 /// How long a client has to send its whole opening handshake.
-const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+pub(crate) const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// How long input is read and discarded after the write side was shut down, so that the peer
 /// reads the last frame instead of a reset caused by unread data.
@@ -65,7 +65,16 @@ async fn serve(mut stream: TcpStream, defect: Defect) -> io::Result<()> {
     };
     // Whatever followed the head already belongs to the frames.
     buf.drain(..head_len);
+    echo(stream, buf, defect).await
+}
 
+/// Serves the frames of an upgraded connection until it ends; `buf` holds the bytes that came after
+/// the request head.
+pub(crate) async fn echo(
+    mut stream: TcpStream,
+    mut buf: Vec<u8>,
+    defect: Defect,
+) -> io::Result<()> {
     let mut session = Session::new(defect);
     let mut decoder = FrameDecoder::new();
     loop {
@@ -95,6 +104,34 @@ async fn serve(mut stream: TcpStream, defect: Defect) -> io::Result<()> {
 /// Reads the request head into `buf` and answers it. Returns the head's length after a 101, or
 /// `None` when the connection is over (refused, or the peer left).
 async fn handshake(stream: &mut TcpStream, buf: &mut Vec<u8>) -> io::Result<Option<usize>> {
+    match read_upgrade(stream, buf).await? {
+        Upgrade::Key { key, len } => {
+            let response = Response::switching_protocols(&key);
+            stream.write_all(&response.to_bytes()).await?;
+            Ok(Some(len))
+        }
+        Upgrade::Refused => refuse(stream).await.map(|()| None),
+        Upgrade::Gone => Ok(None),
+    }
+}
+
+/// What a client's request head asks for.
+pub(crate) enum Upgrade {
+    /// A WebSocket upgrade with this key; the head took `len` bytes of the buffer.
+    Key {
+        /// The `Sec-WebSocket-Key`.
+        key: String,
+        /// The head's length.
+        len: usize,
+    },
+    /// Not HTTP, or not a WebSocket upgrade: to be answered with 400.
+    Refused,
+    /// The client left before its head was complete.
+    Gone,
+}
+
+/// Reads a request head into `buf` (without answering it).
+pub(crate) async fn read_upgrade(stream: &mut TcpStream, buf: &mut Vec<u8>) -> io::Result<Upgrade> {
     loop {
         match parse_request(buf) {
             Ok(Parsed::Complete { value, len }) => {
@@ -102,29 +139,28 @@ async fn handshake(stream: &mut TcpStream, buf: &mut Vec<u8>) -> io::Result<Opti
                     .header("Sec-WebSocket-Key")
                     .map(str::trim)
                     .filter(|key| !key.is_empty());
-                return match key {
-                    Some(key) if value.method == "GET" => {
-                        let response = Response::switching_protocols(key);
-                        stream.write_all(&response.to_bytes()).await?;
-                        Ok(Some(len))
-                    }
-                    _ => refuse(stream).await.map(|()| None),
-                };
+                return Ok(match key {
+                    Some(key) if value.method == "GET" => Upgrade::Key {
+                        key: key.to_owned(),
+                        len,
+                    },
+                    _ => Upgrade::Refused,
+                });
             }
             // parse_request bounds the head (MAX_HEAD_BYTES), so the buffer cannot grow forever.
             Ok(Parsed::Incomplete) => {
                 buf.reserve(READ_CHUNK);
                 if stream.read_buf(buf).await? == 0 {
-                    return Ok(None);
+                    return Ok(Upgrade::Gone);
                 }
             }
-            Err(_) => return refuse(stream).await.map(|()| None),
+            Err(_) => return Ok(Upgrade::Refused),
         }
     }
 }
 
 /// Answers 400 and closes.
-async fn refuse(stream: &mut TcpStream) -> io::Result<()> {
+pub(crate) async fn refuse(stream: &mut TcpStream) -> io::Result<()> {
     stream.write_all(BAD_REQUEST).await?;
     stream.shutdown().await?;
     linger(stream).await;
@@ -164,7 +200,7 @@ async fn linger(stream: &mut TcpStream) {
 }
 
 /// Reads and discards input until the peer closes its side or the connection breaks.
-async fn discard_until_eof(stream: &mut TcpStream) {
+pub(crate) async fn discard_until_eof(stream: &mut TcpStream) {
     let mut sink = [0u8; 4096];
     while let Ok(1..) = stream.read(&mut sink).await {}
 }
