@@ -205,6 +205,11 @@ async fn server(args: ServerArgs) -> Result<u8, Exit> {
     for pattern in &selected.unused_excludes {
         eprintln!("wsspec: warning: --exclude {pattern} matches no case");
     }
+    if selected.cases.is_empty() {
+        return Err(Exit::usage(
+            "no case left to run: --exclude removes every selected case",
+        ));
+    }
 
     let (url, agent) = match &args.url {
         Some(url) => {
