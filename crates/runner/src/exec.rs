@@ -360,11 +360,16 @@ impl CaseState {
             Step::Wait { ms } => {
                 self.recorder.note(format!("waiting {ms} ms"));
                 let until = Instant::now() + Duration::from_millis(*ms);
-                while self
-                    .io
-                    .as_ref()
-                    .is_some_and(|io| io.pending.len() < MAX_PENDING)
-                {
+                loop {
+                    if self
+                        .io
+                        .as_ref()
+                        .is_some_and(|io| io.pending.len() >= MAX_PENDING)
+                    {
+                        // A peer that floods the wait is left unread (TCP pushes back) for the rest.
+                        tokio::time::sleep_until(until.into()).await;
+                        break;
+                    }
                     let Some(event) = self.receive(until).await else {
                         break;
                     };
@@ -372,8 +377,6 @@ impl CaseState {
                         io.pending.push_back(event);
                     }
                 }
-                // A peer that floods the wait is left unread (TCP pushes back) for the rest of it.
-                tokio::time::sleep_until(until.into()).await;
             }
             Step::Close { payload, write } => {
                 let bytes = match payload {
