@@ -41,6 +41,9 @@ pub mod exit {
     pub const USAGE: u8 = 2;
     /// The target could not be reached.
     pub const UNREACHABLE: u8 = 3;
+    /// Interrupted by Ctrl-C (SIGINT) or SIGTERM; the results so far were still written, marked
+    /// incomplete.
+    pub const INTERRUPTED: u8 = 130;
 }
 
 /// Conformance tests for WebSocket implementations (RFC 6455).
@@ -281,6 +284,8 @@ pub(crate) fn load_suite(cases_dir: Option<&PathBuf>) -> Result<Suite, Exit> {
 }
 
 async fn server(args: ServerArgs) -> Result<u8, Exit> {
+    // Caught from the start, so that a Ctrl-C at any point still ends in reports.
+    let interrupted = interruption()?;
     let suite = load_suite(args.selection.cases_dir.as_ref())?;
     // The built-in server's limit and policy are known; another server's only if declared.
     let (limit, policy) = match &args.url {
@@ -311,6 +316,11 @@ async fn server(args: ServerArgs) -> Result<u8, Exit> {
     .map_err(|err| Exit::usage(err.to_string()))?;
     for pattern in &selected.unused_excludes {
         eprintln!("wsspec: warning: --exclude {pattern} matches no case");
+    }
+    if selected.cases.is_empty() {
+        return Err(Exit::usage(
+            "no case left to run: --exclude removes every selected case",
+        ));
     }
 
     let mut ca_roots = Vec::new();
@@ -418,17 +428,16 @@ async fn server(args: ServerArgs) -> Result<u8, Exit> {
         "wsspec: running {} cases against {url}",
         selected.cases.len()
     );
-    let results =
-        wsspec_runner::run_server(&target, &selected.cases, &config, &wsspec_runner::Quiet).await;
+    let results = wsspec_runner::run_server_until(
+        &target,
+        &selected.cases,
+        &config,
+        &wsspec_runner::Quiet,
+        interrupted,
+    )
+    .await;
 
-    let written =
-        json::write_all(&args.out, &results).map_err(|err| Exit::usage(err.to_string()))?;
-    let runs = std::slice::from_ref(&results);
-    let page = write_pages(&args.out, runs)?;
-    if let Some(path) = &args.junit {
-        wsspec_report::junit::write_junit(path, &results)
-            .map_err(|err| Exit::usage(err.to_string()))?;
-    }
+    let (written, page) = write_reports(&args, &results)?;
     let stdout_tty = std::io::stdout().is_terminal();
     let style = terminal::Style {
         color: stdout_tty && std::env::var_os("NO_COLOR").is_none(),
@@ -443,7 +452,9 @@ async fn server(args: ServerArgs) -> Result<u8, Exit> {
             page.display()
         );
     }
-    Ok(if results.has_failures() {
+    Ok(if !results.complete {
+        exit::INTERRUPTED
+    } else if results.has_failures() {
         exit::FAILED
     } else {
         exit::OK
@@ -487,6 +498,51 @@ fn report(args: ReportArgs) -> Result<u8, Exit> {
     } else {
         exit::OK
     })
+}
+
+/// Writes every report of a run, finished or interrupted alike: one path, so an interrupted run gets
+/// every file a finished one does. Each file is written to a temporary name and renamed into place.
+fn write_reports(
+    args: &ServerArgs,
+    results: &RunResults,
+) -> Result<(json::Written, PathBuf), Exit> {
+    let written =
+        json::write_all(&args.out, results).map_err(|err| Exit::usage(err.to_string()))?;
+    let page = write_pages(&args.out, std::slice::from_ref(results))?;
+    if let Some(path) = &args.junit {
+        wsspec_report::junit::write_junit(path, results)
+            .map_err(|err| Exit::usage(err.to_string()))?;
+    }
+    Ok((written, page))
+}
+
+/// A future that completes on Ctrl-C (SIGINT) or SIGTERM. The handlers are installed by this call, so
+/// a signal that comes any time later is caught, even before the future is first polled.
+fn interruption() -> Result<impl Future<Output = ()>, Exit> {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let handler = |kind: SignalKind| {
+            signal(kind)
+                .map_err(|err| Exit::usage(format!("cannot install a signal handler: {err}")))
+        };
+        let mut interrupt = handler(SignalKind::interrupt())?;
+        let mut terminate = handler(SignalKind::terminate())?;
+        Ok(async move {
+            tokio::select! {
+                _ = interrupt.recv() => {}
+                _ = terminate.recv() => {}
+            }
+        })
+    }
+    #[cfg(not(unix))]
+    {
+        Ok(async {
+            if tokio::signal::ctrl_c().await.is_err() {
+                std::future::pending::<()>().await;
+            }
+        })
+    }
 }
 
 fn list(args: ListArgs) -> Result<u8, Exit> {

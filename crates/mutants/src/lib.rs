@@ -13,6 +13,9 @@
 //! module does the socket work. Each defect changes exactly one rule of the correct server, as
 //! its variant of [`Defect`] describes.
 //!
+//! The [`hostile`] module holds the other kind of fixture: servers that attack the harness itself (a
+//! flood, a trickle, a reset, a header block of a megabyte) to prove that it never hangs or crashes.
+//!
 //! These servers are test fixtures: they serve every connection until it ends, keep no more than
 //! [`MAX_MESSAGE_LEN`] bytes of a message in memory, and never panic on peer input; an I/O error
 //! ends only the connection it happened on.
@@ -21,6 +24,7 @@ use std::fmt;
 use std::io;
 use std::net::SocketAddr;
 
+pub mod hostile;
 mod server;
 mod session;
 

@@ -10,17 +10,18 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::time::timeout;
 use wsspec_reference::handshake::{self, Answer, ServerPolicy};
 use wsspec_wire::{
-    FrameDecoder, FrameSpec, Parsed, Request, accept_key_with_guid, encode_frame, parse_request,
+    FrameDecoder, FrameSpec, Parsed, Request, Response, accept_key_with_guid, encode_frame,
+    parse_request,
 };
 
 use crate::Defect;
 use crate::session::{Session, Step};
 
 /// How much is read from the socket at a time.
-const READ_CHUNK: usize = 16 * 1024;
+pub(crate) const READ_CHUNK: usize = 16 * 1024;
 
 /// How long a client has to send its whole opening handshake.
-const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+pub(crate) const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// How long input is read and discarded after the write side was shut down, so that the peer
 /// reads the last frame instead of a reset caused by unread data.
@@ -68,7 +69,16 @@ async fn serve(mut stream: TcpStream, defect: Defect) -> io::Result<()> {
     };
     // Whatever followed the head already belongs to the frames.
     buf.drain(..head_len);
+    echo(stream, buf, defect).await
+}
 
+/// Serves the frames of an upgraded connection until it ends; `buf` holds the bytes that came after
+/// the request head.
+pub(crate) async fn echo(
+    mut stream: TcpStream,
+    mut buf: Vec<u8>,
+    defect: Defect,
+) -> io::Result<()> {
     let mut session = Session::new(defect);
     let mut decoder = FrameDecoder::new();
     loop {
@@ -102,29 +112,70 @@ async fn handshake(
     buf: &mut Vec<u8>,
     defect: Defect,
 ) -> io::Result<Option<usize>> {
+    match read_upgrade(stream, buf, defect).await? {
+        Upgrade::Accepted { response, len, .. } => {
+            stream.write_all(&response.to_bytes()).await?;
+            Ok(Some(len))
+        }
+        Upgrade::Refused(refusal) => refuse(stream, &refusal).await.map(|()| None),
+        Upgrade::Gone => Ok(None),
+    }
+}
+
+/// What a client's request head gets, as the reference server answers it (bent by `defect`).
+pub(crate) enum Upgrade {
+    /// An upgrade: the client's key, the 101 to send, and the head's length in the buffer.
+    Accepted {
+        /// The `Sec-WebSocket-Key`.
+        key: String,
+        /// The answer.
+        response: Response,
+        /// The head's length.
+        len: usize,
+    },
+    /// Not HTTP, or not an acceptable WebSocket upgrade: the error response to send.
+    Refused(Answer),
+    /// The client left before its head was complete.
+    Gone,
+}
+
+/// Reads a request head into `buf` and decides the answer (without sending it).
+pub(crate) async fn read_upgrade(
+    stream: &mut TcpStream,
+    buf: &mut Vec<u8>,
+    defect: Defect,
+) -> io::Result<Upgrade> {
     loop {
-        let (answer, len) = match parse_request(buf) {
-            Ok(Parsed::Complete { value, len }) => (answer(value, defect), len),
+        match parse_request(buf) {
+            Ok(Parsed::Complete { value, len }) => {
+                let key = value
+                    .header("sec-websocket-key")
+                    .unwrap_or_default()
+                    .trim()
+                    .to_owned();
+                return Ok(match answer(value, defect) {
+                    Answer::Upgrade(response) => Upgrade::Accepted { key, response, len },
+                    refusal => Upgrade::Refused(refusal),
+                });
+            }
             // parse_request bounds the head (MAX_HEAD_BYTES), so the buffer cannot grow forever.
             Ok(Parsed::Incomplete) => {
                 buf.reserve(READ_CHUNK);
                 if stream.read_buf(buf).await? == 0 {
-                    return Ok(None);
+                    return Ok(Upgrade::Gone);
                 }
-                continue;
             }
-            Err(err) => (handshake::answer_unparsable(&err), 0),
-        };
-        stream.write_all(&answer.to_bytes()).await?;
-        return match answer {
-            Answer::Upgrade(_) => Ok(Some(len)),
-            Answer::Refuse(..) => {
-                stream.shutdown().await?;
-                linger(stream).await;
-                Ok(None)
-            }
-        };
+            Err(err) => return Ok(Upgrade::Refused(handshake::answer_unparsable(&err))),
+        }
     }
+}
+
+/// Sends a refusal and closes.
+pub(crate) async fn refuse(stream: &mut TcpStream, refusal: &Answer) -> io::Result<()> {
+    stream.write_all(&refusal.to_bytes()).await?;
+    stream.shutdown().await?;
+    linger(stream).await;
+    Ok(())
 }
 
 /// The reference server's answer, bent by the handshake defects.
@@ -188,7 +239,7 @@ async fn linger(stream: &mut TcpStream) {
 }
 
 /// Reads and discards input until the peer closes its side or the connection breaks.
-async fn discard_until_eof(stream: &mut TcpStream) {
+pub(crate) async fn discard_until_eof(stream: &mut TcpStream) {
     let mut sink = [0u8; 4096];
     while let Ok(1..) = stream.read(&mut sink).await {}
 }

@@ -57,6 +57,7 @@ pub fn run(agent: &str, cases: Vec<CaseResult>) -> RunResults {
         selection: SelectionInfo::default(),
         strict: false,
         complete: true,
+        not_run: vec![],
         cases,
     }
 }

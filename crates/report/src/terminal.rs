@@ -184,12 +184,16 @@ pub fn closing_line(results: &RunResults) -> String {
         }
     }
     let incomplete = if results.complete {
-        ""
+        String::new()
     } else {
-        " (incomplete run)"
+        format!(
+            " Interrupted: {} of the {} selected cases did not finish.",
+            results.not_run.len(),
+            tally.total() + results.not_run.len()
+        )
     };
     format!(
-        "{} {} in {:.2} s against {} ({}): {}{incomplete}.",
+        "{} {} in {:.2} s against {} ({}): {}.{incomplete}",
         tally.total(),
         if tally.total() == 1 { "case" } else { "cases" },
         results.duration_ms as f64 / 1000.0,
@@ -223,6 +227,18 @@ mod tests {
         );
         assert!(
             text.ends_with("3 cases in 1.50 s against ws://x (echo): 2 passed, 1 failed.\n"),
+            "{text}"
+        );
+        let interrupted = RunResults {
+            complete: false,
+            not_run: vec!["9.1.1".into(), "9.1.2".into()],
+            ..results
+        };
+        let text = summary(&interrupted, Style::default());
+        assert!(
+            text.ends_with(
+                "2 passed, 1 failed. Interrupted: 2 of the 5 selected cases did not finish.\n"
+            ),
             "{text}"
         );
     }

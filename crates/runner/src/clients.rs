@@ -254,6 +254,13 @@ impl Shared {
             selection: self.config.selection.clone(),
             strict: self.config.strict,
             complete: complete && agent.results.len() == self.cases.len(),
+            not_run: self
+                .cases
+                .iter()
+                .enumerate()
+                .filter(|(index, _)| !agent.results.contains_key(index))
+                .map(|(_, case)| case.id.to_string())
+                .collect(),
             cases,
         }
     }

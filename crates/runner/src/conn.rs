@@ -2,8 +2,9 @@
 //!
 //! A reader task decodes the peer's bytes into frames and passes them on a channel; the case executor
 //! writes from its own task. Both record into one bounded [`Recorder`]. Nothing here judges: frames go
-//! to [`crate::judge`] as they were read. Memory is bounded: payloads travel in chunks under a byte
-//! budget ([`READ_BUDGET`]), and the transcript keeps a bounded number of entries.
+//! to [`crate::judge`] as they were read. Memory is bounded: payloads travel in chunks, and every event
+//! in the queue between the reader and the case holds part of a byte budget ([`READ_BUDGET`]); the
+//! transcript keeps a bounded number of entries.
 
 use std::{
     sync::{Arc, Mutex},
@@ -114,8 +115,8 @@ impl Recorder {
 pub enum Incoming {
     /// A frame header.
     Header(FrameHeader),
-    /// Part of the current frame's payload, unmasked, with the budget it holds.
-    Payload(Budgeted),
+    /// Part of the current frame's payload, unmasked.
+    Payload(Vec<u8>),
     /// The current frame's last payload byte was read.
     End,
     /// The peer closed its side of TCP (read returned 0).
@@ -124,25 +125,42 @@ pub enum Incoming {
     Error(String),
 }
 
-/// A payload chunk that holds part of the reader's memory budget until it is dropped.
+/// An [`Incoming`] event on its way from the reader to the case. It holds its share of the read budget
+/// until it is dropped, wherever the case keeps it meanwhile.
 #[derive(Debug)]
-pub struct Budgeted {
-    /// The bytes.
-    pub bytes: Vec<u8>,
+pub struct Queued {
+    /// The event.
+    pub incoming: Incoming,
     _permit: Option<OwnedSemaphorePermit>,
 }
 
-/// How many payload bytes may wait between the reader and the case at once. When the case falls
-/// behind, the reader stops reading and TCP pushes back on the peer.
+impl From<Incoming> for Queued {
+    /// An event outside the budget (the executor's own, such as "the reader stopped").
+    fn from(incoming: Incoming) -> Self {
+        Queued {
+            incoming,
+            _permit: None,
+        }
+    }
+}
+
+/// How many bytes of input may wait between the reader and the case at once, per connection: payload
+/// bytes, plus [`EVENT_COST`] for every event. When the case falls behind (or the peer floods it with
+/// empty frames), the reader stops reading and TCP pushes back on the peer.
 pub const READ_BUDGET: usize = 16 << 20;
 
+/// What each queued event costs of [`READ_BUDGET`] besides its payload: about its size in memory, so that
+/// a flood of empty frames is bounded like a flood of bytes.
+pub const EVENT_COST: usize = 64;
+
 /// Reads frames from `reader` until EOF or error, starting with `leftover` bytes that arrived with the
-/// handshake.
+/// handshake. Stops as soon as the case drops its receiver, even when the peer is silent, so a finished
+/// case leaves no reader (and no socket) behind.
 pub async fn read_frames<R: AsyncRead + Unpin>(
     mut reader: R,
     leftover: Vec<u8>,
     recorder: Recorder,
-    tx: mpsc::UnboundedSender<Incoming>,
+    tx: mpsc::UnboundedSender<Queued>,
 ) {
     let budget = Arc::new(Semaphore::new(READ_BUDGET));
     let mut decoder = FrameDecoder::new();
@@ -166,12 +184,7 @@ pub async fn read_frames<R: AsyncRead + Unpin>(
                         let room = PREVIEW_BYTES.saturating_sub(preview.len());
                         preview.extend_from_slice(&data[..data.len().min(room)]);
                     }
-                    let permits = u32::try_from(data.len()).unwrap_or(u32::MAX);
-                    let permit = budget.clone().acquire_many_owned(permits).await.ok();
-                    Incoming::Payload(Budgeted {
-                        bytes: data.to_vec(),
-                        _permit: permit,
-                    })
+                    Incoming::Payload(data.to_vec())
                 }
                 Some(DecodeEvent::End) => {
                     if let Some((header, preview)) = current.take() {
@@ -182,15 +195,39 @@ pub async fn read_frames<R: AsyncRead + Unpin>(
                 None if used == 0 => break,
                 None => continue,
             };
-            if tx.send(incoming).is_err() {
+            let cost = EVENT_COST
+                + match &incoming {
+                    Incoming::Payload(bytes) => bytes.len(),
+                    _ => 0,
+                };
+            let permits = u32::try_from(cost).unwrap_or(u32::MAX);
+            let permit = match budget.clone().try_acquire_many_owned(permits) {
+                Ok(permit) => permit,
+                Err(_) => tokio::select! {
+                    permit = budget.clone().acquire_many_owned(permits) => match permit {
+                        Ok(permit) => permit,
+                        Err(_) => return,
+                    },
+                    () = tx.closed() => return,
+                },
+            };
+            let queued = Queued {
+                incoming,
+                _permit: Some(permit),
+            };
+            if tx.send(queued).is_err() {
                 return;
             }
         }
         buf.drain(..offset);
-        match reader.read(&mut chunk).await {
+        let read = tokio::select! {
+            read = reader.read(&mut chunk) => read,
+            () = tx.closed() => return,
+        };
+        match read {
             Ok(0) => {
                 recorder.note("TCP closed by the peer");
-                let _ = tx.send(Incoming::Eof);
+                let _ = tx.send(Incoming::Eof.into());
                 return;
             }
             Ok(n) => {
@@ -199,7 +236,7 @@ pub async fn read_frames<R: AsyncRead + Unpin>(
             }
             Err(err) => {
                 recorder.note(format!("read failed: {err}"));
-                let _ = tx.send(Incoming::Error(err.to_string()));
+                let _ = tx.send(Incoming::Error(err.to_string()).into());
                 return;
             }
         }
@@ -221,9 +258,9 @@ mod tests {
         read_frames(rest, first.to_vec(), recorder.clone(), tx).await;
         let mut events = vec![];
         while let Some(event) = rx.recv().await {
-            events.push(match event {
+            events.push(match event.incoming {
                 Incoming::Header(h) => format!("header {}", h.payload_len),
-                Incoming::Payload(p) => format!("payload {}", p.bytes.len()),
+                Incoming::Payload(p) => format!("payload {}", p.len()),
                 Incoming::End => "end".into(),
                 Incoming::Eof => "eof".into(),
                 Incoming::Error(e) => e,
@@ -254,10 +291,65 @@ mod tests {
         ];
         let (tx, mut rx) = mpsc::unbounded_channel();
         read_frames(&bytes[..], vec![], Recorder::new(Instant::now()), tx).await;
+        let mut events = vec![];
+        while let Some(queued) = rx.recv().await {
+            events.push(queued.incoming);
+        }
         assert!(
-            matches!(rx.recv().await, Some(Incoming::Header(h)) if h.payload_len == (1 << 63) - 1)
+            matches!(&events[..], [Incoming::Header(h), Incoming::Payload(p), Incoming::Eof]
+                if h.payload_len == (1 << 63) - 1 && p == &[1, 2, 3])
         );
-        assert!(matches!(rx.recv().await, Some(Incoming::Payload(p)) if p.bytes == [1, 2, 3]));
-        assert!(matches!(rx.recv().await, Some(Incoming::Eof)));
+    }
+
+    #[test]
+    fn an_event_costs_at_least_its_size() {
+        assert!(std::mem::size_of::<Queued>() <= EVENT_COST);
+    }
+
+    #[tokio::test]
+    async fn a_flood_of_empty_frames_stops_at_the_budget() {
+        // 0x80 0x80 0x80 0x80 0x80 0x80: a masked, empty continuation frame, forever.
+        let (tx, mut rx) = mpsc::unbounded_channel();
+        let reader = tokio::spawn(read_frames(
+            tokio::io::repeat(0x80),
+            vec![],
+            Recorder::new(Instant::now()),
+            tx,
+        ));
+        let full = READ_BUDGET / EVENT_COST;
+        let deadline = Instant::now() + std::time::Duration::from_secs(10);
+        while rx.len() < full && Instant::now() < deadline {
+            tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        assert_eq!(rx.len(), full, "the reader stops when the budget is spent");
+        // Taking one event frees its share: exactly one more comes.
+        drop(rx.recv().await);
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        assert_eq!(rx.len(), full);
+        drop(rx);
+        tokio::time::timeout(std::time::Duration::from_secs(5), reader)
+            .await
+            .unwrap()
+            .unwrap();
+    }
+
+    #[tokio::test]
+    async fn the_reader_stops_when_the_case_is_gone_even_if_the_peer_is_silent() {
+        let (silent, _keep_open) = tokio::io::duplex(64);
+        let (tx, rx) = mpsc::unbounded_channel();
+        let reader = tokio::spawn(read_frames(
+            silent,
+            vec![],
+            Recorder::new(Instant::now()),
+            tx,
+        ));
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        assert!(!reader.is_finished());
+        drop(rx);
+        tokio::time::timeout(std::time::Duration::from_secs(5), reader)
+            .await
+            .unwrap()
+            .unwrap();
     }
 }

@@ -34,7 +34,7 @@ use wsspec_wire::{
 use crate::{
     Target,
     body::{BodyBuilder, fill, for_each_block, pattern_of},
-    conn::{Incoming, PREVIEW_BYTES, Recorder, read_frames},
+    conn::{Incoming, PREVIEW_BYTES, Queued, Recorder, read_frames},
     handshake::{RequestContext, build_request, build_response},
     judge::{self, Answer, Ending, MatchOutcome, Matcher, Observed, Outbox, PeerStream},
     outgoing::Outgoing,
@@ -133,8 +133,13 @@ async fn run_case(
     let mut state = CaseState::new(case, role, settings, recorder.clone());
     let outcome = tokio::time::timeout(deadline, run(&mut state)).await;
     if outcome.is_err() {
+        let phase = if state.established {
+            ""
+        } else {
+            ", still in the opening handshake"
+        };
         state.fail(format!(
-            "the case did not finish within its deadline of {} ms",
+            "the case did not finish within its deadline of {} ms{phase}",
             deadline.as_millis()
         ));
         recorder.note("case deadline reached");
@@ -180,9 +185,10 @@ struct CaseState {
 /// The live connection.
 struct Io {
     writer: Writer,
-    rx: mpsc::UnboundedReceiver<Incoming>,
-    /// What arrived while the harness was writing, not yet looked at.
-    backlog: VecDeque<Incoming>,
+    rx: mpsc::UnboundedReceiver<Queued>,
+    /// What arrived while the harness was writing, not yet looked at (bounded by the read budget its
+    /// events hold).
+    backlog: VecDeque<Queued>,
     peer: PeerStream,
     pending: VecDeque<Observed>,
     sent_close: bool,
@@ -190,7 +196,15 @@ struct Io {
     write_failed: bool,
 }
 
+/// How many of the peer's events a result lists in `actual`.
 const MAX_OBSERVED: usize = 40;
+
+/// How many events a `wait` step keeps for the steps after it; past that, the peer is not read until
+/// the wait ends.
+const MAX_PENDING: usize = 4096;
+
+/// How many notes a result keeps; a peer that repeats itself (a pong flood) adds no more.
+const MAX_NOTES: usize = 20;
 
 impl CaseState {
     fn new(case: &Case, role: Role, settings: &CaseSettings, recorder: Recorder) -> Self {
@@ -235,6 +249,13 @@ impl CaseState {
             self.failure = Some(reason);
         }
         self.behavior = Verdict::Fail;
+    }
+
+    /// Adds a note, unless the result already has [`MAX_NOTES`] of them.
+    fn note(&mut self, text: String) {
+        if self.notes.len() < MAX_NOTES {
+            self.notes.push(text);
+        }
     }
 
     fn degrade(&mut self, verdict: Verdict) {
@@ -515,7 +536,19 @@ impl CaseState {
             Step::Wait { ms } => {
                 self.recorder.note(format!("waiting {ms} ms"));
                 let until = Instant::now() + Duration::from_millis(*ms);
-                while let Some(event) = self.receive(until).await {
+                loop {
+                    if self
+                        .io
+                        .as_ref()
+                        .is_some_and(|io| io.pending.len() >= MAX_PENDING)
+                    {
+                        // A peer that floods the wait is left unread (TCP pushes back) for the rest.
+                        tokio::time::sleep_until(until.into()).await;
+                        break;
+                    }
+                    let Some(event) = self.receive(until).await else {
+                        break;
+                    };
                     if let Some(io) = self.io.as_mut() {
                         io.pending.push_back(event);
                     }
@@ -573,8 +606,7 @@ impl CaseState {
                             return;
                         };
                         self.recorder.note(format!("late, going on: {reason}"));
-                        self.notes
-                            .push(format!("NON-STRICT: {reason}; the peer reacted only later"));
+                        self.note(format!("NON-STRICT: {reason}; the peer reacted only later"));
                         self.degrade(Verdict::NonStrict);
                         return;
                     }
@@ -594,8 +626,7 @@ impl CaseState {
             } => {
                 self.recorder.note(format!("expectation met: {what}"));
                 if verdict == Verdict::NonStrict {
-                    self.notes
-                        .push(format!("matched a less preferred alternative: {what}"));
+                    self.note(format!("matched a less preferred alternative: {what}"));
                 }
                 self.degrade(verdict);
                 self.outbox.drain(..echoes.min(self.outbox.len()));
@@ -629,20 +660,24 @@ impl CaseState {
                 tokio::time::sleep_until(until.into()).await;
                 return None;
             }
-            let incoming = match io.backlog.pop_front() {
-                Some(incoming) => incoming,
+            // A peer that never stops sending must not keep the harness here past `until`.
+            if Instant::now() >= until {
+                return None;
+            }
+            let queued = match io.backlog.pop_front() {
+                Some(queued) => queued,
                 None => match tokio::time::timeout_at(until.into(), io.rx.recv()).await {
                     Err(_) => return None,
-                    Ok(None) => Incoming::Error("the reader stopped".into()),
-                    Ok(Some(incoming)) => incoming,
+                    Ok(None) => Incoming::Error("the reader stopped".into()).into(),
+                    Ok(Some(queued)) => queued,
                 },
             };
-            let event = match incoming {
+            let event = match queued.incoming {
                 Incoming::Header(header) => match io.peer.header(&header) {
                     Some(event) => event,
                     None => continue,
                 },
-                Incoming::Payload(chunk) => match io.peer.payload(&chunk.bytes) {
+                Incoming::Payload(chunk) => match io.peer.payload(&chunk) {
                     Some(event) => event,
                     None => continue,
                 },
@@ -747,14 +782,14 @@ impl CaseState {
                     }
                     return;
                 }
-                incoming = io.rx.recv() => {
-                    let incoming = incoming.unwrap_or_else(|| Incoming::Error("the reader stopped".into()));
-                    let closing = match &incoming {
+                queued = io.rx.recv() => {
+                    let queued = queued.unwrap_or_else(|| Incoming::Error("the reader stopped".into()).into());
+                    let closing = match &queued.incoming {
                         Incoming::Header(header) => header.opcode == Opcode::Close,
                         Incoming::Eof | Incoming::Error(_) => true,
                         Incoming::Payload(_) | Incoming::End => false,
                     };
-                    io.backlog.push_back(incoming);
+                    io.backlog.push_back(queued);
                     if closing {
                         io.write_failed = true;
                         self.recorder.note("stopped writing: the peer is closing the connection");
@@ -842,7 +877,7 @@ impl CaseState {
                 self.fail(format!("the peer sent a {event} that no step expected"))
             }
             Observed::Violation(what) => self.fail(format!("the peer broke the protocol: {what}")),
-            Observed::Pong(_) => self.notes.push(format!(
+            Observed::Pong(_) => self.note(format!(
                 "the peer sent an unsolicited {event}, which §5.5.3 allows"
             )),
             Observed::Ping(_) | Observed::Close(_) | Observed::TcpClosed(_) => {}

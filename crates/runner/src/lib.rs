@@ -2,10 +2,11 @@
 //!
 //! The runner never prints. It takes the selected cases and a [`RunConfig`], runs the cases concurrently
 //! (each on its own connection, `jobs` at a time), reports progress to an [`Observer`], and returns
-//! [`RunResults`], which the reporters render. Every verdict comes from bytes exchanged with the peer;
-//! the rules that turn those bytes into verdicts all live in [`judge`]. Connections run over TCP for
-//! `ws://` targets and over TLS for `wss://` ones ([`transport`]); nothing above the transport knows
-//! which.
+//! [`RunResults`], which the reporters render; [`run_server_until`] also stops early on request and then
+//! returns what finished. Every verdict comes from bytes exchanged with the peer; the rules that turn
+//! those bytes into verdicts all live in [`judge`]. Connections run over TCP for `ws://` targets and
+//! over TLS for `wss://` ones ([`transport`]); nothing above the transport knows which. [`clients`]
+//! serves client targets: wsspec is then the server.
 
 pub mod body;
 pub mod clients;
@@ -17,14 +18,23 @@ pub mod outgoing;
 pub mod transport;
 
 use std::{
-    sync::atomic::{AtomicUsize, Ordering},
+    collections::{HashMap, HashSet},
+    pin::Pin,
+    sync::{
+        Mutex, PoisonError,
+        atomic::{AtomicUsize, Ordering},
+    },
+    task::{Context, Poll},
     time::{Duration, Instant, SystemTime},
 };
 
 use futures_util::{StreamExt, stream};
 use wsspec_suite::{
     Case, Role,
-    results::{CaseResult, RunResults, SCHEMA_VERSION, SelectionInfo},
+    results::{
+        CaseResult, CloseBehavior, CloseInfo, RunResults, SCHEMA_VERSION, SelectionInfo,
+        Transcript, Verdict,
+    },
 };
 
 pub use exec::CaseSettings;
@@ -185,9 +195,31 @@ pub async fn run_server(
     config: &RunConfig,
     observer: &dyn Observer,
 ) -> RunResults {
+    run_server_until(target, cases, config, observer, std::future::pending()).await
+}
+
+/// Runs cases against a server like [`run_server`], until `stop` completes (Ctrl-C, say). Then the cases
+/// still running are abandoned, their connections dropped, and the results are incomplete: they hold
+/// the cases that finished, `complete` is false, and `not_run` lists the ids of the others.
+pub async fn run_server_until(
+    target: &Target,
+    cases: &[&Case],
+    config: &RunConfig,
+    observer: &dyn Observer,
+    stop: impl Future<Output = ()>,
+) -> RunResults {
     let started = SystemTime::now();
     let run_start = Instant::now();
     observer.started(cases.len());
+    let finished = Mutex::new(Vec::with_capacity(cases.len()));
+    let record = |result: CaseResult| {
+        observer.finished(&result);
+        finished
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push(result);
+        std::future::ready(())
+    };
     // Performance cases run one at a time, so that their figures mean something. They start once at
     // most QUIET_CASES conformance cases are left: by then those are the long pauses of cases such as
     // 6.4.x, which exchange a few bytes a second and do not disturb a measurement.
@@ -196,31 +228,41 @@ pub async fn run_server(
     let remaining = AtomicUsize::new(conformance.len());
     let conformance_run = stream::iter(conformance)
         .map(|case| async {
-            let result = exec::run_server_case(case, target, &config.settings, run_start).await;
+            let result = CaseTask::spawn(case, target, &config.settings, run_start).await;
             remaining.fetch_sub(1, Ordering::Relaxed);
             result
         })
         .buffer_unordered(config.jobs.max(1))
-        .inspect(|result| observer.finished(result))
-        .collect::<Vec<CaseResult>>();
+        .for_each(record);
     let performance_run = async {
         while !performance.is_empty() && remaining.load(Ordering::Relaxed) > QUIET_CASES {
             tokio::time::sleep(Duration::from_millis(10)).await;
         }
         stream::iter(performance)
-            .then(|case| exec::run_server_case(case, target, &config.settings, run_start))
-            .inspect(|result| observer.finished(result))
-            .collect::<Vec<CaseResult>>()
-            .await
+            .then(|case| CaseTask::spawn(case, target, &config.settings, run_start))
+            .for_each(record)
+            .await;
     };
-    let (mut results, measured) = tokio::join!(conformance_run, performance_run);
-    results.extend(measured);
-    let order: std::collections::HashMap<&str, usize> = cases
+    let complete = tokio::select! {
+        biased;
+        _ = futures_util::future::join(conformance_run, performance_run) => true,
+        () = stop => false,
+    };
+    let mut results = finished
+        .into_inner()
+        .unwrap_or_else(PoisonError::into_inner);
+    let order: HashMap<&str, usize> = cases
         .iter()
         .enumerate()
         .map(|(i, case)| (case.id.as_str(), i))
         .collect();
     results.sort_by_key(|result| order.get(result.id.as_str()).copied().unwrap_or(usize::MAX));
+    let done: HashSet<&str> = results.iter().map(|result| result.id.as_str()).collect();
+    let not_run = cases
+        .iter()
+        .map(|case| case.id.to_string())
+        .filter(|id| !done.contains(id.as_str()))
+        .collect();
     RunResults {
         schema: SCHEMA_VERSION,
         tool: format!("wsspec {}", env!("CARGO_PKG_VERSION")),
@@ -233,8 +275,79 @@ pub async fn run_server(
         duration_ms: run_start.elapsed().as_millis() as u64,
         selection: config.selection.clone(),
         strict: config.strict,
-        complete: true,
+        complete,
         cases: results,
+        not_run,
+    }
+}
+
+/// One case running on a tokio task of its own. A task of its own has its own share of the runtime's
+/// cooperative budget, so a peer that floods one case cannot starve the cases beside it (as it would if
+/// they were all polled from one task). Dropping it (an interrupted run) aborts the case, which drops
+/// its connection. A case that panics becomes an ERROR result instead of ending the run.
+struct CaseTask<'a> {
+    case: &'a Case,
+    handle: tokio::task::JoinHandle<CaseResult>,
+    started: Instant,
+    run_start: Instant,
+}
+
+impl<'a> CaseTask<'a> {
+    fn spawn(case: &'a Case, target: &Target, settings: &CaseSettings, run_start: Instant) -> Self {
+        let (owned, target, settings) = (case.clone(), target.clone(), settings.clone());
+        CaseTask {
+            case,
+            handle: tokio::spawn(async move {
+                exec::run_server_case(&owned, &target, &settings, run_start).await
+            }),
+            started: Instant::now(),
+            run_start,
+        }
+    }
+
+    /// The result of a case whose task failed: wsspec's fault, never the target's.
+    fn harness_error(&self, error: &tokio::task::JoinError) -> CaseResult {
+        let case = self.case;
+        CaseResult {
+            id: case.id.to_string(),
+            title: case.title.clone(),
+            rfc: case.rfc.clone(),
+            level: case.level,
+            requirement: case.requirement.clone(),
+            verdict: Verdict::Error,
+            behavior: Verdict::Error,
+            behavior_close: CloseBehavior::Informational,
+            expected: case.expectation(),
+            actual: format!("wsspec failed while running this case: {error}"),
+            notes: Vec::new(),
+            close: CloseInfo::default(),
+            started_ms: self.started.duration_since(self.run_start).as_millis() as u64,
+            duration_ms: self.started.elapsed().as_millis() as u64,
+            throughput: None,
+            handshake: None,
+            observation: None,
+            section_title: case.section_title.clone(),
+            transcript: Transcript::default(),
+        }
+    }
+}
+
+impl Future for CaseTask<'_> {
+    type Output = CaseResult;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<CaseResult> {
+        Pin::new(&mut self.handle)
+            .poll(cx)
+            .map(|joined| match joined {
+                Ok(result) => result,
+                Err(error) => self.harness_error(&error),
+            })
+    }
+}
+
+impl Drop for CaseTask<'_> {
+    fn drop(&mut self) {
+        self.handle.abort();
     }
 }
 
@@ -280,5 +393,34 @@ mod tests {
             Target::parse("not a url"),
             Err(TargetError::Malformed(..))
         ));
+    }
+
+    #[tokio::test]
+    async fn a_stopped_run_returns_what_finished_and_lists_the_rest() {
+        // A target that accepts connections and never answers: every case would wait for its deadline.
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("ws://{}/", listener.local_addr().unwrap());
+        tokio::spawn(async move {
+            let mut held = Vec::new();
+            while let Ok((stream, _)) = listener.accept().await {
+                held.push(stream);
+            }
+        });
+        let suite = wsspec_suite::Suite::builtin().unwrap();
+        let picked = wsspec_suite::select::select(&suite.cases, &["1.1.*".into()], &[]).unwrap();
+        let started = Instant::now();
+        let results = run_server_until(
+            &Target::parse(&url).unwrap(),
+            &picked.cases,
+            &RunConfig::default(),
+            &Quiet,
+            tokio::time::sleep(Duration::from_millis(200)),
+        )
+        .await;
+        assert!(started.elapsed() < Duration::from_secs(2));
+        assert!(!results.complete);
+        assert!(results.cases.is_empty());
+        assert_eq!(results.not_run.len(), picked.cases.len());
+        assert_eq!(results.not_run[0], "1.1.1");
     }
 }

@@ -62,7 +62,7 @@ impl Outgoing {
     }
 
     /// The bytes, in blocks of at most [`BLOCK`] bytes (bytes segments whole).
-    fn blocks(&self) -> impl Iterator<Item = Vec<u8>> + '_ {
+    fn blocks(&self) -> impl Iterator<Item = Vec<u8>> + Send + '_ {
         self.segments
             .iter()
             .flat_map(|segment| -> Box<dyn Iterator<Item = Vec<u8>> + Send + '_> {

@@ -33,8 +33,11 @@ pub struct RunResults {
     pub strict: bool,
     /// False when the run was interrupted or could not finish; the results then hold what was done.
     pub complete: bool,
-    /// One result per case, in id order.
+    /// One result per case, in id order: in an incomplete run, only the cases that finished.
     pub cases: Vec<CaseResult>,
+    /// The ids of the selected cases that did not finish (an interrupted run): they have no result.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub not_run: Vec<String>,
 }
 
 /// The target of a run.

@@ -31,6 +31,12 @@ mod handshake;
 use self::handshake::RawHandshake;
 use crate::handshake::{Handshake, HandshakeExpect, RequestSpec, ResponseSpec};
 
+/// The most bytes of a payload the harness builds whole in memory: a `send_raw` payload, a close payload
+/// or reason, and the pattern of a `repeat`. (A frame's payload is generated as it is written, so a
+/// `send` or `send_message` payload can be of any length.) A case file cannot make the harness
+/// allocate more than this.
+pub const MAX_BUILT_PAYLOAD: u64 = 16 << 20;
+
 type SpanError = (Option<Range<usize>>, String);
 
 #[derive(Deserialize)]
@@ -276,7 +282,7 @@ impl RawStep {
             }
         } else if let Some(raw) = self.send_raw {
             Step::SendRaw {
-                bytes: raw.into_payload()?.to_bytes(),
+                bytes: raw.into_built("a `send_raw` payload")?.to_bytes(),
                 write,
             }
         } else if let Some(ms) = self.wait {
@@ -404,6 +410,18 @@ impl<'de> Deserialize<'de> for RawPayload {
 }
 
 impl RawPayload {
+    /// A payload that is built whole in memory: at most [`MAX_BUILT_PAYLOAD`] bytes.
+    fn into_built(self, what: &str) -> Result<Payload, String> {
+        let payload = self.into_payload()?;
+        if payload.len() > MAX_BUILT_PAYLOAD {
+            return Err(format!(
+                "{what} of {} bytes is over the {MAX_BUILT_PAYLOAD} bytes built in memory (a `send` payload can be of any length)",
+                payload.len()
+            ));
+        }
+        Ok(payload)
+    }
+
     fn into_payload(self) -> Result<Payload, String> {
         let table = match self {
             RawPayload::Text(text) => return Ok(Payload::Text(text)),
@@ -413,7 +431,7 @@ impl RawPayload {
             (Some(text), None, None, None, None) => Ok(Payload::Text(text)),
             (None, Some(hex), None, None, None) => parse_hex(&hex).map(Payload::Bytes),
             (None, None, Some(pattern), count, over) => {
-                let pattern = pattern.into_payload()?.to_bytes();
+                let pattern = pattern.into_built("a `repeat` pattern")?.to_bytes();
                 if pattern.is_empty() {
                     return Err("`repeat` needs a non-empty pattern".into());
                 }
@@ -574,7 +592,7 @@ impl RawClose {
             }) => Ok(ClosePayloadSpec::Code {
                 code,
                 reason: reason
-                    .map(RawPayload::into_payload)
+                    .map(|reason| reason.into_built("a close reason"))
                     .transpose()?
                     .unwrap_or_default(),
             }),
@@ -582,7 +600,9 @@ impl RawClose {
                 code: None,
                 reason: None,
                 payload: Some(payload),
-            }) => Ok(ClosePayloadSpec::Raw(payload.into_payload()?)),
+            }) => Ok(ClosePayloadSpec::Raw(
+                payload.into_built("a close payload")?,
+            )),
             RawClose::Table(_) => {
                 Err("`close` takes `code` (and `reason`), or only `payload`".into())
             }
@@ -765,6 +785,29 @@ mod tests {
         assert_eq!((times, steps.len()), (3, 2));
         assert!(step("repeat = { times = 0, steps = [{ wait = 1 }] }").is_err());
         assert!(step("repeat = { times = 2, steps = [{ wait = 1 }] }\nwait = 3").is_err());
+    }
+
+    #[test]
+    fn payloads_built_in_memory_are_bounded() {
+        for text in [
+            "send_raw = { repeat = 'x', count = 1_000_000_000_000 }",
+            "close = { code = 1000, reason = { repeat = 'x', count = 1_000_000_000_000 } }",
+            "close = { payload = { repeat = 'x', count = 1_000_000_000_000 } }",
+            "send = { opcode = 'text', payload = { repeat = { repeat = 'x', count = 1_000_000_000_000 }, count = 1 } }",
+        ] {
+            let err = step(text).unwrap_err();
+            assert!(
+                err.contains("over the 16777216 bytes built in memory"),
+                "{text}: {err}"
+            );
+        }
+        // A frame's payload is generated as it is written: any length is fine.
+        assert!(
+            step(
+                "send = { opcode = 'text', payload = { repeat = 'x', count = 1_000_000_000_000 } }"
+            )
+            .is_ok()
+        );
     }
 
     #[test]

@@ -1,0 +1,343 @@
+//! Hostile servers: peers that attack the harness itself rather than break one rule of the protocol.
+//!
+//! A conformance tool is pointed at broken software all day, so it must survive whatever a server
+//! does: a frame that declares 2^63-1 bytes, a flood, a trickle, silence, garbage, a reset, a header
+//! block of a megabyte, a handshake that stops halfway. [`spawn`] starts a server that meets every
+//! `every`-th WebSocket request with one [`Behavior`] and serves the others as the correct echo server
+//! ([`Defect::None`]), so a test can check both that the hostile cases fail with a reason and that the
+//! cases beside them are unaffected.
+//!
+//! A connection counts as a request once its whole request head has arrived: a bare TCP connect (the
+//! harness's reachability probe) is not one. Every hostile connection ends after
+//! [`HOSTILE_LIFETIME`] at the latest, so a test server never keeps tasks and sockets for ever.
+
+use std::{
+    fmt, io,
+    net::{Ipv4Addr, SocketAddr},
+    sync::{
+        Arc,
+        atomic::{AtomicUsize, Ordering},
+    },
+    time::Duration,
+};
+
+use tokio::{
+    io::{AsyncReadExt, AsyncWriteExt},
+    net::{TcpListener, TcpStream},
+    time::timeout,
+};
+use wsspec_wire::{Response, accept_key};
+
+use crate::{
+    Defect,
+    server::{self, HANDSHAKE_TIMEOUT, Upgrade},
+};
+
+/// The longest a hostile connection lasts.
+pub const HOSTILE_LIFETIME: Duration = Duration::from_secs(60);
+
+/// The size of the header block [`Behavior::HugeHeaders`] sends: 1 MiB.
+pub const HUGE_HEADERS_LEN: usize = 1 << 20;
+
+/// How many one-byte fragments [`Behavior::TinyFragments`] sends as one message.
+pub const TINY_FRAGMENTS: usize = 100_000;
+
+/// How long [`Behavior::ResetMidFrame`] waits between its half frame and the reset, so that the half
+/// frame is read before the reset arrives.
+const BEFORE_RESET: Duration = Duration::from_millis(200);
+
+/// What a hostile server does to the connections it attacks. Unless a variant says otherwise, it
+/// completes a correct opening handshake first.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Behavior {
+    /// A binary frame header that declares 2^63-1 payload bytes, three of them, then silence.
+    HugeFrame,
+    /// Empty text messages without end, as fast as the harness reads them.
+    EndlessFrames,
+    /// A text frame written one byte per second, over and over.
+    Trickle,
+    /// Silence: never sends anything, never answers a close frame, never closes TCP.
+    Silent,
+    /// Bytes that are not HTTP instead of a handshake response.
+    Garbage,
+    /// A 101 response without an `Upgrade` header.
+    NoUpgrade,
+    /// Half of a frame, then a TCP reset (RST).
+    ResetMidFrame,
+    /// A 101 response with a header block of [`HUGE_HEADERS_LEN`] bytes.
+    HugeHeaders,
+    /// The first lines of a 101 response, then silence: the handshake never completes.
+    HandshakeHang,
+    /// Pings without end, as fast as the harness reads them.
+    PingFlood,
+    /// One text message of [`TINY_FRAGMENTS`] bytes in one-byte fragments, then silence.
+    TinyFragments,
+}
+
+impl Behavior {
+    /// Every behaviour.
+    pub const ALL: [Behavior; 11] = [
+        Behavior::HugeFrame,
+        Behavior::EndlessFrames,
+        Behavior::Trickle,
+        Behavior::Silent,
+        Behavior::Garbage,
+        Behavior::NoUpgrade,
+        Behavior::ResetMidFrame,
+        Behavior::HugeHeaders,
+        Behavior::HandshakeHang,
+        Behavior::PingFlood,
+        Behavior::TinyFragments,
+    ];
+
+    /// The kebab-case name, such as "huge-frame".
+    pub fn name(self) -> &'static str {
+        match self {
+            Behavior::HugeFrame => "huge-frame",
+            Behavior::EndlessFrames => "endless-frames",
+            Behavior::Trickle => "trickle",
+            Behavior::Silent => "silent",
+            Behavior::Garbage => "garbage",
+            Behavior::NoUpgrade => "no-upgrade",
+            Behavior::ResetMidFrame => "reset-mid-frame",
+            Behavior::HugeHeaders => "huge-headers",
+            Behavior::HandshakeHang => "handshake-hang",
+            Behavior::PingFlood => "ping-flood",
+            Behavior::TinyFragments => "tiny-fragments",
+        }
+    }
+}
+
+impl fmt::Display for Behavior {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// A running hostile server.
+#[derive(Clone, Debug)]
+pub struct HostileServer {
+    addr: SocketAddr,
+    attacked: Arc<AtomicUsize>,
+}
+
+impl HostileServer {
+    /// The address it listens on.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// Its `ws://` URL.
+    pub fn url(&self) -> String {
+        format!("ws://{}/", self.addr)
+    }
+
+    /// How many connections it has attacked so far.
+    pub fn attacked(&self) -> usize {
+        self.attacked.load(Ordering::Relaxed)
+    }
+}
+
+/// Starts a hostile server on 127.0.0.1: the 1st, (1 + `every`)th, (1 + 2 × `every`)th ... WebSocket
+/// request meets `behavior`, the others the correct echo server. `every` of 0 counts as 1 (attack
+/// every request). Like [`crate::spawn`], it lives as long as the tokio runtime it was started on.
+///
+/// # Errors
+///
+/// When the listening socket cannot be bound.
+pub async fn spawn(behavior: Behavior, every: usize) -> io::Result<HostileServer> {
+    let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).await?;
+    let server = HostileServer {
+        addr: listener.local_addr()?,
+        attacked: Arc::new(AtomicUsize::new(0)),
+    };
+    let attacked = server.attacked.clone();
+    tokio::spawn(async move {
+        let requests = Arc::new(AtomicUsize::new(0));
+        loop {
+            let Ok((stream, _)) = listener.accept().await else {
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                continue;
+            };
+            let (requests, attacked) = (requests.clone(), attacked.clone());
+            tokio::spawn(async move {
+                // An error ends this connection only; there is nobody to report it to.
+                let _ = serve(stream, behavior, every.max(1), &requests, &attacked).await;
+            });
+        }
+    });
+    Ok(server)
+}
+
+/// Reads the request head, then attacks the connection or serves it correctly.
+async fn serve(
+    mut stream: TcpStream,
+    behavior: Behavior,
+    every: usize,
+    requests: &AtomicUsize,
+    attacked: &AtomicUsize,
+) -> io::Result<()> {
+    stream.set_nodelay(true)?;
+    let mut buf = Vec::new();
+    let (key, head_len) = match timeout(
+        HANDSHAKE_TIMEOUT,
+        server::read_upgrade(&mut stream, &mut buf, Defect::None),
+    )
+    .await
+    {
+        Ok(Ok(Upgrade::Accepted { key, len, .. })) => (key, len),
+        Ok(Ok(Upgrade::Refused(refusal))) => return server::refuse(&mut stream, &refusal).await,
+        Ok(Ok(Upgrade::Gone)) | Ok(Err(_)) | Err(_) => return Ok(()),
+    };
+    if requests.fetch_add(1, Ordering::Relaxed) % every != 0 {
+        stream
+            .write_all(&Response::switching_protocols(&key).to_bytes())
+            .await?;
+        buf.drain(..head_len);
+        return server::echo(stream, buf, Defect::None).await;
+    }
+    attacked.fetch_add(1, Ordering::Relaxed);
+    match timeout(HOSTILE_LIFETIME, attack(stream, &key, behavior)).await {
+        Ok(result) => result,
+        Err(_elapsed) => Ok(()),
+    }
+}
+
+/// Does what `behavior` says to one connection.
+async fn attack(mut stream: TcpStream, key: &str, behavior: Behavior) -> io::Result<()> {
+    let upgrade = Response::switching_protocols(key).to_bytes();
+    match behavior {
+        Behavior::HugeFrame => {
+            // fin=1 binary, 64-bit length 0x7fff_ffff_ffff_ffff, then three payload bytes.
+            let frame = b"\x82\x7f\x7f\xff\xff\xff\xff\xff\xff\xffabc";
+            stream
+                .write_all(&[upgrade.as_slice(), frame].concat())
+                .await?;
+            server::discard_until_eof(&mut stream).await;
+        }
+        Behavior::EndlessFrames => {
+            stream.write_all(&upgrade).await?;
+            // 32768 empty text messages a write: the most events per byte a peer can send.
+            let batch = [0x81, 0x00].repeat(32 * 1024);
+            keep_writing(stream, std::iter::repeat(batch.as_slice()), Duration::ZERO).await?;
+        }
+        Behavior::Trickle => {
+            stream.write_all(&upgrade).await?;
+            let frame = [b"\x81\x07".as_slice(), b"trickle"].concat();
+            keep_writing(stream, frame.chunks(1).cycle(), Duration::from_secs(1)).await?;
+        }
+        Behavior::Silent => {
+            stream.write_all(&upgrade).await?;
+            server::discard_until_eof(&mut stream).await;
+        }
+        Behavior::Garbage => {
+            stream
+                .write_all(b"\x00\xff garbage \r\n\r\n\x13\x37")
+                .await?;
+            server::discard_until_eof(&mut stream).await;
+        }
+        Behavior::NoUpgrade => {
+            let response = format!(
+                "HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: {}\r\n\r\n",
+                accept_key(key)
+            );
+            stream.write_all(response.as_bytes()).await?;
+            server::discard_until_eof(&mut stream).await;
+        }
+        Behavior::ResetMidFrame => {
+            // A binary frame of 256 bytes, of which only 100 come.
+            let half = [b"\x82\x7e\x01\x00".as_slice(), &[0x55; 100]].concat();
+            stream
+                .write_all(&[upgrade.as_slice(), &half].concat())
+                .await?;
+            stream.flush().await?;
+            tokio::time::sleep(BEFORE_RESET).await;
+            // SO_LINGER of zero: closing sends RST instead of FIN.
+            stream.set_zero_linger()?;
+            drop(stream);
+        }
+        Behavior::HugeHeaders => {
+            let mut head = format!(
+                "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: {}\r\n",
+                accept_key(key)
+            )
+            .into_bytes();
+            // Lines of 1 KiB: "X-Filler-0001: aaaa...\r\n".
+            let mut line = 0;
+            while head.len() < HUGE_HEADERS_LEN {
+                let name = format!("X-Filler-{line:04}: ");
+                head.extend_from_slice(name.as_bytes());
+                head.resize(head.len() + 1024 - name.len() - 2, b'a');
+                head.extend_from_slice(b"\r\n");
+                line += 1;
+            }
+            head.extend_from_slice(b"\r\n");
+            // The harness stops reading long before the end: a failed write is the expected outcome.
+            let _ = stream.write_all(&head).await;
+            server::discard_until_eof(&mut stream).await;
+        }
+        Behavior::HandshakeHang => {
+            stream
+                .write_all(b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n")
+                .await?;
+            server::discard_until_eof(&mut stream).await;
+        }
+        Behavior::PingFlood => {
+            stream.write_all(&upgrade).await?;
+            let batch = b"\x89\x04ping".repeat(10 * 1024);
+            keep_writing(stream, std::iter::repeat(batch.as_slice()), Duration::ZERO).await?;
+        }
+        Behavior::TinyFragments => {
+            let mut message = Vec::with_capacity(upgrade.len() + 3 * TINY_FRAGMENTS);
+            message.extend_from_slice(&upgrade);
+            for i in 0..TINY_FRAGMENTS {
+                let opcode = if i == 0 { 0x01 } else { 0x00 };
+                let fin = if i + 1 == TINY_FRAGMENTS { 0x80 } else { 0x00 };
+                message.extend_from_slice(&[fin | opcode, 0x01, b'a']);
+            }
+            stream.write_all(&message).await?;
+            server::discard_until_eof(&mut stream).await;
+        }
+    }
+    Ok(())
+}
+
+/// Writes `batches` one after another, pausing `pause` after each, until they run out or the
+/// connection breaks, and reads and discards whatever the harness sends meanwhile.
+async fn keep_writing<'a>(
+    stream: TcpStream,
+    batches: impl Iterator<Item = &'a [u8]>,
+    pause: Duration,
+) -> io::Result<()> {
+    let (mut reader, mut writer) = stream.into_split();
+    let discard = tokio::spawn(async move {
+        let mut sink = [0u8; 4096];
+        while let Ok(1..) = reader.read(&mut sink).await {}
+    });
+    let mut result = Ok(());
+    for batch in batches {
+        if let Err(err) = writer.write_all(batch).await {
+            result = Err(err);
+            break;
+        }
+        if !pause.is_zero() {
+            tokio::time::sleep(pause).await;
+        }
+    }
+    discard.abort();
+    result
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_unique() {
+        let mut names: Vec<&str> = Behavior::ALL.iter().map(|b| b.name()).collect();
+        names.sort_unstable();
+        names.dedup();
+        assert_eq!(names.len(), Behavior::ALL.len());
+        assert_eq!(Behavior::PingFlood.to_string(), "ping-flood");
+    }
+}
