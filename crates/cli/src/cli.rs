@@ -518,7 +518,7 @@ fn write_reports(
 
 /// A future that completes on Ctrl-C (SIGINT) or SIGTERM. The handlers are installed by this call, so
 /// a signal that comes any time later is caught, even before the future is first polled.
-fn interruption() -> Result<impl Future<Output = ()>, Exit> {
+pub(crate) fn interruption() -> Result<impl Future<Output = ()>, Exit> {
     #[cfg(unix)]
     {
         use tokio::signal::unix::{SignalKind, signal};

@@ -14,11 +14,11 @@ use tokio::net::TcpListener;
 use wsspec_report::{RunResults, json, junit, terminal};
 use wsspec_runner::{
     Quiet, RunConfig,
-    clients::{ClientOptions, Driver, Reports, serve_clients},
+    clients::{ClientOptions, Driver, Reports, RunEnd, serve_clients},
 };
 use wsspec_suite::{Case, Role, results::SelectionInfo, select};
 
-use crate::cli::{CaseSelection, Exit, exit, load_suite, print_out, write_pages};
+use crate::cli::{CaseSelection, Exit, exit, interruption, load_suite, print_out, write_pages};
 
 #[derive(Args, Debug)]
 pub(crate) struct ClientArgs {
@@ -97,6 +97,7 @@ impl Reports for FileReports {
 }
 
 pub(crate) async fn client(args: ClientArgs) -> Result<u8, Exit> {
+    let interrupted = interruption()?;
     let suite = load_suite(args.selection.cases_dir.as_ref())?;
     let client_cases: Vec<Case> = suite
         .cases
@@ -156,24 +157,34 @@ pub(crate) async fn client(args: ClientArgs) -> Result<u8, Exit> {
             selected.cases.len()
         ),
     }
-    let runs = serve_clients(
+    let (runs, end) = serve_clients(
         listener,
         &selected.cases,
         &config,
         &options,
         Arc::new(Quiet),
         reports.clone(),
+        interrupted,
     )
     .await;
     if runs.is_empty() {
+        if end == RunEnd::Stopped {
+            return Ok(exit::INTERRUPTED);
+        }
+        let why = match end {
+            RunEnd::Deadline => format!("the --deadline of {} s passed", args.deadline),
+            _ => format!("none connected within the --idle time of {} s", args.idle),
+        };
         return Err(Exit {
             code: exit::UNREACHABLE,
-            message: format!("no client connected to ws://{base}/ within {} s", args.idle),
+            message: format!("no client ran a case on ws://{base}/: {why}"),
         });
     }
     let page = reports.write(&runs)?;
     summarize(&runs, &page);
-    Ok(if runs.iter().any(RunResults::has_failures) {
+    Ok(if end == RunEnd::Stopped {
+        exit::INTERRUPTED
+    } else if runs.iter().any(RunResults::has_failures) {
         exit::FAILED
     } else {
         exit::OK

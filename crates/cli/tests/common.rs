@@ -51,6 +51,43 @@ pub fn run_server(name: &str, url: Option<&str>, extra: &[&str]) -> (i32, Value,
     (output.status.code().unwrap_or(-1), results, stderr)
 }
 
+/// Runs `wsspec client` with these arguments into a fresh folder and returns (exit code,
+/// results.json, stderr). It listens on a free port (`--listen 127.0.0.1:0`) unless told otherwise.
+pub fn run_client(name: &str, extra: &[&str]) -> (i32, Value, String) {
+    let out = out_dir(name);
+    let out_str = out.to_string_lossy().into_owned();
+    let mut args = vec!["client", "--out", out_str.as_str()];
+    if !extra.contains(&"--listen") {
+        args.extend(["--listen", "127.0.0.1:0"]);
+    }
+    args.extend(extra);
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_wsspec"))
+        .args(&args)
+        .current_dir(root())
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("the wsspec binary runs");
+    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+    let results = std::fs::read_to_string(out.join("results.json"))
+        .map(|text| serde_json::from_str(&text).expect("results.json is JSON"))
+        .unwrap_or(Value::Null);
+    (output.status.code().unwrap_or(-1), results, stderr)
+}
+
+/// Whether a peer installed by `scripts/install-peers` is there; when it is not, the test says so and
+/// passes, unless `WSSPEC_REQUIRE_PEERS` is set (as in CI), when it fails.
+pub fn peer_installed(installed: &str) -> bool {
+    if root().join(installed).exists() {
+        return true;
+    }
+    assert!(
+        std::env::var_os("WSSPEC_REQUIRE_PEERS").is_none(),
+        "{installed} is missing: run scripts/install-peers"
+    );
+    eprintln!("skipped: {installed} is not installed (run scripts/install-peers)");
+    false
+}
+
 /// `(id, verdict)` for every case in a results.json.
 pub fn verdicts(results: &Value) -> Vec<(String, String)> {
     results["cases"]

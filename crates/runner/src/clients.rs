@@ -56,8 +56,8 @@ pub enum Driver {
         /// Go on serving after `/updateReports`.
         keep_serving: bool,
     },
-    /// wsspec runs this command once per case, `{url}` replaced by the case's `runCase` URL, through
-    /// `sh -c`. Cases run `jobs` at a time; performance cases one at a time, after the others.
+    /// wsspec runs this command once per case, `{url}` replaced by the case's `runCase` URL (in single
+    /// quotes), through `sh -c`. Cases run `jobs` at a time; performance cases one at a time, after the others.
     Exec {
         /// The command template.
         command: String,
@@ -81,7 +81,23 @@ pub trait Reports: Send + Sync {
     fn update(&self, runs: &[RunResults]);
 }
 
-/// Serves clients on `listener` until the run ends, and returns one run per agent, in name order.
+/// Why a client run ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RunEnd {
+    /// A driver asked for the reports (`/updateReports`).
+    ReportsRequested,
+    /// Every `--exec` command ran.
+    CommandsDone,
+    /// No client connected for [`ClientOptions::idle`].
+    Idle,
+    /// [`ClientOptions::deadline`] passed.
+    Deadline,
+    /// The `stop` future completed (Ctrl-C).
+    Stopped,
+}
+
+/// Serves clients on `listener` until the run ends (or `stop` completes), and returns one run per
+/// agent, in name order, and why it ended.
 pub async fn serve_clients(
     listener: TcpListener,
     cases: &[&Case],
@@ -89,7 +105,8 @@ pub async fn serve_clients(
     options: &ClientOptions,
     observer: Arc<dyn Observer>,
     reports: Arc<dyn Reports>,
-) -> Vec<RunResults> {
+    stop: impl Future<Output = ()>,
+) -> (Vec<RunResults>, RunEnd) {
     let base_url = listener
         .local_addr()
         .map(|addr| format!("ws://{addr}"))
@@ -109,31 +126,33 @@ pub async fn serve_clients(
     shared.observer.started(shared.cases.len());
     let accepting = accept_loop(listener, shared.clone());
     let deadline = tokio::time::sleep(options.deadline);
-    let complete = match &options.driver {
+    let end = match &options.driver {
         Driver::Exec { command } => {
             tokio::select! {
-                () = run_commands(&shared, command) => true,
-                () = accepting => false,
-                () = deadline => false,
+                () = run_commands(&shared, command) => RunEnd::CommandsDone,
+                () = accepting => RunEnd::Stopped,
+                () = deadline => RunEnd::Deadline,
+                () = stop => RunEnd::Stopped,
             }
         }
         Driver::Loop { .. } => {
             tokio::select! {
-                ended = accepting_until_updated(&shared, accepting, options) => ended,
-                () = deadline => false,
+                end = accepting_until_updated(&shared, accepting, options) => end,
+                () = deadline => RunEnd::Deadline,
+                () = stop => RunEnd::Stopped,
             }
         }
     };
-    shared.runs(complete)
+    let complete = matches!(end, RunEnd::ReportsRequested | RunEnd::CommandsDone);
+    (shared.runs(complete), end)
 }
 
-/// Serves until a driver asks for the reports (true), or until no connection arrives for the idle
-/// time (false).
+/// Serves until a driver asks for the reports, or until no connection arrives for the idle time.
 async fn accepting_until_updated(
     shared: &Arc<Shared>,
     accepting: impl Future<Output = ()>,
     options: &ClientOptions,
-) -> bool {
+) -> RunEnd {
     let keep_serving = matches!(options.driver, Driver::Loop { keep_serving: true });
     let updated = async {
         if keep_serving {
@@ -150,9 +169,9 @@ async fn accepting_until_updated(
         }
     };
     tokio::select! {
-        () = updated => true,
-        () = idle => false,
-        () = accepting => false,
+        () = updated => RunEnd::ReportsRequested,
+        () = idle => RunEnd::Idle,
+        () = accepting => RunEnd::Stopped,
     }
 }
 
@@ -589,8 +608,9 @@ async fn run_commands(shared: &Arc<Shared>, command: &str) {
 
 /// Runs the command for one case and waits for the case's result.
 async fn run_command(shared: &Arc<Shared>, command: &str, agent: &str, index: usize) {
+    // The URL holds `&`, so it goes in single quotes (it holds none: the query is percent-encoded).
     let url = shared.case_url(index, agent);
-    let line = command.replace("{url}", &url);
+    let line = command.replace("{url}", &format!("'{url}'"));
     let case = &shared.cases[index];
     let deadline = case
         .timeout_ms
