@@ -202,6 +202,13 @@ struct EchoArgs {
     /// An Origin to refuse with 403 (repeatable); every other origin is accepted.
     #[arg(long = "forbidden-origin", value_name = "ORIGIN")]
     forbidden_origins: Vec<String>,
+    #[command(flatten)]
+    tls: ServeTlsArgs,
+}
+
+/// How a listening command serves TLS.
+#[derive(Args, Debug)]
+pub(crate) struct ServeTlsArgs {
     /// Serve TLS (wss://) with a fresh self-signed certificate for localhost, 127.0.0.1 and ::1.
     #[arg(long)]
     tls: bool,
@@ -214,6 +221,44 @@ struct EchoArgs {
     /// Save the served certificate chain as PEM here, for a client's --ca.
     #[arg(long, value_name = "FILE")]
     write_cert: Option<PathBuf>,
+}
+
+impl ServeTlsArgs {
+    /// The identity to serve (none: plain TCP), with the certificate saved if asked; a self-signed
+    /// one is announced with what clients need to trust it.
+    pub(crate) fn identity(&self) -> Result<Option<TlsIdentity>, Exit> {
+        let identity = match (&self.cert, &self.key) {
+            (Some(cert), Some(key)) => Some(TlsIdentity::from_pem_files(cert, key)),
+            _ if self.tls => Some(TlsIdentity::self_signed()),
+            _ => None,
+        }
+        .transpose()
+        .map_err(|err| Exit::usage(err.to_string()))?;
+        if let Some(path) = &self.write_cert {
+            let Some(identity) = &identity else {
+                return Err(Exit::usage("--write-cert needs --tls or --cert"));
+            };
+            std::fs::write(path, identity.chain_pem()).map_err(|err| {
+                Exit::usage(format!(
+                    "cannot write the certificate to {}: {err}",
+                    path.display()
+                ))
+            })?;
+        }
+        if self.cert.is_none() && identity.is_some() {
+            let trust = match &self.write_cert {
+                Some(path) => format!("--ca {}", path.display()),
+                None => {
+                    "--insecure (or save it with --write-cert FILE and use --ca FILE)".to_owned()
+                }
+            };
+            eprintln!(
+                "wsspec: serving a self-signed certificate for {}; clients need {trust}",
+                SELF_SIGNED_NAMES.join(", ")
+            );
+        }
+        Ok(identity)
+    }
 }
 
 /// A failure that ends the command with an exit code and a one-line message.
@@ -604,25 +649,7 @@ pub(crate) fn print_out(text: &str) {
 }
 
 async fn echo(args: EchoArgs) -> Result<u8, Exit> {
-    let identity = match (&args.cert, &args.key) {
-        (Some(cert), Some(key)) => Some(TlsIdentity::from_pem_files(cert, key)),
-        _ if args.tls => Some(TlsIdentity::self_signed()),
-        _ => None,
-    }
-    .transpose()
-    .map_err(|err| Exit::usage(err.to_string()))?;
-    if let Some(path) = &args.write_cert {
-        let Some(identity) = &identity else {
-            return Err(Exit::usage("--write-cert needs --tls or --cert"));
-        };
-        std::fs::write(path, identity.chain_pem()).map_err(|err| {
-            Exit::usage(format!(
-                "cannot write the certificate to {}: {err}",
-                path.display()
-            ))
-        })?;
-    }
-    let self_signed = args.cert.is_none() && identity.is_some();
+    let identity = args.tls.identity()?;
     let config = EchoConfig {
         max_message_size: args.max_message_size,
         policy: ServerPolicy {
@@ -634,16 +661,6 @@ async fn echo(args: EchoArgs) -> Result<u8, Exit> {
     let server = EchoServer::bind(args.listen, config)
         .await
         .map_err(|err| Exit::usage(format!("cannot listen on {}: {err}", args.listen)))?;
-    if self_signed {
-        let trust = match &args.write_cert {
-            Some(path) => format!("--ca {}", path.display()),
-            None => "--insecure (or save it with --write-cert FILE and use --ca FILE)".to_owned(),
-        };
-        eprintln!(
-            "wsspec: serving a self-signed certificate for {}; clients need {trust}",
-            SELF_SIGNED_NAMES.join(", ")
-        );
-    }
     eprintln!(
         "wsspec: reference echo server listening on {} (Ctrl-C to stop)",
         server.url()

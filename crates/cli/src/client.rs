@@ -18,7 +18,11 @@ use wsspec_runner::{
 };
 use wsspec_suite::{Case, Role, results::SelectionInfo, select};
 
-use crate::cli::{CaseSelection, Exit, exit, interruption, load_suite, print_out, write_pages};
+use wsspec_reference::TlsIdentity;
+
+use crate::cli::{
+    CaseSelection, Exit, ServeTlsArgs, exit, interruption, load_suite, print_out, write_pages,
+};
 
 #[derive(Args, Debug)]
 pub(crate) struct ClientArgs {
@@ -61,6 +65,8 @@ pub(crate) struct ClientArgs {
     /// Seed for masking keys, so that a run can be replayed byte for byte.
     #[arg(long, default_value_t = 0x5eed)]
     seed: u64,
+    #[command(flatten)]
+    tls: ServeTlsArgs,
 }
 
 /// Writes the reports whenever a driver asks, and at the end.
@@ -110,6 +116,7 @@ pub(crate) async fn client(args: ClientArgs) -> Result<u8, Exit> {
         &args.selection.exclude,
     )
     .map_err(|err| Exit::usage(err.to_string()))?;
+    let identity = args.tls.identity()?;
     let listener = TcpListener::bind(args.listen)
         .await
         .map_err(|err| Exit::usage(format!("cannot listen on {}: {err}", args.listen)))?;
@@ -139,6 +146,7 @@ pub(crate) async fn client(args: ClientArgs) -> Result<u8, Exit> {
         },
     };
     let options = ClientOptions {
+        tls: identity.as_ref().map(TlsIdentity::acceptor),
         driver,
         idle: Duration::from_secs(args.idle),
         deadline: Duration::from_secs(args.deadline),

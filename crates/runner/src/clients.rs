@@ -29,7 +29,7 @@ use std::{
 use futures_util::{StreamExt, stream};
 use tokio::{
     io::{AsyncReadExt, AsyncWriteExt},
-    net::{TcpListener, TcpStream},
+    net::TcpListener,
     sync::Notify,
     task::JoinSet,
 };
@@ -39,7 +39,12 @@ use wsspec_suite::{
 };
 use wsspec_wire::{FrameSpec, HeadError, Parsed, Request, Response, encode_frame, parse_request};
 
-use crate::{Observer, RunConfig, exec, judge};
+use tokio_rustls::TlsAcceptor;
+
+use crate::{
+    Observer, RunConfig, exec, judge,
+    transport::{self, Reader, Writer},
+};
 
 /// The browser driver page, served at `/`.
 const BROWSER_PAGE: &str = include_str!("clients/browser.html");
@@ -65,8 +70,10 @@ pub enum Driver {
 }
 
 /// Options of a client run beyond [`RunConfig`].
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct ClientOptions {
+    /// Serve TLS (`wss://`) with this acceptor instead of plain TCP.
+    pub tls: Option<TlsAcceptor>,
     /// How drivers arrive.
     pub driver: Driver,
     /// A run that waits for drivers ends when no connection has arrived for this long.
@@ -107,9 +114,10 @@ pub async fn serve_clients(
     reports: Arc<dyn Reports>,
     stop: impl Future<Output = ()>,
 ) -> (Vec<RunResults>, RunEnd) {
+    let scheme = if options.tls.is_some() { "wss" } else { "ws" };
     let base_url = listener
         .local_addr()
-        .map(|addr| format!("ws://{addr}"))
+        .map(|addr| format!("{scheme}://{addr}"))
         .unwrap_or_default();
     let shared = Arc::new(Shared {
         cases: cases.iter().map(|case| (*case).clone()).collect(),
@@ -124,7 +132,7 @@ pub async fn serve_clients(
         reports,
     });
     shared.observer.started(shared.cases.len());
-    let accepting = accept_loop(listener, shared.clone());
+    let accepting = accept_loop(listener, shared.clone(), options.tls.clone());
     let deadline = tokio::time::sleep(options.deadline);
     let end = match &options.driver {
         Driver::Exec { command } => {
@@ -286,14 +294,25 @@ impl Shared {
 }
 
 /// Accepts connections and serves each in its own task, until dropped.
-async fn accept_loop(listener: TcpListener, shared: Arc<Shared>) {
+async fn accept_loop(listener: TcpListener, shared: Arc<Shared>, tls: Option<TlsAcceptor>) {
     let mut tasks = JoinSet::new();
     loop {
         tokio::select! {
             accepted = listener.accept() => match accepted {
                 Ok((stream, _)) => {
                     shared.activity.notify_waiters();
-                    tasks.spawn(serve_connection(stream, shared.clone()));
+                    let (shared, tls) = (shared.clone(), tls.clone());
+                    tasks.spawn(async move {
+                        let timeout = shared.config.settings.handshake_timeout;
+                        let halves = match &tls {
+                            None => Ok(transport::accepted_plain(stream)),
+                            Some(acceptor) => transport::accept_tls(stream, acceptor, timeout).await,
+                        };
+                        // A client that cannot finish the TLS handshake is gone; nothing to answer.
+                        if let Ok((reader, writer)) = halves {
+                            serve_connection(reader, writer, shared).await;
+                        }
+                    });
                 }
                 Err(_) => tokio::time::sleep(Duration::from_millis(50)).await,
             },
@@ -303,15 +322,14 @@ async fn accept_loop(listener: TcpListener, shared: Arc<Shared>) {
 }
 
 /// Reads a request head and routes it.
-async fn serve_connection(mut stream: TcpStream, shared: Arc<Shared>) {
-    let _ = stream.set_nodelay(true);
+async fn serve_connection(mut reader: Reader, mut writer: Writer, shared: Arc<Shared>) {
     let timeout = shared.config.settings.handshake_timeout;
     let mut buf = Vec::new();
-    let head = tokio::time::timeout(timeout, read_head(&mut stream, &mut buf)).await;
+    let head = tokio::time::timeout(timeout, read_head(&mut reader, &mut buf)).await;
     let (request, len) = match head {
         Ok(Ok(Ok(parsed))) => parsed,
         Ok(Ok(Err(err))) => {
-            let _ = http_error(&mut stream, 400, "Bad Request", &err.to_string()).await;
+            let _ = http_error(&mut writer, 400, "Bad Request", &err.to_string()).await;
             return;
         }
         Ok(Err(_)) | Err(_) => return,
@@ -320,61 +338,67 @@ async fn serve_connection(mut stream: TcpStream, shared: Arc<Shared>) {
     let route = Route::of(&request);
     let upgrade = request.header("sec-websocket-key").is_some();
     let result = match (route, upgrade) {
-        (Route::Page, false) => http_page(&mut stream).await,
-        (Route::Page, true) => http_error(&mut stream, 404, "Not Found", "no such path").await,
+        (Route::Page, false) => http_page(&mut writer).await,
+        (Route::Page, true) => http_error(&mut writer, 404, "Not Found", "no such path").await,
         (Route::Unknown(path), _) => {
             let why = format!("{path} is not a wsspec path (see /getCaseCount, /runCase)");
-            http_error(&mut stream, 404, "Not Found", &why).await
+            http_error(&mut writer, 404, "Not Found", &why).await
         }
         (_, false) => {
             let why = "this path takes a WebSocket handshake";
-            http_error(&mut stream, 426, "Upgrade Required", why).await
+            http_error(&mut writer, 426, "Upgrade Required", why).await
         }
         (Route::CaseCount, true) => {
-            control_reply(&mut stream, &request, Some(shared.cases.len().to_string())).await
+            control_reply(
+                (&mut reader, &mut writer),
+                &request,
+                Some(shared.cases.len().to_string()),
+            )
+            .await
         }
         (Route::CaseInfo(query), true) => match shared.case_index(&query) {
             Ok(index) => {
                 let case = &shared.cases[index];
                 let info = serde_json::json!({ "id": case.id.as_str(), "description": case.title });
-                control_reply(&mut stream, &request, Some(info.to_string())).await
+                control_reply((&mut reader, &mut writer), &request, Some(info.to_string())).await
             }
-            Err(why) => http_error(&mut stream, 400, "Bad Request", &why).await,
+            Err(why) => http_error(&mut writer, 400, "Bad Request", &why).await,
         },
         (Route::CaseStatus(query), true) => match (shared.case_index(&query), agent(&query)) {
             (Ok(index), Ok(agent)) => {
                 let status = shared.wait_for_result(&agent, index).await;
                 let text = serde_json::json!({ "behavior": status }).to_string();
-                control_reply(&mut stream, &request, Some(text)).await
+                control_reply((&mut reader, &mut writer), &request, Some(text)).await
             }
             (Err(why), _) | (_, Err(why)) => {
-                http_error(&mut stream, 400, "Bad Request", &why).await
+                http_error(&mut writer, 400, "Bad Request", &why).await
             }
         },
         (Route::Observation(query), true) => match (shared.case_index(&query), agent(&query)) {
             (Ok(index), Ok(agent)) => {
                 let observation = observation(&query);
                 shared.with_agent(&agent, |a| a.observations.insert(index, observation));
-                control_reply(&mut stream, &request, None).await
+                control_reply((&mut reader, &mut writer), &request, None).await
             }
             (Err(why), _) | (_, Err(why)) => {
-                http_error(&mut stream, 400, "Bad Request", &why).await
+                http_error(&mut writer, 400, "Bad Request", &why).await
             }
         },
         (Route::UpdateReports(query), true) => match agent(&query) {
             Ok(_) => {
                 let runs = shared.runs(true);
                 shared.reports.update(&runs);
-                let sent = control_reply(&mut stream, &request, None).await;
+                let sent = control_reply((&mut reader, &mut writer), &request, None).await;
                 shared.updated.notify_waiters();
                 sent
             }
-            Err(why) => http_error(&mut stream, 400, "Bad Request", &why).await,
+            Err(why) => http_error(&mut writer, 400, "Bad Request", &why).await,
         },
         (Route::RunCase(query), true) => match (shared.case_index(&query), agent(&query)) {
             (Ok(index), Ok(agent)) => {
                 let accepted = exec::Accepted {
-                    stream,
+                    reader,
+                    writer,
                     request,
                     head: buf,
                     leftover,
@@ -383,7 +407,7 @@ async fn serve_connection(mut stream: TcpStream, shared: Arc<Shared>) {
                 return;
             }
             (Err(why), _) | (_, Err(why)) => {
-                http_error(&mut stream, 400, "Bad Request", &why).await
+                http_error(&mut writer, 400, "Bad Request", &why).await
             }
         },
     };
@@ -521,7 +545,7 @@ fn observation(query: &Query) -> Observation {
 
 /// Reads until `buf` holds a complete request head. Outer error: I/O or EOF; inner: a bad head.
 async fn read_head(
-    stream: &mut TcpStream,
+    stream: &mut Reader,
     buf: &mut Vec<u8>,
 ) -> std::io::Result<Result<(Request, usize), HeadError>> {
     loop {
@@ -540,7 +564,7 @@ async fn read_head(
 /// Upgrades a driver's control connection, sends `message` (if any) as text, closes with 1000, and
 /// waits briefly for the driver to close.
 async fn control_reply(
-    stream: &mut TcpStream,
+    (reader, writer): (&mut Reader, &mut Writer),
     request: &Request,
     message: Option<String>,
 ) -> std::io::Result<()> {
@@ -553,16 +577,16 @@ async fn control_reply(
         bytes.extend(encode_frame(&FrameSpec::text(text.as_bytes())));
     }
     bytes.extend(encode_frame(&FrameSpec::close(Some(1000), b"")));
-    stream.write_all(&bytes).await?;
-    stream.shutdown().await?;
+    writer.write_all(&bytes).await?;
+    writer.shutdown().await?;
     let mut sink = [0u8; 1024];
-    let drain = async { while let Ok(1..) = stream.read(&mut sink).await {} };
+    let drain = async { while let Ok(1..) = reader.read(&mut sink).await {} };
     let _ = tokio::time::timeout(CONTROL_TIMEOUT, drain).await;
     Ok(())
 }
 
 /// Serves the browser driver page.
-async fn http_page(stream: &mut TcpStream) -> std::io::Result<()> {
+async fn http_page(stream: &mut Writer) -> std::io::Result<()> {
     let head = format!(
         "HTTP/1.1 200 OK\r\nContent-Type: text/html; charset=utf-8\r\nContent-Length: {}\r\nCache-Control: no-store\r\nConnection: close\r\n\r\n",
         BROWSER_PAGE.len()
@@ -574,7 +598,7 @@ async fn http_page(stream: &mut TcpStream) -> std::io::Result<()> {
 
 /// Answers with an HTTP error and a one-line text body.
 async fn http_error(
-    stream: &mut TcpStream,
+    stream: &mut Writer,
     status: u16,
     reason: &str,
     why: &str,

@@ -12,7 +12,6 @@ use std::{
 use rand::{Rng, SeedableRng, rngs::StdRng};
 use tokio::{
     io::{AsyncRead, AsyncReadExt, AsyncWriteExt},
-    net::TcpStream,
     sync::mpsc,
 };
 use wsspec_suite::{
@@ -77,8 +76,10 @@ pub async fn run_server_case(
 /// A client that has connected and sent its opening handshake.
 #[derive(Debug)]
 pub struct Accepted {
-    /// The connection.
-    pub stream: TcpStream,
+    /// The connection's read half (TCP or TLS).
+    pub reader: Reader,
+    /// The connection's write half.
+    pub writer: Writer,
     /// The request head, parsed.
     pub request: Request,
     /// The request head as it arrived.
@@ -294,12 +295,12 @@ impl CaseState {
     /// A client's case: check its request, answer it as the case says, then run the steps.
     async fn run_accepted(&mut self, accepted: Accepted, seen_before: bool) {
         let Accepted {
-            stream,
+            reader,
+            mut writer,
             request,
             head,
             leftover,
         } = accepted;
-        let _ = stream.set_nodelay(true);
         self.recorder.bytes(Direction::Received, &head);
         let problems = judge::check_client_request(&request, seen_before);
         if !problems.is_empty() {
@@ -318,8 +319,6 @@ impl CaseState {
             request: head_text(&head),
             response: head_text(&response),
         });
-        let (reader, writer) = stream.into_split();
-        let (reader, mut writer) = (Reader::Plain(reader), Writer::Plain(writer));
         let mut out = Outgoing::default();
         out.push_bytes(response);
         if let Err(err) = out

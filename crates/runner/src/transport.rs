@@ -39,7 +39,7 @@ use tokio::{
     },
     time::Instant,
 };
-use tokio_rustls::{TlsConnector, client::TlsStream};
+use tokio_rustls::{TlsAcceptor, TlsConnector, TlsStream};
 
 use crate::Target;
 
@@ -324,8 +324,36 @@ pub async fn connect(
             ms: timeout.as_millis(),
         })?
         .map_err(|err| tls_error(explain_tls_error(&err)))?;
+    Ok(tls_halves(TlsStream::Client(stream), fin_handle))
+}
+
+/// The halves of a connection a client opened to the listener (plain TCP).
+pub fn accepted_plain(stream: TcpStream) -> (Reader, Writer) {
+    // Small frames must not wait for Nagle's algorithm; failing to set it only costs latency.
+    let _ = stream.set_nodelay(true);
+    let (reader, writer) = stream.into_split();
+    (Reader::Plain(reader), Writer::Plain(writer))
+}
+
+/// The TLS handshake on a connection a client opened to the listener, within `timeout`.
+pub async fn accept_tls(
+    stream: TcpStream,
+    acceptor: &TlsAcceptor,
+    timeout: Duration,
+) -> io::Result<(Reader, Writer)> {
+    let _ = stream.set_nodelay(true);
+    let std_tcp = stream.into_std()?;
+    let fin_handle = std_tcp.try_clone()?;
+    let tcp = TcpStream::from_std(std_tcp)?;
+    let stream = tokio::time::timeout(timeout, acceptor.accept(tcp))
+        .await
+        .map_err(|_| io::Error::new(io::ErrorKind::TimedOut, "no TLS handshake in time"))??;
+    Ok(tls_halves(TlsStream::Server(stream), fin_handle))
+}
+
+fn tls_halves(stream: TlsStream<TcpStream>, fin_handle: std::net::TcpStream) -> (Reader, Writer) {
     let (reader, writer) = tokio::io::split(stream);
-    Ok((Reader::Tls(reader), Writer::Tls(writer, fin_handle)))
+    (Reader::Tls(reader), Writer::Tls(writer, fin_handle))
 }
 
 /// What rustls said, with a hint for certificate errors.
