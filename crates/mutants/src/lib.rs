@@ -13,6 +13,9 @@
 //! module does the socket work. Each defect changes exactly one rule of the correct server, as
 //! its variant of [`Defect`] describes.
 //!
+//! The [`client`] module does the same for the other side: [`drive`] runs every case of a fuzzing
+//! server (`wsspec client`) with a client that has one [`ClientDefect`].
+//!
 //! These servers are test fixtures: they serve every connection until it ends, keep no more than
 //! [`MAX_MESSAGE_LEN`] bytes of a message in memory, and never panic on peer input; an I/O error
 //! ends only the connection it happened on.
@@ -21,8 +24,11 @@ use std::fmt;
 use std::io;
 use std::net::SocketAddr;
 
+pub mod client;
 mod server;
 mod session;
+
+pub use client::{ClientDefect, drive};
 
 /// The longest message (or frame, for control frames) a server keeps; longer ones fail with 1009.
 pub const MAX_MESSAGE_LEN: u64 = 64 * 1024 * 1024;
