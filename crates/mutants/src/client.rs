@@ -146,12 +146,6 @@ impl CaseClient for MutantClient {
         Ok(connection.converse(App::KeepFirstText).await.0)
     }
 
-    async fn visit(&mut self, url: &Url) -> Result<(), BoxError> {
-        let connection = Connection::open(url, self.defect).await?;
-        connection.converse(App::KeepFirstText).await;
-        Ok(())
-    }
-
     async fn echo(&mut self, url: &Url) -> Observation {
         match Connection::open(url, self.defect).await {
             Ok(connection) => connection.converse(App::Echo).await.1,

@@ -300,16 +300,13 @@ pub struct DriveSummary {
 /// The loop puts the deadlines around these futures and drops them when a deadline passes, which
 /// must close the connection.
 pub trait CaseClient {
-    /// Opens `url`, returns the first text message (`None` if there was none) once the server
-    /// has closed the connection. For `/getCaseCount` and `/getCaseInfo`.
+    /// Opens `url`, sends nothing, and returns the first text message (`None` if there was none)
+    /// once the server has closed the connection. For every endpoint but `/runCase`. Once the
+    /// connection is open, how it ends is not an error.
     fn fetch_text(
         &mut self,
         url: &Url,
     ) -> impl Future<Output = Result<Option<String>, BoxError>> + Send;
-
-    /// Opens `url` and waits until the server closes the connection, sending nothing. For
-    /// `/updateReports` and `/reportObservation`.
-    fn visit(&mut self, url: &Url) -> impl Future<Output = Result<(), BoxError>> + Send;
 
     /// Opens `url` and acts as an echo peer until the connection ends: every text and binary
     /// message goes back with the same type and payload, pings are answered, errors and the
@@ -350,11 +347,14 @@ pub async fn drive_client<C: CaseClient>(
     let case_count = fetch_case_count(client, &endpoints, options).await?;
     let mut cases = Vec::new();
     let mut observations_reported = true;
+    let mut ask_ids = options.case_ids;
     for case in 1..=case_count {
-        let id = match options.case_ids {
+        let id = match ask_ids {
             true => fetch_case_id(client, &endpoints, case, options).await,
             false => None,
         };
+        // The ids are only shown: a server that cannot give one is not asked again.
+        ask_ids &= id.is_some();
         let started = Instant::now();
         let url = endpoints.run_case(case, agent);
         let (observation, timed_out) =
@@ -374,19 +374,14 @@ pub async fn drive_client<C: CaseClient>(
             // Errors are ignored: the endpoint is optional. A server that keeps the connection
             // open does not know it at all (Autobahn), so it is not asked again.
             observations_reported =
-                tokio::time::timeout(options.report_timeout, client.visit(&url))
+                tokio::time::timeout(options.report_timeout, client.fetch_text(&url))
                     .await
                     .is_ok();
         }
         on_case(&outcome);
         cases.push(outcome);
     }
-    let url = endpoints.update_reports(agent);
-    match tokio::time::timeout(options.command_timeout, client.visit(&url)).await {
-        Ok(Ok(())) => {}
-        Ok(Err(source)) => return Err(unreachable(&url, source)),
-        Err(_elapsed) => return Err(unreachable(&url, "timed out".into())),
-    }
+    command(client, &endpoints.update_reports(agent), options).await?;
     Ok(DriveSummary {
         case_count,
         cases,
@@ -394,10 +389,20 @@ pub async fn drive_client<C: CaseClient>(
     })
 }
 
-fn unreachable(url: &Url, source: BoxError) -> DriveError {
-    DriveError::Unreachable {
+/// Fetches a connection the run depends on (`/getCaseCount`, `/updateReports`) within the
+/// command timeout.
+async fn command<C: CaseClient>(
+    client: &mut C,
+    url: &Url,
+    options: &DriveOptions,
+) -> Result<Option<String>, DriveError> {
+    let unreachable = |source: BoxError| DriveError::Unreachable {
         url: url.to_string(),
         source,
+    };
+    match tokio::time::timeout(options.command_timeout, client.fetch_text(url)).await {
+        Ok(result) => result.map_err(unreachable),
+        Err(_elapsed) => Err(unreachable("timed out".into())),
     }
 }
 
@@ -407,12 +412,7 @@ async fn fetch_case_count<C: CaseClient>(
     options: &DriveOptions,
 ) -> Result<u32, DriveError> {
     let url = endpoints.case_count();
-    let answer = match tokio::time::timeout(options.command_timeout, client.fetch_text(&url)).await
-    {
-        Ok(Ok(answer)) => answer,
-        Ok(Err(source)) => return Err(unreachable(&url, source)),
-        Err(_elapsed) => return Err(unreachable(&url, "timed out".into())),
-    };
+    let answer = command(client, &url, options).await?;
     match answer.as_deref().map(|text| text.trim().parse::<u32>()) {
         Some(Ok(count)) => Ok(count),
         _ => Err(DriveError::BadCaseCount {
@@ -492,8 +492,9 @@ impl CaseClient for TungsteniteClient {
     async fn fetch_text(&mut self, url: &Url) -> Result<Option<String>, BoxError> {
         let mut ws = self.connect(url).await?;
         let mut text = None;
-        while let Some(message) = ws.next().await {
-            match message? {
+        // Once the connection is open the request has been made: how it ends does not matter.
+        while let Some(Ok(message)) = ws.next().await {
+            match message {
                 Message::Text(body) if text.is_none() => text = Some(body.as_str().to_owned()),
                 Message::Close(_) => {
                     // tungstenite answers the close on the next read, then sees the TCP close.
@@ -504,17 +505,6 @@ impl CaseClient for TungsteniteClient {
             }
         }
         Ok(text)
-    }
-
-    async fn visit(&mut self, url: &Url) -> Result<(), BoxError> {
-        let mut ws = self.connect(url).await?;
-        while let Some(message) = ws.next().await {
-            if let Message::Close(_) = message? {
-                self.finish(&mut ws).await;
-                break;
-            }
-        }
-        Ok(())
     }
 
     async fn echo(&mut self, url: &Url) -> Observation {
