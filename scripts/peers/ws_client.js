@@ -14,7 +14,9 @@
 //
 // `/reportObservation` is wsspec's addition to the protocol; a server that leaves it open for
 // 3 s (Autobahn opens a "direct command" session there) is not asked again. Each case has a 60 s
-// watchdog. permessage-deflate is off; messages may be up to 256 MiB.
+// watchdog. permessage-deflate is off; messages may be up to 256 MiB. The library's other defaults
+// stay: it refuses a message of more than 16384 fragments with 1008 (`maxFragments`), so
+// Autobahn's 9.3.1, 9.3.2, 9.4.1 and 9.4.2 fail against it.
 //
 // Nothing is printed on stdout. On stderr: one line per case with -v, and a summary at the end.
 // Exit status: 0 when every case ran, 2 for bad arguments, 3 when the server cannot be used
