@@ -16,7 +16,8 @@ close frame was both received and sent), and finally it calls BASE_URL/updateRep
 (Autobahn opens a "direct command" session there) is not asked again. Each case has a 60 s
 watchdog. permessage-deflate and keepalive pings are off, and the message size is unlimited. The
 library's other defaults stay: it refuses a message of more than 4096 fragments with 1009
-(WEBSOCKETS_MAX_FRAGMENTS raises that), so Autobahn's 9.3.x and 9.4.x fail against it.
+(WEBSOCKETS_MAX_FRAGMENTS raises that), so Autobahn's 9.3.1-9.3.3 and 9.4.1-9.4.3 fail
+against it.
 
 Nothing is printed on stdout. On stderr: one line per case with -v, and a summary at the end.
 Exit status: 0 when every case ran, 2 for bad arguments, 3 when the server cannot be used
