@@ -15,6 +15,8 @@
 //!
 //! The [`hostile`] module holds the other kind of fixture: servers that attack the harness itself (a
 //! flood, a trickle, a reset, a header block of a megabyte) to prove that it never hangs or crashes.
+//! The [`client`] module does the same for the other side: [`drive`] runs every case of a fuzzing
+//! server (`wsspec client`) with a client that has one [`ClientDefect`].
 //!
 //! These servers are test fixtures: they serve every connection until it ends, keep no more than
 //! [`MAX_MESSAGE_LEN`] bytes of a message in memory, and never panic on peer input; an I/O error
@@ -24,9 +26,12 @@ use std::fmt;
 use std::io;
 use std::net::SocketAddr;
 
+pub mod client;
 pub mod hostile;
 mod server;
 mod session;
+
+pub use client::{ClientDefect, drive};
 
 /// The longest message (or frame, for control frames) a server keeps; longer ones fail with 1009.
 pub const MAX_MESSAGE_LEN: u64 = 64 * 1024 * 1024;

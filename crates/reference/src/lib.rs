@@ -61,6 +61,7 @@ use tokio_tungstenite::tungstenite::protocol::{CloseFrame, Role, WebSocketConfig
 use tokio_tungstenite::tungstenite::{Error as WsError, Message, Utf8Bytes};
 use wsspec_wire::{HeadError, Parsed, Request, parse_request};
 
+pub mod client;
 pub mod handshake;
 
 pub use handshake::ServerPolicy;

@@ -1,0 +1,823 @@
+//! The built-in client driver: a tokio-tungstenite WebSocket client that runs every case of a
+//! fuzzing server (Autobahn's `fuzzingserver`, or `wsspec client`) as an echo peer.
+//!
+//! # The protocol
+//!
+//! Every request is an ordinary WebSocket connection to a path under the base URL:
+//!
+//! 1. `/getCaseCount`: the server sends one text message, a JSON integer N, and closes.
+//! 2. For each case I in 1..=N:
+//!    - `/getCaseInfo?case=I` (optional, [`DriveOptions::case_ids`]): the server sends
+//!      `{"id": "1.1.1", ...}` and closes;
+//!    - `/runCase?case=I&agent=A`: the client echoes every text and binary message with the same
+//!      type and payload, answers pings, follows RFC 6455 on errors, and waits for the server to
+//!      close;
+//!    - `/reportObservation?case=I&agent=A&code=C&reason=R&clean=true|false`: tells the server
+//!      what the client's *application* saw when the case's connection ended (wsspec's addition
+//!      to the protocol; the server accepts the connection and closes it at once with 1000).
+//! 3. `/updateReports?agent=A`: the server writes its reports and closes.
+//!
+//! The loop lives in [`drive_client`] and is generic over a [`CaseClient`], the WebSocket
+//! implementation that opens each connection; [`drive`] runs it with [`TungsteniteClient`]. Other
+//! clients (such as the deliberately broken ones of `wsspec-mutants`) reuse the loop, the URLs of
+//! [`Endpoints`] and the [`Observation`] type.
+//!
+//! # `reportObservation` against a server that does not know it
+//!
+//! The real Autobahn has no `reportObservation`: there an unknown path opens a "direct command"
+//! session that stays open. A report therefore gets [`DriveOptions::report_timeout`] (3 s) to be
+//! closed by the server, and errors are ignored. When the server leaves a report open that long,
+//! it does not support the endpoint, and the driver stops calling it for the rest of the run
+//! instead of losing 3 s on every case.
+//!
+//! # What the tungstenite client observes
+//!
+//! A close frame with a status code is observed as that code and reason, cleanly; a close frame
+//! without a payload as 1005, cleanly; an error or the end of the stream before any close frame as
+//! 1006, not cleanly (the WebSocket API's `CloseEvent` semantics). tungstenite replaces a close
+//! code that may not be sent on the wire (such as 999 or 1005) with 1002 before the application
+//! sees it, and answers with 1002. When tungstenite reports a protocol violation, the driver fails
+//! the connection as RFC 6455 §7.1.7 recommends: a close frame with 1002, 1007 (invalid UTF-8) or
+//! 1009 (message too big), then it waits briefly for the server to close.
+
+use std::error::Error as StdError;
+use std::fmt;
+use std::future::Future;
+use std::time::{Duration, Instant};
+
+use futures_util::{SinkExt, StreamExt};
+use tokio::net::TcpStream;
+use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+use tokio_tungstenite::tungstenite::protocol::{CloseFrame, WebSocketConfig};
+use tokio_tungstenite::tungstenite::{Message, Utf8Bytes};
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream, connect_async_with_config};
+use url::Url;
+
+/// The agent name the built-in client driver reports under by default.
+pub const CLIENT_AGENT: &str = "wsspec-reference-client";
+
+/// The close code an application sees when the closing frame had no status code (RFC 6455 §7.1.5).
+pub const NO_STATUS_RECEIVED: u16 = 1005;
+
+/// The close code an application sees when the connection ended without a close frame
+/// (RFC 6455 §7.1.5).
+pub const ABNORMAL_CLOSURE: u16 = 1006;
+
+/// The largest message and frame the tungstenite driver accepts: section 9 sends up to 16 MiB.
+pub const MAX_MESSAGE_SIZE: usize = 64 << 20;
+
+/// Any error a [`CaseClient`] reports; the driver only shows it.
+pub type BoxError = Box<dyn StdError + Send + Sync>;
+
+/// How the driver runs.
+#[derive(Clone, Debug)]
+pub struct DriveOptions {
+    /// The longest a case's connection may stay open; then it is dropped and observed as 1006.
+    pub case_timeout: Duration,
+    /// The longest `/getCaseCount`, `/getCaseInfo` and `/updateReports` may take each.
+    pub command_timeout: Duration,
+    /// The longest a `/reportObservation` connection may take before the driver gives up on it.
+    pub report_timeout: Duration,
+    /// How long the client waits for the server to close TCP after the close handshake (or after
+    /// failing the connection) before closing it itself.
+    pub close_timeout: Duration,
+    /// Ask `/getCaseInfo` for each case's dotted id (only shown; a failure costs nothing).
+    pub case_ids: bool,
+}
+
+impl Default for DriveOptions {
+    fn default() -> Self {
+        DriveOptions {
+            case_timeout: Duration::from_secs(60),
+            command_timeout: Duration::from_secs(60),
+            report_timeout: Duration::from_secs(3),
+            close_timeout: Duration::from_secs(2),
+            case_ids: true,
+        }
+    }
+}
+
+/// How a WebSocket connection ended, as the client's application saw it: the `code`, `reason`
+/// and `wasClean` of the WebSocket API's `CloseEvent`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Observation {
+    /// The close code the application was given; `None` when the API gives none at all.
+    pub code: Option<u16>,
+    /// The close reason (empty when there was none).
+    pub reason: String,
+    /// Whether the close handshake took place.
+    pub clean: bool,
+}
+
+impl Observation {
+    /// A close frame arrived: with a status code, or (`None`) without a payload, which an
+    /// application sees as 1005.
+    pub fn closed(code: Option<u16>, reason: impl Into<String>) -> Self {
+        Observation {
+            code: Some(code.unwrap_or(NO_STATUS_RECEIVED)),
+            reason: reason.into(),
+            clean: true,
+        }
+    }
+
+    /// The connection ended without a close handshake: 1006, not clean.
+    pub fn abnormal() -> Self {
+        Observation {
+            code: Some(ABNORMAL_CLOSURE),
+            reason: String::new(),
+            clean: false,
+        }
+    }
+}
+
+impl fmt::Display for Observation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.code {
+            Some(code) => write!(f, "{code}")?,
+            None => f.write_str("no code")?,
+        }
+        if !self.reason.is_empty() {
+            write!(f, " {:?}", self.reason)?;
+        }
+        f.write_str(if self.clean { ", clean" } else { ", not clean" })
+    }
+}
+
+/// The URLs of a fuzzing server's endpoints, built from its base URL.
+#[derive(Clone, Debug)]
+pub struct Endpoints {
+    base: Url,
+}
+
+impl Endpoints {
+    /// Parses the base URL, such as `ws://127.0.0.1:9001`. A path is kept as a prefix of every
+    /// endpoint; a query or fragment is dropped.
+    ///
+    /// # Errors
+    ///
+    /// When the URL does not parse, or its scheme is not `ws` or `wss`.
+    pub fn new(base_url: &str) -> Result<Self, DriveError> {
+        let bad = |reason: String| DriveError::BadUrl {
+            url: base_url.to_owned(),
+            reason,
+        };
+        let mut base = Url::parse(base_url).map_err(|err| bad(err.to_string()))?;
+        if !matches!(base.scheme(), "ws" | "wss") || !base.has_host() {
+            return Err(bad("expected ws://HOST:PORT or wss://HOST:PORT".into()));
+        }
+        base.set_query(None);
+        base.set_fragment(None);
+        Ok(Endpoints { base })
+    }
+
+    /// `BASE/getCaseCount`.
+    pub fn case_count(&self) -> Url {
+        self.endpoint("getCaseCount", &[])
+    }
+
+    /// `BASE/getCaseInfo?case=I`.
+    pub fn case_info(&self, case: u32) -> Url {
+        self.endpoint("getCaseInfo", &[("case", &case.to_string())])
+    }
+
+    /// `BASE/runCase?case=I&agent=A`.
+    pub fn run_case(&self, case: u32, agent: &str) -> Url {
+        self.endpoint("runCase", &[("case", &case.to_string()), ("agent", agent)])
+    }
+
+    /// `BASE/reportObservation?case=I&agent=A&code=C&reason=R&clean=true|false` (no `code` when
+    /// the observation has none).
+    pub fn report_observation(&self, case: u32, agent: &str, observation: &Observation) -> Url {
+        let case = case.to_string();
+        let code = observation.code.map(|code| code.to_string());
+        let mut pairs = vec![("case", case.as_str()), ("agent", agent)];
+        if let Some(code) = &code {
+            pairs.push(("code", code));
+        }
+        pairs.push(("reason", &observation.reason));
+        pairs.push(("clean", if observation.clean { "true" } else { "false" }));
+        self.endpoint("reportObservation", &pairs)
+    }
+
+    /// `BASE/updateReports?agent=A`.
+    pub fn update_reports(&self, agent: &str) -> Url {
+        self.endpoint("updateReports", &[("agent", agent)])
+    }
+
+    /// The base path, then `/name`, then the pairs percent-encoded as a query.
+    fn endpoint(&self, name: &str, pairs: &[(&str, &str)]) -> Url {
+        let mut url = self.base.clone();
+        let path = format!("{}/{name}", self.base.path().trim_end_matches('/'));
+        url.set_path(&path);
+        if !pairs.is_empty() {
+            url.query_pairs_mut().extend_pairs(pairs);
+        }
+        url
+    }
+}
+
+/// Why a run could not be completed.
+#[derive(Debug)]
+pub enum DriveError {
+    /// The base URL is not a usable `ws://` or `wss://` URL.
+    BadUrl {
+        /// The URL as given.
+        url: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// A connection the run depends on (`/getCaseCount` or `/updateReports`) failed.
+    Unreachable {
+        /// The URL that could not be used.
+        url: String,
+        /// What went wrong.
+        source: BoxError,
+    },
+    /// `/getCaseCount` did not answer with a case count.
+    BadCaseCount {
+        /// The URL asked.
+        url: String,
+        /// What it sent instead (`None` for no text message at all).
+        answer: Option<String>,
+    },
+}
+
+impl fmt::Display for DriveError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            DriveError::BadUrl { url, reason } => write!(f, "bad base URL {url}: {reason}"),
+            DriveError::Unreachable { url, source } => write!(f, "cannot use {url}: {source}"),
+            DriveError::BadCaseCount { url, answer: None } => {
+                write!(f, "{url} sent no case count")
+            }
+            DriveError::BadCaseCount {
+                url,
+                answer: Some(text),
+            } => write!(f, "{url} sent {text:?}, not a case count"),
+        }
+    }
+}
+
+impl StdError for DriveError {
+    fn source(&self) -> Option<&(dyn StdError + 'static)> {
+        match self {
+            DriveError::Unreachable { source, .. } => Some(source.as_ref()),
+            _ => None,
+        }
+    }
+}
+
+/// What happened in one case.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CaseOutcome {
+    /// The case's 1-based position, as `/runCase?case=` takes it.
+    pub case: u32,
+    /// The case's dotted id from `/getCaseInfo`, when asked for and given.
+    pub id: Option<String>,
+    /// What the application saw when the connection ended.
+    pub observation: Observation,
+    /// Whether the case hit [`DriveOptions::case_timeout`] (the observation is then 1006).
+    pub timed_out: bool,
+    /// From the start of `/runCase` to the end of its connection.
+    pub duration: Duration,
+}
+
+/// What a whole run did.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DriveSummary {
+    /// The number of cases the server announced (all of them were run).
+    pub case_count: u32,
+    /// One outcome per case, in order.
+    pub cases: Vec<CaseOutcome>,
+    /// Whether the server took the observations: false when it left a `/reportObservation`
+    /// connection open (it does not know the endpoint, like Autobahn) and the driver stopped
+    /// reporting.
+    pub observations_reported: bool,
+}
+
+/// A WebSocket client implementation the driver loop runs: it opens each kind of connection.
+///
+/// The loop puts the deadlines around these futures and drops them when a deadline passes, which
+/// must close the connection.
+pub trait CaseClient {
+    /// Opens `url`, sends nothing, and returns the first text message (`None` if there was none)
+    /// once the server has closed the connection. For every endpoint but `/runCase`. Once the
+    /// connection is open, how it ends is not an error.
+    fn fetch_text(
+        &mut self,
+        url: &Url,
+    ) -> impl Future<Output = Result<Option<String>, BoxError>> + Send;
+
+    /// Opens `url` and acts as an echo peer until the connection ends: every text and binary
+    /// message goes back with the same type and payload, pings are answered, errors and the
+    /// close handshake are handled as the implementation does. Returns what its application saw.
+    fn echo(&mut self, url: &Url) -> impl Future<Output = Observation> + Send;
+}
+
+/// Runs every case of the server at `base_url` for `agent` with tokio-tungstenite.
+///
+/// # Errors
+///
+/// When the base URL is bad, `/getCaseCount` cannot be reached or gives no count, or
+/// `/updateReports` fails. A case whose connection fails is not an error: it is observed as such.
+pub async fn drive(
+    base_url: &str,
+    agent: &str,
+    options: &DriveOptions,
+) -> Result<DriveSummary, DriveError> {
+    let mut client = TungsteniteClient::new(options.close_timeout);
+    drive_client(&mut client, base_url, agent, options, |_| {}).await
+}
+
+/// The driver loop over any [`CaseClient`]: `/getCaseCount`, then for each case `/getCaseInfo`
+/// (if [`DriveOptions::case_ids`]), `/runCase` and `/reportObservation`, then `/updateReports`.
+/// `on_case` is called after each case, for progress output.
+///
+/// # Errors
+///
+/// As for [`drive`].
+pub async fn drive_client<C: CaseClient>(
+    client: &mut C,
+    base_url: &str,
+    agent: &str,
+    options: &DriveOptions,
+    mut on_case: impl FnMut(&CaseOutcome),
+) -> Result<DriveSummary, DriveError> {
+    let endpoints = Endpoints::new(base_url)?;
+    let case_count = fetch_case_count(client, &endpoints, options).await?;
+    let mut cases = Vec::new();
+    let mut observations_reported = true;
+    let mut ask_ids = options.case_ids;
+    for case in 1..=case_count {
+        let id = match ask_ids {
+            true => fetch_case_id(client, &endpoints, case, options).await,
+            false => None,
+        };
+        // The ids are only shown: a server that cannot give one is not asked again.
+        ask_ids &= id.is_some();
+        let started = Instant::now();
+        let url = endpoints.run_case(case, agent);
+        let (observation, timed_out) =
+            match tokio::time::timeout(options.case_timeout, client.echo(&url)).await {
+                Ok(observation) => (observation, false),
+                Err(_elapsed) => (Observation::abnormal(), true),
+            };
+        let outcome = CaseOutcome {
+            case,
+            id,
+            observation,
+            timed_out,
+            duration: started.elapsed(),
+        };
+        if observations_reported {
+            let url = endpoints.report_observation(case, agent, &outcome.observation);
+            // Errors are ignored: the endpoint is optional. A server that keeps the connection
+            // open does not know it at all (Autobahn), so it is not asked again.
+            observations_reported =
+                tokio::time::timeout(options.report_timeout, client.fetch_text(&url))
+                    .await
+                    .is_ok();
+        }
+        on_case(&outcome);
+        cases.push(outcome);
+    }
+    command(client, &endpoints.update_reports(agent), options).await?;
+    Ok(DriveSummary {
+        case_count,
+        cases,
+        observations_reported,
+    })
+}
+
+/// Fetches a connection the run depends on (`/getCaseCount`, `/updateReports`) within the
+/// command timeout.
+async fn command<C: CaseClient>(
+    client: &mut C,
+    url: &Url,
+    options: &DriveOptions,
+) -> Result<Option<String>, DriveError> {
+    let unreachable = |source: BoxError| DriveError::Unreachable {
+        url: url.to_string(),
+        source,
+    };
+    match tokio::time::timeout(options.command_timeout, client.fetch_text(url)).await {
+        Ok(result) => result.map_err(unreachable),
+        Err(_elapsed) => Err(unreachable("timed out".into())),
+    }
+}
+
+async fn fetch_case_count<C: CaseClient>(
+    client: &mut C,
+    endpoints: &Endpoints,
+    options: &DriveOptions,
+) -> Result<u32, DriveError> {
+    let url = endpoints.case_count();
+    let answer = command(client, &url, options).await?;
+    match answer.as_deref().map(|text| text.trim().parse::<u32>()) {
+        Some(Ok(count)) => Ok(count),
+        _ => Err(DriveError::BadCaseCount {
+            url: url.to_string(),
+            answer,
+        }),
+    }
+}
+
+/// The dotted id `/getCaseInfo` gives for `case`, or `None` on any failure.
+async fn fetch_case_id<C: CaseClient>(
+    client: &mut C,
+    endpoints: &Endpoints,
+    case: u32,
+    options: &DriveOptions,
+) -> Option<String> {
+    let url = endpoints.case_info(case);
+    let text = tokio::time::timeout(options.report_timeout, client.fetch_text(&url))
+        .await
+        .ok()?
+        .ok()??;
+    let info: serde_json::Value = serde_json::from_str(&text).ok()?;
+    Some(info.get("id")?.as_str()?.to_owned())
+}
+
+/// The tokio-tungstenite client: masks its frames, checks the server's handshake answer, and
+/// validates what it receives, all as tungstenite does by itself.
+#[derive(Clone, Debug)]
+pub struct TungsteniteClient {
+    config: WebSocketConfig,
+    close_timeout: Duration,
+}
+
+type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
+
+impl TungsteniteClient {
+    /// A client accepting messages and frames up to [`MAX_MESSAGE_SIZE`] that waits up to
+    /// `close_timeout` for the server to close TCP at the end of a connection.
+    pub fn new(close_timeout: Duration) -> Self {
+        let config = WebSocketConfig::default()
+            .max_message_size(Some(MAX_MESSAGE_SIZE))
+            .max_frame_size(Some(MAX_MESSAGE_SIZE));
+        TungsteniteClient {
+            config,
+            close_timeout,
+        }
+    }
+
+    async fn connect(&self, url: &Url) -> Result<Socket, BoxError> {
+        let (ws, _response) = connect_async_with_config(url.as_str(), Some(self.config), true)
+            .await
+            .map_err(Box::new)?;
+        Ok(ws)
+    }
+
+    /// Reads and drops whatever comes until the server closes, for at most the close timeout.
+    async fn finish(&self, ws: &mut Socket) {
+        let rest = async { while let Some(Ok(_)) = ws.next().await {} };
+        let _ = tokio::time::timeout(self.close_timeout, rest).await;
+    }
+
+    /// _Fail the WebSocket Connection_ after tungstenite reported a protocol violation: a close
+    /// frame with a fitting code, then wait briefly for the server's side of the closing.
+    async fn fail(&self, ws: &mut Socket, code: CloseCode) {
+        let frame = CloseFrame {
+            code,
+            reason: Utf8Bytes::from_static(super::failure_reason(code)),
+        };
+        let sent = tokio::time::timeout(self.close_timeout, ws.close(Some(frame))).await;
+        if matches!(sent, Ok(Ok(()))) {
+            self.finish(ws).await;
+        }
+    }
+}
+
+impl CaseClient for TungsteniteClient {
+    async fn fetch_text(&mut self, url: &Url) -> Result<Option<String>, BoxError> {
+        let mut ws = self.connect(url).await?;
+        let mut text = None;
+        // Once the connection is open the request has been made: how it ends does not matter.
+        while let Some(Ok(message)) = ws.next().await {
+            match message {
+                Message::Text(body) if text.is_none() => text = Some(body.as_str().to_owned()),
+                Message::Close(_) => {
+                    // tungstenite answers the close on the next read, then sees the TCP close.
+                    self.finish(&mut ws).await;
+                    break;
+                }
+                _ => {}
+            }
+        }
+        Ok(text)
+    }
+
+    async fn echo(&mut self, url: &Url) -> Observation {
+        let Ok(mut ws) = self.connect(url).await else {
+            return Observation::abnormal();
+        };
+        loop {
+            match ws.next().await {
+                Some(Ok(message @ (Message::Text(_) | Message::Binary(_)))) => {
+                    // `send` flushes, so the echo is on the wire when it returns.
+                    if ws.send(message).await.is_err() {
+                        return Observation::abnormal();
+                    }
+                }
+                Some(Ok(Message::Ping(_))) => {
+                    // tungstenite queued the pong; push it out now rather than on the next read.
+                    if ws.flush().await.is_err() {
+                        return Observation::abnormal();
+                    }
+                }
+                Some(Ok(Message::Pong(_) | Message::Frame(_))) => {}
+                Some(Ok(Message::Close(frame))) => {
+                    let observation = match frame {
+                        Some(frame) => {
+                            Observation::closed(Some(frame.code.into()), frame.reason.as_str())
+                        }
+                        None => Observation::closed(None, ""),
+                    };
+                    self.finish(&mut ws).await;
+                    return observation;
+                }
+                Some(Err(err)) => {
+                    if let Some(code) = super::failure_code(&err) {
+                        self.fail(&mut ws, code).await;
+                    }
+                    return Observation::abnormal();
+                }
+                None => return Observation::abnormal(),
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn endpoint_urls() {
+        let endpoints = Endpoints::new("ws://127.0.0.1:9001").unwrap();
+        assert_eq!(
+            endpoints.case_count().as_str(),
+            "ws://127.0.0.1:9001/getCaseCount"
+        );
+        assert_eq!(
+            endpoints.run_case(7, "my client/1.0").as_str(),
+            "ws://127.0.0.1:9001/runCase?case=7&agent=my+client%2F1.0"
+        );
+        assert_eq!(
+            endpoints.case_info(3).as_str(),
+            "ws://127.0.0.1:9001/getCaseInfo?case=3"
+        );
+        assert_eq!(
+            endpoints.update_reports("a&b").as_str(),
+            "ws://127.0.0.1:9001/updateReports?agent=a%26b"
+        );
+        let seen = Observation::closed(Some(1000), "bye ✓");
+        assert_eq!(
+            endpoints.report_observation(2, "A", &seen).as_str(),
+            "ws://127.0.0.1:9001/reportObservation?case=2&agent=A&code=1000&reason=bye+%E2%9C%93&clean=true"
+        );
+        let none = Observation {
+            code: None,
+            reason: String::new(),
+            clean: false,
+        };
+        assert_eq!(
+            endpoints.report_observation(2, "A", &none).as_str(),
+            "ws://127.0.0.1:9001/reportObservation?case=2&agent=A&reason=&clean=false"
+        );
+    }
+
+    #[test]
+    fn base_path_is_a_prefix_and_the_query_is_dropped() {
+        let endpoints = Endpoints::new("wss://example.com/fuzz/?x=1#top").unwrap();
+        assert_eq!(
+            endpoints.run_case(1, "A").as_str(),
+            "wss://example.com/fuzz/runCase?case=1&agent=A"
+        );
+        assert!(matches!(
+            Endpoints::new("http://127.0.0.1:9001"),
+            Err(DriveError::BadUrl { .. })
+        ));
+        assert!(matches!(
+            Endpoints::new("not a url"),
+            Err(DriveError::BadUrl { .. })
+        ));
+    }
+
+    #[test]
+    fn observations_read_like_close_events() {
+        assert_eq!(Observation::closed(None, "").to_string(), "1005, clean");
+        assert_eq!(Observation::abnormal().to_string(), "1006, not clean");
+        assert_eq!(
+            Observation::closed(Some(1000), "bye").to_string(),
+            "1000 \"bye\", clean"
+        );
+    }
+
+    /// A fuzzing-server stand-in with three cases: a clean close after echoes and a ping, a TCP
+    /// drop, and a frame with an RSV bit the client must fail the connection on. It logs what the
+    /// client did, and leaves `/reportObservation` open when `knows_reports` is false.
+    mod stub {
+        use std::net::SocketAddr;
+
+        use futures_util::{SinkExt, StreamExt};
+        use tokio::io::AsyncWriteExt;
+        use tokio::net::{TcpListener, TcpStream};
+        use tokio::sync::mpsc::{UnboundedSender, unbounded_channel};
+        use tokio_tungstenite::tungstenite::handshake::server::{Request, Response};
+        use tokio_tungstenite::tungstenite::protocol::CloseFrame;
+        use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+        use tokio_tungstenite::tungstenite::{Bytes, Message};
+
+        pub type Log = tokio::sync::mpsc::UnboundedReceiver<String>;
+
+        pub async fn start(knows_reports: bool) -> (SocketAddr, Log) {
+            let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let addr = listener.local_addr().unwrap();
+            let (log, rx) = unbounded_channel();
+            tokio::spawn(async move {
+                loop {
+                    let (tcp, _) = listener.accept().await.unwrap();
+                    tokio::spawn(serve(tcp, log.clone(), knows_reports));
+                }
+            });
+            (addr, rx)
+        }
+
+        async fn serve(tcp: TcpStream, log: UnboundedSender<String>, knows_reports: bool) {
+            let mut target = String::new();
+            // The callback's signature is tungstenite's, error type included.
+            #[allow(clippy::result_large_err)]
+            let record = |req: &Request, resp: Response| {
+                target = req.uri().to_string();
+                Ok(resp)
+            };
+            let mut ws = tokio_tungstenite::accept_hdr_async(tcp, record)
+                .await
+                .unwrap();
+            let close = |code: CloseCode, reason: &'static str| {
+                Message::Close(Some(CloseFrame {
+                    code,
+                    reason: reason.into(),
+                }))
+            };
+            let (path, query) = target.split_once('?').unwrap_or((&target, ""));
+            match (path, query) {
+                ("/getCaseCount", _) => {
+                    ws.send(Message::text("3")).await.unwrap();
+                    ws.send(Message::Close(None)).await.unwrap();
+                }
+                ("/getCaseInfo", query) => {
+                    let case = query.trim_start_matches("case=");
+                    let info = format!(r#"{{"id": "1.{case}", "description": "stub"}}"#);
+                    ws.send(Message::text(info)).await.unwrap();
+                    ws.send(Message::Close(None)).await.unwrap();
+                }
+                ("/runCase", query) if query.starts_with("case=1&") => {
+                    ws.send(Message::text("hello ✓")).await.unwrap();
+                    let text = ws.next().await.unwrap().unwrap();
+                    ws.send(Message::binary(vec![1, 2, 3])).await.unwrap();
+                    let binary = ws.next().await.unwrap().unwrap();
+                    ws.send(Message::Ping(Bytes::from_static(b"p")))
+                        .await
+                        .unwrap();
+                    let pong = ws.next().await.unwrap().unwrap();
+                    let echoed = text == Message::text("hello ✓")
+                        && binary == Message::binary(vec![1, 2, 3])
+                        && pong == Message::Pong(Bytes::from_static(b"p"));
+                    log.send(format!("case 1 echoed: {echoed}")).unwrap();
+                    ws.send(close(CloseCode::Normal, "done")).await.unwrap();
+                }
+                ("/runCase", query) if query.starts_with("case=2&") => {
+                    ws.send(Message::text("then gone")).await.unwrap();
+                    let echo = ws.next().await.unwrap().unwrap();
+                    log.send(format!("case 2 echoed: {}", echo.is_text()))
+                        .unwrap();
+                    return; // drops TCP without a close frame
+                }
+                ("/runCase", _) => {
+                    // A final text frame with RSV1 set and no extension negotiated.
+                    ws.get_mut().write_all(&[0xc1, 0x01, b'x']).await.unwrap();
+                    let answer = match ws.next().await {
+                        Some(Ok(Message::Close(Some(frame)))) => u16::from(frame.code).to_string(),
+                        other => format!("{other:?}"),
+                    };
+                    log.send(format!("case 3 client closed with {answer}"))
+                        .unwrap();
+                }
+                ("/reportObservation", query) if knows_reports => {
+                    log.send(format!("report {query}")).unwrap();
+                    ws.send(close(CloseCode::Normal, "")).await.unwrap();
+                }
+                ("/reportObservation", query) => {
+                    log.send(format!("report {query}")).unwrap();
+                    // Autobahn's "direct command" session: nothing happens until the client goes.
+                    while let Some(Ok(_)) = ws.next().await {}
+                    return;
+                }
+                ("/updateReports", query) => {
+                    log.send(format!("update {query}")).unwrap();
+                    ws.send(close(CloseCode::Normal, "")).await.unwrap();
+                }
+                _ => panic!("unexpected request {target}"),
+            }
+            // Read the client's close reply (and whatever else), then close TCP.
+            while let Some(Ok(_)) = ws.next().await {}
+        }
+    }
+
+    fn drain(log: &mut stub::Log) -> Vec<String> {
+        let mut lines = Vec::new();
+        while let Ok(line) = log.try_recv() {
+            lines.push(line);
+        }
+        lines
+    }
+
+    fn quick_options() -> DriveOptions {
+        DriveOptions {
+            case_timeout: Duration::from_secs(10),
+            report_timeout: Duration::from_millis(500),
+            ..DriveOptions::default()
+        }
+    }
+
+    #[tokio::test]
+    async fn drives_every_case_and_reports_what_it_saw() {
+        let (addr, mut log) = stub::start(true).await;
+        let base = format!("ws://{addr}");
+        let mut progress = Vec::new();
+        let mut client = TungsteniteClient::new(Duration::from_secs(2));
+        let summary = drive_client(&mut client, &base, "tester", &quick_options(), |case| {
+            progress.push(case.case)
+        })
+        .await
+        .unwrap();
+        assert_eq!(progress, [1, 2, 3]);
+        assert_eq!(summary.case_count, 3);
+        assert!(summary.observations_reported);
+        let seen: Vec<(Option<&str>, String, bool)> = summary
+            .cases
+            .iter()
+            .map(|c| (c.id.as_deref(), c.observation.to_string(), c.timed_out))
+            .collect();
+        assert_eq!(
+            seen,
+            [
+                (Some("1.1"), "1000 \"done\", clean".to_owned(), false),
+                (Some("1.2"), "1006, not clean".to_owned(), false),
+                (Some("1.3"), "1006, not clean".to_owned(), false),
+            ]
+        );
+        assert_eq!(
+            drain(&mut log),
+            [
+                "case 1 echoed: true",
+                "report case=1&agent=tester&code=1000&reason=done&clean=true",
+                "case 2 echoed: true",
+                "report case=2&agent=tester&code=1006&reason=&clean=false",
+                "case 3 client closed with 1002",
+                "report case=3&agent=tester&code=1006&reason=&clean=false",
+                "update agent=tester",
+            ]
+        );
+    }
+
+    #[tokio::test]
+    async fn stops_reporting_to_a_server_that_leaves_reports_open() {
+        let (addr, mut log) = stub::start(false).await;
+        let options = DriveOptions {
+            case_ids: false,
+            ..quick_options()
+        };
+        let summary = drive(&format!("ws://{addr}/"), "tester", &options)
+            .await
+            .unwrap();
+        assert_eq!(summary.cases.len(), 3);
+        assert!(!summary.observations_reported);
+        let reports = drain(&mut log)
+            .into_iter()
+            .filter(|line| line.starts_with("report "))
+            .count();
+        assert_eq!(reports, 1);
+    }
+
+    #[tokio::test]
+    async fn an_unreachable_server_is_an_error() {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        drop(listener);
+        let result = drive(&format!("ws://{addr}"), "tester", &quick_options()).await;
+        assert!(
+            matches!(result, Err(DriveError::Unreachable { .. })),
+            "{result:?}"
+        );
+    }
+
+    #[test]
+    fn the_driver_future_is_send() {
+        fn assert_send<T: Send>(_: T) {}
+        let options = DriveOptions::default();
+        assert_send(drive("ws://127.0.0.1:1", "A", &options));
+    }
+}
