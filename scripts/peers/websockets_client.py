@@ -14,7 +14,7 @@ close frame was both received and sent), and finally it calls BASE_URL/updateRep
 
 `/reportObservation` is wsspec's addition to the protocol; a server that leaves it open for 3 s
 (Autobahn opens a "direct command" session there) is not asked again. Each case has a 60 s
-watchdog. permessage-deflate and keepalive pings are off, and the message size is unlimited. The
+watchdog. permessage-deflate and keepalive pings are off, and messages may be up to 64 MiB. The
 library's other defaults stay: it refuses a message of more than 4096 fragments with 1009
 (WEBSOCKETS_MAX_FRAGMENTS raises that), so Autobahn's 9.3.1-9.3.3 and 9.4.1-9.4.3 fail
 against it.
@@ -48,7 +48,7 @@ ABNORMAL_CLOSURE = 1006
 
 CONNECT_OPTIONS = {
     "compression": None,
-    "max_size": None,
+    "max_size": 64 * 2**20,
     "ping_interval": None,
     "open_timeout": 10,
     "close_timeout": 2,

@@ -56,6 +56,9 @@ pub(crate) struct ClientArgs {
     /// Keep serving after a driver's /updateReports (until idle or the deadline).
     #[arg(long)]
     keep_serving: bool,
+    /// Test the built-in client (tokio-tungstenite), driven in this process.
+    #[arg(long, conflicts_with_all = ["exec", "keep_serving", "tls", "cert"])]
+    reference: bool,
     /// Count NON-STRICT verdicts as failures.
     #[arg(long)]
     strict: bool,
@@ -164,6 +167,17 @@ pub(crate) async fn client(args: ClientArgs) -> Result<u8, Exit> {
             "wsspec: serving {} cases on ws://{base}/ : point a driver at it (getCaseCount, runCase?case=N&agent=NAME, updateReports), or open http://{base}/ in a browser",
             selected.cases.len()
         ),
+    }
+    if args.reference {
+        let (base, agent) = (
+            format!("ws://{base}"),
+            wsspec_reference::client::CLIENT_AGENT,
+        );
+        tokio::spawn(async move {
+            let options = wsspec_reference::client::DriveOptions::default();
+            // The run's results say what happened; a driver error leaves cases out of them.
+            let _ = wsspec_reference::client::drive(&base, agent, &options).await;
+        });
     }
     let (runs, end) = serve_clients(
         listener,

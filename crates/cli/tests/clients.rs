@@ -77,3 +77,217 @@ fn no_driver_ends_the_run_at_the_idle_time() {
     );
     assert!(started.elapsed() < Duration::from_secs(10));
 }
+
+/// A `wsspec client` waiting for a driver on a free port, killed if the test ends first.
+struct Listener {
+    child: std::process::Child,
+    base: String,
+    out: std::path::PathBuf,
+}
+
+impl Listener {
+    fn start(name: &str, extra: &[&str]) -> Listener {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let out = common::out_dir(name);
+        let listen = format!("127.0.0.1:{port}");
+        let child = std::process::Command::new(env!("CARGO_BIN_EXE_wsspec"))
+            .args(["client", "--listen", &listen, "--idle", "20", "--out"])
+            .arg(&out)
+            .args(extra)
+            .current_dir(common::root())
+            .env("NO_COLOR", "1")
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        // The listener is up once something accepts on the port.
+        let until = Instant::now() + Duration::from_secs(10);
+        while std::net::TcpStream::connect(&listen).is_err() {
+            assert!(Instant::now() < until, "wsspec client did not start");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        Listener {
+            child,
+            base: format!("ws://{listen}"),
+            out,
+        }
+    }
+
+    /// Waits for the run to end (after the driver's /updateReports); (exit code, results of `agent`).
+    fn finish(mut self, agent: &str) -> (i32, serde_json::Value) {
+        let until = Instant::now() + Duration::from_secs(120);
+        let status = loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                break status;
+            }
+            assert!(Instant::now() < until, "wsspec client did not end");
+            std::thread::sleep(Duration::from_millis(50));
+        };
+        let text = std::fs::read_to_string(self.out.join("results.json")).unwrap();
+        let results: serde_json::Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(results["agent"], agent);
+        (status.code().unwrap_or(-1), results)
+    }
+}
+
+impl Drop for Listener {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Runs a driver script (`program script BASE AGENT`) to its end.
+fn drive_with(program: &str, script: &str, base: &str, agent: &str) {
+    let status = std::process::Command::new(program)
+        .arg(common::root().join(script))
+        .args([base, agent])
+        .status()
+        .unwrap();
+    assert!(status.success(), "{script} failed");
+}
+
+#[test]
+fn the_built_in_client_passes_every_case_but_one() {
+    let (code, results, stderr) = run_client("reference-client", &["--reference"]);
+    assert_eq!(code, 1, "{stderr}");
+    assert_eq!(results["agent"], "wsspec-reference-client");
+    // tungstenite 0.30's client never looks at Sec-WebSocket-Extensions, so it accepts an extension
+    // it did not offer, which RFC 6455 §4.1 says it MUST refuse.
+    assert_eq!(ids_with(&results, "fail"), ["14.5.9"]);
+    // As on the server side: UTF-8 in a single frame is checked once the frame is whole.
+    assert_eq!(ids_with(&results, "non-strict"), ["6.4.3", "6.4.4"]);
+    assert_eq!(
+        ids_with(&results, "informational"),
+        ["7.1.6", "7.13.1", "7.13.2"]
+    );
+    assert_eq!(results["complete"], true);
+}
+
+#[test]
+fn python_and_node_clients_run_the_suite_through_their_runcase_loops() {
+    // Both check UTF-8 once a message is whole (NON-STRICT 6.4.x), as their servers do; websockets
+    // also handles a protocol error before echoing the valid message read with it, again as its
+    // server does (Autobahn agrees on both sides).
+    let websockets_non_strict = [
+        "3.2", "3.3", "4.1.3", "4.1.4", "4.2.3", "4.2.4", "5.15", "6.4.1", "6.4.2", "6.4.3",
+        "6.4.4",
+    ];
+    let ws_non_strict = ["6.4.1", "6.4.2", "6.4.3", "6.4.4"];
+    for (program, script, installed, agent, non_strict) in [
+        (
+            "python3",
+            "scripts/peers/websockets_client.py",
+            PYTHON_WEBSOCKETS,
+            "websockets",
+            websockets_non_strict.as_slice(),
+        ),
+        (
+            "node",
+            "scripts/peers/ws_client.js",
+            "scripts/peers/node_modules/ws",
+            "ws",
+            ws_non_strict.as_slice(),
+        ),
+    ] {
+        if !peer_installed(installed) {
+            continue;
+        }
+        let listener = Listener::start(agent, &["--exclude", "9.*"]);
+        drive_with(program, script, &listener.base, agent);
+        let (code, results) = listener.finish(agent);
+        assert_eq!(
+            code,
+            0,
+            "{agent}: {:?}",
+            results_summary(&verdicts(&results))
+        );
+        let all = verdicts(&results);
+        assert_eq!(all.len(), 266, "{agent}");
+        assert_eq!(ids_with(&results, "non-strict"), non_strict, "{agent}");
+        assert_eq!(
+            ids_with(&results, "informational"),
+            ["7.1.6", "7.13.1", "7.13.2"],
+            "{agent}"
+        );
+        // Every case ran, and the observations of section 16 were reported and match.
+        for id in ["16.2", "16.3", "16.4", "16.5", "16.6"] {
+            let case = results["cases"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|c| c["id"] == id)
+                .unwrap();
+            assert!(case["observation"].is_object(), "{agent} {id}");
+            assert_eq!(case["verdict"], "pass", "{agent} {id}: {case}");
+        }
+    }
+}
+
+fn results_summary(all: &[(String, String)]) -> Vec<(String, String)> {
+    all.iter()
+        .filter(|(_, verdict)| verdict != "pass")
+        .cloned()
+        .collect()
+}
+
+#[test]
+fn broken_clients_fail_exactly_their_cases() {
+    use wsspec_mutants::ClientDefect;
+    let selection = "1.1.*,2.*,5.*,14.5.*,16.*";
+    let runs: Vec<(ClientDefect, i32, serde_json::Value)> = std::thread::scope(|scope| {
+        let handles: Vec<_> = [
+            ClientDefect::None,
+            ClientDefect::SendsUnmasked,
+            ClientDefect::AcceptsMaskedServerFrames,
+            ClientDefect::IgnoresWrongAccept,
+            ClientDefect::Reports1000AfterDrop,
+        ]
+        .into_iter()
+        .map(|defect| {
+            scope.spawn(move || {
+                let agent = format!("mutant-{defect:?}");
+                // A client whose every frame is refused waits out each case: a few are enough.
+                let cases = match defect {
+                    ClientDefect::SendsUnmasked => "1.1.1,1.1.2,2.1,14.5.1",
+                    _ => selection,
+                };
+                let listener = Listener::start(&agent, &["--cases", cases]);
+                let runtime = tokio::runtime::Runtime::new().unwrap();
+                runtime
+                    .block_on(wsspec_mutants::client::drive(
+                        &listener.base,
+                        &agent,
+                        defect,
+                    ))
+                    .unwrap();
+                let (code, results) = listener.finish(&agent);
+                (defect, code, results)
+            })
+        })
+        .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    for (defect, code, results) in runs {
+        let failed = ids_with(&results, "fail");
+        match defect {
+            ClientDefect::None => assert!(failed.is_empty(), "{failed:?}"),
+            // Every case the client sends a frame in fails: the frames are not masked.
+            ClientDefect::SendsUnmasked => {
+                assert_eq!(failed, ["1.1.1", "1.1.2", "2.1", "14.5.1"]);
+                let actual = results["cases"][0]["actual"].as_str().unwrap();
+                assert!(actual.contains("mask"), "{actual}");
+            }
+            ClientDefect::AcceptsMaskedServerFrames => assert_eq!(failed, ["16.1"]),
+            ClientDefect::IgnoresWrongAccept => {
+                assert_eq!(failed, ["14.5.2", "14.5.3", "14.5.4"])
+            }
+            ClientDefect::Reports1000AfterDrop => assert_eq!(failed, ["16.2"]),
+        }
+        assert_eq!(code, if failed.is_empty() { 0 } else { 1 }, "{defect:?}");
+    }
+}
