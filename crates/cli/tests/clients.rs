@@ -291,3 +291,51 @@ fn broken_clients_fail_exactly_their_cases() {
         assert_eq!(code, if failed.is_empty() { 0 } else { 1 }, "{defect:?}");
     }
 }
+
+#[test]
+fn headless_chromium_runs_the_browser_page() {
+    let Some(browser) = common::chromium() else {
+        return;
+    };
+    let listener = Listener::start("chromium", &["--cases", "1.1.*,2.*,5.*,7.9.*,14.5.*,16.*"]);
+    let profile = common::out_dir("chromium-client-profile");
+    let mut page = common::headless(&browser, &profile)
+        .arg(format!(
+            "http://{}/?agent=chromium",
+            listener.base.trim_start_matches("ws://")
+        ))
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let (code, results) = listener.finish("chromium");
+    let _ = page.kill();
+    let _ = page.wait();
+    let _ = std::fs::remove_dir_all(&profile);
+    assert_eq!(results["complete"], true);
+    // Chromium answers a close frame whose code may not be sent (0, 999, 1004, 1016, 1100, 2000, 2999)
+    // as if it were valid, instead of failing the connection (RFC 6455 §7.4.1, §7.1.7).
+    assert_eq!(
+        ids_with(&results, "fail"),
+        [
+            "7.9.1", "7.9.2", "7.9.3", "7.9.6", "7.9.7", "7.9.8", "7.9.9"
+        ]
+    );
+    assert_eq!(code, 1);
+    // What the page's WebSocket saw on each kind of close is what RFC 6455 §7.1.5 defines.
+    for (id, code, clean) in [
+        ("16.2", 1006, false),
+        ("16.3", 1000, true),
+        ("16.6", 1005, true),
+    ] {
+        let case = results["cases"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["id"] == id)
+            .unwrap();
+        assert_eq!(case["observation"]["code"], code, "{id}");
+        assert_eq!(case["observation"]["clean"], clean, "{id}");
+        assert_eq!(case["verdict"], "pass", "{id}");
+    }
+}

@@ -88,6 +88,42 @@ pub fn peer_installed(installed: &str) -> bool {
     false
 }
 
+/// Debian's Chromium, installed by `scripts/install-peers`.
+pub const CHROMIUM: &str = "/usr/bin/chromium";
+
+/// The browser, or `None` (after saying so) when it is not installed and not required.
+pub fn chromium() -> Option<PathBuf> {
+    let path = PathBuf::from(CHROMIUM);
+    if path.exists() {
+        return Some(path);
+    }
+    assert!(
+        std::env::var_os("WSSPEC_REQUIRE_PEERS").is_none(),
+        "{CHROMIUM} is missing: run scripts/install-peers"
+    );
+    eprintln!("skipped: {CHROMIUM} is not installed (run scripts/install-peers)");
+    None
+}
+
+/// Headless Chromium with a fresh profile in `profile`, and without the background services that
+/// reach for the network.
+pub fn headless(browser: &Path, profile: &Path) -> Command {
+    let mut command = Command::new(browser);
+    command
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+        ])
+        .arg(format!("--user-data-dir={}", profile.display()));
+    command
+}
+
 /// `(id, verdict)` for every case in a results.json.
 pub fn verdicts(results: &Value) -> Vec<(String, String)> {
     results["cases"]

@@ -16,41 +16,14 @@ use std::{
     process::Command,
 };
 
-use common::{out_dir, verdicts, wsspec};
+use common::{chromium, headless, out_dir, verdicts, wsspec};
 use serde_json::Value;
-
-const CHROMIUM: &str = "/usr/bin/chromium";
-
-/// The browser, or `None` (after saying so) when it is not installed and not required.
-fn chromium() -> Option<PathBuf> {
-    let path = PathBuf::from(CHROMIUM);
-    if path.exists() {
-        return Some(path);
-    }
-    assert!(
-        std::env::var_os("WSSPEC_REQUIRE_PEERS").is_none(),
-        "{CHROMIUM} is missing: run scripts/install-peers"
-    );
-    eprintln!("skipped: {CHROMIUM} is not installed (run scripts/install-peers)");
-    None
-}
 
 /// The DOM of a page after Chromium loaded it and ran its script, and Chromium's log.
 fn dump_dom(browser: &Path, page: &Path) -> (String, String) {
     let profile = out_dir("chromium-profile");
-    let output = Command::new(browser)
-        .args([
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-quic",
-            "--no-first-run",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-            "--enable-logging=stderr",
-        ])
-        .arg(format!("--user-data-dir={}", profile.display()))
+    let output = headless(browser, &profile)
+        .arg("--enable-logging=stderr")
         .arg("--dump-dom")
         .arg(format!("file://{}", page.canonicalize().unwrap().display()))
         .output()
