@@ -339,3 +339,66 @@ fn headless_chromium_runs_the_browser_page() {
         assert_eq!(case["verdict"], "pass", "{id}");
     }
 }
+
+#[test]
+fn the_autobahn_endpoints_answer_as_autobahn_does() {
+    use wsspec_reference::client::{CaseClient, TungsteniteClient};
+    let listener = Listener::start("endpoints", &["--cases", "1.1.1,2.1"]);
+    let base = listener.base.clone();
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    runtime.block_on(async {
+        let mut client = TungsteniteClient::new(Duration::from_secs(2));
+        let url = |path: &str| url::Url::parse(&format!("{base}{path}")).unwrap();
+        let fetch = async |client: &mut TungsteniteClient, path: &str| {
+            client
+                .fetch_text(&url(path))
+                .await
+                .unwrap()
+                .unwrap_or_default()
+        };
+        assert_eq!(fetch(&mut client, "/getCaseCount").await, "2");
+        let info: serde_json::Value =
+            serde_json::from_str(&fetch(&mut client, "/getCaseInfo?case=2").await).unwrap();
+        assert_eq!(info["id"], "2.1");
+        // The dotted id works as well as the position.
+        let seen = client
+            .echo(&url("/runCase?casetuple=2.1&agent=endpoints"))
+            .await;
+        assert_eq!(seen.code, Some(1000));
+        let status = fetch(&mut client, "/getCaseStatus?case=2&agent=endpoints").await;
+        assert_eq!(status, r#"{"behavior":"OK"}"#);
+        client.echo(&url("/runCase?case=1&agent=endpoints")).await;
+        fetch(&mut client, "/updateReports?agent=endpoints").await;
+    });
+    let (code, results) = listener.finish("endpoints");
+    assert_eq!(code, 0);
+    assert_eq!(ids_with(&results, "pass"), ["1.1.1", "2.1"]);
+}
+
+#[test]
+fn bad_requests_get_http_errors() {
+    use std::io::{Read, Write};
+    let listener = Listener::start("bad-requests", &["--cases", "1.1.1"]);
+    let addr = listener.base.trim_start_matches("ws://").to_owned();
+    let answer = |request: &str| {
+        let mut tcp = std::net::TcpStream::connect(&addr).unwrap();
+        tcp.write_all(request.as_bytes()).unwrap();
+        let mut text = String::new();
+        let _ = tcp.read_to_string(&mut text);
+        text
+    };
+    let upgrade = "Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n";
+    let out_of_range = answer(&format!(
+        "GET /runCase?case=9&agent=a HTTP/1.1\r\nHost: x\r\n{upgrade}"
+    ));
+    assert!(out_of_range.starts_with("HTTP/1.1 400 "), "{out_of_range}");
+    assert!(out_of_range.contains("case=9 is out of range: there are 1 cases"));
+    let no_agent = answer(&format!(
+        "GET /runCase?case=1 HTTP/1.1\r\nHost: x\r\n{upgrade}"
+    ));
+    assert!(no_agent.contains("missing agent=NAME"), "{no_agent}");
+    let unknown = answer("GET /nowhere HTTP/1.1\r\nHost: x\r\n\r\n");
+    assert!(unknown.starts_with("HTTP/1.1 404 "), "{unknown}");
+    let page = answer("GET / HTTP/1.1\r\nHost: x\r\n\r\n");
+    assert!(page.starts_with("HTTP/1.1 200 OK\r\n") && page.contains("<!doctype html>"));
+}
