@@ -13,7 +13,6 @@ mod common;
 use std::{
     collections::BTreeMap,
     path::{Path, PathBuf},
-    process::Command,
 };
 
 use common::{chromium, headless, out_dir, verdicts, wsspec};
