@@ -402,3 +402,18 @@ fn bad_requests_get_http_errors() {
     let page = answer("GET / HTTP/1.1\r\nHost: x\r\n\r\n");
     assert!(page.starts_with("HTTP/1.1 200 OK\r\n") && page.contains("<!doctype html>"));
 }
+
+#[test]
+fn a_client_that_disconnects_mid_case_fails_it_with_the_reason() {
+    // Opens the case's connection, reads the 101, and closes TCP without a word.
+    let quitter = r#"python3 -c 'import socket,sys,urllib.parse as u; p=u.urlsplit(sys.argv[1]); s=socket.create_connection((p.hostname,p.port)); s.sendall(("GET %s?%s HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n" % (p.path, p.query)).encode()); s.recv(4096); s.close()' {url}"#;
+    let started = Instant::now();
+    let (code, results, stderr) = run_client(
+        "quitter",
+        &["--exec", quitter, "--cases", "1.1.1", "--timeout", "5"],
+    );
+    assert_eq!(code, 1, "{stderr}");
+    let actual = results["cases"][0]["actual"].as_str().unwrap();
+    assert!(actual.contains("TCP closed by the peer"), "{actual}");
+    assert!(started.elapsed() < Duration::from_secs(10));
+}
