@@ -417,3 +417,68 @@ fn a_client_that_disconnects_mid_case_fails_it_with_the_reason() {
     assert!(actual.contains("TCP closed by the peer"), "{actual}");
     assert!(started.elapsed() < Duration::from_secs(10));
 }
+
+#[test]
+fn hostile_clients_cost_a_case_its_deadline_never_the_run() {
+    use std::io::{Read, Write};
+    use wsspec_reference::client::{CaseClient, TungsteniteClient};
+    let listener = Listener::start(
+        "hostile-clients",
+        &["--cases", "1.1.1,1.1.2,1.1.3", "--timeout", "3"],
+    );
+    let addr = listener.base.trim_start_matches("ws://").to_owned();
+    let open = |case: u32| {
+        let mut tcp = std::net::TcpStream::connect(&addr).unwrap();
+        let key = [
+            "AQIDBAUGBwgJCgsMDQ4PEA==",
+            "AQIDBAUGBwgJCgsMDQ4PEQ==",
+            "AQIDBAUGBwgJCgsMDQ4PEg==",
+        ][case as usize - 1];
+        let head = format!(
+            "GET /runCase?case={case}&agent=hostile HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n"
+        );
+        tcp.write_all(head.as_bytes()).unwrap();
+        let mut response = [0u8; 129];
+        let _ = tcp.read(&mut response);
+        tcp
+    };
+    let started = Instant::now();
+    // Garbage instead of HTTP gets a 400, and the listener goes on.
+    let mut garbage = std::net::TcpStream::connect(&addr).unwrap();
+    garbage.write_all(b"\x16\x03\x01 not http\r\n\r\n").unwrap();
+    let mut text = String::new();
+    let _ = garbage.read_to_string(&mut text);
+    assert!(text.starts_with("HTTP/1.1 400 "), "{text}");
+    // A frame that declares 2^63-1 bytes, masked, in place of the echo.
+    let mut huge = open(1);
+    huge.write_all(b"\x81\xff\x7f\xff\xff\xff\xff\xff\xff\xff\0\0\0\0abc")
+        .unwrap();
+    // A client that says nothing at all, and one that floods pings.
+    let silent = open(2);
+    let mut flood = open(3);
+    let ping = [0x89u8, 0x80, 0, 0, 0, 0];
+    let flooding = std::thread::spawn(move || while flood.write_all(&ping.repeat(512)).is_ok() {});
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    runtime.block_on(async {
+        // Each case ends by its own deadline; then a driver asks for the reports.
+        tokio::time::sleep(Duration::from_secs(4)).await;
+        let mut client = TungsteniteClient::new(Duration::from_secs(2));
+        let update = format!("{}/updateReports?agent=hostile", listener.base);
+        let _ = client.fetch_text(&url::Url::parse(&update).unwrap()).await;
+    });
+    let (code, results) = listener.finish("hostile");
+    drop((huge, silent));
+    let _ = flooding.join();
+    assert_eq!(code, 1);
+    assert_eq!(ids_with(&results, "fail"), ["1.1.1", "1.1.2", "1.1.3"]);
+    // None of them echoes: each case fails on its expectation and ends by its deadline.
+    for case in results["cases"].as_array().unwrap() {
+        assert!(case["duration_ms"].as_u64().unwrap() < 3_500, "{case}");
+        let actual = case["actual"].as_str().unwrap();
+        assert!(
+            actual.contains("no echo of the message sent within 2000 ms"),
+            "{actual}"
+        );
+    }
+    assert!(started.elapsed() < Duration::from_secs(15));
+}
