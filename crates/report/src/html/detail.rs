@@ -4,7 +4,7 @@
 //! from the embedded JSON when it is opened.
 
 use maud::{Markup, html};
-use wsspec_suite::results::{CaseResult, CloseInfo, RunResults, Side};
+use wsspec_suite::results::{CaseResult, CloseInfo, Observation, RunResults, Side};
 
 use super::{Report, Row, agent_label, duration, result_anchor, slug, verdict_chip, wire};
 
@@ -65,6 +65,9 @@ fn outcome(index: usize, run: &RunResults, case: &CaseResult, first: &CaseResult
                 ul.notes { @for note in &case.notes { li { (note) } } }
             }
             p.close { span.k { "Close" } (close_text(&case.close)) }
+            @if let Some(seen) = &case.observation {
+                p.close { span.k { "Client saw" } (observation_text(seen)) }
+            }
             details.wire data-wire=(wire::key(index, &case.id)) {
                 summary {
                     "Wire transcript: " (entries) " entries"
@@ -75,6 +78,19 @@ fn outcome(index: usize, run: &RunResults, case: &CaseResult, first: &CaseResult
             }
         }
     }
+}
+
+/// `code 1000 "bye" · wasClean=true`: what a client's application reported.
+fn observation_text(seen: &Observation) -> String {
+    let code = seen
+        .code
+        .map_or("no code".to_owned(), |code| format!("code {code}"));
+    let reason = if seen.reason.is_empty() {
+        String::new()
+    } else {
+        format!(" {:?}", seen.reason)
+    };
+    format!("{code}{reason} · wasClean={}", seen.clean)
 }
 
 /// `the peer started the close: peer code 1002 "bad frame", harness code 1002, clean, TCP closed by the peer`.
@@ -109,6 +125,21 @@ fn close_text(close: &CloseInfo) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn observation_text_names_code_reason_and_clean() {
+        let seen = Observation {
+            code: Some(4000),
+            reason: "bye".into(),
+            clean: true,
+        };
+        assert_eq!(observation_text(&seen), "code 4000 \"bye\" · wasClean=true");
+        let dropped = Observation {
+            code: None,
+            ..Observation::default()
+        };
+        assert_eq!(observation_text(&dropped), "no code · wasClean=false");
+    }
 
     #[test]
     fn close_text_names_codes_and_sides() {
