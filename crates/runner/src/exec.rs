@@ -34,7 +34,7 @@ use crate::{
     Target,
     body::{BodyBuilder, fill, for_each_block, pattern_of},
     conn::{Incoming, PREVIEW_BYTES, Queued, Recorder, read_frames},
-    handshake::{RequestContext, build_request, build_response},
+    handshake::{Offer, RequestContext, build_request, build_response},
     judge::{self, Answer, Ending, MatchOutcome, Matcher, Observed, Outbox, PeerStream},
     outgoing::Outgoing,
     transport::{self, Reader, TlsClient, Writer},
@@ -354,16 +354,8 @@ impl CaseState {
         let timeout = self.settings.handshake_timeout;
         let (mut reader, mut writer) = connect(target, &self.settings.tls, timeout).await?;
 
-        let key = generate_key(self.rng.random());
-        let context = RequestContext {
-            host: &target.host_header,
-            hostname: &target.host,
-            port: target.port,
-            resource: &target.resource,
-            key: &key,
-            policy: &self.settings.policy,
-        };
-        let (head, offer) = build_request(&self.handshake.request, &context);
+        let spec = self.handshake.request.clone();
+        let (head, offer) = self.request(target, &spec);
         self.recorder.note("opening handshake");
         let mut out = Outgoing::default();
         out.push_bytes(head.clone());
@@ -443,10 +435,8 @@ impl CaseState {
         Ok(None)
     }
 
-    /// A fresh connection with the standard handshake, which must be upgraded; then TCP is closed.
-    async fn standard_upgrade(&mut self, target: &Target) -> Result<(), String> {
-        let timeout = self.settings.handshake_timeout;
-        let (mut reader, mut writer) = connect(target, &self.settings.tls, timeout).await?;
+    /// The request head `spec` describes, with a fresh key, and what it offers.
+    fn request(&mut self, target: &Target, spec: &RequestSpec) -> (Vec<u8>, Offer) {
         let key = generate_key(self.rng.random());
         let context = RequestContext {
             host: &target.host_header,
@@ -456,7 +446,14 @@ impl CaseState {
             key: &key,
             policy: &self.settings.policy,
         };
-        let (head, offer) = build_request(&RequestSpec::default(), &context);
+        build_request(spec, &context)
+    }
+
+    /// A fresh connection with the standard handshake, which must be upgraded; then TCP is closed.
+    async fn standard_upgrade(&mut self, target: &Target) -> Result<(), String> {
+        let timeout = self.settings.handshake_timeout;
+        let (mut reader, mut writer) = connect(target, &self.settings.tls, timeout).await?;
+        let (head, offer) = self.request(target, &RequestSpec::default());
         let mut out = Outgoing::default();
         out.push_bytes(head);
         out.write_to(&mut writer, None, Duration::ZERO, &self.recorder)
