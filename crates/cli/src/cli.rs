@@ -400,6 +400,7 @@ async fn server(args: ServerArgs) -> Result<u8, Exit> {
             cases: args.selection.cases.clone(),
             exclude: args.selection.exclude.clone(),
             excluded: selected.excluded,
+            shard: None,
         },
         ..RunConfig::default()
     };

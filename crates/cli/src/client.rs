@@ -124,6 +124,7 @@ pub(crate) async fn client(args: ClientArgs) -> Result<u8, Exit> {
             cases: args.selection.cases.clone(),
             exclude: args.selection.exclude.clone(),
             excluded: selected.excluded,
+            shard: None,
         },
         ..RunConfig::default()
     };
