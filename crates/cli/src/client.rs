@@ -1,30 +1,37 @@
 //! `wsspec client`: testing a WebSocket client. wsspec listens, and the client connects to it, driven
-//! by an Autobahn-style runCase loop, by the browser page at `/`, or by `--exec`.
+//! by an Autobahn-style runCase loop, by the browser page at `/`, or by `--exec`. `--spec` reads an
+//! Autobahn `fuzzingserver.json` as it is: `url` (where to listen), `cases`, `exclude-cases`,
+//! `exclude-agent-cases`, `outdir` and `options`.
 
-use std::{
-    io::IsTerminal,
-    net::SocketAddr,
-    path::{Path, PathBuf},
-    sync::Arc,
-    time::Duration,
-};
+use std::{net::SocketAddr, path::PathBuf, sync::Arc, time::Duration};
 
 use clap::Args;
 use tokio::net::TcpListener;
-use wsspec_report::{RunResults, json, junit, terminal};
+use wsspec_report::RunResults;
 use wsspec_runner::{
-    Quiet, RunConfig,
+    RunConfig,
     clients::{ClientOptions, Driver, Reports, serve_clients},
 };
-use wsspec_suite::{Case, Role, results::SelectionInfo, select};
+use wsspec_suite::{Case, Role, autobahn::SpecMode};
 
-use crate::cli::{CaseSelection, Exit, exit, load_suite, print_out, write_pages};
+use crate::{
+    cli::{Exit, exit, load_suite},
+    outcome::{self, OutcomeArgs},
+    progress::{Progress, ProgressMode},
+    selection::CaseSelection,
+    spec,
+};
 
 #[derive(Args, Debug)]
 pub(crate) struct ClientArgs {
-    /// Address to listen on; drivers connect to ws://ADDRESS/runCase?case=N&agent=NAME.
-    #[arg(long, default_value = "127.0.0.1:9001")]
-    listen: SocketAddr,
+    /// Address to listen on; drivers connect to ws://ADDRESS/runCase?case=N&agent=NAME [default: the
+    /// spec's url, else 127.0.0.1:9001]
+    #[arg(long)]
+    listen: Option<SocketAddr>,
+    /// Read an Autobahn fuzzingserver.json, as it is: `url` (where to listen), `cases`,
+    /// `exclude-cases`, `exclude-agent-cases`, `outdir`, `options`.
+    #[arg(long, value_name = "FILE")]
+    spec: Option<PathBuf>,
     /// Run this command once per case instead of waiting for a driver; `{url}` becomes the case's
     /// URL, e.g. `--exec "python3 my_client.py {url}"` (run through `sh -c`).
     #[arg(long, value_name = "COMMAND")]
@@ -34,9 +41,9 @@ pub(crate) struct ClientArgs {
     /// The client's name in the reports, for --exec (drivers name themselves with agent=NAME).
     #[arg(long, default_value = "client")]
     agent: String,
-    /// Where to write the reports.
-    #[arg(long, default_value = "reports", value_name = "DIR")]
-    out: PathBuf,
+    /// Where to write the reports [default: the spec's outdir, else reports]
+    #[arg(long, value_name = "DIR")]
+    out: Option<PathBuf>,
     /// How many --exec commands run at once.
     #[arg(long, default_value_t = 16, value_parser = clap::value_parser!(u16).range(1..))]
     jobs: u16,
@@ -55,9 +62,11 @@ pub(crate) struct ClientArgs {
     /// Count NON-STRICT verdicts as failures.
     #[arg(long)]
     strict: bool,
-    /// Also write JUnit XML here.
+    /// Also write JUnit XML here (with several agents, one file per agent: FILE-AGENT.xml).
     #[arg(long, value_name = "FILE")]
     junit: Option<PathBuf>,
+    #[command(flatten)]
+    outcome: OutcomeArgs,
     /// Seed for masking keys, so that a run can be replayed byte for byte.
     #[arg(long, default_value_t = 0x5eed)]
     seed: u64,
@@ -69,67 +78,53 @@ struct FileReports {
     junit: Option<PathBuf>,
 }
 
-impl FileReports {
-    /// One agent's files go straight into `out`; with several agents, each gets `out/AGENT/`, and the
-    /// HTML report in `out` compares them.
-    fn write(&self, runs: &[RunResults]) -> Result<PathBuf, Exit> {
-        for run in runs {
-            let dir = if runs.len() == 1 {
-                self.out.clone()
-            } else {
-                self.out.join(json::file_stem(&run.agent))
-            };
-            json::write_all(&dir, run).map_err(|err| Exit::usage(err.to_string()))?;
-        }
-        if let (Some(path), [run]) = (&self.junit, runs) {
-            junit::write_junit(path, run).map_err(|err| Exit::usage(err.to_string()))?;
-        }
-        write_pages(&self.out, runs)
-    }
-}
-
 impl Reports for FileReports {
+    /// One agent's files go straight into `out`; with several agents, each gets `out/AGENT/`, and
+    /// `index.json` and the HTML report in `out` hold them all.
     fn update(&self, runs: &[RunResults]) {
-        if let Err(exit) = self.write(runs) {
+        if let Err(exit) = outcome::write_reports(&self.out, runs, self.junit.as_deref()) {
             eprintln!("wsspec: error: {}", exit.message);
         }
     }
 }
 
 pub(crate) async fn client(args: ClientArgs) -> Result<u8, Exit> {
+    let spec = args
+        .spec
+        .as_deref()
+        .map(|path| spec::load(path, SpecMode::FuzzingServer))
+        .transpose()?;
     let suite = load_suite(args.selection.cases_dir.as_ref())?;
     let client_cases: Vec<Case> = suite
         .cases
         .into_iter()
         .filter(|case| case.roles.contains(&Role::Client) && case.needs().is_empty())
         .collect();
-    let selected = select::select(
-        &client_cases,
-        &args.selection.cases,
-        &args.selection.exclude,
-    )
-    .map_err(|err| Exit::usage(err.to_string()))?;
-    let listener = TcpListener::bind(args.listen)
+    let selected = args.selection.choose(&client_cases, spec.as_ref())?;
+    let listen = match (args.listen, &spec) {
+        (Some(listen), _) => listen,
+        (None, Some(spec)) => spec::listen_address(spec)?.unwrap_or(DEFAULT_LISTEN),
+        (None, None) => DEFAULT_LISTEN,
+    };
+    let listener = TcpListener::bind(listen)
         .await
-        .map_err(|err| Exit::usage(format!("cannot listen on {}: {err}", args.listen)))?;
+        .map_err(|err| Exit::usage(format!("cannot listen on {listen}: {err}")))?;
     let base = listener
         .local_addr()
-        .map_err(|err| Exit::usage(format!("cannot listen on {}: {err}", args.listen)))?;
+        .map_err(|err| Exit::usage(format!("cannot listen on {listen}: {err}")))?;
 
     let mut config = RunConfig {
         agent: args.agent.clone(),
         jobs: usize::from(args.jobs),
         strict: args.strict,
-        selection: SelectionInfo {
-            cases: args.selection.cases.clone(),
-            exclude: args.selection.exclude.clone(),
-            excluded: selected.excluded,
-            shard: None,
-        },
+        selection: selected.info,
         ..RunConfig::default()
     };
     config.settings.seed = args.seed;
     config.settings.case_timeout = Duration::from_secs(args.timeout);
+    if let Some(spec) = &spec {
+        spec::apply_options(spec.options, &mut config.settings);
+    }
     let driver = match &args.exec {
         Some(command) => Driver::Exec {
             command: command.clone(),
@@ -142,9 +137,14 @@ pub(crate) async fn client(args: ClientArgs) -> Result<u8, Exit> {
         driver,
         idle: Duration::from_secs(args.idle),
         deadline: Duration::from_secs(args.deadline),
+        exclude_agent_cases: spec
+            .as_ref()
+            .map(|spec| spec.exclude_agent_cases.clone())
+            .unwrap_or_default(),
     };
+    let out = spec::out_dir(args.out.as_deref(), spec.as_ref());
     let reports = Arc::new(FileReports {
-        out: args.out.clone(),
+        out: out.clone(),
         junit: args.junit.clone(),
     });
     match &args.exec {
@@ -157,38 +157,34 @@ pub(crate) async fn client(args: ClientArgs) -> Result<u8, Exit> {
             selected.cases.len()
         ),
     }
+    let label = match &args.exec {
+        Some(_) => args.agent.clone(),
+        None => "client".to_owned(),
+    };
+    let progress = Arc::new(Progress::new(ProgressMode::detect(), &label, args.strict));
     let runs = serve_clients(
         listener,
         &selected.cases,
         &config,
         &options,
-        Arc::new(Quiet),
+        progress.clone(),
         reports.clone(),
     )
     .await;
+    progress.finish();
     if runs.is_empty() {
         return Err(Exit {
             code: exit::UNREACHABLE,
             message: format!("no client connected to ws://{base}/ within {} s", args.idle),
         });
     }
-    let page = reports.write(&runs)?;
-    summarize(&runs, &page);
-    Ok(if runs.iter().any(RunResults::has_failures) {
-        exit::FAILED
-    } else {
-        exit::OK
-    })
+    let (_, page) = outcome::write_reports(&out, &runs, args.junit.as_deref())?;
+    outcome::print_summaries(&runs);
+    eprintln!("wsspec: wrote {}", page.display());
+    // A run that ended idle or at its deadline is not an interruption: its missing cases show as not run.
+    outcome::conclude(&args.outcome, &runs, false)
 }
 
-fn summarize(runs: &[RunResults], page: &Path) {
-    let stdout_tty = std::io::stdout().is_terminal();
-    let style = terminal::Style {
-        color: stdout_tty && std::env::var_os("NO_COLOR").is_none(),
-        width: None,
-    };
-    for run in runs {
-        print_out(&terminal::summary(run, style));
-    }
-    eprintln!("wsspec: wrote {}", page.display());
-}
+/// Where `wsspec client` listens unless told otherwise (Autobahn's fuzzingserver default).
+const DEFAULT_LISTEN: SocketAddr =
+    SocketAddr::new(std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST), 9001);

@@ -3,8 +3,14 @@
 //! Exit codes: 0 no failure; 1 at least one case failed; 2 usage, configuration or case-file error;
 //! 3 the target is unreachable; 130 interrupted (Ctrl-C or SIGTERM), after writing the results so far.
 
+mod annotations;
 mod cli;
 mod client;
+mod outcome;
+mod progress;
+mod selection;
+mod server;
+mod spec;
 
 use std::process::ExitCode;
 

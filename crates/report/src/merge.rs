@@ -28,21 +28,32 @@ pub struct ShardGap {
     pub missing: Vec<u32>,
 }
 
+/// What parts of one agent's run are there: a whole run, and the shards present per split count.
+#[derive(Default)]
+struct Parts {
+    whole: bool,
+    splits: BTreeMap<u32, BTreeSet<u32>>,
+}
+
 /// The shards that a merge of `runs` lacks, per agent and role.
 pub fn shard_gaps(runs: &[RunResults]) -> Vec<ShardGap> {
-    let mut parts: BTreeMap<(&str, bool), (bool, BTreeMap<u32, BTreeSet<u32>>)> = BTreeMap::new();
+    let mut parts: BTreeMap<(&str, bool), Parts> = BTreeMap::new();
     for run in runs {
         let key = (run.agent.as_str(), run.target.role == Role::Server);
-        let (whole, splits) = parts.entry(key).or_default();
+        let entry = parts.entry(key).or_default();
         match run.selection.shard {
             Some(shard) => {
-                splits.entry(shard.count).or_default().insert(shard.index);
+                entry
+                    .splits
+                    .entry(shard.count)
+                    .or_default()
+                    .insert(shard.index);
             }
-            None => *whole = true,
+            None => entry.whole = true,
         }
     }
     let mut gaps = Vec::new();
-    for ((agent, server), (whole, splits)) in parts {
+    for ((agent, server), Parts { whole, splits }) in parts {
         let covered = whole
             || splits
                 .iter()
