@@ -75,7 +75,6 @@ impl Progress {
                 .progress_chars("=> ");
             let bar = ProgressBar::new(0).with_style(style);
             bar.set_prefix(label.to_owned());
-            bar.enable_steady_tick(Duration::from_millis(250));
             bar
         });
         Progress {
@@ -112,6 +111,8 @@ impl Observer for Progress {
         counts.next_line = counts.done + line_step(counts.total);
         if let Some(bar) = &self.bar {
             bar.set_length(counts.total as u64);
+            // Ticks redraw the elapsed time while the cases that pause are the only ones left.
+            bar.enable_steady_tick(Duration::from_millis(250));
         }
     }
 
