@@ -214,7 +214,9 @@ pub(crate) async fn server(args: ServerArgs) -> Result<u8, Exit> {
     let mode = ProgressMode::detect();
     let mut runs: Vec<RunResults> = Vec::new();
     for server in &prepared {
-        if *stop_rx.borrow() {
+        // After an interruption, the servers not started yet are not run (the first always runs,
+        // so that there is a run to report, stopped at once).
+        if !runs.is_empty() && *stop_rx.borrow() {
             break;
         }
         let (cases, selection) = chosen.for_agent(&server.agent, spec.as_ref());

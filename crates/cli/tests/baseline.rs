@@ -370,6 +370,25 @@ fn quick_skips_the_slow_sections_and_progress_is_plain_lines_in_ci() {
     let failures = stderr.lines().filter(|l| l.contains(": FAILED 3.")).count();
     assert_eq!(failures, 7, "{stderr}");
     assert!(stderr.contains(": 8/8 cases done, 7 failed\n"), "{stderr}");
+    // On GitHub, each failure is also an annotation.
+    let annotated = wsspec(
+        &["server", &url, "--cases", "3.*", "--out", path_str(&out)],
+        &[("GITHUB_ACTIONS", "true")],
+    );
+    let stdout = text(&annotated.stdout);
+    let errors: Vec<&str> = stdout
+        .lines()
+        .filter(|l| l.starts_with("::error "))
+        .collect();
+    assert_eq!(errors.len(), 7, "{stdout}");
+    assert!(
+        errors[0].starts_with("::error title=wsspec 127.0.0.1%3A"),
+        "{stdout}"
+    );
+    assert!(
+        errors[0].contains(" 3.1%3A FAILED::Text frame with RSV = 1%0Aexpected: "),
+        "{stdout}"
+    );
     let bad = wsspec(&["server", &url, "--shard", "4/3"], &[]);
     assert_eq!(bad.status.code(), Some(2));
     assert!(
