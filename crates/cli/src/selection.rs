@@ -108,9 +108,13 @@ impl CaseSelection {
                 .splice(0..0, spec.exclude_cases.iter().cloned());
         }
         if chosen.is_empty() {
-            return Err(Exit::usage(
-                "no case left to run: --exclude removes every selected case",
-            ));
+            return Err(Exit::usage(match spec {
+                None => "no case left to run: --exclude removes every selected case".to_owned(),
+                Some(spec) => format!(
+                    "no case left to run: {} and the command line select no case together",
+                    spec.path.display()
+                ),
+            }));
         }
         info.excluded = included.len() - chosen.len();
         if let Some(shard) = self.shard {

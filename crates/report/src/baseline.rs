@@ -129,9 +129,8 @@ impl Baseline {
         // A results.json says which schema it is; an index.json has agents at the top.
         #[derive(Deserialize)]
         struct Probe {
-            schema: Option<Value>,
+            schema: Option<serde_json::Value>,
         }
-        use serde_json::Value;
         let probe: Option<Probe> = serde_json::from_str(&text).ok();
         if probe.is_some_and(|probe| probe.schema.is_some()) {
             let run = read_results(path)?;

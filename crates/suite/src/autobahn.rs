@@ -132,7 +132,7 @@ pub struct AutobahnSpec {
     pub exclude_agent_cases: AgentExclusions,
     /// `outdir`, relative to the working directory as in Autobahn.
     pub outdir: Option<PathBuf>,
-    /// The global `options` (fuzzingserver; in fuzzingclient they are already in each server's).
+    /// The global `options` (each server's own are already applied over them in `servers`).
     pub options: SpecOptions,
     /// One line per key that wsspec does not use, naming it.
     pub warnings: Vec<String>,
