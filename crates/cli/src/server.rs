@@ -121,8 +121,8 @@ impl PolicyArgs {
 struct Planned {
     url: Option<String>,
     agent: Option<String>,
-    /// Where its URL came from, for errors.
-    from: String,
+    /// The spec key its URL came from (`file: servers[0].url`), for errors; None: the command line.
+    from: Option<String>,
     options: SpecOptions,
 }
 
@@ -279,7 +279,7 @@ fn plan(args: &ServerArgs, spec: Option<&AutobahnSpec>) -> Result<Vec<Planned>, 
         return Ok(vec![Planned {
             url: args.url.clone(),
             agent: args.agent.clone(),
-            from: "the URL".into(),
+            from: None,
             options: spec.map(|spec| spec.options).unwrap_or_default(),
         }]);
     }
@@ -302,7 +302,7 @@ fn plan(args: &ServerArgs, spec: Option<&AutobahnSpec>) -> Result<Vec<Planned>, 
         .map(|(i, server)| Planned {
             url: Some(server.url.clone()),
             agent: server.agent.clone(),
-            from: format!("{file}: servers[{i}].url"),
+            from: Some(format!("{file}: servers[{i}].url")),
             options: server.options,
         })
         .collect())
@@ -319,9 +319,9 @@ async fn prepare(
 ) -> Result<Prepared, Exit> {
     let (url, agent, tls) = match server.url {
         Some(url) => {
-            let target = Target::parse(&url).map_err(|err| match server.from.as_str() {
-                "the URL" => Exit::usage(err.to_string()),
-                from => Exit::usage(format!("{from}: {err}")),
+            let target = Target::parse(&url).map_err(|err| match &server.from {
+                None => Exit::usage(err.to_string()),
+                Some(from) => Exit::usage(format!("{from}: {err}")),
             })?;
             let agent = server
                 .agent

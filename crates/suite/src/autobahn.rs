@@ -189,7 +189,7 @@ struct RawSpec {
     options: Option<RawOptions>,
     #[serde(default)]
     servers: Option<Vec<RawServer>>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "optional_ws_url")]
     url: Option<String>,
     #[serde(default)]
     cases: Option<Vec<String>>,
@@ -205,6 +205,7 @@ struct RawSpec {
 struct RawServer {
     #[serde(default)]
     agent: Option<String>,
+    #[serde(deserialize_with = "ws_url")]
     url: String,
     #[serde(default)]
     options: Option<RawOptions>,
@@ -224,6 +225,24 @@ struct RawOptions {
     close_handshake_timeout: Option<Duration>,
     #[serde(flatten)]
     other: BTreeMap<String, Value>,
+}
+
+/// A `ws://` or `wss://` URL (checked fully later; its scheme here, so that the error has a line).
+fn ws_url<'de, D: Deserializer<'de>>(deserializer: D) -> Result<String, D::Error> {
+    let url = String::deserialize(deserializer)?;
+    let scheme = url
+        .split_once("://")
+        .map(|(scheme, _)| scheme.to_ascii_lowercase());
+    match scheme.as_deref() {
+        Some("ws" | "wss") => Ok(url),
+        _ => Err(D::Error::custom(format!(
+            "`{url}` is not a ws:// or wss:// URL"
+        ))),
+    }
+}
+
+fn optional_ws_url<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<String>, D::Error> {
+    ws_url(deserializer).map(Some)
 }
 
 /// A positive number of seconds (Autobahn's timeouts are floats).
@@ -459,6 +478,15 @@ mod tests {
         )
         .unwrap_err();
         assert!(err.to_string().contains("missing field `url`"), "{err}");
+        let err = parse(
+            "{\"servers\": [\n{\"url\": \"http://x\"}]}",
+            SpecMode::FuzzingClient,
+        )
+        .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "spec.json:2: servers[0].url: `http://x` is not a ws:// or wss:// URL"
+        );
         let err = parse("{} x", SpecMode::FuzzingClient).unwrap_err();
         assert_eq!(err.key, None, "{err}");
     }
