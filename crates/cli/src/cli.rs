@@ -1,7 +1,6 @@
 //! Argument parsing (clap) and the subcommands.
 
 use std::{
-    io::IsTerminal,
     net::SocketAddr,
     path::{Path, PathBuf},
     process::ExitCode,
@@ -11,25 +10,7 @@ use std::{
 use clap::{Args, Parser, Subcommand};
 use wsspec_reference::{EchoConfig, EchoServer, ServerPolicy, TlsIdentity, tls::SELF_SIGNED_NAMES};
 use wsspec_report::{RunResults, badge, html, json, merge, terminal};
-use wsspec_runner::{RunConfig, Target, TlsClient, TlsOptions, transport::read_ca_file};
-use wsspec_suite::{
-    Case, Suite,
-    handshake::{HandshakePolicy, Needs},
-    results::SelectionInfo,
-    select,
-};
-
-/// The built-in server's message limit when none is given: every message of section 9 fits.
-const REFERENCE_LIMIT: u64 = 16 << 20;
-
-/// The subprotocol the built-in server supports when it is tested, so the policy cases run too.
-const REFERENCE_SUBPROTOCOL: &str = "wsspec.echo";
-
-/// An origin the built-in server refuses when it is tested.
-const REFERENCE_FORBIDDEN_ORIGIN: &str = "https://forbidden.wsspec.invalid";
-
-/// An origin the built-in server accepts (it accepts every origin it is not told to refuse).
-const REFERENCE_ALLOWED_ORIGIN: &str = "https://allowed.wsspec.invalid";
+use wsspec_suite::{Role, Suite, select};
 
 /// The documented exit codes.
 pub mod exit {
@@ -57,7 +38,7 @@ struct Cli {
 #[derive(Subcommand, Debug)]
 enum Command {
     /// Test a WebSocket server (wsspec is the client). With no URL, test the built-in reference server.
-    Server(ServerArgs),
+    Server(crate::server::ServerArgs),
     /// List the cases: id, level, RFC section and title.
     List(ListArgs),
     /// Render one or more results.json files into one report (index.html and badge.svg): the matrix
@@ -70,91 +51,6 @@ enum Command {
     /// Run the built-in client (tokio-tungstenite) against a fuzzing server: every case of
     /// BASE_URL/getCaseCount, then /updateReports. Verdicts are the server's to give.
     Drive(DriveArgs),
-}
-
-#[derive(Args, Debug)]
-pub(crate) struct CaseSelection {
-    /// Cases to run, by id with `*` wildcards (repeatable, or a comma list), e.g. `--cases '1.*' --cases 5.1*`.
-    #[arg(long = "cases", value_name = "PATTERN")]
-    pub(crate) cases: Vec<String>,
-    /// Cases to leave out, same syntax as --cases.
-    #[arg(long = "exclude", value_name = "PATTERN")]
-    pub(crate) exclude: Vec<String>,
-    /// Load case files from this folder instead of the built-in cases.
-    #[arg(long = "cases-dir", value_name = "DIR")]
-    pub(crate) cases_dir: Option<PathBuf>,
-}
-
-#[derive(Args, Debug)]
-struct ServerArgs {
-    /// The server's ws:// or wss:// URL. Leave it out to test the built-in reference server.
-    url: Option<String>,
-    /// With no URL: run the built-in reference server over TLS (wss://), with a fresh self-signed
-    /// certificate that this run alone trusts.
-    #[arg(long, conflicts_with = "url")]
-    tls: bool,
-    /// Accept any TLS certificate (self-signed, expired, for another name). The server must still prove
-    /// it holds the certificate's key.
-    #[arg(long)]
-    insecure: bool,
-    /// Also trust the certificates in this PEM file (besides Mozilla's roots and the system's store);
-    /// repeatable.
-    #[arg(long = "ca", value_name = "FILE")]
-    ca: Vec<PathBuf>,
-    #[command(flatten)]
-    selection: CaseSelection,
-    /// The implementation's name in the reports (default: host:port of the URL).
-    #[arg(long)]
-    agent: Option<String>,
-    /// Where to write results.json, index.json, index.html and badge.svg.
-    #[arg(long, default_value = "reports", value_name = "DIR")]
-    out: PathBuf,
-    /// How many cases run at once.
-    #[arg(long, default_value_t = 16, value_parser = clap::value_parser!(u16).range(1..))]
-    jobs: u16,
-    /// Each case's deadline in seconds (a case's own deadline wins if it sets one).
-    #[arg(long, default_value_t = 30, value_name = "SECS", value_parser = clap::value_parser!(u64).range(1..))]
-    timeout: u64,
-    /// Count NON-STRICT verdicts as failures.
-    #[arg(long)]
-    strict: bool,
-    /// Also write JUnit XML here (one testsuite per section, one testcase per case).
-    #[arg(long, value_name = "FILE")]
-    junit: Option<PathBuf>,
-    /// Seed for masking keys and handshake keys, so that a run can be replayed byte for byte.
-    #[arg(long, default_value_t = 0x5eed)]
-    seed: u64,
-    /// The largest message the server accepts. Larger messages must then be refused with 1009 instead of
-    /// echoed, and the cases of section 15 (just over the limit) run. The built-in server uses this
-    /// limit too, 16 MiB by default.
-    #[arg(long, value_name = "BYTES", value_parser = clap::value_parser!(u64).range(1..))]
-    max_message_size: Option<u64>,
-    #[command(flatten)]
-    policy: PolicyArgs,
-}
-
-/// What the user declares about the server's opening handshake; the cases that need it run only then.
-#[derive(Args, Debug, Default)]
-struct PolicyArgs {
-    /// A subprotocol the server supports (repeatable): offered it, the server must select it.
-    #[arg(long = "subprotocol", value_name = "NAME")]
-    subprotocols: Vec<String>,
-    /// An Origin the server accepts (repeatable).
-    #[arg(long = "allowed-origin", value_name = "ORIGIN")]
-    allowed_origins: Vec<String>,
-    /// An Origin the server must refuse with an HTTP error such as 403 (repeatable).
-    #[arg(long = "forbidden-origin", value_name = "ORIGIN")]
-    forbidden_origins: Vec<String>,
-}
-
-impl PolicyArgs {
-    fn policy(&self) -> HandshakePolicy {
-        HandshakePolicy {
-            subprotocols: self.subprotocols.clone(),
-            allowed_origins: self.allowed_origins.clone(),
-            forbidden_origins: self.forbidden_origins.clone(),
-        }
-    }
 }
 
 #[derive(Args, Debug)]
@@ -186,9 +82,12 @@ struct ReportArgs {
     /// The results.json files of the runs to compare.
     #[arg(required = true, value_name = "RESULTS_JSON")]
     files: Vec<PathBuf>,
-    /// Where to write index.html and badge.svg.
+    /// Where to write the merged reports: index.html, badge.svg, results.json and index.json (with
+    /// several agents, a folder per agent and one index.json).
     #[arg(long, default_value = "reports", value_name = "DIR")]
     out: PathBuf,
+    #[command(flatten)]
+    outcome: crate::outcome::OutcomeArgs,
 }
 
 #[derive(Args, Debug)]
@@ -320,7 +219,7 @@ pub fn main() -> ExitCode {
     };
     let outcome = runtime.block_on(async {
         match cli.command {
-            Command::Server(args) => server(args).await,
+            Command::Server(args) => crate::server::server(args).await,
             Command::Client(args) => crate::client::client(args).await,
             Command::List(args) => list(args),
             Command::Report(args) => report(args),
@@ -345,184 +244,6 @@ pub(crate) fn load_suite(cases_dir: Option<&PathBuf>) -> Result<Suite, Exit> {
     .map_err(|err| Exit::usage(err.to_string()))
 }
 
-async fn server(args: ServerArgs) -> Result<u8, Exit> {
-    // Caught from the start, so that a Ctrl-C at any point still ends in reports.
-    let interrupted = interruption()?;
-    let suite = load_suite(args.selection.cases_dir.as_ref())?;
-    // The built-in server's limit and policy are known; another server's only if declared.
-    let (limit, policy) = match &args.url {
-        Some(_) => (args.max_message_size, args.policy.policy()),
-        None => (
-            Some(args.max_message_size.unwrap_or(REFERENCE_LIMIT)),
-            HandshakePolicy {
-                subprotocols: vec![REFERENCE_SUBPROTOCOL.into()],
-                allowed_origins: vec![REFERENCE_ALLOWED_ORIGIN.into()],
-                forbidden_origins: vec![REFERENCE_FORBIDDEN_ORIGIN.into()],
-            },
-        ),
-    };
-    let declared = Needs {
-        limit: limit.is_some(),
-        ..policy.declared()
-    };
-    let (server_cases, undeclared): (Vec<Case>, Vec<Case>) = suite
-        .cases
-        .into_iter()
-        .filter(|case| case.roles.contains(&wsspec_suite::Role::Server))
-        .partition(|case| case.needs().met_by(&declared));
-    let selected = select::select(
-        &server_cases,
-        &args.selection.cases,
-        &args.selection.exclude,
-    )
-    .map_err(|err| Exit::usage(err.to_string()))?;
-    for pattern in &selected.unused_excludes {
-        eprintln!("wsspec: warning: --exclude {pattern} matches no case");
-    }
-    if selected.cases.is_empty() {
-        return Err(Exit::usage(
-            "no case left to run: --exclude removes every selected case",
-        ));
-    }
-
-    let mut ca_roots = Vec::new();
-    for path in &args.ca {
-        ca_roots.extend(read_ca_file(path).map_err(|err| Exit::usage(err.to_string()))?);
-    }
-    let (url, agent, tls) = match &args.url {
-        Some(url) => {
-            let target = Target::parse(url).map_err(|err| Exit::usage(err.to_string()))?;
-            let agent = args
-                .agent
-                .clone()
-                .unwrap_or_else(|| format!("{}:{}", target.host, target.port));
-            let tls = TlsOptions {
-                insecure: args.insecure,
-                mozilla_roots: true,
-                system_roots: true,
-                extra_roots: ca_roots,
-            };
-            (url.clone(), agent, tls)
-        }
-        None => {
-            let identity = match args.tls {
-                true => {
-                    Some(TlsIdentity::self_signed().map_err(|err| Exit::usage(err.to_string()))?)
-                }
-                false => None,
-            };
-            // The built-in server's own certificate is the only one this run trusts.
-            let mut trusted = identity
-                .as_ref()
-                .map(|identity| identity.chain().to_vec())
-                .unwrap_or_default();
-            trusted.extend(ca_roots);
-            let tls = TlsOptions {
-                insecure: args.insecure,
-                mozilla_roots: false,
-                system_roots: false,
-                extra_roots: trusted,
-            };
-            let config = EchoConfig {
-                max_message_size: limit.and_then(|n| usize::try_from(n).ok()),
-                policy: ServerPolicy {
-                    subprotocols: policy.subprotocols.clone(),
-                    forbidden_origins: policy.forbidden_origins.clone(),
-                },
-                tls: identity,
-            };
-            let server = EchoServer::bind(SocketAddr::from(([127, 0, 0, 1], 0)), config)
-                .await
-                .map_err(|err| {
-                    Exit::usage(format!("cannot start the built-in reference server: {err}"))
-                })?;
-            let url = server.url();
-            server.spawn();
-            let agent = args
-                .agent
-                .clone()
-                .unwrap_or_else(|| wsspec_reference::AGENT.to_owned());
-            (url, agent, tls)
-        }
-    };
-    let target = Target::parse(&url).map_err(|err| Exit::usage(err.to_string()))?;
-    let tls = TlsClient::new(tls);
-    wsspec_runner::probe(&target, &tls, Duration::from_secs(5))
-        .await
-        .map_err(|err| Exit {
-            code: exit::UNREACHABLE,
-            message: err.to_string(),
-        })?;
-
-    let mut config = RunConfig {
-        agent,
-        jobs: usize::from(args.jobs),
-        strict: args.strict,
-        selection: SelectionInfo {
-            cases: args.selection.cases.clone(),
-            exclude: args.selection.exclude.clone(),
-            excluded: selected.excluded,
-        },
-        ..RunConfig::default()
-    };
-    config.settings.seed = args.seed;
-    config.settings.case_timeout = Duration::from_secs(args.timeout);
-    config.settings.max_message_size = limit;
-    config.settings.policy = policy;
-    config.settings.tls = tls;
-    let stderr_tty = std::io::stderr().is_terminal();
-    if !undeclared.is_empty() {
-        let ids: Vec<&str> = undeclared.iter().map(|case| case.id.as_str()).collect();
-        let mut options: Vec<&str> = undeclared
-            .iter()
-            .flat_map(|case| case.needs().options())
-            .collect();
-        options.sort_unstable();
-        options.dedup();
-        eprintln!(
-            "wsspec: note: {} cases need what only you can declare about the server, and are left out: {} (declare it with {})",
-            ids.len(),
-            ids.join(", "),
-            options.join(", ")
-        );
-    }
-    eprintln!(
-        "wsspec: running {} cases against {url}",
-        selected.cases.len()
-    );
-    let results = wsspec_runner::run_server_until(
-        &target,
-        &selected.cases,
-        &config,
-        &wsspec_runner::Quiet,
-        interrupted,
-    )
-    .await;
-
-    let (written, page) = write_reports(&args, &results)?;
-    let stdout_tty = std::io::stdout().is_terminal();
-    let style = terminal::Style {
-        color: stdout_tty && std::env::var_os("NO_COLOR").is_none(),
-        width: None,
-    };
-    print_out(&terminal::summary(&results, style));
-    if stderr_tty || !stdout_tty {
-        eprintln!(
-            "wsspec: wrote {}, {} and {}",
-            written.results.display(),
-            written.index.display(),
-            page.display()
-        );
-    }
-    Ok(if !results.complete {
-        exit::INTERRUPTED
-    } else if results.has_failures() {
-        exit::FAILED
-    } else {
-        exit::OK
-    })
-}
-
 /// Writes `index.html` and `badge.svg` into `dir` and returns the page's path.
 pub(crate) fn write_pages(dir: &Path, runs: &[RunResults]) -> Result<PathBuf, Exit> {
     std::fs::create_dir_all(dir)
@@ -538,8 +259,25 @@ fn report(args: ReportArgs) -> Result<u8, Exit> {
         .iter()
         .map(|path| json::read_results(path).map_err(Exit::usage))
         .collect::<Result<Vec<_>, _>>()?;
+    let gaps = merge::shard_gaps(&runs);
+    for gap in &gaps {
+        let missing: Vec<String> = gap
+            .missing
+            .iter()
+            .map(|k| format!("{k}/{}", gap.count))
+            .collect();
+        eprintln!(
+            "wsspec: warning: {} ({}) is missing shard {}: the merged report is incomplete",
+            gap.agent,
+            match gap.role {
+                Role::Server => "server",
+                Role::Client => "client",
+            },
+            missing.join(", ")
+        );
+    }
     let runs = merge::merge(runs);
-    let page = write_pages(&args.out, &runs)?;
+    let (index, page) = crate::outcome::write_reports(&args.out, &runs, None)?;
     let mut text = String::new();
     for run in &runs {
         text.push_str(&format!(
@@ -550,37 +288,20 @@ fn report(args: ReportArgs) -> Result<u8, Exit> {
     }
     print_out(&text);
     eprintln!(
-        "wsspec: wrote {} and badge.svg ({} runs, {} agents)",
+        "wsspec: wrote {}, {} and badge.svg ({} runs, {} agents)",
         page.display(),
+        index.display(),
         args.files.len(),
         runs.len()
     );
-    Ok(if runs.iter().any(RunResults::has_failures) {
-        exit::FAILED
-    } else {
-        exit::OK
-    })
-}
-
-/// Writes every report of a run, finished or interrupted alike: one path, so an interrupted run gets
-/// every file a finished one does. Each file is written to a temporary name and renamed into place.
-fn write_reports(
-    args: &ServerArgs,
-    results: &RunResults,
-) -> Result<(json::Written, PathBuf), Exit> {
-    let written =
-        json::write_all(&args.out, results).map_err(|err| Exit::usage(err.to_string()))?;
-    let page = write_pages(&args.out, std::slice::from_ref(results))?;
-    if let Some(path) = &args.junit {
-        wsspec_report::junit::write_junit(path, results)
-            .map_err(|err| Exit::usage(err.to_string()))?;
-    }
-    Ok((written, page))
+    // A merge with a shard missing is incomplete; a missing part of a CI run is a failure.
+    let code = crate::outcome::conclude(&args.outcome, &runs, false)?;
+    Ok(if gaps.is_empty() { code } else { exit::FAILED })
 }
 
 /// A future that completes on Ctrl-C (SIGINT) or SIGTERM. The handlers are installed by this call, so
 /// a signal that comes any time later is caught, even before the future is first polled.
-pub(crate) fn interruption() -> Result<impl Future<Output = ()>, Exit> {
+pub(crate) fn interruption() -> Result<impl Future<Output = ()> + Send + 'static, Exit> {
     #[cfg(unix)]
     {
         use tokio::signal::unix::{SignalKind, signal};

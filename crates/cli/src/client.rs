@@ -1,34 +1,38 @@
 //! `wsspec client`: testing a WebSocket client. wsspec listens, and the client connects to it, driven
-//! by an Autobahn-style runCase loop, by the browser page at `/`, or by `--exec`.
+//! by an Autobahn-style runCase loop, by the browser page at `/`, or by `--exec`. `--spec` reads an
+//! Autobahn `fuzzingserver.json` as it is: `url` (where to listen), `cases`, `exclude-cases`,
+//! `exclude-agent-cases`, `outdir` and `options`.
 
-use std::{
-    io::IsTerminal,
-    net::SocketAddr,
-    path::{Path, PathBuf},
-    sync::Arc,
-    time::Duration,
-};
+use std::{net::SocketAddr, path::PathBuf, sync::Arc, time::Duration};
 
 use clap::Args;
 use tokio::net::TcpListener;
-use wsspec_report::{RunResults, json, junit, terminal};
+use wsspec_reference::TlsIdentity;
+use wsspec_report::RunResults;
 use wsspec_runner::{
-    Quiet, RunConfig,
+    RunConfig,
     clients::{ClientOptions, Driver, Reports, RunEnd, serve_clients},
 };
-use wsspec_suite::{Case, Role, results::SelectionInfo, select};
+use wsspec_suite::{Case, Role, autobahn::SpecMode};
 
-use wsspec_reference::TlsIdentity;
-
-use crate::cli::{
-    CaseSelection, Exit, ServeTlsArgs, exit, interruption, load_suite, print_out, write_pages,
+use crate::{
+    cli::{Exit, ServeTlsArgs, exit, interruption, load_suite},
+    outcome::{self, OutcomeArgs},
+    progress::{Progress, ProgressMode},
+    selection::CaseSelection,
+    spec,
 };
 
 #[derive(Args, Debug)]
 pub(crate) struct ClientArgs {
-    /// Address to listen on; drivers connect to ws://ADDRESS/runCase?case=N&agent=NAME.
-    #[arg(long, default_value = "127.0.0.1:9001")]
-    listen: SocketAddr,
+    /// Address to listen on; drivers connect to ws://ADDRESS/runCase?case=N&agent=NAME [default: the
+    /// spec's url, else 127.0.0.1:9001]
+    #[arg(long)]
+    listen: Option<SocketAddr>,
+    /// Read an Autobahn fuzzingserver.json, as it is: `url` (where to listen), `cases`,
+    /// `exclude-cases`, `exclude-agent-cases`, `outdir`, `options`.
+    #[arg(long, value_name = "FILE")]
+    spec: Option<PathBuf>,
     /// Run this command once per case instead of waiting for a driver; `{url}` becomes the case's
     /// URL, e.g. `--exec "python3 my_client.py {url}"` (run through `sh -c`).
     #[arg(long, value_name = "COMMAND")]
@@ -38,9 +42,9 @@ pub(crate) struct ClientArgs {
     /// The client's name in the reports, for --exec (drivers name themselves with agent=NAME).
     #[arg(long, default_value = "client")]
     agent: String,
-    /// Where to write the reports.
-    #[arg(long, default_value = "reports", value_name = "DIR")]
-    out: PathBuf,
+    /// Where to write the reports [default: the spec's outdir, else reports]
+    #[arg(long, value_name = "DIR")]
+    out: Option<PathBuf>,
     /// How many --exec commands run at once.
     #[arg(long, default_value_t = 16, value_parser = clap::value_parser!(u16).range(1..))]
     jobs: u16,
@@ -62,9 +66,11 @@ pub(crate) struct ClientArgs {
     /// Count NON-STRICT verdicts as failures.
     #[arg(long)]
     strict: bool,
-    /// Also write JUnit XML here.
+    /// Also write JUnit XML here (with several agents, one file per agent: FILE-AGENT.xml).
     #[arg(long, value_name = "FILE")]
     junit: Option<PathBuf>,
+    #[command(flatten)]
+    outcome: OutcomeArgs,
     /// Seed for masking keys, so that a run can be replayed byte for byte.
     #[arg(long, default_value_t = 0x5eed)]
     seed: u64,
@@ -78,28 +84,11 @@ struct FileReports {
     junit: Option<PathBuf>,
 }
 
-impl FileReports {
-    /// One agent's files go straight into `out`; with several agents, each gets `out/AGENT/`, and the
-    /// HTML report in `out` compares them.
-    fn write(&self, runs: &[RunResults]) -> Result<PathBuf, Exit> {
-        for run in runs {
-            let dir = if runs.len() == 1 {
-                self.out.clone()
-            } else {
-                self.out.join(json::file_stem(&run.agent))
-            };
-            json::write_all(&dir, run).map_err(|err| Exit::usage(err.to_string()))?;
-        }
-        if let (Some(path), [run]) = (&self.junit, runs) {
-            junit::write_junit(path, run).map_err(|err| Exit::usage(err.to_string()))?;
-        }
-        write_pages(&self.out, runs)
-    }
-}
-
 impl Reports for FileReports {
+    /// One agent's files go straight into `out`; with several agents, each gets `out/AGENT/`, and
+    /// `index.json` and the HTML report in `out` hold them all.
     fn update(&self, runs: &[RunResults]) {
-        if let Err(exit) = self.write(runs) {
+        if let Err(exit) = outcome::write_reports(&self.out, runs, self.junit.as_deref()) {
             eprintln!("wsspec: error: {}", exit.message);
         }
     }
@@ -107,39 +96,43 @@ impl Reports for FileReports {
 
 pub(crate) async fn client(args: ClientArgs) -> Result<u8, Exit> {
     let interrupted = interruption()?;
+    let spec = args
+        .spec
+        .as_deref()
+        .map(|path| spec::load(path, SpecMode::FuzzingServer))
+        .transpose()?;
     let suite = load_suite(args.selection.cases_dir.as_ref())?;
     let client_cases: Vec<Case> = suite
         .cases
         .into_iter()
         .filter(|case| case.roles.contains(&Role::Client) && case.needs().is_empty())
         .collect();
-    let selected = select::select(
-        &client_cases,
-        &args.selection.cases,
-        &args.selection.exclude,
-    )
-    .map_err(|err| Exit::usage(err.to_string()))?;
+    let selected = args.selection.choose(&client_cases, spec.as_ref())?;
+    let listen = match (args.listen, &spec) {
+        (Some(listen), _) => listen,
+        (None, Some(spec)) => spec::listen_address(spec)?.unwrap_or(DEFAULT_LISTEN),
+        (None, None) => DEFAULT_LISTEN,
+    };
     let identity = args.tls.identity()?;
-    let listener = TcpListener::bind(args.listen)
+    let listener = TcpListener::bind(listen)
         .await
-        .map_err(|err| Exit::usage(format!("cannot listen on {}: {err}", args.listen)))?;
+        .map_err(|err| Exit::usage(format!("cannot listen on {listen}: {err}")))?;
     let base = listener
         .local_addr()
-        .map_err(|err| Exit::usage(format!("cannot listen on {}: {err}", args.listen)))?;
+        .map_err(|err| Exit::usage(format!("cannot listen on {listen}: {err}")))?;
 
     let mut config = RunConfig {
         agent: args.agent.clone(),
         jobs: usize::from(args.jobs),
         strict: args.strict,
-        selection: SelectionInfo {
-            cases: args.selection.cases.clone(),
-            exclude: args.selection.exclude.clone(),
-            excluded: selected.excluded,
-        },
+        selection: selected.info,
         ..RunConfig::default()
     };
     config.settings.seed = args.seed;
     config.settings.case_timeout = Duration::from_secs(args.timeout);
+    if let Some(spec) = &spec {
+        spec::apply_options(spec.options, &mut config.settings);
+    }
     let driver = match &args.exec {
         Some(command) => Driver::Exec {
             command: command.clone(),
@@ -153,19 +146,26 @@ pub(crate) async fn client(args: ClientArgs) -> Result<u8, Exit> {
         driver,
         idle: Duration::from_secs(args.idle),
         deadline: Duration::from_secs(args.deadline),
+        exclude_agent_cases: spec
+            .as_ref()
+            .map(|spec| spec.exclude_agent_cases.clone())
+            .unwrap_or_default(),
     };
+    let out = spec::out_dir(args.out.as_deref(), spec.as_ref());
     let reports = Arc::new(FileReports {
-        out: args.out.clone(),
+        out: out.clone(),
         junit: args.junit.clone(),
     });
+    let scheme = if identity.is_some() { "wss" } else { "ws" };
     match &args.exec {
         Some(command) => eprintln!(
             "wsspec: running {} cases, `{command}` once per case",
             selected.cases.len()
         ),
         None => eprintln!(
-            "wsspec: serving {} cases on ws://{base}/ : point a driver at it (getCaseCount, runCase?case=N&agent=NAME, updateReports), or open http://{base}/ in a browser",
-            selected.cases.len()
+            "wsspec: serving {} cases on {scheme}://{base}/ : point a driver at it (getCaseCount, runCase?case=N&agent=NAME, updateReports), or open {}://{base}/ in a browser",
+            selected.cases.len(),
+            if identity.is_some() { "https" } else { "http" },
         ),
     }
     if args.reference {
@@ -179,16 +179,22 @@ pub(crate) async fn client(args: ClientArgs) -> Result<u8, Exit> {
             let _ = wsspec_reference::client::drive(&base, agent, &options).await;
         });
     }
+    let label = match &args.exec {
+        Some(_) => args.agent.clone(),
+        None => "client".to_owned(),
+    };
+    let progress = Arc::new(Progress::new(ProgressMode::detect(), &label, args.strict));
     let (runs, end) = serve_clients(
         listener,
         &selected.cases,
         &config,
         &options,
-        Arc::new(Quiet),
+        progress.clone(),
         reports.clone(),
         interrupted,
     )
     .await;
+    progress.finish();
     if runs.is_empty() {
         if end == RunEnd::Stopped {
             return Ok(exit::INTERRUPTED);
@@ -199,28 +205,16 @@ pub(crate) async fn client(args: ClientArgs) -> Result<u8, Exit> {
         };
         return Err(Exit {
             code: exit::UNREACHABLE,
-            message: format!("no client ran a case on ws://{base}/: {why}"),
+            message: format!("no client ran a case on {scheme}://{base}/: {why}"),
         });
     }
-    let page = reports.write(&runs)?;
-    summarize(&runs, &page);
-    Ok(if end == RunEnd::Stopped {
-        exit::INTERRUPTED
-    } else if runs.iter().any(RunResults::has_failures) {
-        exit::FAILED
-    } else {
-        exit::OK
-    })
+    let (_, page) = outcome::write_reports(&out, &runs, args.junit.as_deref())?;
+    outcome::print_summaries(&runs);
+    eprintln!("wsspec: wrote {}", page.display());
+    // A run that ended idle or at its deadline is not an interruption: its missing cases show as not run.
+    outcome::conclude(&args.outcome, &runs, end == RunEnd::Stopped)
 }
 
-fn summarize(runs: &[RunResults], page: &Path) {
-    let stdout_tty = std::io::stdout().is_terminal();
-    let style = terminal::Style {
-        color: stdout_tty && std::env::var_os("NO_COLOR").is_none(),
-        width: None,
-    };
-    for run in runs {
-        print_out(&terminal::summary(run, style));
-    }
-    eprintln!("wsspec: wrote {}", page.display());
-}
+/// Where `wsspec client` listens unless told otherwise (Autobahn's fuzzingserver default).
+const DEFAULT_LISTEN: SocketAddr =
+    SocketAddr::new(std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST), 9001);

@@ -55,6 +55,56 @@ pub fn write_all(dir: &Path, results: &RunResults) -> Result<Written, WriteError
     })
 }
 
+/// Writes the JSON reports of several runs (one per agent). One run goes straight into `dir`, as
+/// [`write_all`] writes it. With several, each run's files go into `dir/<agent>/` (the agent's name as
+/// [`file_stem`] makes it, `-2`, `-3`, … added if two agents make the same name), and `dir/index.json`
+/// holds every agent, as Autobahn's does, each `reportfile` relative to `dir`. Returns the folder of
+/// each run, in order, and the path of the index that holds them all.
+pub fn write_runs(dir: &Path, runs: &[RunResults]) -> Result<(Vec<PathBuf>, PathBuf), WriteError> {
+    if let [run] = runs {
+        let written = write_all(dir, run)?;
+        return Ok((vec![dir.to_owned()], written.index));
+    }
+    let folders = agent_folders(runs);
+    let mut merged = BTreeMap::new();
+    for (run, folder) in runs.iter().zip(&folders) {
+        write_all(&dir.join(folder), run)?;
+        for (agent, mut cases) in index(run) {
+            for entry in cases.values_mut() {
+                entry.reportfile = format!("{folder}/{}", entry.reportfile);
+            }
+            merged.insert(agent, cases);
+        }
+    }
+    fs::create_dir_all(dir).map_err(|source| WriteError {
+        path: dir.to_owned(),
+        source,
+    })?;
+    let index_path = dir.join("index.json");
+    write_json(&index_path, &merged)?;
+    Ok((
+        folders.iter().map(|folder| dir.join(folder)).collect(),
+        index_path,
+    ))
+}
+
+/// A folder name per run: the agent's [`file_stem`], made unique.
+fn agent_folders(runs: &[RunResults]) -> Vec<String> {
+    let mut taken = std::collections::BTreeSet::new();
+    runs.iter()
+        .map(|run| {
+            let stem = file_stem(&run.agent);
+            let mut name = stem.clone();
+            let mut n = 1;
+            while !taken.insert(name.clone()) {
+                n += 1;
+                name = format!("{stem}-{n}");
+            }
+            name
+        })
+        .collect()
+}
+
 /// Reads a `results.json`; the error names the file (and the line, for a JSON error).
 pub fn read_results(path: &Path) -> Result<RunResults, String> {
     let text = fs::read_to_string(path).map_err(|err| format!("{}: {err}", path.display()))?;
@@ -214,6 +264,31 @@ mod tests {
             err.ends_with("results schema 2, but this wsspec reads schema 1"),
             "{err}"
         );
+        fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn several_runs_share_one_index() {
+        let dir = std::env::temp_dir().join(format!("wsspec-json-runs-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&dir);
+        let case = || crate::fixtures::case("2.5", wsspec_suite::results::Verdict::Pass);
+        let runs = [
+            crate::fixtures::run("Web Sockets", vec![case()]),
+            crate::fixtures::run("web-sockets", vec![case()]),
+        ];
+        let (folders, index_path) = write_runs(&dir, &runs).unwrap();
+        assert_eq!(
+            folders,
+            [dir.join("web_sockets"), dir.join("web_sockets-2")]
+        );
+        let index: serde_json::Value =
+            serde_json::from_str(&fs::read_to_string(index_path).unwrap()).unwrap();
+        assert_eq!(
+            index["web-sockets"]["2.5"]["reportfile"],
+            "web_sockets-2/web_sockets_case_2_5.json"
+        );
+        assert!(dir.join("web_sockets-2/web_sockets_case_2_5.json").exists());
+        assert!(dir.join("web_sockets/results.json").exists());
         fs::remove_dir_all(&dir).unwrap();
     }
 

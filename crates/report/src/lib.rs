@@ -9,9 +9,11 @@
 //!   every case's detail and wire transcript, and throughput charts;
 //! - [`badge`]: `badge.svg`, the grade for a project's README;
 //! - [`score`]: the compliance score and grade that the others show;
-//! - [`merge`]: several runs into one comparison (`wsspec report`).
+//! - [`merge`]: several runs into one comparison (`wsspec report`), shards of one run into one;
+//! - [`baseline`]: expected verdicts per agent and case, and the diff of a run against them.
 
 pub mod badge;
+pub mod baseline;
 pub mod html;
 pub mod json;
 pub mod junit;

@@ -5,13 +5,77 @@
 //! cases are in id order. The merged run is complete only if every part was, strict if any part was,
 //! its duration is the sum of the parts', its selection lists every part's patterns, and `excluded`
 //! is the largest of the parts' counts.
+//!
+//! Shards (`--shard K/N`) record which part they are. Merged, they are one run again, with no shard,
+//! once all N parts of a split are there; with a part missing, the merge keeps the first part's shard,
+//! is incomplete, and [`shard_gaps`] names the missing parts. A run that was not sharded covers every
+//! case by itself, so with one, no shard is missing.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
-use wsspec_suite::{CaseId, results::RunResults};
+use wsspec_suite::{CaseId, Role, results::RunResults};
+
+/// Shards missing from a merge: an agent's run split N ways, with some parts absent.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ShardGap {
+    /// The agent.
+    pub agent: String,
+    /// The role it was tested in.
+    pub role: Role,
+    /// Into how many parts its run was split.
+    pub count: u32,
+    /// The parts (from 1) that are missing.
+    pub missing: Vec<u32>,
+}
+
+/// What parts of one agent's run are there: a whole run, and the shards present per split count.
+#[derive(Default)]
+struct Parts {
+    whole: bool,
+    splits: BTreeMap<u32, BTreeSet<u32>>,
+}
+
+/// The shards that a merge of `runs` lacks, per agent and role.
+pub fn shard_gaps(runs: &[RunResults]) -> Vec<ShardGap> {
+    let mut parts: BTreeMap<(&str, bool), Parts> = BTreeMap::new();
+    for run in runs {
+        let key = (run.agent.as_str(), run.target.role == Role::Server);
+        let entry = parts.entry(key).or_default();
+        match run.selection.shard {
+            Some(shard) => {
+                entry
+                    .splits
+                    .entry(shard.count)
+                    .or_default()
+                    .insert(shard.index);
+            }
+            None => entry.whole = true,
+        }
+    }
+    let mut gaps = Vec::new();
+    for ((agent, server), Parts { whole, splits }) in parts {
+        let covered = whole
+            || splits
+                .iter()
+                .any(|(count, present)| present.len() == *count as usize);
+        if covered {
+            continue;
+        }
+        for (count, present) in splits {
+            gaps.push(ShardGap {
+                agent: agent.to_owned(),
+                role: if server { Role::Server } else { Role::Client },
+                count,
+                missing: (1..=count).filter(|k| !present.contains(k)).collect(),
+            });
+        }
+    }
+    gaps
+}
 
 /// Merges runs of the same agent and role, keeping agents in the order they first appear.
 pub fn merge(runs: Vec<RunResults>) -> Vec<RunResults> {
+    let gaps = shard_gaps(&runs);
     let mut merged: Vec<RunResults> = Vec::new();
     for run in runs {
         match merged
@@ -24,6 +88,14 @@ pub fn merge(runs: Vec<RunResults>) -> Vec<RunResults> {
     }
     for run in &mut merged {
         sort_cases(run);
+        let gap = gaps
+            .iter()
+            .any(|gap| gap.agent == run.agent && gap.role == run.target.role);
+        if gap {
+            run.complete = false;
+        } else {
+            run.selection.shard = None;
+        }
     }
     merged
 }
@@ -94,6 +166,43 @@ mod tests {
         );
         assert!(!merged[0].complete);
         assert_eq!(merged[0].duration_ms, 3000);
+    }
+
+    #[test]
+    fn shards_merge_into_one_complete_run_only_when_all_are_there() {
+        use wsspec_suite::select::Shard;
+        let part = |index, id| {
+            let mut part = run("ws", vec![case(id, Verdict::Pass)]);
+            part.selection.shard = Some(Shard { index, count: 3 });
+            part
+        };
+        let all = merge(vec![part(2, "1.1.2"), part(1, "1.1.1"), part(3, "1.1.3")]);
+        assert_eq!(all.len(), 1);
+        assert!(all[0].complete);
+        assert_eq!(all[0].selection.shard, None);
+        assert_eq!(all[0].cases.len(), 3);
+
+        let parts = vec![part(1, "1.1.1"), part(3, "1.1.3")];
+        assert_eq!(
+            shard_gaps(&parts),
+            [ShardGap {
+                agent: "ws".into(),
+                role: Role::Server,
+                count: 3,
+                missing: vec![2]
+            }]
+        );
+        let some = merge(parts);
+        assert!(!some[0].complete);
+        assert_eq!(some[0].selection.shard, Some(Shard { index: 1, count: 3 }));
+
+        // A whole run covers every shard.
+        let whole = vec![
+            part(1, "1.1.1"),
+            run("ws", vec![case("1.1.2", Verdict::Pass)]),
+        ];
+        assert!(shard_gaps(&whole).is_empty());
+        assert!(merge(whole)[0].complete);
     }
 
     #[test]

@@ -192,8 +192,12 @@ pub fn closing_line(results: &RunResults) -> String {
             tally.total() + results.not_run.len()
         )
     };
+    let shard = match results.selection.shard {
+        Some(shard) => format!(" This was shard {shard} of the selected cases."),
+        None => String::new(),
+    };
     format!(
-        "{} {} in {:.2} s against {} ({}): {}.{incomplete}",
+        "{} {} in {:.2} s against {} ({}): {}.{incomplete}{shard}",
         tally.total(),
         if tally.total() == 1 { "case" } else { "cases" },
         results.duration_ms as f64 / 1000.0,
@@ -232,8 +236,20 @@ mod tests {
         let interrupted = RunResults {
             complete: false,
             not_run: vec!["9.1.1".into(), "9.1.2".into()],
-            ..results
+            ..results.clone()
         };
+        let sharded = RunResults {
+            selection: wsspec_suite::results::SelectionInfo {
+                shard: Some(wsspec_suite::select::Shard { index: 2, count: 3 }),
+                ..Default::default()
+            },
+            ..results.clone()
+        };
+        assert!(
+            closing_line(&sharded).ends_with("1 failed. This was shard 2/3 of the selected cases."),
+            "{}",
+            closing_line(&sharded)
+        );
         let text = summary(&interrupted, Style::default());
         assert!(
             text.ends_with(

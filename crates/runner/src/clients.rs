@@ -16,6 +16,10 @@
 //! through the standard WebSocket API. With [`Driver::Exec`], wsspec instead starts a command once per
 //! case with that case's `runCase` URL, as h2spec's client mode does, and no driver loop is needed.
 //!
+//! Autobahn's `exclude-agent-cases` ([`ClientOptions::exclude_agent_cases`]) work as in Autobahn: a
+//! `runCase` for a case excluded for its agent is upgraded and closed at once with 1000, and the case
+//! has no result for that agent (and is not counted as missing).
+//!
 //! Nothing here can hang a run: request heads have a deadline, every case has its own, a run that
 //! waits for drivers ends when none has connected for [`ClientOptions::idle`], and every run ends at
 //! [`ClientOptions::deadline`] with what it has.
@@ -35,6 +39,7 @@ use tokio::{
 };
 use wsspec_suite::{
     Case, Role,
+    autobahn::AgentExclusions,
     results::{CaseResult, Observation, RunResults, SCHEMA_VERSION, Target, Verdict},
 };
 use wsspec_wire::{FrameSpec, HeadError, Parsed, Request, Response, encode_frame, parse_request};
@@ -80,6 +85,8 @@ pub struct ClientOptions {
     pub idle: Duration,
     /// Every run ends by this deadline, with the results it has.
     pub deadline: Duration,
+    /// Cases that some agents skip.
+    pub exclude_agent_cases: AgentExclusions,
 }
 
 /// Receives the results of an agent whenever a driver asks for the reports (`/updateReports`).
@@ -130,6 +137,7 @@ pub async fn serve_clients(
         updated: Notify::new(),
         observer,
         reports,
+        exclusions: options.exclude_agent_cases.clone(),
     });
     shared.observer.started(shared.cases.len());
     let accepting = accept_loop(listener, shared.clone(), options.tls.clone());
@@ -197,6 +205,8 @@ struct Shared {
     updated: Notify,
     observer: Arc<dyn Observer>,
     reports: Arc<dyn Reports>,
+    /// Cases that some agents skip.
+    exclusions: AgentExclusions,
 }
 
 /// One agent's progress.
@@ -242,6 +252,13 @@ impl Shared {
             .collect()
     }
 
+    /// Whether case `index` is excluded for `agent`.
+    fn excluded(&self, agent: &str, index: usize) -> bool {
+        self.cases
+            .get(index)
+            .is_some_and(|case| self.exclusions.excludes(agent, case.id.as_str()))
+    }
+
     fn run_of(&self, name: &str, agent: &Agent, complete: bool) -> RunResults {
         let cases = agent
             .results
@@ -268,6 +285,17 @@ impl Shared {
                 result
             })
             .collect();
+        let not_run: Vec<String> = self
+            .cases
+            .iter()
+            .enumerate()
+            .filter(|(index, _)| !agent.results.contains_key(index) && !self.excluded(name, *index))
+            .map(|(_, case)| case.id.to_string())
+            .collect();
+        let mut selection = self.config.selection.clone();
+        selection.excluded += (0..self.cases.len())
+            .filter(|index| self.excluded(name, *index))
+            .count();
         RunResults {
             schema: SCHEMA_VERSION,
             tool: format!("wsspec {}", env!("CARGO_PKG_VERSION")),
@@ -278,16 +306,10 @@ impl Shared {
             },
             started: humantime::format_rfc3339_millis(self.started).to_string(),
             duration_ms: self.run_start.elapsed().as_millis() as u64,
-            selection: self.config.selection.clone(),
+            selection,
             strict: self.config.strict,
-            complete: complete && agent.results.len() == self.cases.len(),
-            not_run: self
-                .cases
-                .iter()
-                .enumerate()
-                .filter(|(index, _)| !agent.results.contains_key(index))
-                .map(|(_, case)| case.id.to_string())
-                .collect(),
+            complete: complete && not_run.is_empty(),
+            not_run,
             cases,
         }
     }
@@ -395,6 +417,10 @@ async fn serve_connection(mut reader: Reader, mut writer: Writer, shared: Arc<Sh
             Err(why) => http_error(&mut writer, 400, "Bad Request", &why).await,
         },
         (Route::RunCase(query), true) => match (shared.case_index(&query), agent(&query)) {
+            (Ok(index), Ok(agent)) if shared.excluded(&agent, index) => {
+                // As Autobahn does: the connection opens and closes at once, and no result is kept.
+                control_reply((&mut reader, &mut writer), &request, None).await
+            }
             (Ok(index), Ok(agent)) => {
                 let accepted = exec::Accepted {
                     reader,
@@ -617,8 +643,9 @@ async fn http_error(
 /// at a time), and records a failure for every case the command never connected for.
 async fn run_commands(shared: &Arc<Shared>, command: &str) {
     let agent = shared.config.agent.clone();
-    let (performance, conformance): (Vec<usize>, Vec<usize>) =
-        (0..shared.cases.len()).partition(|index| shared.cases[*index].performance);
+    let (performance, conformance): (Vec<usize>, Vec<usize>) = (0..shared.cases.len())
+        .filter(|index| !shared.excluded(&agent, *index))
+        .partition(|index| shared.cases[*index].performance);
     let jobs = shared.config.jobs.max(1);
     stream::iter(conformance)
         .map(|index| run_command(shared, command, &agent, index))

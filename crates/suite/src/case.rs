@@ -176,6 +176,12 @@ pub struct Case {
     pub source: Source,
 }
 
+impl AsRef<Case> for Case {
+    fn as_ref(&self) -> &Case {
+        self
+    }
+}
+
 impl Case {
     /// What the case needs the user to declare about the target before it can run: the message
     /// limit for a payload sized over it, policy values for the handshake's placeholders.

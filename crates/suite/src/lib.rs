@@ -3,7 +3,7 @@
 //! Cases are data: TOML files, one per section, in the workspace's `cases/` folder (embedded into the
 //! binary at build time) or in any folder a user names. This crate loads them with errors that name
 //! `file:line` ([`load`]), describes them as a typed model ([`case`]), selects them with Autobahn-style
-//! wildcards ([`select`]), and defines [`results::RunResults`], the one type the runner produces and the
+//! wildcards ([`select`]), reads Autobahn's spec files ([`autobahn`]), and defines [`results::RunResults`], the one type the runner produces and the
 //! reporters render.
 //!
 //! ```
@@ -12,6 +12,7 @@
 //! assert!(picked.cases.iter().all(|case| case.id.section() == 2));
 //! ```
 
+pub mod autobahn;
 pub mod case;
 pub mod handshake;
 pub mod load;

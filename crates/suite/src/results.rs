@@ -7,7 +7,10 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-use crate::case::{Level, Role};
+use crate::{
+    case::{Level, Role},
+    select::Shard,
+};
 
 /// The version of the `results.json` schema.
 pub const SCHEMA_VERSION: u32 = 1;
@@ -58,6 +61,10 @@ pub struct SelectionInfo {
     pub exclude: Vec<String>,
     /// How many cases the exclude patterns removed.
     pub excluded: usize,
+    /// When the run was one part of a selection split across jobs (`--shard K/N`): which part. A
+    /// merge of the parts is complete only once every part is in it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shard: Option<Shard>,
 }
 
 /// The verdict on one case, or on one aspect of it.

@@ -1,0 +1,170 @@
+//! The end of every run: the reports written, the summary printed, the baseline compared or updated,
+//! GitHub annotations, and the exit code. Shared by `server`, `client` and `report`.
+//!
+//! Exit code: 130 when the run was interrupted; else, with `--baseline`, 1 exactly when a verdict differs
+//! from the baseline (expected failures do not count); else 1 when a case failed; else 0.
+
+use std::{
+    io::IsTerminal,
+    path::{Path, PathBuf},
+};
+
+use clap::Args;
+use wsspec_report::{
+    RunResults,
+    baseline::{Baseline, BaselineDiff},
+    json, junit, terminal,
+};
+
+use crate::{
+    annotations,
+    cli::{Exit, exit, print_out, write_pages},
+    progress::color_allowed,
+};
+
+/// Options about how a run's outcome counts and is shown.
+#[derive(Args, Debug, Default)]
+pub(crate) struct OutcomeArgs {
+    /// The expected verdict of each case: a results.json or an index.json (wsspec's or Autobahn's).
+    /// Only a difference from it fails the run (exit 1), and the difference is printed.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) baseline: Option<PathBuf>,
+    /// Write this run's verdicts into the --baseline file instead of comparing (cases not run keep
+    /// their entries there). Not written when the run did not finish.
+    #[arg(long, requires = "baseline")]
+    pub(crate) update_baseline: bool,
+    /// Print GitHub Actions annotations (`::error`) for failed cases, or for the differences from the
+    /// baseline. On by itself when GITHUB_ACTIONS=true.
+    #[arg(long)]
+    pub(crate) github_annotations: bool,
+}
+
+/// Writes the JSON reports, `index.html`, `badge.svg` and (one file per agent) JUnit XML. Returns the
+/// page's path.
+pub(crate) fn write_reports(
+    out: &Path,
+    runs: &[RunResults],
+    junit_path: Option<&Path>,
+) -> Result<(PathBuf, PathBuf), Exit> {
+    let (_, index) = json::write_runs(out, runs).map_err(|err| Exit::usage(err.to_string()))?;
+    let page = write_pages(out, runs)?;
+    if let Some(path) = junit_path {
+        for run in runs {
+            let path = match runs {
+                [_] => path.to_owned(),
+                _ => per_agent(path, &run.agent),
+            };
+            junit::write_junit(&path, run).map_err(|err| Exit::usage(err.to_string()))?;
+        }
+    }
+    Ok((index, page))
+}
+
+/// `junit.xml` → `junit-<agent>.xml`.
+fn per_agent(path: &Path, agent: &str) -> PathBuf {
+    let stem = path.file_stem().unwrap_or_default().to_string_lossy();
+    let name = match path.extension() {
+        Some(ext) => format!(
+            "{stem}-{}.{}",
+            json::file_stem(agent),
+            ext.to_string_lossy()
+        ),
+        None => format!("{stem}-{}", json::file_stem(agent)),
+    };
+    path.with_file_name(name)
+}
+
+/// Prints each run's summary to stdout.
+pub(crate) fn print_summaries(runs: &[RunResults]) {
+    let style = terminal::Style {
+        color: std::io::stdout().is_terminal() && color_allowed(),
+        width: None,
+    };
+    for run in runs {
+        print_out(&terminal::summary(run, style));
+    }
+}
+
+/// Compares with or updates the baseline, prints the diff and the annotations, and returns the exit
+/// code (`interrupted`: the run was stopped by a signal).
+pub(crate) fn conclude(
+    args: &OutcomeArgs,
+    runs: &[RunResults],
+    interrupted: bool,
+) -> Result<u8, Exit> {
+    let complete = runs.iter().all(|run| run.complete);
+    let diff = match &args.baseline {
+        Some(path) => Some(compare(path, args.update_baseline, runs, complete)?),
+        None => None,
+    };
+    if let Some(diff) = &diff {
+        if let Some(path) = &args.baseline {
+            print_out(&diff.render(path));
+        }
+    }
+    if annotations::enabled(args.github_annotations) {
+        print_out(&match &diff {
+            Some(diff) => annotations::changes(diff),
+            None => annotations::failures(runs),
+        });
+    }
+    Ok(if interrupted {
+        exit::INTERRUPTED
+    } else if let Some(diff) = diff {
+        if diff.differs() {
+            exit::FAILED
+        } else {
+            exit::OK
+        }
+    } else if runs.iter().any(RunResults::has_failures) {
+        exit::FAILED
+    } else {
+        exit::OK
+    })
+}
+
+/// Reads the baseline (or writes it, with `update`) and compares the runs with it.
+fn compare(
+    path: &Path,
+    update: bool,
+    runs: &[RunResults],
+    complete: bool,
+) -> Result<BaselineDiff, Exit> {
+    if !update {
+        let baseline = Baseline::read(path).map_err(|err| {
+            let hint = if path.exists() {
+                ""
+            } else {
+                " (create it with --update-baseline)"
+            };
+            Exit::usage(format!("{err}{hint}"))
+        })?;
+        return Ok(baseline.diff(runs));
+    }
+    let existing = if path.exists() {
+        Baseline::read(path).map_err(Exit::usage)?
+    } else {
+        Baseline::default()
+    };
+    if !complete {
+        eprintln!(
+            "wsspec: warning: {} was not updated: the run did not finish",
+            path.display()
+        );
+        return Ok(existing.diff(runs));
+    }
+    let updated = existing.updated(runs);
+    updated
+        .write(path)
+        .map_err(|err| Exit::usage(err.to_string()))?;
+    let cases: usize = updated.agents.values().map(|cases| cases.len()).sum();
+    let agents = match updated.agents.len() {
+        1 => "1 agent".to_owned(),
+        n => format!("{n} agents"),
+    };
+    eprintln!(
+        "wsspec: wrote the baseline {} ({cases} cases, {agents})",
+        path.display()
+    );
+    Ok(updated.diff(runs))
+}

@@ -1,0 +1,286 @@
+//! The README's CI recipes are true: this test runs every `wsspec` command of its "Continuous
+//! integration" section as written, in order, in a fresh folder, with `127.0.0.1:9001` pointing at a
+//! test server of ours (or at a free port for `wsspec client` and its driver). The driver line of the
+//! client recipe (`autobahn-client URL AGENT`) runs our Autobahn-style test driver; `wait $!` waits for
+//! the `wsspec client` started in the background and expects exit 0. GitHub's
+//! `${{ matrix.shard }}` runs once per value of the job's matrix. The migration table's commands run
+//! too, with the spec files they name written here in tungstenite-rs's shape.
+
+// Test code: lets the helpers below unwrap, as clippy.toml allows in tests.
+#![cfg(test)]
+
+mod common;
+#[path = "support/driver.rs"]
+mod driver;
+
+use std::{
+    path::{Path, PathBuf},
+    process::{Child, Command, Output, Stdio},
+};
+
+use wsspec_mutants::Defect;
+
+/// The text of the README section with this heading, up to the next heading of the same level.
+fn section(readme: &str, heading: &str) -> String {
+    let level = heading.chars().take_while(|c| *c == '#').count();
+    let start = readme
+        .find(&format!("\n{heading}\n"))
+        .unwrap_or_else(|| panic!("README has no `{heading}`"));
+    let rest = &readme[start + heading.len() + 2..];
+    let next = rest
+        .match_indices('\n')
+        .map(|(i, _)| i + 1)
+        .find(|i| {
+            let line = &rest[*i..];
+            line.starts_with(&"#".repeat(level)) && !line.starts_with(&"#".repeat(level + 1))
+        })
+        .unwrap_or(rest.len());
+    rest[..next].to_owned()
+}
+
+/// The fenced code blocks of a text.
+fn code_blocks(text: &str) -> Vec<String> {
+    text.split("```")
+        .skip(1)
+        .step_by(2)
+        .map(|block| {
+            block
+                .split_once('\n')
+                .map_or("", |(_, body)| body)
+                .to_owned()
+        })
+        .collect()
+}
+
+/// The commands of a block: each line with YAML's `- run: ` or `run: ` taken off.
+fn commands(block: &str) -> Vec<String> {
+    block
+        .lines()
+        .map(|line| {
+            let line = line.trim();
+            let line = line.strip_prefix("- ").unwrap_or(line);
+            line.strip_prefix("run: ").unwrap_or(line).trim().to_owned()
+        })
+        .filter(|line| !line.is_empty() && line != "|")
+        .collect()
+}
+
+/// The folder of the wsspec binary, for PATH.
+fn bin_dir() -> PathBuf {
+    Path::new(env!("CARGO_BIN_EXE_wsspec"))
+        .parent()
+        .unwrap()
+        .to_owned()
+}
+
+/// A shell command in `dir`, with wsspec on the PATH.
+fn shell(dir: &Path, line: &str) -> Command {
+    let path = format!(
+        "{}:{}",
+        bin_dir().display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let mut command = Command::new("sh");
+    command
+        .arg("-c")
+        .arg(line)
+        .current_dir(dir)
+        .env("PATH", path)
+        .env("NO_COLOR", "1")
+        .env_remove("GITHUB_ACTIONS");
+    command
+}
+
+fn run(dir: &Path, line: &str) -> Output {
+    let output = shell(dir, line).output().unwrap();
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "`{line}`:\n{}\n{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    output
+}
+
+/// Runs the commands of the README's blocks, as described at the top of this file.
+struct Session {
+    dir: PathBuf,
+    server: String,
+    runtime: tokio::runtime::Runtime,
+    client_port: u16,
+    background: Option<Child>,
+    ran: usize,
+}
+
+impl Session {
+    fn new(name: &str) -> Session {
+        let dir = common::out_dir(name);
+        std::fs::create_dir_all(&dir).unwrap();
+        let runtime = tokio::runtime::Runtime::new().unwrap();
+        let addr = runtime
+            .block_on(wsspec_mutants::spawn(Defect::None))
+            .unwrap();
+        Session {
+            dir,
+            server: format!("127.0.0.1:{}", addr.port()),
+            runtime,
+            client_port: 0,
+            background: None,
+            ran: 0,
+        }
+    }
+
+    fn block(&mut self, block: &str) {
+        let matrix: Vec<String> = block
+            .lines()
+            .find_map(|line| line.trim().strip_prefix("shard: ["))
+            .map(|values| {
+                values
+                    .trim_end_matches(']')
+                    .split(',')
+                    .map(|v| v.trim().to_owned())
+                    .collect()
+            })
+            .unwrap_or_default();
+        for line in commands(block) {
+            if line.contains("${{ matrix.shard }}") {
+                assert!(!matrix.is_empty(), "{line}: no matrix");
+                for value in &matrix {
+                    self.command(&line.replace("${{ matrix.shard }}", value));
+                }
+            } else {
+                self.command(&line);
+            }
+        }
+    }
+
+    fn command(&mut self, line: &str) {
+        if line.starts_with("wsspec client ") {
+            let line = line
+                .strip_suffix('&')
+                .expect("wsspec client runs in the background");
+            self.client_port = driver::free_port();
+            let line = line.replace("127.0.0.1:9001", &format!("127.0.0.1:{}", self.client_port));
+            let child = shell(&self.dir, &line)
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .unwrap();
+            self.background = Some(child);
+            driver::wait_for_listener(self.client_port);
+        } else if line.contains("autobahn-client ") {
+            let agent = line.split_whitespace().last().unwrap();
+            let base = format!("ws://127.0.0.1:{}", self.client_port);
+            self.runtime.block_on(driver::drive(&base, agent));
+        } else if line == "wait $!" {
+            let status = self.background.take().unwrap().wait().unwrap();
+            assert_eq!(status.code(), Some(0), "wsspec client");
+            self.ran += 1;
+        } else if line.starts_with("wsspec ") {
+            run(&self.dir, &line.replace("127.0.0.1:9001", &self.server));
+            self.ran += 1;
+        }
+    }
+}
+
+#[test]
+fn the_ci_recipes_run_as_written() {
+    let readme = std::fs::read_to_string(common::root().join("README.md")).unwrap();
+    let ci = section(&readme, "## Continuous integration");
+    let mut session = Session::new("readme-ci");
+    let blocks = code_blocks(&ci);
+    for block in &blocks {
+        session.block(block);
+    }
+    // Create and commit the server baseline, the server job, three shards and their report, create
+    // the client baseline, the client job.
+    assert_eq!(session.ran, 8, "{blocks:#?}");
+    assert!(session.dir.join("reports/junit.xml").exists());
+    assert!(session.dir.join("reports/index.html").exists());
+}
+
+#[test]
+fn the_migration_table_commands_run() {
+    let readme = std::fs::read_to_string(common::root().join("README.md")).unwrap();
+    let table = section(&readme, "### Migrating from Autobahn|Testsuite");
+    // The command table: from its header to the blank line after it.
+    let commands_table = table
+        .split("| Autobahn | wsspec |")
+        .nth(1)
+        .and_then(|rest| rest.split("\n\n").next())
+        .unwrap();
+    let wsspec_commands: Vec<&str> = commands_table
+        .lines()
+        .filter(|line| line.starts_with('|'))
+        .flat_map(|line| line.split('`').skip(1).step_by(2))
+        .filter(|code| code.starts_with("wsspec "))
+        .collect();
+    assert_eq!(wsspec_commands.len(), 4, "{wsspec_commands:?}");
+    let session = Session::new("readme-migration");
+    let dir = &session.dir;
+    let client_port = driver::free_port();
+    // The spec files the table names, in tungstenite-rs's shape.
+    std::fs::write(
+        dir.join("fuzzingclient.json"),
+        format!(
+            "{{\n\t\"outdir\": \"./autobahn/server\",\n\t\"servers\": [{{\"agent\": \"Tungstenite\", \"url\": \"ws://{}\"}}],\n\t\"cases\": [\"1.*\", \"2.*\"],\n\t\"exclude-cases\": [],\n\t\"exclude-agent-cases\": {{}}\n}}\n",
+            session.server
+        ),
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("fuzzingserver.json"),
+        format!(
+            "{{\n\t\"url\": \"ws://127.0.0.1:{client_port}\",\n\t\"outdir\": \"./autobahn/client\",\n\t\"cases\": [\"1.*\"],\n\t\"exclude-cases\": [],\n\t\"exclude-agent-cases\": {{}}\n}}\n"
+        ),
+    )
+    .unwrap();
+    for command in wsspec_commands {
+        match command.split_whitespace().nth(1) {
+            Some("server") if command.contains("--baseline") => {
+                // The expected results an Autobahn user keeps: an index.json of an earlier run.
+                let file = command.split_whitespace().last().unwrap();
+                std::fs::copy(dir.join("autobahn/server/index.json"), dir.join(file)).unwrap();
+                let output = run(dir, command);
+                assert!(String::from_utf8_lossy(&output.stdout).contains("no difference"));
+            }
+            Some("server") => {
+                run(dir, command);
+                assert!(dir.join("autobahn/server/index.json").exists());
+            }
+            Some("client") => {
+                let mut child = shell(dir, command)
+                    .stdout(Stdio::null())
+                    .stderr(Stdio::null())
+                    .spawn()
+                    .unwrap();
+                driver::wait_for_listener(client_port);
+                let base = format!("ws://127.0.0.1:{client_port}");
+                session
+                    .runtime
+                    .block_on(driver::drive(&base, "Tungstenite"));
+                assert_eq!(child.wait().unwrap().code(), Some(0), "{command}");
+                assert!(dir.join("autobahn/client/index.json").exists());
+            }
+            Some("echo") => {
+                let port = driver::free_port();
+                let line = command.replace("127.0.0.1:9001", &format!("127.0.0.1:{port}"));
+                // exec: the child is wsspec itself, so that killing it stops the server.
+                let mut child = shell(dir, &format!("exec {line}"))
+                    .stderr(Stdio::null())
+                    .spawn()
+                    .unwrap();
+                driver::wait_for_listener(port);
+                let url = format!("ws://127.0.0.1:{port}/");
+                run(
+                    dir,
+                    &format!("wsspec server {url} --cases 1.1.1 --out echo-run"),
+                );
+                child.kill().unwrap();
+                child.wait().unwrap();
+            }
+            other => panic!("no test for `{command}` ({other:?})"),
+        }
+    }
+}
