@@ -9,6 +9,7 @@
 use wsspec_suite::handshake::{
     HandshakePolicy, HeaderCase, RequestEdit, RequestSpec, ResponseSpec,
 };
+pub use wsspec_wire::{Extension, list_items, parse_extensions};
 use wsspec_wire::{Parsed, Request, Response, accept_key, parse_request};
 
 /// The per-connection values a request may name.
@@ -182,15 +183,6 @@ pub struct Offer {
     pub extensions: Vec<Extension>,
 }
 
-/// One element of a `Sec-WebSocket-Extensions` list.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Extension {
-    /// The extension token, e.g. `permessage-deflate`.
-    pub name: String,
-    /// Its parameters: name, and value if one was given (quotes removed).
-    pub params: Vec<(String, Option<String>)>,
-}
-
 impl Offer {
     /// What a request with these header fields offers.
     pub fn of(headers: &[(String, String)]) -> Offer {
@@ -219,36 +211,6 @@ pub fn header_values<'a>(
         .iter()
         .filter(move |(n, _)| n.eq_ignore_ascii_case(name))
         .map(|(_, v)| v.as_str())
-}
-
-/// The non-empty, trimmed items of a comma-separated list.
-pub fn list_items(value: &str) -> impl Iterator<Item = String> + '_ {
-    value
-        .split(',')
-        .map(str::trim)
-        .filter(|item| !item.is_empty())
-        .map(str::to_owned)
-}
-
-/// The extensions of one `Sec-WebSocket-Extensions` value (RFC 6455 §9.1): `name; param; param=value`.
-pub fn parse_extensions(value: &str) -> Vec<Extension> {
-    list_items(value)
-        .map(|item| {
-            let mut parts = item.split(';').map(str::trim);
-            let name = parts.next().unwrap_or_default().to_owned();
-            let params = parts
-                .filter(|part| !part.is_empty())
-                .map(|part| match part.split_once('=') {
-                    Some((name, value)) => (
-                        name.trim().to_owned(),
-                        Some(value.trim().trim_matches('"').to_owned()),
-                    ),
-                    None => (part.to_owned(), None),
-                })
-                .collect();
-            Extension { name, params }
-        })
-        .collect()
 }
 
 #[cfg(test)]
