@@ -13,6 +13,7 @@
 //! ```
 
 pub mod case;
+pub mod corpus;
 pub mod handshake;
 pub mod load;
 pub mod results;
