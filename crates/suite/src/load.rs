@@ -265,7 +265,9 @@ fn expand_family<'i>(
     }
     // An array of arrays of rows is their product: every combination, one row from each.
     let mut combined: Vec<BTreeMap<String, Spanned<DeValue<'i>>>> = vec![BTreeMap::new()];
-    let products = rows.iter().all(|row| matches!(row.get_ref(), DeValue::Array(_)));
+    let products = rows
+        .iter()
+        .all(|row| matches!(row.get_ref(), DeValue::Array(_)));
     let groups: Vec<Vec<&Spanned<DeValue<'i>>>> = if products {
         rows.iter()
             .map(|group| match group.get_ref() {
@@ -288,10 +290,16 @@ fn expand_family<'i>(
                 };
                 let mut vars = vars.clone();
                 for (key, value) in row_table.iter() {
-                    if vars.insert(key.get_ref().to_string(), value.clone()).is_some() {
+                    if vars
+                        .insert(key.get_ref().to_string(), value.clone())
+                        .is_some()
+                    {
                         return Err((
                             key.span(),
-                            format!("parameter `{}` is in two of the arrays whose product `params` is", key.get_ref()),
+                            format!(
+                                "parameter `{}` is in two of the arrays whose product `params` is",
+                                key.get_ref()
+                            ),
                         ));
                     }
                 }
