@@ -165,7 +165,12 @@ fn python_websockets_with_compression_passes_sections_12_13_and_17() {
     let (code, results, stderr) = run_server(
         "python-websockets-deflate",
         Some(&url),
-        &["--agent", "websockets", "--cases-dir", cases.to_str().unwrap()],
+        &[
+            "--agent",
+            "websockets",
+            "--cases-dir",
+            cases.to_str().unwrap(),
+        ],
     );
     assert_eq!(code, 0, "{stderr}");
     let all = verdicts(&results);

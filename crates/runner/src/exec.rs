@@ -1107,7 +1107,7 @@ impl CaseState {
     ) {
         self.recorder
             .frame(Direction::Sent, header, &wire.preview(PREVIEW_BYTES));
-        out.push_frame(header, &wire.pattern, wire.start, wire.len);
+        out.push_frame(header, wire.pattern.clone(), wire.start, wire.len);
         let feed = |body: &mut BodyBuilder| plain.for_each_block(|block| body.push(block));
         match header.opcode {
             Opcode::Text | Opcode::Binary => {

@@ -45,7 +45,7 @@ impl Outgoing {
     pub fn push_frame(
         &mut self,
         header: &FrameHeader,
-        pattern: &Cow<'static, [u8]>,
+        pattern: Cow<'static, [u8]>,
         start: u64,
         len: u64,
     ) {
@@ -54,7 +54,7 @@ impl Outgoing {
         self.push_bytes(head);
         if len > 0 {
             self.segments.push(Segment::Pattern {
-                pattern: pattern.clone(),
+                pattern,
                 start,
                 len,
                 mask: header.mask,
@@ -187,7 +187,7 @@ mod tests {
         let payload = vec![b'x'; 200_000];
         let spec = FrameSpec::new(Opcode::Binary, payload).with_mask(Some([1, 2, 3, 4]));
         let mut out = Outgoing::default();
-        out.push_frame(&spec.header(), &Cow::Borrowed(b"x"), 0, 200_000);
+        out.push_frame(&spec.header(), Cow::Borrowed(b"x"), 0, 200_000);
         out.push_bytes(vec![0x89, 0x00]);
         let small = FrameSpec::new(Opcode::Text, b"hello".to_vec()).with_mask(Some([9, 8, 7, 6]));
         out.push_payload(&small.header(), b"hello");

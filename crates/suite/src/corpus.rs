@@ -245,7 +245,7 @@ fn bmp() -> Vec<u8> {
     for gray in 0..=255u8 {
         out.extend_from_slice(&[gray, gray, gray, 0]);
     }
-    let mut rng = Rng(0x626d_70);
+    let mut rng = Rng(0x0062_6d70);
     for y in 0..SIDE {
         for x in 0..SIDE {
             let (fx, fy) = (f64::from(x), f64::from(y));
@@ -311,7 +311,7 @@ const GERMAN: [&str; 40] = [
 
 /// Verse in German: speakers, lines of words with umlauts and ß, rhyme-less but word-repetitive.
 fn verse(len: usize) -> Vec<u8> {
-    let mut rng = Rng(0x6661_7573_74);
+    let mut rng = Rng(0x0066_6175_7374);
     let mut out = String::new();
     while out.len() < len {
         out.push_str(&format!("\n{}\n", rng.pick(&SPEAKERS)));
@@ -367,7 +367,7 @@ fn html(len: usize) -> Vec<u8> {
 /// A PDF: objects whose streams are random bytes (as compressed streams look), between readable
 /// dictionaries.
 fn pdf(len: usize) -> Vec<u8> {
-    let mut rng = Rng(0x7064_66);
+    let mut rng = Rng(0x0070_6466);
     let mut out = b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n".to_vec();
     let mut n = 1;
     while out.len() < len {
