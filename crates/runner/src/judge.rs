@@ -826,6 +826,47 @@ mod tests {
         );
     }
 
+    #[test]
+    fn with_deflate_rsv1_marks_a_compressed_message_and_nothing_else() {
+        use wsspec_wire::deflate::Compressor;
+        let direction = Direction::default();
+        let mut peer = PeerStream::new(Role::Server).with_deflate(direction);
+        let compressed = Compressor::new(direction, 6).message(b"Hello, deflate");
+        let mut first = header(false, Opcode::Text, 4);
+        first.rsv = RSV1;
+        assert_eq!(frame(&mut peer, &first, &compressed[..4]), None);
+        let rest = header(true, Opcode::Continuation, compressed.len() as u64 - 4);
+        assert_eq!(
+            frame(&mut peer, &rest, &compressed[4..]),
+            Some(text(b"Hello, deflate"))
+        );
+        // Uncompressed messages still pass through.
+        assert_eq!(
+            frame(&mut peer, &header(true, Opcode::Text, 2), b"hi"),
+            Some(text(b"hi"))
+        );
+        let mut ping = header(true, Opcode::Ping, 0);
+        ping.rsv = RSV1;
+        assert!(
+            matches!(frame(&mut peer, &ping, b""), Some(Observed::Violation(v)) if v.contains("control frames"))
+        );
+        let mut corrupt = header(true, Opcode::Binary, 3);
+        corrupt.rsv = RSV1;
+        assert!(
+            matches!(frame(&mut peer, &corrupt, &[0xff; 3]), Some(Observed::Violation(v)) if v.contains("does not inflate"))
+        );
+        let mut rsv2 = header(true, Opcode::Text, 0);
+        rsv2.rsv = 0b010;
+        assert!(
+            matches!(frame(&mut peer, &rsv2, b""), Some(Observed::Violation(v)) if v.contains("does not define"))
+        );
+        // Without the agreement, RSV1 is a violation as in section 3.
+        let mut plain = PeerStream::new(Role::Server);
+        assert!(
+            matches!(frame(&mut plain, &first, &compressed), Some(Observed::Violation(v)) if v.contains("no extension"))
+        );
+    }
+
     fn outbox(items: &[&[u8]]) -> Outbox {
         items.iter().map(|p| (1, Body::of(p))).collect()
     }

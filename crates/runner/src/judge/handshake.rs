@@ -532,6 +532,42 @@ mod tests {
         assert!(problems(&wider, &narrowed)[0].contains("larger than the 10 offered"));
     }
 
+    #[test]
+    fn deflate_offers_must_be_valid_and_answered_as_they_ask() {
+        let deflate = |params: &str| upgrade(&[("Sec-WebSocket-Extensions", params)]);
+        let accepted = deflate("permessage-deflate");
+        for (offered, fragment) in [
+            ("permessage-deflate; x-unknown", "MUST decline"),
+            (
+                "permessage-deflate; server_max_window_bits=16",
+                "MUST decline",
+            ),
+            (
+                "permessage-deflate; server_no_context_takeover",
+                "server_no_context_takeover",
+            ),
+            (
+                "permessage-deflate; server_max_window_bits=10",
+                "same or a smaller value",
+            ),
+        ] {
+            let found = problems(&accepted, &offer(&[], offered));
+            assert!(
+                found.iter().any(|p| p.contains(fragment)),
+                "{offered}: {found:?}"
+            );
+        }
+        let over = deflate("permessage-deflate; client_max_window_bits=12");
+        let found = problems(
+            &over,
+            &offer(&[], "permessage-deflate; client_max_window_bits=10"),
+        );
+        assert!(found[0].contains("larger than the 10"), "{found:?}");
+        // An invalid offer followed by a valid one: accepting the valid one is fine.
+        let both = offer(&[], "permessage-deflate; x-unknown, permessage-deflate");
+        assert!(problems(&accepted, &both).is_empty());
+    }
+
     fn refusal_of(refusal: &Refusal, status: u16, headers: &[(&str, &str)]) -> HandshakeJudgement {
         let mut response = Response::switching_protocols(KEY);
         response.status = status;
