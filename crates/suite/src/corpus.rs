@@ -186,18 +186,11 @@ fn json(len: usize) -> Vec<u8> {
             .map(|_| format!("\"{}\"", rng.pick(&WORDS)))
             .collect();
         out.push_str(&format!(
-            "  {{\n    \"id\": {id},\n    \"guid\": \"{:08x}-{:04x}-{:04x}\",\n    \"isActive\": {},\n    \
-             \"balance\": \"${},{:03}.{:02}\",\n    \"age\": {},\n    \"eyeColor\": \"{}\",\n    \
+            "  {{\n    \"id\": {id},\n    \"isActive\": {},\n    \"age\": {},\n    \"eyeColor\": \"{}\",\n    \
              \"name\": \"{first} {last}\",\n    \"email\": \"{}.{}@example.com\",\n    \
              \"address\": \"{} {}, Springfield\",\n    \"about\": \"{} {} {} {} {}.\",\n    \
-             \"tags\": [{}],\n    \"latitude\": {}.{:06},\n    \"longitude\": -{}.{:06}\n  }},\n",
-            rng.next() as u32,
-            rng.next() as u16,
-            rng.next() as u16,
+             \"tags\": [{}],\n    \"friends\": [{{ \"id\": 0, \"name\": \"{}\" }}, {{ \"id\": 1, \"name\": \"{}\" }}]\n  }},\n",
             rng.below(2) == 0,
-            rng.below(4),
-            rng.below(1000),
-            rng.below(100),
             20 + rng.below(50),
             rng.pick(&COLORS),
             first.to_ascii_lowercase(),
@@ -210,10 +203,8 @@ fn json(len: usize) -> Vec<u8> {
             rng.pick(&WORDS),
             rng.pick(&WORDS),
             tags.join(", "),
-            rng.below(90),
-            rng.below(1_000_000),
-            rng.below(180),
-            rng.below(1_000_000),
+            rng.pick(&FIRST_NAMES),
+            rng.pick(&FIRST_NAMES),
         ));
         id += 1;
     }
