@@ -1,13 +1,14 @@
 #!/usr/bin/env python3
 """Echo server on Python `websockets`, an interop peer for wsspec's tests.
 
-Usage: websockets_echo.py PORT
+Usage: websockets_echo.py PORT [--deflate]
 
 Listens on 127.0.0.1:PORT, sends every text and binary message back with the
 same type and payload, prints `ready` on stdout once listening, and exits with
-status 0 on SIGTERM or SIGINT. permessage-deflate is off, the message size is
-unlimited, and keepalive pings are off so the server never sends unsolicited
-frames. The package comes from scripts/.peers/python (run scripts/install-peers).
+status 0 on SIGTERM or SIGINT. permessage-deflate is off unless --deflate is
+given (then websockets' defaults: it accepts offers and limits both windows to
+2^12), messages are capped at 64 MiB, and keepalive pings are off so the server
+never sends unsolicited frames. The package comes from scripts/.peers/python (run scripts/install-peers).
 """
 
 import asyncio
@@ -32,7 +33,7 @@ async def echo(websocket):
         pass
 
 
-async def main(port):
+async def main(port, deflate):
     loop = asyncio.get_running_loop()
     stop = loop.create_future()
     for sig in (signal.SIGTERM, signal.SIGINT):
@@ -41,7 +42,7 @@ async def main(port):
         echo,
         "127.0.0.1",
         port,
-        compression=None,
+        compression="deflate" if deflate else None,
         # 64 MiB: section 9 sends up to 16 MiB, and with no limit at all (None) a frame that declares
         # 2^63 bytes would be waited for, which RFC 6455 §10.4 rules out (case 15.1).
         max_size=64 * 1024 * 1024,
@@ -51,12 +52,15 @@ async def main(port):
         await stop
 
 
-def parse_port(argv):
-    if len(argv) != 2 or not argv[1].isdigit() or int(argv[1]) > 65535:
-        print("usage: websockets_echo.py PORT", file=sys.stderr)
+def parse_args(argv):
+    args = argv[1:]
+    deflate = "--deflate" in args
+    args = [arg for arg in args if arg != "--deflate"]
+    if len(args) != 1 or not args[0].isdigit() or int(args[0]) > 65535:
+        print("usage: websockets_echo.py PORT [--deflate]", file=sys.stderr)
         sys.exit(2)
-    return int(argv[1])
+    return int(args[0]), deflate
 
 
 if __name__ == "__main__":
-    asyncio.run(main(parse_port(sys.argv)))
+    asyncio.run(main(*parse_args(sys.argv)))

@@ -150,3 +150,20 @@ pub fn ids_with(results: &Value, verdict: &str) -> Vec<String> {
         .map(|(id, _)| id)
         .collect()
 }
+
+/// A folder holding copies of the named case files (`12-deflate-echo.toml`, ...) in which every family
+/// that sends `{ messages = 1000 }` sends `messages` instead: sections 12 and 13 at a volume a test can
+/// afford (the full run moves gigabytes through zlib), with the same cases, sizes and parameters.
+pub fn scaled_cases(name: &str, files: &[&str], messages: u32) -> PathBuf {
+    let dir = out_dir(&format!("cases-{name}"));
+    std::fs::create_dir_all(&dir).unwrap();
+    for file in files {
+        let text = std::fs::read_to_string(root().join("cases").join(file)).unwrap();
+        let scaled = text.replace(
+            "[{ messages = 1000 }]",
+            &format!("[{{ messages = {messages} }}]"),
+        );
+        std::fs::write(dir.join(file), scaled).unwrap();
+    }
+    dir
+}

@@ -11,7 +11,7 @@ mod common;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
-use common::run_server;
+use common::{run_server, scaled_cases};
 use serde_json::Value;
 use wsspec_mutants::Defect;
 
@@ -83,12 +83,14 @@ fn closed_normally(correct: &Run, levels: &[&str]) -> Vec<String> {
         .collect()
 }
 
-/// Text cases in which the correct server failed the connection with 1007.
+/// Text cases in which the correct server failed the connection with 1007 (invalid UTF-8, plain in
+/// section 6 and compressed in section 17).
 fn invalid_text(correct: &Run) -> Vec<String> {
     correct
         .cases
         .iter()
-        .filter(|c| section(c["id"].as_str().unwrap()) == "6" && c["close"]["peer_code"] == 1007)
+        .filter(|c| matches!(section(c["id"].as_str().unwrap()), "6" | "17"))
+        .filter(|c| c["close"]["peer_code"] == 1007)
         .map(|c| c["id"].as_str().unwrap().to_owned())
         .collect()
 }
@@ -112,11 +114,14 @@ fn upgraded(correct: &Run) -> Vec<String> {
 fn expected_failures(defect: Defect, correct: &Run) -> Vec<String> {
     match defect {
         Defect::None | Defect::KeepsTcpOpen | Defect::Utf8CheckedAtEnd => vec![],
-        Defect::AcceptsRsv => ids("3.1 3.2 3.3 3.4 3.5 3.6 3.7"),
+        // With permessage-deflate agreed, RSV1 anywhere but on a message's first frame, and RSV2.
+        Defect::AcceptsRsv => {
+            ids("3.1 3.2 3.3 3.4 3.5 3.6 3.7 17.5.1 17.5.2 17.5.3 17.5.4 17.5.5 17.5.6 17.6.1")
+        }
         Defect::AcceptsReservedOpcode => {
             ids("4.1.1 4.1.2 4.1.3 4.1.4 4.1.5 4.2.1 4.2.2 4.2.3 4.2.4 4.2.5")
         }
-        Defect::EmptyPong => ids("2.2 2.3 2.4 2.6 2.9 2.10 2.11 5.6 5.7 5.8 5.19 5.20"),
+        Defect::EmptyPong => ids("2.2 2.3 2.4 2.6 2.9 2.10 2.11 5.6 5.7 5.8 5.19 5.20 17.5.15"),
         Defect::AcceptsStrayContinuation => ids("5.9 5.10 5.11 5.12 5.13 5.14 5.15 5.16 5.17"),
         Defect::AcceptsFragmentedControl => ids("5.1 5.2"),
         Defect::AcceptsOversizedControl => ids("2.5"),
@@ -137,15 +142,23 @@ fn expected_failures(defect: Defect, correct: &Run) -> Vec<String> {
         Defect::AcceptsMissingKey => ids("14.2.1"),
         Defect::SelectsUnofferedSubprotocol => ids("14.3.3 14.3.4"),
         Defect::AcceptsPost => ids("14.2.14"),
+        // Only the plain offer lacks client_max_window_bits.
+        Defect::DeflateUnofferedParameter => ids("17.1.14"),
+        // 13.2, 13.5-13.7 too: see section_12_and_13_fail_the_broken_compression_peers.
+        Defect::DeflateKeepsContext => ids("17.4.2"),
+        Defect::DeflateRsv1OnPong => ids("17.5.15"),
     }
 }
 
 #[test]
 fn each_defect_fails_exactly_its_cases() {
-    // Section 9 runs one case at a time, which is slow against servers that stall; it has its own test.
+    // Section 9 runs one case at a time, which is slow against servers that stall, and sections 12 and
+    // 13 move hundreds of megabytes through zlib; they have their own tests.
     let runs: HashMap<Defect, Run> = std::thread::scope(|scope| {
         let handles: Vec<_> = Defect::ALL
-            .map(|defect| scope.spawn(move || (defect, run(defect, &["--exclude", "9.*"]))))
+            .map(|defect| {
+                scope.spawn(move || (defect, run(defect, &["--exclude", "9.*,12.*,13.*"])))
+            })
             .into();
         handles.into_iter().map(|h| h.join().unwrap()).collect()
     });
@@ -255,4 +268,53 @@ fn a_declared_policy_the_server_does_not_keep_fails_the_policy_cases() {
     assert_eq!(run.code, 1);
     assert_eq!(run.ids_with("fail"), ids("14.3.1 14.3.2 14.3.5"));
     assert_eq!(run.ids_with("pass"), ids("14.3.3 14.3.4 14.3.6 14.3.7"));
+}
+
+#[test]
+fn sections_12_and_13_fail_the_broken_compression_peers() {
+    // 20 messages a case instead of 1000: the same sizes and parameters, a fiftieth of the volume.
+    let cases = scaled_cases(
+        "mutants",
+        &["12-deflate-echo.toml", "13-deflate-params.toml"],
+        20,
+    );
+    let cases = cases.to_str().unwrap();
+    let runs: HashMap<Defect, Run> = std::thread::scope(|scope| {
+        let handles: Vec<_> = [
+            Defect::None,
+            Defect::DeflateUnofferedParameter,
+            Defect::DeflateKeepsContext,
+            Defect::DeflateRsv1OnPong,
+        ]
+        .map(|defect| scope.spawn(move || (defect, run(defect, &["--cases-dir", cases]))))
+        .into();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    let correct = &runs[&Defect::None];
+    assert_eq!((correct.code, correct.cases.len()), (0, 216));
+    assert_eq!(
+        correct.ids_with("pass").len(),
+        216,
+        "{:?}",
+        correct.by_verdict()
+    );
+    // Every offer of 12 and 13 carries client_max_window_bits, and nothing in them pings.
+    for defect in [Defect::DeflateUnofferedParameter, Defect::DeflateRsv1OnPong] {
+        assert_eq!(runs[&defect].ids_with("pass").len(), 216, "{defect}");
+    }
+    // A server that keeps its context fails wherever the offer asks for server_no_context_takeover:
+    // 13.2, 13.5 and 13.6, and 13.7, whose first offer asks for it.
+    let keeps = &runs[&Defect::DeflateKeepsContext];
+    let expected: Vec<String> = correct
+        .cases
+        .iter()
+        .map(|c| c["id"].as_str().unwrap().to_owned())
+        .filter(|id| {
+            ["13.2.", "13.5.", "13.6.", "13.7."]
+                .iter()
+                .any(|p| id.starts_with(p))
+        })
+        .collect();
+    assert_eq!(keeps.ids_with("fail"), expected, "{:?}", keeps.by_verdict());
+    assert_eq!(keeps.code, 1);
 }

@@ -15,7 +15,7 @@ use std::{
     process::{Child, Command, Stdio},
 };
 
-use common::{ids_with, root, run_server, verdicts};
+use common::{ids_with, root, run_server, scaled_cases, verdicts};
 
 /// A peer process, killed when dropped.
 struct Peer(Child);
@@ -35,8 +35,8 @@ fn free_port() -> u16 {
         .port()
 }
 
-/// Starts `program script PORT` and waits for it to print `ready`.
-fn start(program: &str, script: &str, installed: &str) -> Option<(Peer, String)> {
+/// Starts `program script PORT ARGS..` and waits for it to print `ready`.
+fn start(program: &str, script: &str, installed: &str, args: &[&str]) -> Option<(Peer, String)> {
     if !root().join(installed).exists() {
         assert!(
             std::env::var_os("WSSPEC_REQUIRE_PEERS").is_none(),
@@ -49,6 +49,7 @@ fn start(program: &str, script: &str, installed: &str) -> Option<(Peer, String)>
     let mut child = Command::new(program)
         .arg(root().join(script))
         .arg(port.to_string())
+        .args(args)
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
         .spawn()
@@ -66,6 +67,7 @@ fn python_websockets_gets_its_autobahn_verdicts() {
         "python3",
         "scripts/peers/websockets_echo.py",
         "scripts/.peers/python/websockets",
+        &[],
     ) else {
         return;
     };
@@ -110,6 +112,7 @@ fn node_ws_gets_its_autobahn_verdicts() {
         "node",
         "scripts/peers/ws_echo.js",
         "scripts/peers/node_modules/ws",
+        &[],
     ) else {
         return;
     };
@@ -135,5 +138,50 @@ fn node_ws_gets_its_autobahn_verdicts() {
         ["14.2.12", "14.2.13", "14.2.17", "14.2.21"],
         "{:?}",
         verdicts(&results)
+    );
+}
+
+#[test]
+fn python_websockets_with_compression_passes_sections_12_13_and_17() {
+    let Some((_peer, url)) = start(
+        "python3",
+        "scripts/peers/websockets_echo.py",
+        "scripts/.peers/python/websockets",
+        &["--deflate"],
+    ) else {
+        return;
+    };
+    // Sections 12 and 13 at 20 messages a case instead of 1000 (the same sizes and parameters), and
+    // section 17 as it is.
+    let cases = scaled_cases(
+        "python-deflate",
+        &[
+            "12-deflate-echo.toml",
+            "13-deflate-params.toml",
+            "17-deflate-negotiation.toml",
+        ],
+        20,
+    );
+    let (code, results, stderr) = run_server(
+        "python-websockets-deflate",
+        Some(&url),
+        &[
+            "--agent",
+            "websockets",
+            "--cases-dir",
+            cases.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(code, 0, "{stderr}");
+    let all = verdicts(&results);
+    assert_eq!(all.len(), 216 + 48);
+    // websockets 17.4 declines an offer of server_max_window_bits=8: zlib cannot compress with a
+    // 2^8 window (RFC 7692 §7.1.2.1 lets a server decline a window it does not support).
+    assert_eq!(ids_with(&results, "unimplemented"), ["17.2.1"]);
+    assert_eq!(
+        ids_with(&results, "pass").len(),
+        all.len() - 1,
+        "{:?}",
+        all.iter().filter(|(_, v)| v != "pass").collect::<Vec<_>>()
     );
 }

@@ -194,7 +194,7 @@ async fn serve(
             .write_all(&Response::switching_protocols(&key).to_bytes())
             .await?;
         buf.drain(..head_len);
-        return server::echo(stream, buf, Defect::None).await;
+        return server::echo(stream, buf, Defect::None, None).await;
     }
     attacked.fetch_add(1, Ordering::Relaxed);
     match timeout(HOSTILE_LIFETIME, attack(stream, &key, behavior)).await {

@@ -7,7 +7,11 @@
 //!
 //! The servers are built on the sans-IO codec of `wsspec-wire` and driven by tokio; they answer the
 //! opening handshake as the reference server does (`wsspec_reference::handshake`), and the handshake
-//! defects bend that answer. All protocol
+//! defects bend that answer. Unlike the reference server they speak permessage-deflate (RFC 7692,
+//! with `wsspec_wire::deflate`): they accept the first valid offer, answering
+//! `server_no_context_takeover` and `server_max_window_bits` as offered (an offer of a 2^8 window,
+//! which zlib cannot compress with, is declined), inflate compressed messages and compress every echo;
+//! the `Deflate*` defects break that. All protocol
 //! decisions live in a synchronous state machine (the private `session` module) that turns decoded
 //! frame events into steps (send a frame, fail the connection, end after a close); the `server`
 //! module does the socket work. Each defect changes exactly one rule of the correct server, as
@@ -85,11 +89,20 @@ pub enum Defect {
     SelectsUnofferedSubprotocol,
     /// Upgrades a POST request as if it were a GET.
     AcceptsPost,
+    /// Accepts permessage-deflate with `client_max_window_bits=15` even when the offer did not
+    /// carry that parameter (RFC 7692 §7.1.2.2: the response MUST NOT include it then).
+    DeflateUnofferedParameter,
+    /// Accepts `server_no_context_takeover` but keeps its compression context from message to
+    /// message anyway.
+    DeflateKeepsContext,
+    /// With permessage-deflate agreed, sets RSV1 on its pongs (RFC 7692 §6: never on control
+    /// frames).
+    DeflateRsv1OnPong,
 }
 
 impl Defect {
     /// Every variant, [`Defect::None`] first.
-    pub const ALL: [Defect; 22] = [
+    pub const ALL: [Defect; 25] = [
         Defect::None,
         Defect::AcceptsRsv,
         Defect::AcceptsReservedOpcode,
@@ -112,6 +125,9 @@ impl Defect {
         Defect::AcceptsMissingKey,
         Defect::SelectsUnofferedSubprotocol,
         Defect::AcceptsPost,
+        Defect::DeflateUnofferedParameter,
+        Defect::DeflateKeepsContext,
+        Defect::DeflateRsv1OnPong,
     ];
 
     /// The kebab-case name, such as "accepts-rsv" (and "none" for the correct server).
@@ -139,6 +155,9 @@ impl Defect {
             Defect::AcceptsMissingKey => "accepts-missing-key",
             Defect::SelectsUnofferedSubprotocol => "selects-unoffered-subprotocol",
             Defect::AcceptsPost => "accepts-post",
+            Defect::DeflateUnofferedParameter => "deflate-unoffered-parameter",
+            Defect::DeflateKeepsContext => "deflate-keeps-context",
+            Defect::DeflateRsv1OnPong => "deflate-rsv1-on-pong",
         }
     }
 }

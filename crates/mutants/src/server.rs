@@ -10,8 +10,9 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::time::timeout;
 use wsspec_reference::handshake::{self, Answer, ServerPolicy};
 use wsspec_wire::{
-    FrameDecoder, FrameSpec, Parsed, Request, Response, accept_key_with_guid, encode_frame,
-    parse_request,
+    FrameDecoder, FrameSpec, Parsed, Request, Response, accept_key_with_guid,
+    deflate::{Agreement, DeflateParams, PERMESSAGE_DEFLATE},
+    encode_frame, parse_extensions, parse_request,
 };
 
 use crate::Defect;
@@ -60,26 +61,27 @@ async fn accept_loop(listener: TcpListener, defect: Defect) {
 async fn serve(mut stream: TcpStream, defect: Defect) -> io::Result<()> {
     stream.set_nodelay(true)?;
     let mut buf = Vec::with_capacity(READ_CHUNK);
-    let head_len = match timeout(HANDSHAKE_TIMEOUT, handshake(&mut stream, &mut buf, defect)).await
-    {
-        Ok(Ok(Some(len))) => len,
-        Ok(Ok(None)) => return Ok(()),
-        Ok(Err(e)) => return Err(e),
-        Err(_elapsed) => return Ok(()),
-    };
+    let (head_len, deflate) =
+        match timeout(HANDSHAKE_TIMEOUT, handshake(&mut stream, &mut buf, defect)).await {
+            Ok(Ok(Some(upgraded))) => upgraded,
+            Ok(Ok(None)) => return Ok(()),
+            Ok(Err(e)) => return Err(e),
+            Err(_elapsed) => return Ok(()),
+        };
     // Whatever followed the head already belongs to the frames.
     buf.drain(..head_len);
-    echo(stream, buf, defect).await
+    echo(stream, buf, defect, deflate).await
 }
 
 /// Serves the frames of an upgraded connection until it ends; `buf` holds the bytes that came after
-/// the request head.
+/// the request head, `deflate` what was agreed about permessage-deflate.
 pub(crate) async fn echo(
     mut stream: TcpStream,
     mut buf: Vec<u8>,
     defect: Defect,
+    deflate: Option<Agreement>,
 ) -> io::Result<()> {
-    let mut session = Session::new(defect);
+    let mut session = Session::new(defect, deflate);
     let mut decoder = FrameDecoder::new();
     loop {
         let mut pos = 0;
@@ -105,17 +107,23 @@ pub(crate) async fn echo(
     }
 }
 
-/// Reads the request head into `buf` and answers it. Returns the head's length after a 101, or
-/// `None` when the connection is over (refused, or the peer left).
+/// Reads the request head into `buf` and answers it. Returns the head's length after a 101, with
+/// what was agreed about permessage-deflate, or `None` when the connection is over (refused, or the
+/// peer left).
 async fn handshake(
     stream: &mut TcpStream,
     buf: &mut Vec<u8>,
     defect: Defect,
-) -> io::Result<Option<usize>> {
+) -> io::Result<Option<(usize, Option<Agreement>)>> {
     match read_upgrade(stream, buf, defect).await? {
-        Upgrade::Accepted { response, len, .. } => {
+        Upgrade::Accepted {
+            response,
+            len,
+            deflate,
+            ..
+        } => {
             stream.write_all(&response.to_bytes()).await?;
-            Ok(Some(len))
+            Ok(Some((len, deflate)))
         }
         Upgrade::Refused(refusal) => refuse(stream, &refusal).await.map(|()| None),
         Upgrade::Gone => Ok(None),
@@ -132,6 +140,8 @@ pub(crate) enum Upgrade {
         response: Response,
         /// The head's length.
         len: usize,
+        /// What was agreed about permessage-deflate, if it was accepted.
+        deflate: Option<Agreement>,
     },
     /// Not HTTP, or not an acceptable WebSocket upgrade: the error response to send.
     Refused(Answer),
@@ -153,8 +163,19 @@ pub(crate) async fn read_upgrade(
                     .unwrap_or_default()
                     .trim()
                     .to_owned();
-                return Ok(match answer(value, defect) {
-                    Answer::Upgrade(response) => Upgrade::Accepted { key, response, len },
+                return Ok(match answer(&value, defect) {
+                    Answer::Upgrade(mut response) => {
+                        let deflate = negotiate(&value, defect).map(|(params, agreement)| {
+                            response.set_header("Sec-WebSocket-Extensions", &params.to_string());
+                            agreement
+                        });
+                        Upgrade::Accepted {
+                            key,
+                            response,
+                            len,
+                            deflate,
+                        }
+                    }
                     refusal => Upgrade::Refused(refusal),
                 });
             }
@@ -178,8 +199,33 @@ pub(crate) async fn refuse(stream: &mut TcpStream, refusal: &Answer) -> io::Resu
     Ok(())
 }
 
+/// The permessage-deflate response to the first offer the server can accept, and what it agrees
+/// (RFC 7692 §7): offers with unknown, repeated or invalid parameters are declined, and so is a 2^8
+/// window for the server, which zlib cannot compress with.
+fn negotiate(request: &Request, defect: Defect) -> Option<(DeflateParams, Agreement)> {
+    request
+        .header_values("sec-websocket-extensions")
+        .flat_map(parse_extensions)
+        .filter(|offer| offer.name.eq_ignore_ascii_case(PERMESSAGE_DEFLATE))
+        .filter_map(|offer| DeflateParams::parse(&offer.params).ok())
+        .find(|offer| offer.server_max_window_bits != Some(8))
+        .map(|offer| {
+            let mut response = DeflateParams {
+                server_no_context_takeover: offer.server_no_context_takeover,
+                server_max_window_bits: offer.server_max_window_bits,
+                ..DeflateParams::default()
+            };
+            if defect == Defect::DeflateUnofferedParameter && offer.client_max_window_bits.is_none()
+            {
+                response.client_max_window_bits = Some(Some(15));
+            }
+            (response, Agreement::of(&offer, &response))
+        })
+}
+
 /// The reference server's answer, bent by the handshake defects.
-fn answer(mut request: Request, defect: Defect) -> Answer {
+fn answer(request: &Request, defect: Defect) -> Answer {
+    let mut request = request.clone();
     match defect {
         Defect::AcceptsAnyVersion => request.set_header("Sec-WebSocket-Version", "13"),
         Defect::AcceptsMissingKey if request.header("sec-websocket-key").is_none() => {

@@ -6,8 +6,9 @@
 //! comparison with that defect right where the rule is checked.
 
 use wsspec_wire::{
-    ClosePayload, DecodeEvent, FrameHeader, FrameSpec, Opcode, Utf8Validator, encode_frame,
-    is_valid_utf8,
+    ClosePayload, DecodeEvent, FrameHeader, FrameSpec, Opcode, Utf8Validator,
+    deflate::{Agreement, Compressor, Decompressor, Direction, InflateError},
+    encode_frame, is_valid_utf8,
 };
 
 use crate::{Defect, MAX_MESSAGE_LEN};
@@ -24,6 +25,12 @@ const PROTOCOL_ERROR: u16 = 1002;
 const INVALID_PAYLOAD: u16 = 1007;
 /// Status code 1009: message too big.
 const TOO_BIG: u16 = 1009;
+
+/// The RSV1 bit: "Per-Message Compressed" under permessage-deflate.
+const RSV1: u8 = 0b100;
+
+/// The zlib level the mutants compress their echoes at.
+const LEVEL: u32 = 1;
 
 /// What the driver should do after an event.
 #[derive(Debug, PartialEq, Eq)]
@@ -57,8 +64,11 @@ struct Message {
     opcode: Opcode,
     /// The payload so far, unmasked.
     payload: Vec<u8>,
-    /// For text messages, the UTF-8 check of the payload so far.
+    /// For text messages, the UTF-8 check of the payload so far (of a compressed message, only once
+    /// it is inflated).
     utf8: Option<Utf8Validator>,
+    /// Whether the payload is compressed (RSV1 on the first frame, permessage-deflate agreed).
+    compressed: bool,
 }
 
 impl Message {
@@ -67,7 +77,20 @@ impl Message {
             opcode,
             payload: Vec::new(),
             utf8: (opcode == Opcode::Text).then(Utf8Validator::new),
+            compressed: false,
         }
+    }
+}
+
+/// permessage-deflate, once agreed: the server's compressor and the inflater of the client's messages.
+struct Deflate {
+    compressor: Compressor,
+    decompressor: Decompressor,
+}
+
+impl std::fmt::Debug for Deflate {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Deflate")
     }
 }
 
@@ -99,15 +122,29 @@ pub(crate) struct Session {
     defect: Defect,
     message: Option<Message>,
     frame: Frame,
+    deflate: Option<Deflate>,
 }
 
 impl Session {
-    /// A session between messages, breaking the rule `defect` names.
-    pub(crate) fn new(defect: Defect) -> Self {
+    /// A session between messages, breaking the rule `defect` names; `deflate`, what was agreed
+    /// about permessage-deflate.
+    pub(crate) fn new(defect: Defect, deflate: Option<Agreement>) -> Self {
+        let deflate = deflate.map(|agreement| {
+            let own = Direction {
+                no_context_takeover: agreement.server.no_context_takeover
+                    && defect != Defect::DeflateKeepsContext,
+                ..agreement.server
+            };
+            Deflate {
+                compressor: Compressor::new(own, LEVEL),
+                decompressor: Decompressor::new(agreement.client, MAX_MESSAGE_LEN),
+            }
+        });
         Session {
             defect,
             message: None,
             frame: Frame::Idle,
+            deflate,
         }
     }
 
@@ -126,8 +163,15 @@ impl Session {
         if h.mask.is_none() {
             return fail(PROTOCOL_ERROR, "unmasked client frame");
         }
-        if h.rsv != 0 && defect != Defect::AcceptsRsv {
-            return fail(PROTOCOL_ERROR, "RSV bits set with no extension");
+        // With permessage-deflate, RSV1 may mark the first frame of a message, and nothing else.
+        let defined = if self.deflate.is_some() && matches!(h.opcode, Opcode::Text | Opcode::Binary)
+        {
+            RSV1
+        } else {
+            0
+        };
+        if h.rsv & !defined != 0 && defect != Defect::AcceptsRsv {
+            return fail(PROTOCOL_ERROR, "RSV bits set that no extension defines");
         }
         match h.opcode {
             Opcode::Reserved(_) if defect == Defect::AcceptsReservedOpcode => {
@@ -193,7 +237,9 @@ impl Session {
             return fail(TOO_BIG, "message too big");
         }
         // With AcceptsNewMessageMidFragment an open message is dropped here.
-        self.message = Some(Message::new(h.opcode));
+        let mut message = Message::new(h.opcode);
+        message.compressed = self.deflate.is_some() && h.rsv & RSV1 != 0;
+        self.message = Some(message);
         self.frame = Frame::Data { fin: h.fin };
         Step::Continue
     }
@@ -208,6 +254,7 @@ impl Session {
                         self.defect,
                         Defect::AcceptsInvalidUtf8 | Defect::Utf8CheckedAtEnd
                     );
+                    let checked_now = checked_now && !message.compressed;
                     let valid =
                         !checked_now || message.utf8.as_mut().is_none_or(|v| v.feed(chunk).is_ok());
                     if !valid {
@@ -250,7 +297,31 @@ impl Session {
         }
     }
 
-    fn finish_message(&mut self, message: Message) -> Step {
+    fn finish_message(&mut self, mut message: Message) -> Step {
+        if message.compressed {
+            let Some(deflate) = self.deflate.as_mut() else {
+                return Step::Continue;
+            };
+            let mut inflated = Vec::new();
+            let mut sink = |chunk: &[u8]| inflated.extend_from_slice(chunk);
+            let result = deflate
+                .decompressor
+                .push(&message.payload, &mut sink)
+                .and_then(|()| deflate.decompressor.finish(&mut sink));
+            match result {
+                Ok(()) => message.payload = inflated,
+                Err(InflateError::TooLarge(_)) => return fail(TOO_BIG, "message too big"),
+                Err(InflateError::Corrupt(_)) => {
+                    return fail(PROTOCOL_ERROR, "decompression failed");
+                }
+            }
+            if let Some(utf8) = message.utf8.as_mut() {
+                let checked = self.defect != Defect::AcceptsInvalidUtf8;
+                if checked && utf8.feed(&message.payload).is_err() {
+                    return fail(INVALID_PAYLOAD, "text message is not UTF-8");
+                }
+            }
+        }
         let invalid = match self.defect {
             Defect::AcceptsInvalidUtf8 => false,
             Defect::Utf8CheckedAtEnd => message.utf8.is_some() && !is_valid_utf8(&message.payload),
@@ -272,7 +343,15 @@ impl Session {
                 if self.defect == Defect::TruncatesLongMessages {
                     payload.truncate(TRUNCATED_LEN);
                 }
-                Step::Send(encode_frame(&FrameSpec::new(opcode, payload)))
+                match self.deflate.as_mut() {
+                    Some(deflate) => {
+                        let mut frame =
+                            FrameSpec::new(opcode, deflate.compressor.message(&payload));
+                        frame.rsv = RSV1;
+                        Step::Send(encode_frame(&frame))
+                    }
+                    None => Step::Send(encode_frame(&FrameSpec::new(opcode, payload))),
+                }
             }
         }
     }
@@ -288,7 +367,11 @@ impl Session {
                 } else {
                     payload
                 };
-                Step::Send(encode_frame(&FrameSpec::pong(payload)))
+                let mut pong = FrameSpec::pong(payload);
+                if self.defect == Defect::DeflateRsv1OnPong && self.deflate.is_some() {
+                    pong.rsv = RSV1;
+                }
+                Step::Send(encode_frame(&pong))
             }
             Opcode::Close => self.on_close(&payload),
             _ => Step::Continue,
@@ -349,7 +432,7 @@ mod tests {
         for spec in frames {
             encode_frame_into(&spec.clone().with_mask(KEY), &mut wire);
         }
-        let mut session = Session::new(defect);
+        let mut session = Session::new(defect, None);
         let mut decoder = FrameDecoder::new();
         let mut steps = Vec::new();
         let mut pos = 0;
@@ -411,7 +494,7 @@ mod tests {
 
     #[test]
     fn unmasked_frames_fail() {
-        let mut session = Session::new(Defect::None);
+        let mut session = Session::new(Defect::None, None);
         let mut wire = encode_frame(&FrameSpec::text("hi"));
         let (_, event) = FrameDecoder::new().decode(&mut wire);
         let step = session.on_event(event.unwrap());

@@ -7,6 +7,11 @@
 //! TCP after the close handshake, and that a protocol violation ends the
 //! connection promptly with a close frame carrying a fitting status code.
 //!
+//! It has no permessage-deflate (RFC 7692): tungstenite 0.30 does not implement it (its frames carry
+//! RSV1 but nothing compresses or inflates), so the server declines every offer and the compression
+//! cases (sections 12, 13 and most of 17) are UNIMPLEMENTED against it. The tests use Python
+//! `websockets` with compression on instead.
+//!
 //! # What tungstenite 0.30 does on a protocol error
 //!
 //! Reading the tungstenite 0.30 source (`protocol/mod.rs`,

@@ -5,6 +5,8 @@
 //! far cheaper than the peer it measures, and an accidental collision over 128 bits is not a concern. Payloads the harness sends are generated from their pattern in blocks, both to write
 //! them and to digest them, so a large message is never held whole either.
 
+use std::borrow::Cow;
+
 use wsspec_suite::case::Payload;
 use xxhash_rust::xxh3::Xxh3;
 
@@ -35,9 +37,9 @@ impl Body {
 
     /// The body of a payload, generated block by block (`limit`: the target's declared message limit).
     pub fn of_payload(payload: &Payload, limit: Option<u64>) -> Body {
-        let (pattern, len) = pattern_of(payload, limit);
+        let source = Source::of(payload, limit);
         let mut builder = BodyBuilder::default();
-        for_each_block(&pattern, 0, len, |block| builder.push(block));
+        source.for_each_block(|block| builder.push(block));
         builder.finish()
     }
 
@@ -82,16 +84,52 @@ impl BodyBuilder {
     }
 }
 
-/// A payload as a pattern and a length: text and bytes are a pattern used once; a payload over the
-/// limit is `limit + extra` bytes long (cases that need a limit only run when one is declared).
-pub fn pattern_of(payload: &Payload, limit: Option<u64>) -> (Vec<u8>, u64) {
-    match payload {
-        Payload::Text(text) => (text.as_bytes().to_vec(), text.len() as u64),
-        Payload::Bytes(bytes) => (bytes.clone(), bytes.len() as u64),
-        Payload::Repeat { pattern, count } => (pattern.clone(), *count),
-        Payload::OverLimit { pattern, extra } => {
-            (pattern.clone(), limit.unwrap_or(0).saturating_add(*extra))
+/// A payload as the harness generates it: `len` bytes of a repeated `pattern`, from position `start`
+/// of the repetition. Text and bytes are a pattern used once; a corpus is its file, borrowed, and the
+/// case's cursor into it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Source {
+    /// The pattern, repeated.
+    pub pattern: Cow<'static, [u8]>,
+    /// Where in the repetition the payload starts.
+    pub start: u64,
+    /// The payload's length.
+    pub len: u64,
+}
+
+impl Source {
+    /// The source of a payload, from its start. A payload over the limit is `limit + extra` bytes
+    /// long (cases that need a limit only run when one is declared); a [`Payload::Deflated`] payload
+    /// is its uncompressed bytes (the executor compresses it).
+    pub fn of(payload: &Payload, limit: Option<u64>) -> Source {
+        let (pattern, len) = match payload {
+            Payload::Text(text) => (Cow::Owned(text.as_bytes().to_vec()), text.len() as u64),
+            Payload::Bytes(bytes) => (Cow::Owned(bytes.clone()), bytes.len() as u64),
+            Payload::Repeat { pattern, count } => (Cow::Owned(pattern.clone()), *count),
+            Payload::OverLimit { pattern, extra } => (
+                Cow::Owned(pattern.clone()),
+                limit.unwrap_or(0).saturating_add(*extra),
+            ),
+            Payload::Corpus { corpus, count } => (Cow::Borrowed(corpus.bytes()), *count),
+            Payload::Deflated(inner) => return Source::of(inner, limit),
+        };
+        Source {
+            pattern,
+            start: 0,
+            len,
         }
+    }
+
+    /// Calls `f` with the payload in consecutive blocks of at most [`BLOCK`] bytes.
+    pub fn for_each_block(&self, f: impl FnMut(&[u8])) {
+        for_each_block(&self.pattern, self.start, self.len, f);
+    }
+
+    /// The first bytes of the payload, at most `max`.
+    pub fn preview(&self, max: usize) -> Vec<u8> {
+        let mut out = vec![0u8; usize::try_from(self.len).unwrap_or(usize::MAX).min(max)];
+        fill(&self.pattern, self.start, &mut out);
+        out
     }
 }
 
@@ -99,6 +137,18 @@ pub fn pattern_of(payload: &Payload, limit: Option<u64>) -> (Vec<u8>, u64) {
 pub fn fill(pattern: &[u8], start: u64, out: &mut [u8]) {
     if pattern.is_empty() {
         out.fill(0);
+        return;
+    }
+    if pattern.len() >= 4096 {
+        // A long pattern (a corpus): copy runs of it directly, wrapping at its end.
+        let mut at = (start % pattern.len() as u64) as usize;
+        let mut written = 0;
+        while written < out.len() {
+            let take = (pattern.len() - at).min(out.len() - written);
+            out[written..written + take].copy_from_slice(&pattern[at..at + take]);
+            written += take;
+            at = (at + take) % pattern.len();
+        }
         return;
     }
     // Copy whole runs of a tile of the pattern, not a byte-sized pattern one byte at a time.
@@ -147,6 +197,15 @@ mod tests {
         let mut out = [0u8; 5];
         fill(b"abc", 4, &mut out);
         assert_eq!(&out, b"bcabc");
+        let corpus: Vec<u8> = (0..5000u32).map(|i| (i % 251) as u8).collect();
+        let mut wrapped = vec![0u8; 6000];
+        fill(&corpus, 4000, &mut wrapped);
+        assert!(
+            wrapped
+                .iter()
+                .enumerate()
+                .all(|(i, b)| *b == corpus[(4000 + i) % 5000])
+        );
         let mut long = vec![0u8; 10_000];
         fill(b"xyz", 2, &mut long);
         assert!(

@@ -5,6 +5,7 @@
 //! of the steps. Every wait has a deadline, so a silent or hostile peer costs time, never a hang.
 
 use std::{
+    borrow::Cow,
     collections::VecDeque,
     time::{Duration, Instant},
 };
@@ -18,22 +19,24 @@ use wsspec_suite::{
     Case, Role,
     case::{
         ClosePayloadSpec, Expect, FrameSpec as CaseFrame, LengthFormSpec, MaskSpec, OnTimeout,
-        Step, WritePlan,
+        Payload, Step, WritePlan,
     },
-    handshake::{Handshake, HandshakeExpect, HandshakePolicy, RequestSpec},
+    handshake::{DeflateSpec, Handshake, HandshakeExpect, HandshakePolicy, RequestSpec},
     results::{
         CaseResult, CloseBehavior, CloseInfo, Direction, HandshakeRecord, Side, Throughput, Verdict,
     },
 };
 use wsspec_wire::{
     ClosePayload, FrameHeader, FrameSpec, LengthForm, Opcode, Parsed, Request, Response,
+    deflate::{Compressor, Direction as DeflateDirection},
     encode_close_payload, encode_frame, generate_key, parse_response,
 };
 
 use crate::{
     Target,
-    body::{BodyBuilder, fill, for_each_block, pattern_of},
+    body::{BodyBuilder, Source},
     conn::{Incoming, PREVIEW_BYTES, Queued, Recorder, read_frames},
+    deflate::{self, LEVEL, MAX_INFLATED, Settled},
     handshake::{Offer, RequestContext, build_request, build_response},
     judge::{self, Answer, Ending, MatchOutcome, Matcher, Observed, Outbox, PeerStream},
     outgoing::Outgoing,
@@ -181,7 +184,20 @@ struct CaseState {
     /// The data message being sent in fragments, if one is open.
     outgoing_fragment: Option<(u8, BodyBuilder)>,
     io: Option<Io>,
+    /// What the case asks of permessage-deflate.
+    deflate: Option<DeflateSpec>,
+    /// What the handshake settled, when permessage-deflate was agreed.
+    settled: Option<Settled>,
+    /// Compresses the harness's messages, when permessage-deflate was agreed.
+    compressor: Option<Compressor>,
+    /// Where the next corpus slice starts (one cursor per case, as in Autobahn).
+    corpus_cursor: u64,
+    /// Why the case is UNIMPLEMENTED (the peer declined what it needs); its steps are skipped.
+    unimplemented: Option<String>,
 }
+
+/// The RSV1 bit: "Per-Message Compressed" under permessage-deflate (RFC 7692 §6).
+const RSV1: u8 = 0b100;
 
 /// The live connection.
 struct Io {
@@ -242,6 +258,45 @@ impl CaseState {
             outbox: Outbox::new(),
             outgoing_fragment: None,
             io: None,
+            deflate: case.deflate.clone(),
+            settled: None,
+            compressor: None,
+            corpus_cursor: 0,
+            unimplemented: None,
+        }
+    }
+
+    /// Takes what the handshake settled about permessage-deflate: the codec when it was agreed, and
+    /// UNIMPLEMENTED when the case needs it and it was not.
+    fn settle(&mut self, settled: Option<Settled>) {
+        match settled {
+            Some(settled) => {
+                self.recorder.note(format!(
+                    "permessage-deflate agreed: `{}`; the harness compresses with a 2^{} window{}",
+                    settled.response,
+                    settled.own.max_window_bits,
+                    if settled.own.no_context_takeover {
+                        ", without context takeover"
+                    } else {
+                        ""
+                    }
+                ));
+                self.compressor = Some(Compressor::new(settled.own, LEVEL));
+                self.settled = Some(settled);
+            }
+            None if self.deflate.as_ref().is_some_and(|spec| spec.required) => {
+                let peer = match self.role {
+                    Role::Server => {
+                        "the server declined permessage-deflate: its response accepts none of the offers"
+                    }
+                    Role::Client => {
+                        "the client offered no permessage-deflate that the case can answer"
+                    }
+                };
+                self.recorder.note(peer);
+                self.unimplemented = Some(peer.to_owned());
+            }
+            None => {}
         }
     }
 
@@ -287,7 +342,13 @@ impl CaseState {
         self.established = true;
         let steps = std::mem::take(&mut self.steps);
         let started = Instant::now();
-        self.steps_in_order(&steps).await;
+        if let Some(reason) = self.unimplemented.clone() {
+            // As Autobahn does: no steps, a normal close at once.
+            self.note(format!("UNIMPLEMENTED: {reason}"));
+            self.degrade(Verdict::Unimplemented);
+        } else {
+            self.steps_in_order(&steps).await;
+        }
         self.steps_took = Some(started.elapsed());
         self.finish().await;
     }
@@ -314,7 +375,13 @@ impl CaseState {
             .unwrap_or_default()
             .trim()
             .to_owned();
-        let response = build_response(&self.handshake.response, &key);
+        let settled = self
+            .deflate
+            .as_ref()
+            .and_then(|spec| deflate::answer_client(spec, &request));
+        let extensions = settled.as_ref().map(|settled| settled.response.clone());
+        let response = build_response(&self.handshake.response, &key, extensions.as_deref());
+        self.settle(settled);
         self.handshake_record = Some(HandshakeRecord {
             request: head_text(&head),
             response: head_text(&response),
@@ -336,11 +403,15 @@ impl CaseState {
     fn start_reading(&self, reader: Reader, writer: Writer, leftover: Vec<u8>) -> Io {
         let (tx, rx) = mpsc::unbounded_channel();
         tokio::spawn(read_frames(reader, leftover, self.recorder.clone(), tx));
+        let peer = match &self.settled {
+            Some(settled) => PeerStream::new(self.role).with_deflate(settled.peer),
+            None => PeerStream::new(self.role),
+        };
         Io {
             writer,
             rx,
             backlog: VecDeque::new(),
-            peer: PeerStream::new(self.role),
+            peer,
             pending: VecDeque::new(),
             sent_close: false,
             tcp_closed: false,
@@ -354,7 +425,10 @@ impl CaseState {
         let timeout = self.settings.handshake_timeout;
         let (mut reader, mut writer) = connect(target, &self.settings.tls, timeout).await?;
 
-        let spec = self.handshake.request.clone();
+        let spec = match &self.deflate {
+            Some(spec) => with_extensions(&self.handshake.request, deflate::offer_header(spec)),
+            None => self.handshake.request.clone(),
+        };
         let (head, offer) = self.request(target, &spec);
         self.recorder.note("opening handshake");
         let mut out = Outgoing::default();
@@ -362,8 +436,8 @@ impl CaseState {
         for frame in self.handshake.pipelined.clone() {
             self.recorder
                 .note("a frame sent before the response, behind the request");
-            let (header, pattern, len) = self.frame(&frame);
-            self.send_frame(&mut out, &header, &pattern, 0, len);
+            let (header, wire, plain) = self.frame(&frame);
+            self.send_frame(&mut out, &header, &wire, &plain);
         }
         let plan = self.handshake.write;
         let written = out
@@ -403,6 +477,7 @@ impl CaseState {
                 return Err(format!("opening handshake failed: {}", problems.join("; ")));
             }
             let leftover = buf.split_off(head_len);
+            self.settle(deflate::settled_by_server(&offer, &response));
             return Ok(Some(self.start_reading(reader, writer, leftover)));
         };
         let judgement = match &answer {
@@ -490,9 +565,9 @@ impl CaseState {
             Step::Send { frames, write } => {
                 let mut out = Outgoing::default();
                 for frame in frames {
-                    let (header, pattern, len) = self.frame(frame);
+                    let (header, wire, plain) = self.frame(frame);
                     self.close_frame_sent |= header.opcode == Opcode::Close;
-                    self.send_frame(&mut out, &header, &pattern, 0, len);
+                    self.send_frame(&mut out, &header, &wire, &plain);
                     if write.per_frame {
                         self.write(&std::mem::take(&mut out), *write).await;
                     }
@@ -503,9 +578,16 @@ impl CaseState {
                 opcode,
                 payload,
                 fragment,
+                compress,
                 write,
             } => {
-                let (pattern, len) = pattern_of(payload, self.settings.max_message_size);
+                let source = self.source(payload);
+                let len = source.len;
+                if self.compressor.is_some() && *compress != Some(false) && len <= MAX_INFLATED {
+                    self.send_compressed(*opcode, &source, *fragment, *write)
+                        .await;
+                    return;
+                }
                 let size = fragment.unwrap_or(len).max(1);
                 let count = len.div_ceil(size).max(1);
                 let mut out = Outgoing::default();
@@ -524,7 +606,12 @@ impl CaseState {
                         payload_len: n,
                         length_form: LengthForm::minimal(n),
                     };
-                    self.send_frame(&mut out, &header, &pattern, start, n);
+                    let piece = Source {
+                        start: source.start + start,
+                        len: n,
+                        ..source.clone()
+                    };
+                    self.send_frame(&mut out, &header, &piece, &piece);
                 }
                 self.write(&out, *write).await;
             }
@@ -890,10 +977,32 @@ impl CaseState {
         }
     }
 
-    /// The header of the frame a case describes, and its payload as a pattern and a length.
-    fn frame(&mut self, frame: &CaseFrame) -> (FrameHeader, Vec<u8>, u64) {
-        let (pattern, len) = pattern_of(&frame.payload, self.settings.max_message_size);
-        let declared = frame.declared_len.unwrap_or(len);
+    /// The source of a payload: a corpus slice continues where the case's previous one ended.
+    fn source(&mut self, payload: &Payload) -> Source {
+        let mut source = Source::of(payload, self.settings.max_message_size);
+        if let Payload::Corpus { corpus, count } = payload {
+            let size = corpus.len() as u64;
+            source.start = self.corpus_cursor;
+            self.corpus_cursor = (self.corpus_cursor + count % size.max(1)) % size.max(1);
+        }
+        source
+    }
+
+    /// The header of the frame a case describes, its payload as it goes on the wire, and the payload
+    /// as the peer's application sees it (they differ for a `deflate` payload).
+    fn frame(&mut self, frame: &CaseFrame) -> (FrameHeader, Source, Source) {
+        let plain = self.source(&frame.payload);
+        let wire = if matches!(frame.payload, Payload::Deflated(_)) {
+            let compressed = self.deflate_by_hand(&plain);
+            Source {
+                len: compressed.len() as u64,
+                pattern: Cow::Owned(compressed),
+                start: 0,
+            }
+        } else {
+            plain.clone()
+        };
+        let declared = frame.declared_len.unwrap_or(wire.len);
         let header = FrameHeader {
             fin: frame.fin,
             rsv: frame.rsv,
@@ -907,29 +1016,94 @@ impl CaseState {
                 None => LengthForm::minimal(declared),
             },
         };
-        (header, pattern, len)
+        (header, wire, plain)
     }
 
-    /// Adds a frame to `out`, records it, and remembers complete data messages for `echo`.
+    /// A payload compressed for a frame the case builds by hand: with the connection's compressor when
+    /// permessage-deflate was agreed (so that its window stays the peer's), else afresh.
+    fn deflate_by_hand(&mut self, plain: &Source) -> Vec<u8> {
+        let mut fresh;
+        let compressor = match self.compressor.as_mut() {
+            Some(compressor) => compressor,
+            None => {
+                fresh = Compressor::new(DeflateDirection::default(), LEVEL);
+                &mut fresh
+            }
+        };
+        let mut out = Vec::new();
+        plain.for_each_block(|block| compressor.push(block, &mut out));
+        compressor.finish(&mut out);
+        out
+    }
+
+    /// Sends a data message compressed (RFC 7692 §7.2.1): RSV1 on its first frame, the compressed
+    /// payload split into frames of `fragment` bytes. The outbox keeps the uncompressed message.
+    async fn send_compressed(
+        &mut self,
+        opcode: u8,
+        source: &Source,
+        fragment: Option<u64>,
+        write: WritePlan,
+    ) {
+        let Some(compressor) = self.compressor.as_mut() else {
+            return;
+        };
+        let mut body = BodyBuilder::default();
+        let mut compressed = Vec::new();
+        source.for_each_block(|block| {
+            body.push(block);
+            compressor.push(block, &mut compressed);
+        });
+        compressor.finish(&mut compressed);
+        let size = fragment
+            .map_or(compressed.len(), |f| {
+                usize::try_from(f).unwrap_or(usize::MAX)
+            })
+            .max(1);
+        let pieces: Vec<&[u8]> = if compressed.is_empty() {
+            vec![&[]]
+        } else {
+            compressed.chunks(size).collect()
+        };
+        let mut out = Outgoing::default();
+        for (i, piece) in pieces.iter().enumerate() {
+            let len = piece.len() as u64;
+            let header = FrameHeader {
+                fin: i + 1 == pieces.len(),
+                rsv: if i == 0 { RSV1 } else { 0 },
+                opcode: if i == 0 {
+                    Opcode::from_u8(opcode)
+                } else {
+                    Opcode::Continuation
+                },
+                mask: self.mask(MaskSpec::Auto),
+                payload_len: len,
+                length_form: LengthForm::minimal(len),
+            };
+            self.recorder.frame(
+                Direction::Sent,
+                &header,
+                &piece[..piece.len().min(PREVIEW_BYTES)],
+            );
+            out.push_payload(&header, piece);
+        }
+        self.outbox.push_back((opcode, body.finish()));
+        self.write(&out, write).await;
+    }
+
+    /// Adds a frame to `out` (its payload as `wire` says), records it, and remembers complete data
+    /// messages for `echo` (as `plain` says).
     fn send_frame(
         &mut self,
         out: &mut Outgoing,
         header: &FrameHeader,
-        pattern: &[u8],
-        start: u64,
-        len: u64,
+        wire: &Source,
+        plain: &Source,
     ) {
-        let mut preview = vec![
-            0u8;
-            usize::try_from(len)
-                .unwrap_or(usize::MAX)
-                .min(PREVIEW_BYTES)
-        ];
-        fill(pattern, start, &mut preview);
-        self.recorder.frame(Direction::Sent, header, &preview);
-        out.push_frame(header, pattern, start, len);
-        let feed =
-            |body: &mut BodyBuilder| for_each_block(pattern, start, len, |block| body.push(block));
+        self.recorder
+            .frame(Direction::Sent, header, &wire.preview(PREVIEW_BYTES));
+        out.push_frame(header, wire.pattern.clone(), wire.start, wire.len);
+        let feed = |body: &mut BodyBuilder| plain.for_each_block(|block| body.push(block));
         match header.opcode {
             Opcode::Text | Opcode::Binary => {
                 let mut body = BodyBuilder::default();
@@ -978,6 +1152,8 @@ impl CaseState {
         let verdict = judge::overall(case.level, self.behavior, close_verdict);
         let mut actual = if let Some(answer) = self.answer.take() {
             answer
+        } else if let Some(reason) = self.unimplemented.take() {
+            reason
         } else if self.observed.is_empty() {
             "the peer sent nothing".to_owned()
         } else {
@@ -1082,5 +1258,19 @@ fn head_text(head: &[u8]) -> String {
         format!("{text}… ({} more bytes)", head.len() - KEEP)
     } else {
         text
+    }
+}
+
+/// The request with a `Sec-WebSocket-Extensions` field offering `value`, unless the case writes that
+/// field itself (or the whole head).
+fn with_extensions(request: &RequestSpec, value: String) -> RequestSpec {
+    match request {
+        RequestSpec::Edit(edit) => {
+            let mut edit = edit.clone();
+            edit.set
+                .insert(0, ("Sec-WebSocket-Extensions".to_owned(), value));
+            RequestSpec::Edit(edit)
+        }
+        RequestSpec::Raw(_) => request.clone(),
     }
 }

@@ -9,6 +9,7 @@
 use wsspec_suite::handshake::{
     HandshakePolicy, HeaderCase, RequestEdit, RequestSpec, ResponseSpec,
 };
+pub use wsspec_wire::{Extension, list_items, parse_extensions};
 use wsspec_wire::{Parsed, Request, Response, accept_key, parse_request};
 
 /// The per-connection values a request may name.
@@ -128,16 +129,20 @@ fn filler_headers(bytes: usize) -> Vec<(String, String)> {
     fields
 }
 
-/// The response head a case sends to a client whose request carried `key`.
-pub fn build_response(spec: &ResponseSpec, key: &str) -> Vec<u8> {
+/// The response head a case sends to a client whose request carried `key`; `extensions`, the
+/// `Sec-WebSocket-Extensions` value accepting what was agreed (a raw head is sent as written).
+pub fn build_response(spec: &ResponseSpec, key: &str, extensions: Option<&str>) -> Vec<u8> {
     let accept = accept_key(key);
     let expand = |text: &str| text.replace("$accept", &accept).replace("$key", key);
+    let mut response = Response::switching_protocols(key);
+    if let Some(extensions) = extensions {
+        response.set_header("Sec-WebSocket-Extensions", extensions);
+    }
     let edit = match spec {
-        ResponseSpec::Upgrade => return Response::switching_protocols(key).to_bytes(),
+        ResponseSpec::Upgrade => return response.to_bytes(),
         ResponseSpec::Raw(raw) => return expand(raw).into_bytes(),
         ResponseSpec::Edit(edit) => edit,
     };
-    let mut response = Response::switching_protocols(key);
     if let Some(status) = edit.status {
         response.status = status;
         response.reason = reason_phrase(status).to_owned();
@@ -182,15 +187,6 @@ pub struct Offer {
     pub extensions: Vec<Extension>,
 }
 
-/// One element of a `Sec-WebSocket-Extensions` list.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Extension {
-    /// The extension token, e.g. `permessage-deflate`.
-    pub name: String,
-    /// Its parameters: name, and value if one was given (quotes removed).
-    pub params: Vec<(String, Option<String>)>,
-}
-
 impl Offer {
     /// What a request with these header fields offers.
     pub fn of(headers: &[(String, String)]) -> Offer {
@@ -219,36 +215,6 @@ pub fn header_values<'a>(
         .iter()
         .filter(move |(n, _)| n.eq_ignore_ascii_case(name))
         .map(|(_, v)| v.as_str())
-}
-
-/// The non-empty, trimmed items of a comma-separated list.
-pub fn list_items(value: &str) -> impl Iterator<Item = String> + '_ {
-    value
-        .split(',')
-        .map(str::trim)
-        .filter(|item| !item.is_empty())
-        .map(str::to_owned)
-}
-
-/// The extensions of one `Sec-WebSocket-Extensions` value (RFC 6455 §9.1): `name; param; param=value`.
-pub fn parse_extensions(value: &str) -> Vec<Extension> {
-    list_items(value)
-        .map(|item| {
-            let mut parts = item.split(';').map(str::trim);
-            let name = parts.next().unwrap_or_default().to_owned();
-            let params = parts
-                .filter(|part| !part.is_empty())
-                .map(|part| match part.split_once('=') {
-                    Some((name, value)) => (
-                        name.trim().to_owned(),
-                        Some(value.trim().trim_matches('"').to_owned()),
-                    ),
-                    None => (part.to_owned(), None),
-                })
-                .collect();
-            Extension { name, params }
-        })
-        .collect()
 }
 
 #[cfg(test)]
@@ -339,7 +305,7 @@ mod tests {
     fn responses_are_edited_or_raw() {
         use wsspec_suite::handshake::ResponseEdit;
         let key = "dGhlIHNhbXBsZSBub25jZQ==";
-        let plain = String::from_utf8(build_response(&ResponseSpec::Upgrade, key)).unwrap();
+        let plain = String::from_utf8(build_response(&ResponseSpec::Upgrade, key, None)).unwrap();
         assert!(plain.contains("Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n"));
         let edit = ResponseSpec::Edit(ResponseEdit {
             status: Some(200),
@@ -347,13 +313,13 @@ mod tests {
             set: vec![("Sec-WebSocket-Accept".into(), "x$accept".into())],
             add: vec![("Sec-WebSocket-Protocol".into(), "never-offered".into())],
         });
-        let edited = String::from_utf8(build_response(&edit, key)).unwrap();
+        let edited = String::from_utf8(build_response(&edit, key, None)).unwrap();
         assert!(edited.starts_with("HTTP/1.1 200 OK\r\nConnection: Upgrade\r\n"));
         assert!(edited.contains("Sec-WebSocket-Accept: xs3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n"));
         assert!(edited.ends_with("Sec-WebSocket-Protocol: never-offered\r\n\r\n"));
         let raw = ResponseSpec::Raw("HTTP/1.1 101 X\r\nA: $key\r\n\r\n".into());
         assert_eq!(
-            build_response(&raw, key),
+            build_response(&raw, key, None),
             b"HTTP/1.1 101 X\r\nA: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n"
         );
     }

@@ -12,17 +12,22 @@ use std::fmt;
 mod handshake;
 
 pub use self::handshake::{
-    Answer, HandshakeJudgement, check_client_request, check_upgrade_response, judge_refusal,
+    Answer, HandshakeJudgement, check_client_request, check_upgrade_response,
+    deflate_response_problems, judge_refusal,
 };
 
 use crate::body::{Body, BodyBuilder};
+use crate::deflate::MAX_INFLATED;
 use wsspec_suite::{
     Level, Role,
     case::ObserveSpec,
     case::{AltVerdict, Expect, Payload},
     results::{CloseBehavior, CloseInfo, Data, Observation, Side, Verdict},
 };
-use wsspec_wire::{CloseCode, ClosePayload, FrameHeader, Opcode, Utf8Validator};
+use wsspec_wire::{
+    CloseCode, ClosePayload, FrameHeader, Opcode, Utf8Validator,
+    deflate::{Decompressor, Direction},
+};
 
 /// Something the peer did, after reassembly.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -84,13 +89,18 @@ pub fn describe_close(payload: &[u8]) -> String {
     }
 }
 
-/// Reassembles the peer's frames into messages, chunk by chunk, and flags protocol violations.
+/// Reassembles the peer's frames into messages, chunk by chunk, and flags protocol violations. With
+/// permessage-deflate agreed, it inflates compressed messages as their bytes arrive.
 #[derive(Debug)]
 pub struct PeerStream {
     role: Role,
     frame: FrameState,
     message: Option<(u8, BodyBuilder)>,
     utf8: Utf8Validator,
+    /// The peer's messages are inflated with this, when permessage-deflate was agreed.
+    inflater: Option<Decompressor>,
+    /// Whether the open message is compressed (RSV1 on its first frame).
+    compressed: bool,
 }
 
 /// Where the payload of the frame being read goes.
@@ -113,7 +123,16 @@ impl PeerStream {
             frame: FrameState::Skip,
             message: None,
             utf8: Utf8Validator::new(),
+            inflater: None,
+            compressed: false,
         }
+    }
+
+    /// The stream of a peer that agreed to permessage-deflate and compresses as `peer` says: RSV1
+    /// marks a compressed message on its first frame, and nowhere else (RFC 7692 §6).
+    pub fn with_deflate(mut self, peer: Direction) -> Self {
+        self.inflater = Some(Decompressor::new(peer, MAX_INFLATED));
+        self
     }
 
     /// A frame header arrived.
@@ -144,6 +163,7 @@ impl PeerStream {
             }
             Opcode::Text | Opcode::Binary => {
                 self.utf8.reset();
+                self.compressed = self.inflater.is_some() && header.rsv & RSV1 != 0;
                 self.message = Some((header.opcode.as_u8(), BodyBuilder::default()));
                 self.frame = FrameState::Data { fin: header.fin };
             }
@@ -161,17 +181,54 @@ impl PeerStream {
                 None
             }
             FrameState::Data { .. } => {
-                let (opcode, body) = self.message.as_mut()?;
-                if *opcode == 1 && self.utf8.feed(chunk).is_err() {
+                let violation = if self.compressed {
+                    self.inflate(chunk, false)
+                } else {
+                    self.take(chunk)
+                };
+                if violation.is_some() {
                     self.message = None;
                     self.frame = FrameState::Skip;
-                    return Some(Observed::Violation(
-                        "a text message that is not valid UTF-8 (§5.6)".into(),
-                    ));
                 }
-                body.push(chunk);
-                None
+                violation
             }
+        }
+    }
+
+    /// Adds message bytes (inflated ones, for a compressed message); a violation if the text is not
+    /// UTF-8.
+    fn take(&mut self, bytes: &[u8]) -> Option<Observed> {
+        let (opcode, body) = self.message.as_mut()?;
+        if *opcode == 1 && self.utf8.feed(bytes).is_err() {
+            return Some(Observed::Violation(
+                "a text message that is not valid UTF-8 (§5.6)".into(),
+            ));
+        }
+        body.push(bytes);
+        None
+    }
+
+    /// Inflates part of a compressed message (`last`: the end of the message, where the tail is
+    /// appended) into [`PeerStream::take`].
+    fn inflate(&mut self, chunk: &[u8], last: bool) -> Option<Observed> {
+        let mut inflater = self.inflater.take()?;
+        let mut violation = None;
+        let mut sink = |bytes: &[u8]| {
+            if violation.is_none() {
+                violation = self.take(bytes);
+            }
+        };
+        let result = if last {
+            inflater.finish(&mut sink)
+        } else {
+            inflater.push(chunk, &mut sink)
+        };
+        self.inflater = Some(inflater);
+        match result {
+            Err(err) => Some(Observed::Violation(format!(
+                "a compressed message that does not inflate: {err} (RFC 7692 §7.2.2)"
+            ))),
+            Ok(()) => violation,
         }
     }
 
@@ -180,6 +237,12 @@ impl PeerStream {
         match std::mem::take(&mut self.frame) {
             FrameState::Skip | FrameState::Data { fin: false } => None,
             FrameState::Data { fin: true } => {
+                if self.compressed {
+                    if let Some(violation) = self.inflate(&[], true) {
+                        self.message = None;
+                        return Some(violation);
+                    }
+                }
                 let (opcode, body) = self.message.take()?;
                 if opcode == 1 && self.utf8.finish().is_err() {
                     return Some(Observed::Violation(
@@ -218,11 +281,30 @@ impl PeerStream {
             }
             _ => {}
         }
-        if header.rsv != 0 {
-            return Some(format!(
-                "RSV bits {:03b} set with no extension negotiated (§5.2)",
+        if self.inflater.is_some() && header.rsv & RSV1 != 0 {
+            if header.opcode.is_control() {
+                return Some(format!(
+                    "RSV1 set on a {} frame (RFC 7692 §6: an endpoint MUST NOT set the \"Per-Message Compressed\" bit of control frames)",
+                    header.opcode
+                ));
+            }
+            if header.opcode == Opcode::Continuation {
+                return Some("RSV1 set on a continuation frame (RFC 7692 §6: an endpoint MUST NOT set the \"Per-Message Compressed\" bit of non-first fragments)".into());
+            }
+        }
+        let undefined =
+            if self.inflater.is_some() && matches!(header.opcode, Opcode::Text | Opcode::Binary) {
+                header.rsv & !RSV1
+            } else {
                 header.rsv
-            ));
+            };
+        if undefined != 0 {
+            let why = if self.inflater.is_some() {
+                "that permessage-deflate does not define"
+            } else {
+                "with no extension negotiated"
+            };
+            return Some(format!("RSV bits {undefined:03b} set {why} (§5.2)"));
         }
         if header.opcode.is_reserved() {
             return Some(format!("reserved opcode {} (§5.2)", header.opcode.as_u8()));
@@ -257,6 +339,9 @@ impl PeerStream {
         }
     }
 }
+
+/// The RSV1 bit in [`FrameHeader::rsv`]: "Per-Message Compressed" under permessage-deflate.
+const RSV1: u8 = 0b100;
 
 /// RFC 6455 §7.4.1: "the message is too big for it to process".
 const TOO_BIG: u16 = 1009;
@@ -490,7 +575,7 @@ impl Track {
             (Expect::Message(want), O::Message { opcode, body }) => {
                 // Lengths first: the digest of the expected payload is only worth computing (it can
                 // be long) for a message of the same length.
-                let same_len = crate::body::pattern_of(&want.payload, self.limit).1 == body.len;
+                let same_len = crate::body::Source::of(&want.payload, self.limit).len == body.len;
                 if want.opcode == *opcode
                     && same_len
                     && Body::of_payload(&want.payload, self.limit) == *body
@@ -738,6 +823,47 @@ mod tests {
         assert_eq!(
             frame(&mut peer, &header(true, Opcode::Ping, 1), b"p"),
             Some(Observed::Ping(b"p".to_vec()))
+        );
+    }
+
+    #[test]
+    fn with_deflate_rsv1_marks_a_compressed_message_and_nothing_else() {
+        use wsspec_wire::deflate::Compressor;
+        let direction = Direction::default();
+        let mut peer = PeerStream::new(Role::Server).with_deflate(direction);
+        let compressed = Compressor::new(direction, 6).message(b"Hello, deflate");
+        let mut first = header(false, Opcode::Text, 4);
+        first.rsv = RSV1;
+        assert_eq!(frame(&mut peer, &first, &compressed[..4]), None);
+        let rest = header(true, Opcode::Continuation, compressed.len() as u64 - 4);
+        assert_eq!(
+            frame(&mut peer, &rest, &compressed[4..]),
+            Some(text(b"Hello, deflate"))
+        );
+        // Uncompressed messages still pass through.
+        assert_eq!(
+            frame(&mut peer, &header(true, Opcode::Text, 2), b"hi"),
+            Some(text(b"hi"))
+        );
+        let mut ping = header(true, Opcode::Ping, 0);
+        ping.rsv = RSV1;
+        assert!(
+            matches!(frame(&mut peer, &ping, b""), Some(Observed::Violation(v)) if v.contains("control frames"))
+        );
+        let mut corrupt = header(true, Opcode::Binary, 3);
+        corrupt.rsv = RSV1;
+        assert!(
+            matches!(frame(&mut peer, &corrupt, &[0xff; 3]), Some(Observed::Violation(v)) if v.contains("does not inflate"))
+        );
+        let mut rsv2 = header(true, Opcode::Text, 0);
+        rsv2.rsv = 0b010;
+        assert!(
+            matches!(frame(&mut peer, &rsv2, b""), Some(Observed::Violation(v)) if v.contains("does not define"))
+        );
+        // Without the agreement, RSV1 is a violation as in section 3.
+        let mut plain = PeerStream::new(Role::Server);
+        assert!(
+            matches!(frame(&mut plain, &first, &compressed), Some(Observed::Violation(v)) if v.contains("no extension"))
         );
     }
 

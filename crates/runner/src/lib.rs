@@ -11,6 +11,7 @@
 pub mod body;
 pub mod clients;
 pub mod conn;
+pub mod deflate;
 pub mod exec;
 pub mod handshake;
 pub mod judge;

@@ -1,7 +1,7 @@
 //! What the harness writes: frames whose payloads are generated and masked block by block as they go
 //! onto the socket, so sending a 16 MiB message costs a 64 KiB buffer, not 16 MiB.
 
-use std::time::Duration;
+use std::{borrow::Cow, time::Duration};
 
 use tokio::io::{AsyncWrite, AsyncWriteExt};
 use wsspec_suite::results::Direction;
@@ -19,7 +19,7 @@ enum Segment {
     Bytes(Vec<u8>),
     /// `len` bytes of a repeated pattern from position `start`, masked with `mask` from offset 0.
     Pattern {
-        pattern: Vec<u8>,
+        pattern: Cow<'static, [u8]>,
         start: u64,
         len: u64,
         mask: Option<[u8; 4]>,
@@ -41,19 +41,38 @@ impl Outgoing {
     }
 
     /// Appends a frame: its header as given, then `len` payload bytes of the pattern from `start`,
-    /// masked with the header's key.
-    pub fn push_frame(&mut self, header: &FrameHeader, pattern: &[u8], start: u64, len: u64) {
+    /// masked with the header's key. A borrowed pattern (a corpus) is not copied.
+    pub fn push_frame(
+        &mut self,
+        header: &FrameHeader,
+        pattern: Cow<'static, [u8]>,
+        start: u64,
+        len: u64,
+    ) {
         let mut head = Vec::with_capacity(header.encoded_len());
         header.encode_into(&mut head);
         self.push_bytes(head);
         if len > 0 {
             self.segments.push(Segment::Pattern {
-                pattern: pattern.to_vec(),
+                pattern,
                 start,
                 len,
                 mask: header.mask,
             });
         }
+    }
+
+    /// Appends a frame whose payload is given whole (a compressed message's piece): header, then the
+    /// payload masked with the header's key.
+    pub fn push_payload(&mut self, header: &FrameHeader, payload: &[u8]) {
+        let mut bytes = Vec::with_capacity(header.encoded_len() + payload.len());
+        header.encode_into(&mut bytes);
+        let at = bytes.len();
+        bytes.extend_from_slice(payload);
+        if let Some(key) = header.mask {
+            apply_mask(&mut bytes[at..], key, 0);
+        }
+        self.push_bytes(bytes);
     }
 
     /// Whether there is nothing to write.
@@ -168,10 +187,13 @@ mod tests {
         let payload = vec![b'x'; 200_000];
         let spec = FrameSpec::new(Opcode::Binary, payload).with_mask(Some([1, 2, 3, 4]));
         let mut out = Outgoing::default();
-        out.push_frame(&spec.header(), b"x", 0, 200_000);
+        out.push_frame(&spec.header(), Cow::Borrowed(b"x"), 0, 200_000);
         out.push_bytes(vec![0x89, 0x00]);
+        let small = FrameSpec::new(Opcode::Text, b"hello".to_vec()).with_mask(Some([9, 8, 7, 6]));
+        out.push_payload(&small.header(), b"hello");
         let mut expected = encode_frame(&spec);
         expected.extend([0x89, 0x00]);
+        expected.extend(encode_frame(&small));
         assert_eq!(written(&out, None).await, expected);
         assert_eq!(written(&out, Some(997)).await, expected);
     }

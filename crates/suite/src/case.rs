@@ -10,7 +10,8 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-use crate::handshake::{Handshake, HandshakeExpect, Needs};
+use crate::corpus::Corpus;
+use crate::handshake::{DeflateSpec, Handshake, HandshakeExpect, Needs};
 
 /// A case id such as `1.1.8` or `2.10`: dot-separated numbers, ordered numerically.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -172,6 +173,8 @@ pub struct Case {
     pub handshake: Handshake,
     /// For a client: what its application must have seen when the connection closed.
     pub observe: Option<ObserveSpec>,
+    /// The case needs permessage-deflate (RFC 7692), negotiated as this says.
+    pub deflate: Option<DeflateSpec>,
     /// Where the case was defined.
     pub source: Source,
 }
@@ -283,6 +286,17 @@ pub enum Payload {
         /// How many bytes over the limit.
         extra: u64,
     },
+    /// The next `count` bytes of a generated file, continuing where the case's previous slice
+    /// ended (wrapping around at its end): `{ corpus = "json", count = 16 }`.
+    Corpus {
+        /// The file.
+        corpus: Corpus,
+        /// How many bytes.
+        count: u64,
+    },
+    /// A payload compressed as a permessage-deflate message (RFC 7692 §7.2.1), for frames a case
+    /// builds by hand: `{ deflate = "Hello" }`. Its length and bytes here are the uncompressed ones.
+    Deflated(Box<Payload>),
 }
 
 impl Payload {
@@ -293,6 +307,8 @@ impl Payload {
             Payload::Bytes(bytes) => bytes.len() as u64,
             Payload::Repeat { count, .. } => *count,
             Payload::OverLimit { extra, .. } => *extra,
+            Payload::Corpus { count, .. } => *count,
+            Payload::Deflated(inner) => inner.len(),
         }
     }
 
@@ -301,9 +317,18 @@ impl Payload {
         self.len() == 0
     }
 
-    /// The payload's bytes.
+    /// The payload's bytes (for a corpus, from its start; for [`Payload::Deflated`], before
+    /// compression).
     pub fn to_bytes(&self) -> Vec<u8> {
         match self {
+            Payload::Corpus { corpus, count } => corpus
+                .bytes()
+                .iter()
+                .copied()
+                .cycle()
+                .take(*count as usize)
+                .collect(),
+            Payload::Deflated(inner) => inner.to_bytes(),
             Payload::Text(text) => text.as_bytes().to_vec(),
             Payload::Bytes(bytes) => bytes.clone(),
             Payload::Repeat { pattern, count }
@@ -338,6 +363,8 @@ impl fmt::Display for Payload {
             Payload::Bytes(bytes) => write!(f, "{} bytes", bytes.len()),
             Payload::Repeat { count, .. } => write!(f, "{count} bytes"),
             Payload::OverLimit { extra, .. } => write!(f, "{extra} bytes over the declared limit"),
+            Payload::Corpus { corpus, count } => write!(f, "the next {count} bytes of {corpus}"),
+            Payload::Deflated(inner) => write!(f, "{inner}, compressed"),
         }
     }
 }
@@ -415,8 +442,12 @@ pub enum Step {
         opcode: u8,
         /// The message payload.
         payload: Payload,
-        /// Fragment size in bytes; `None` sends one frame.
+        /// Fragment size in bytes; `None` sends one frame. With permessage-deflate, the size of the
+        /// compressed pieces.
         fragment: Option<u64>,
+        /// Whether to compress it: `None` when permessage-deflate was agreed, `Some(false)` never
+        /// (an uncompressed message, which RFC 7692 §6 allows).
+        compress: Option<bool>,
         /// How the bytes go onto the socket.
         write: WritePlan,
     },

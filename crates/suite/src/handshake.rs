@@ -217,6 +217,42 @@ impl std::fmt::Display for Refusal {
     }
 }
 
+/// A case that needs permessage-deflate (RFC 7692): what the harness asks for, role-neutrally.
+///
+/// Testing a server, the harness sends one offer per entry of `offers`, in order of preference. Testing
+/// a client, it answers the client's first offer that lets it ask for what an entry asks (trying the
+/// entries in order). When nothing is agreed, a `required` case is UNIMPLEMENTED, as in Autobahn.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DeflateSpec {
+    /// The parameter sets, most preferred first (at least one).
+    pub offers: Vec<DeflateOffer>,
+    /// Whether the case is UNIMPLEMENTED when the peer does not agree to permessage-deflate.
+    pub required: bool,
+}
+
+/// One set of permessage-deflate parameters, from the harness's side: `peer_*` asks the peer,
+/// the others are the harness's own promises.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DeflateOffer {
+    /// Ask the peer not to use context takeover (`server_no_context_takeover` in an offer,
+    /// `client_no_context_takeover` in a response).
+    #[serde(default)]
+    pub peer_no_context_takeover: bool,
+    /// Ask the peer to use at most a 2^N window (`server_max_window_bits=N` in an offer,
+    /// `client_max_window_bits=N` in a response: only when the client's offer allows it).
+    #[serde(default)]
+    pub peer_max_window_bits: Option<u8>,
+    /// The harness will not use context takeover (`client_no_context_takeover` in an offer,
+    /// `server_no_context_takeover` in a response).
+    #[serde(default)]
+    pub no_context_takeover: bool,
+    /// The harness will use at most a 2^N window (`client_max_window_bits=N` in an offer, where
+    /// otherwise `client_max_window_bits` has no value; `server_max_window_bits=N` in a response).
+    #[serde(default)]
+    pub max_window_bits: Option<u8>,
+}
+
 /// Values a case may need from the user that the suite cannot know (run only when declared).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Needs {

@@ -14,6 +14,7 @@
 
 pub mod autobahn;
 pub mod case;
+pub mod corpus;
 pub mod handshake;
 pub mod load;
 pub mod results;

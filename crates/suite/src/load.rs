@@ -263,20 +263,61 @@ fn expand_family<'i>(
             "`params` is empty: the family would have no cases".into(),
         ));
     }
-    let mut out = Vec::with_capacity(rows.len());
-    for row in rows.iter() {
-        let DeValue::Table(row_table) = row.get_ref() else {
-            return Err((
-                row.span(),
-                "each `params` row must be a table such as { n = 1, len = 0 }".into(),
-            ));
-        };
-        let vars: BTreeMap<String, Spanned<DeValue<'i>>> = row_table
-            .iter()
-            .map(|(key, value)| (key.get_ref().to_string(), value.clone()))
-            .collect();
+    // An array of arrays of rows is their product: every combination, one row from each.
+    let mut combined: Vec<BTreeMap<String, Spanned<DeValue<'i>>>> = vec![BTreeMap::new()];
+    let products = rows
+        .iter()
+        .all(|row| matches!(row.get_ref(), DeValue::Array(_)));
+    let groups: Vec<Vec<&Spanned<DeValue<'i>>>> = if products {
+        rows.iter()
+            .map(|group| match group.get_ref() {
+                DeValue::Array(items) => items.iter().collect(),
+                _ => Vec::new(),
+            })
+            .collect()
+    } else {
+        vec![rows.iter().collect()]
+    };
+    for group in groups {
+        let mut next = Vec::with_capacity(combined.len() * group.len());
+        for vars in &combined {
+            for row in &group {
+                let DeValue::Table(row_table) = row.get_ref() else {
+                    return Err((
+                        row.span(),
+                        "each `params` row must be a table such as { n = 1, len = 0 } (or `params` an array of arrays of such rows, for their product)".into(),
+                    ));
+                };
+                let mut vars = vars.clone();
+                for (key, value) in row_table.iter() {
+                    if vars
+                        .insert(key.get_ref().to_string(), value.clone())
+                        .is_some()
+                    {
+                        return Err((
+                            key.span(),
+                            format!(
+                                "parameter `{}` is in two of the arrays whose product `params` is",
+                                key.get_ref()
+                            ),
+                        ));
+                    }
+                }
+                next.push(vars);
+            }
+        }
+        combined = next;
+    }
+    if combined.is_empty() {
+        return Err((
+            params_key.span(),
+            "`params` has an empty array: the family would have no cases".into(),
+        ));
+    }
+    let mut out = Vec::with_capacity(combined.len());
+    for vars in &combined {
         let mut instance = Spanned::new(span.clone(), DeValue::Table(table.clone()));
-        substitute(&mut instance, &vars)?;
+        substitute(&mut instance, vars)?;
         out.push(instance);
     }
     Ok(out)

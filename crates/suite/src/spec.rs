@@ -29,7 +29,10 @@ pub const DEFAULT_CHOP_DELAY_MS: u64 = 1;
 mod handshake;
 
 use self::handshake::RawHandshake;
-use crate::handshake::{Handshake, HandshakeExpect, RequestSpec, ResponseSpec};
+use crate::corpus::Corpus;
+use crate::handshake::{
+    DeflateOffer, DeflateSpec, Handshake, HandshakeExpect, RequestSpec, ResponseSpec,
+};
 
 /// The most bytes of a payload the harness builds whole in memory: a `send_raw` payload, a close payload
 /// or reason, and the pattern of a `repeat`. (A frame's payload is generated as it is written, so a
@@ -60,7 +63,67 @@ pub(crate) struct RawCase {
     #[serde(default)]
     observe: Option<ObserveSpec>,
     #[serde(default)]
+    deflate: Option<Spanned<RawDeflate>>,
+    #[serde(default)]
     steps: Vec<Spanned<RawStep>>,
+}
+
+/// `deflate = { peer_max_window_bits = 9 }` (one offer), or `deflate = { offers = [..], required = false }`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawDeflate {
+    #[serde(default)]
+    offers: Option<Vec<DeflateOffer>>,
+    #[serde(default = "yes")]
+    required: bool,
+    #[serde(default)]
+    peer_no_context_takeover: bool,
+    #[serde(default)]
+    peer_max_window_bits: Option<u8>,
+    #[serde(default)]
+    no_context_takeover: bool,
+    #[serde(default)]
+    max_window_bits: Option<u8>,
+}
+
+impl RawDeflate {
+    fn into_spec(self) -> Result<DeflateSpec, String> {
+        let single = DeflateOffer {
+            peer_no_context_takeover: self.peer_no_context_takeover,
+            peer_max_window_bits: self.peer_max_window_bits,
+            no_context_takeover: self.no_context_takeover,
+            max_window_bits: self.max_window_bits,
+        };
+        let offers = match self.offers {
+            Some(_) if single != DeflateOffer::default() => {
+                return Err(
+                    "`deflate` takes `offers = [..]` or the parameters of one offer, not both"
+                        .into(),
+                );
+            }
+            Some(offers) if offers.is_empty() => {
+                return Err("`deflate.offers` needs at least one offer".into());
+            }
+            Some(offers) => offers,
+            None => vec![single],
+        };
+        for offer in &offers {
+            for bits in [offer.peer_max_window_bits, offer.max_window_bits]
+                .into_iter()
+                .flatten()
+            {
+                if !(8..=15).contains(&bits) {
+                    return Err(format!(
+                        "window bits {bits} are outside 8-15 (RFC 7692 §7.1.2); send invalid offers with [case.handshake] set"
+                    ));
+                }
+            }
+        }
+        Ok(DeflateSpec {
+            offers,
+            required: self.required,
+        })
+    }
 }
 
 impl RawCase {
@@ -75,6 +138,17 @@ impl RawCase {
                     .map_err(|msg| (Some(span), msg))?
             }
             None => Handshake::default(),
+        };
+        let deflate = match self.deflate {
+            Some(raw) => {
+                let span = raw.span();
+                Some(
+                    raw.into_inner()
+                        .into_spec()
+                        .map_err(|msg| (Some(span), msg))?,
+                )
+            }
+            None => None,
         };
         let roles = self.roles.unwrap_or_else(crate::load::default_roles);
         let request_changed = handshake.request != RequestSpec::default()
@@ -132,6 +206,7 @@ impl RawCase {
             performance: self.performance,
             handshake,
             observe: self.observe,
+            deflate,
             source,
         })
     }
@@ -278,6 +353,7 @@ impl RawStep {
                 opcode: message.opcode.0,
                 payload: message.payload.into_payload()?,
                 fragment: message.fragment.filter(|bytes| *bytes > 0),
+                compress: message.compress.filter(|compress| !compress),
                 write,
             }
         } else if let Some(raw) = self.send_raw {
@@ -387,6 +463,8 @@ pub(crate) struct PayloadTable {
     repeat: Option<RawPayload>,
     count: Option<u64>,
     count_over_limit: Option<u64>,
+    corpus: Option<Corpus>,
+    deflate: Option<RawPayload>,
 }
 
 impl<'de> Deserialize<'de> for RawPayload {
@@ -395,7 +473,7 @@ impl<'de> Deserialize<'de> for RawPayload {
         impl<'de> Visitor<'de> for V {
             type Value = RawPayload;
             fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str("a string, { hex = \"..\" } or { repeat = .., count = N }")
+                f.write_str("a string, { hex = \"..\" }, { repeat = .., count = N }, { corpus = .., count = N } or { deflate = .. }")
             }
             fn visit_str<E: de::Error>(self, text: &str) -> Result<RawPayload, E> {
                 Ok(RawPayload::Text(text.to_owned()))
@@ -427,6 +505,35 @@ impl RawPayload {
             RawPayload::Text(text) => return Ok(Payload::Text(text)),
             RawPayload::Table(table) => *table,
         };
+        if let Some(corpus) = table.corpus {
+            return match (
+                table.text,
+                table.hex,
+                table.repeat,
+                table.count_over_limit,
+                table.deflate,
+                table.count,
+            ) {
+                (None, None, None, None, None, Some(count)) => {
+                    Ok(Payload::Corpus { corpus, count })
+                }
+                _ => Err("a `corpus` payload takes only `count`".into()),
+            };
+        }
+        if let Some(inner) = table.deflate {
+            return match (
+                table.text,
+                table.hex,
+                table.repeat,
+                table.count,
+                table.count_over_limit,
+            ) {
+                (None, None, None, None, None) => Ok(Payload::Deflated(Box::new(
+                    inner.into_built("a `deflate` payload")?,
+                ))),
+                _ => Err("a `deflate` payload is only `{ deflate = PAYLOAD }`".into()),
+            };
+        }
         match (table.text, table.hex, table.repeat, table.count, table.count_over_limit) {
             (Some(text), None, None, None, None) => Ok(Payload::Text(text)),
             (None, Some(hex), None, None, None) => parse_hex(&hex).map(Payload::Bytes),
@@ -541,6 +648,8 @@ pub(crate) struct RawMessage {
     payload: RawPayload,
     #[serde(default)]
     fragment: Option<u64>,
+    #[serde(default)]
+    compress: Option<bool>,
 }
 
 /// `close = 1000`, or `close = { code = 1000, reason = "bye" }`, or `close = { payload = { hex = "03" } }`.

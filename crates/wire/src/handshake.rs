@@ -224,6 +224,45 @@ pub fn header_has_token(value: &str, token: &str) -> bool {
         .any(|t| t.trim_matches([' ', '\t']).eq_ignore_ascii_case(token))
 }
 
+/// One element of a `Sec-WebSocket-Extensions` list (RFC 6455 §9.1): `name; param; param=value`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Extension {
+    /// The extension token, e.g. `permessage-deflate`.
+    pub name: String,
+    /// Its parameters: name, and value if one was given (quotes removed).
+    pub params: Vec<(String, Option<String>)>,
+}
+
+/// The non-empty, trimmed items of a comma-separated list.
+pub fn list_items(value: &str) -> impl Iterator<Item = String> + '_ {
+    value
+        .split(',')
+        .map(str::trim)
+        .filter(|item| !item.is_empty())
+        .map(str::to_owned)
+}
+
+/// The extensions of one `Sec-WebSocket-Extensions` value, in order.
+pub fn parse_extensions(value: &str) -> Vec<Extension> {
+    list_items(value)
+        .map(|item| {
+            let mut parts = item.split(';').map(str::trim);
+            let name = parts.next().unwrap_or_default().to_owned();
+            let params = parts
+                .filter(|part| !part.is_empty())
+                .map(|part| match part.split_once('=') {
+                    Some((name, value)) => (
+                        name.trim().to_owned(),
+                        Some(value.trim().trim_matches('"').to_owned()),
+                    ),
+                    None => (part.to_owned(), None),
+                })
+                .collect();
+            Extension { name, params }
+        })
+        .collect()
+}
+
 fn fields(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
     pairs.iter().map(|&(n, v)| (n.into(), v.into())).collect()
 }

@@ -16,10 +16,12 @@
 //!   for it: a frame declaring 2^63 bytes costs nothing until its bytes actually arrive.
 //!
 //! Modules: [`frame`] (headers, encoding, incremental decoding), [`mask`], [`close`] (close
-//! payloads and status codes), [`utf8`] (incremental validation for text messages) and
-//! [`handshake`] (the HTTP upgrade).
+//! payloads and status codes), [`utf8`] (incremental validation for text messages),
+//! [`handshake`] (the HTTP upgrade) and [`deflate`] (permessage-deflate, RFC 7692: its parameters and
+//! its per-message codec).
 
 pub mod close;
+pub mod deflate;
 pub mod frame;
 pub mod handshake;
 pub mod mask;
@@ -31,8 +33,9 @@ pub use frame::{
     Opcode, decode_header, encode_frame, encode_frame_into,
 };
 pub use handshake::{
-    HeadError, MAX_HEAD_BYTES, MAX_HEADERS, Parsed, Request, Response, WEBSOCKET_GUID, accept_key,
-    accept_key_with_guid, generate_key, header_has_token, parse_request, parse_response,
+    Extension, HeadError, MAX_HEAD_BYTES, MAX_HEADERS, Parsed, Request, Response, WEBSOCKET_GUID,
+    accept_key, accept_key_with_guid, generate_key, header_has_token, list_items, parse_extensions,
+    parse_request, parse_response,
 };
 pub use mask::apply_mask;
 pub use utf8::{Utf8Error, Utf8Validator, is_valid_utf8};

@@ -10,7 +10,11 @@ use wsspec_suite::{
     handshake::{HandshakePolicy, Refusal},
     results::Verdict,
 };
-use wsspec_wire::{Request, Response, accept_key, header_has_token};
+use wsspec_wire::{
+    Request, Response, accept_key,
+    deflate::{DeflateParams, PERMESSAGE_DEFLATE, ParamError},
+    header_has_token,
+};
 
 use crate::handshake::{Offer, header_values, list_items, parse_extensions};
 
@@ -105,7 +109,8 @@ fn subprotocol_problems(
     }
 }
 
-/// §4.1 point 5: only offered extensions; RFC 7692 §7.1: valid permessage-deflate parameters.
+/// §4.1 point 5: only offered extensions; RFC 7692 §7: only a valid permessage-deflate offer, answered
+/// with valid parameters.
 fn extension_problems(response: &Response, offer: &Offer) -> Vec<String> {
     let mut problems = Vec::new();
     let accepted: Vec<_> = header_values(&response.headers, "sec-websocket-extensions")
@@ -122,20 +127,38 @@ fn extension_problems(response: &Response, offer: &Offer) -> Vec<String> {
                 "the server accepted extension `{}`, which was not offered (§4.1 point 5)",
                 extension.name
             ));
-        } else if extension.name.eq_ignore_ascii_case("permessage-deflate") {
-            let problems_with = |offer: &&crate::handshake::Extension| {
-                deflate_problems(&extension.params, &offer.params)
-            };
-            // The response must be valid for at least one of the offers it may answer.
-            let per_offer: Vec<Vec<String>> = offered.iter().map(problems_with).collect();
-            if per_offer.iter().all(|list| !list.is_empty()) {
-                problems.extend(per_offer.into_iter().next().unwrap_or_default());
-            }
+            continue;
+        }
+        if !extension.name.eq_ignore_ascii_case(PERMESSAGE_DEFLATE) {
+            continue;
+        }
+        // §7: a server MUST decline an offer with an unknown, repeated or invalid parameter, so only
+        // the valid offers may be accepted; the response must be valid for at least one of them.
+        let valid: Vec<DeflateParams> = offered
+            .iter()
+            .filter_map(|offered| DeflateParams::parse(&offered.params).ok())
+            .collect();
+        if valid.is_empty() {
+            let why = offered
+                .iter()
+                .find_map(|offered| DeflateParams::parse(&offered.params).err())
+                .map_or_else(String::new, |err| format!(" ({err})"));
+            problems.push(format!(
+                "the server accepted a permessage-deflate offer that it MUST decline{why} (RFC 7692 §7)"
+            ));
+            continue;
+        }
+        let per_offer: Vec<Vec<String>> = valid
+            .iter()
+            .map(|offered| deflate_response_problems(&extension.params, offered))
+            .collect();
+        if per_offer.iter().all(|list| !list.is_empty()) {
+            problems.extend(per_offer.into_iter().next().unwrap_or_default());
         }
     }
     let deflates = accepted
         .iter()
-        .filter(|e| e.name.eq_ignore_ascii_case("permessage-deflate"))
+        .filter(|e| e.name.eq_ignore_ascii_case(PERMESSAGE_DEFLATE))
         .count();
     if deflates > 1 {
         problems.push(format!(
@@ -145,62 +168,67 @@ fn extension_problems(response: &Response, offer: &Offer) -> Vec<String> {
     problems
 }
 
-type Params = [(String, Option<String>)];
-
-/// What is wrong with a permessage-deflate response's parameters for one offer (RFC 7692 §7.1).
-fn deflate_problems(response: &Params, offer: &Params) -> Vec<String> {
-    let mut problems = Vec::new();
-    let offered = |name: &str| offer.iter().find(|(n, _)| n.eq_ignore_ascii_case(name));
-    for (index, (name, value)) in response.iter().enumerate() {
-        if response[..index]
-            .iter()
-            .any(|(n, _)| n.eq_ignore_ascii_case(name))
+/// What is wrong with a permessage-deflate response element's parameters as the acceptance of
+/// `offer` (RFC 7692 §7.1); empty when the client can use what it says.
+pub fn deflate_response_problems(
+    response: &[(String, Option<String>)],
+    offer: &DeflateParams,
+) -> Vec<String> {
+    let params = match DeflateParams::parse(response) {
+        Ok(params) => params,
+        Err(ParamError::Duplicate(name)) => {
+            return vec![format!("parameter `{name}` appears twice (RFC 7692 §7)")];
+        }
+        Err(ParamError::Unknown(name)) => {
+            return vec![format!(
+                "unknown permessage-deflate parameter `{name}` (RFC 7692 §7)"
+            )];
+        }
+        Err(ParamError::Invalid { name, value })
+            if name.to_ascii_lowercase().ends_with("_window_bits") =>
         {
-            problems.push(format!("parameter `{name}` appears twice (RFC 7692 §7.1)"));
-            continue;
+            let value = value.map_or_else(|| "no value".to_owned(), |v| format!("`{v}`"));
+            return vec![format!(
+                "`{name}` in a response needs a value from 8 to 15, not {value} (RFC 7692 §7.1.2)"
+            )];
         }
-        let lower = name.to_ascii_lowercase();
-        match (lower.as_str(), value) {
-            ("server_no_context_takeover" | "client_no_context_takeover", None) => {}
-            ("server_no_context_takeover" | "client_no_context_takeover", Some(value)) => {
-                problems.push(format!("`{name}={value}` takes no value (RFC 7692 §7.1.1)"))
-            }
-            ("server_max_window_bits" | "client_max_window_bits", value) => {
-                let bits = value.as_deref().and_then(window_bits);
-                match bits {
-                    None => problems.push(format!(
-                        "`{name}` in a response needs a value from 8 to 15 (RFC 7692 §7.1.2)"
-                    )),
-                    Some(bits) if lower == "client_max_window_bits" && offered(name).is_none() => {
-                        problems.push(format!(
-                            "`client_max_window_bits={bits}` was not offered (RFC 7692 §7.1.2.2)"
-                        ));
-                    }
-                    Some(bits) if lower == "server_max_window_bits" => {
-                        let limit = offered(name)
-                            .and_then(|(_, v)| v.as_deref())
-                            .and_then(window_bits);
-                        if let Some(limit) = limit.filter(|limit| bits > *limit) {
-                            problems.push(format!(
-                                "`server_max_window_bits={bits}` is larger than the {limit} offered (RFC 7692 §7.1.2.1)"
-                            ));
-                        }
-                    }
-                    Some(_) => {}
-                }
-            }
-            _ => problems.push(format!(
-                "unknown permessage-deflate parameter `{name}` (RFC 7692 §7.1)"
-            )),
+        Err(ParamError::Invalid { name, value }) => {
+            return vec![format!(
+                "`{name}={}` takes no value (RFC 7692 §7.1.1)",
+                value.unwrap_or_default()
+            )];
         }
+    };
+    let mut problems = Vec::new();
+    match (params.client_max_window_bits, offer.client_max_window_bits) {
+        (Some(None), _) => problems.push(
+            "`client_max_window_bits` in a response needs a value from 8 to 15 (RFC 7692 §7.1.2.2)"
+                .into(),
+        ),
+        (Some(Some(bits)), None) => problems.push(format!(
+            "`client_max_window_bits={bits}` was not offered; without it in the offer the response MUST NOT include it (RFC 7692 §7.1.2.2)"
+        )),
+        (Some(Some(bits)), Some(Some(limit))) if bits > limit => problems.push(format!(
+            "`client_max_window_bits={bits}` is larger than the {limit} the client offered (RFC 7692 §7.1.2.2)"
+        )),
+        _ => {}
+    }
+    match (params.server_max_window_bits, offer.server_max_window_bits) {
+        (Some(bits), Some(limit)) if bits > limit => problems.push(format!(
+            "`server_max_window_bits={bits}` is larger than the {limit} offered (RFC 7692 §7.1.2.1)"
+        )),
+        (None, Some(limit)) => problems.push(format!(
+            "the offer limits the server's window with `server_max_window_bits={limit}`, and a server accepts that by answering with it, with the same or a smaller value (RFC 7692 §7.1.2.1)"
+        )),
+        _ => {}
+    }
+    if offer.server_no_context_takeover && !params.server_no_context_takeover {
+        problems.push(
+            "the offer asks for `server_no_context_takeover`, and a server accepts that by answering with it (RFC 7692 §7.1.1.1)"
+                .into(),
+        );
     }
     problems
-}
-
-/// A window-bits value: a decimal number from 8 to 15, no leading zero.
-fn window_bits(value: &str) -> Option<u8> {
-    let bits: u8 = value.parse().ok().filter(|_| !value.starts_with('0'))?;
-    (8..=15).contains(&bits).then_some(bits)
 }
 
 /// Everything wrong with a client's opening handshake (RFC 6455 §4.1, the client's MUSTs); empty when
@@ -502,6 +530,42 @@ mod tests {
         let narrowed = offer(&[], "permessage-deflate; server_max_window_bits=10");
         let wider = deflate("permessage-deflate; server_max_window_bits=12");
         assert!(problems(&wider, &narrowed)[0].contains("larger than the 10 offered"));
+    }
+
+    #[test]
+    fn deflate_offers_must_be_valid_and_answered_as_they_ask() {
+        let deflate = |params: &str| upgrade(&[("Sec-WebSocket-Extensions", params)]);
+        let accepted = deflate("permessage-deflate");
+        for (offered, fragment) in [
+            ("permessage-deflate; x-unknown", "MUST decline"),
+            (
+                "permessage-deflate; server_max_window_bits=16",
+                "MUST decline",
+            ),
+            (
+                "permessage-deflate; server_no_context_takeover",
+                "server_no_context_takeover",
+            ),
+            (
+                "permessage-deflate; server_max_window_bits=10",
+                "same or a smaller value",
+            ),
+        ] {
+            let found = problems(&accepted, &offer(&[], offered));
+            assert!(
+                found.iter().any(|p| p.contains(fragment)),
+                "{offered}: {found:?}"
+            );
+        }
+        let over = deflate("permessage-deflate; client_max_window_bits=12");
+        let found = problems(
+            &over,
+            &offer(&[], "permessage-deflate; client_max_window_bits=10"),
+        );
+        assert!(found[0].contains("larger than the 10"), "{found:?}");
+        // An invalid offer followed by a valid one: accepting the valid one is fine.
+        let both = offer(&[], "permessage-deflate; x-unknown, permessage-deflate");
+        assert!(problems(&accepted, &both).is_empty());
     }
 
     fn refusal_of(refusal: &Refusal, status: u16, headers: &[(&str, &str)]) -> HandshakeJudgement {
