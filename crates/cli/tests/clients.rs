@@ -197,7 +197,8 @@ fn python_and_node_clients_run_the_suite_through_their_runcase_loops() {
         if !peer_installed(installed) {
             continue;
         }
-        let listener = Listener::start(agent, &["--exclude", "9.*"]);
+        // Without compression in these drivers, 12, 13 and 17 would be UNIMPLEMENTED: left out.
+        let listener = Listener::start(agent, &["--exclude", "9.*,12.*,13.*,17.*"]);
         drive_with(program, script, &listener.base, agent);
         let (code, results) = listener.finish(agent);
         assert_eq!(
