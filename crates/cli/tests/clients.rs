@@ -298,7 +298,8 @@ fn headless_chromium_runs_the_browser_page() {
     let Some(browser) = common::chromium() else {
         return;
     };
-    let listener = Listener::start("chromium", &["--cases", "1.1.*,2.*,5.*,7.9.*,14.5.*,16.*"]);
+    let cases = "1.1.*,2.*,5.*,7.9.*,14.5.*,16.*,12.1.1,12.1.2,13.1.1,13.3.1,17.*";
+    let listener = Listener::start("chromium", &["--cases", cases]);
     let profile = common::out_dir("chromium-client-profile");
     let mut page = common::headless(&browser, &profile)
         .arg(format!(
@@ -323,6 +324,11 @@ fn headless_chromium_runs_the_browser_page() {
         ]
     );
     assert_eq!(code, 1);
+    // Chromium offers permessage-deflate: the compressed cases run (UNIMPLEMENTED would mean it did
+    // not) and pass; compressed invalid UTF-8 gets 1002 where 1007 fits (§7.1.7 SHOULD).
+    assert_eq!(ids_with(&results, "unimplemented"), Vec::<String>::new());
+    assert!(ids_with(&results, "pass").contains(&"12.1.1".to_owned()));
+    assert!(ids_with(&results, "non-strict").contains(&"17.5.8".to_owned()));
     // What the page's WebSocket saw on each kind of close is what RFC 6455 §7.1.5 defines.
     for (id, code, clean) in [
         ("16.2", 1006, false),
