@@ -1,0 +1,120 @@
+//! The fuzzer against broken servers of our own (`wsspec-mutants`), one defect each: it must find
+//! the defect quickly and minimize it to a small case that still fails when replayed; against the
+//! correct server it must find nothing.
+
+use std::time::{Duration, Instant};
+
+use wsspec_fuzzer::{FuzzConfig, Progress, Quiet, StopReason, Summary, fuzz};
+use wsspec_mutants::Defect;
+use wsspec_runner::{RunConfig, Target, exec::run_server_case};
+use wsspec_suite::results::Verdict;
+
+/// Fuzzes a mutant until the first finding (at most 60 s) and returns what happened.
+async fn fuzz_mutant(defect: Defect, seed: u64, limit: FuzzLimit) -> (Target, Summary) {
+    let addr = wsspec_mutants::spawn(defect).await.unwrap();
+    let target = Target::parse(&format!("ws://{addr}/")).unwrap();
+    let mut settings = RunConfig::default().settings;
+    settings.close_wait = Duration::from_millis(500);
+    let mut config = FuzzConfig::new(seed, settings);
+    config.wait_ms = 500;
+    match limit {
+        FuzzLimit::FirstFinding => {
+            config.time = Some(Duration::from_secs(60));
+            config.max_findings = Some(1);
+        }
+        FuzzLimit::Runs(runs) => config.runs = Some(runs),
+    }
+    let summary = fuzz(
+        &target,
+        &config,
+        &Progress::default(),
+        &Quiet,
+        std::future::pending(),
+    )
+    .await;
+    (target, summary)
+}
+
+enum FuzzLimit {
+    FirstFinding,
+    Runs(u64),
+}
+
+async fn finds(defect: Defect) {
+    let started = Instant::now();
+    let (target, summary) = fuzz_mutant(defect, 1, FuzzLimit::FirstFinding).await;
+    let finding = summary.findings.first().unwrap_or_else(|| {
+        panic!(
+            "{defect}: nothing found in {:?} ({summary:?})",
+            started.elapsed()
+        )
+    });
+    eprintln!(
+        "{defect}: found in {:.1} s after {} scenarios: {} ({} -> {} steps)",
+        started.elapsed().as_secs_f64(),
+        summary.scenarios,
+        finding.case.title,
+        finding.steps_before,
+        finding.case.steps.len()
+    );
+    assert_eq!(summary.stopped, StopReason::MaxFindings);
+    assert!(finding.reproduced && !finding.killed_target);
+    assert!(
+        finding.case.steps.len() <= 5,
+        "{defect}: {:#?}",
+        finding.case.steps
+    );
+    // Replayed from its case file, the finding fails again.
+    let text = wsspec_suite::write_file(99, "Fuzz findings", std::slice::from_ref(&finding.case));
+    let suite = wsspec_suite::Suite::from_sources([("f.toml".to_string(), text.into())]).unwrap();
+    let result = run_server_case(
+        &suite.cases[0],
+        &target,
+        &RunConfig::default().settings,
+        Instant::now(),
+    )
+    .await;
+    assert_eq!(
+        result.verdict,
+        Verdict::Fail,
+        "{defect}: replay {result:#?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn finds_rsv_bits_accepted() {
+    finds(Defect::AcceptsRsv).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn finds_reserved_opcodes_accepted() {
+    finds(Defect::AcceptsReservedOpcode).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn finds_empty_pongs() {
+    finds(Defect::EmptyPong).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn finds_invalid_utf8_accepted() {
+    finds(Defect::AcceptsInvalidUtf8).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn finds_fragmented_control_frames_accepted() {
+    finds(Defect::AcceptsFragmentedControl).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn finds_invalid_close_codes_accepted() {
+    finds(Defect::AcceptsInvalidCloseCodes).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn finds_nothing_against_the_correct_server() {
+    let (_, summary) = fuzz_mutant(Defect::None, 2, FuzzLimit::Runs(2000)).await;
+    assert!(summary.findings.is_empty(), "{:#?}", summary.findings);
+    assert_eq!(summary.scenarios, 2000);
+    assert_eq!(summary.errors, 0);
+}
