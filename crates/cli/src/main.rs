@@ -5,6 +5,7 @@
 
 mod cli;
 mod client;
+mod fuzz;
 
 use std::process::ExitCode;
 

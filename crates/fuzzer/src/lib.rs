@@ -65,6 +65,8 @@ pub struct FuzzConfig {
     pub first_finding: u32,
     /// Most re-runs spent minimizing one finding.
     pub minimize_runs: usize,
+    /// Whether NON-STRICT verdicts (a SHOULD broken) are findings too.
+    pub strict: bool,
     /// How the runner connects and closes (TLS, the declared policy and limit, close waits); its
     /// seed is replaced by each scenario's own.
     pub settings: CaseSettings,
@@ -84,6 +86,7 @@ impl FuzzConfig {
             max_findings: None,
             first_finding: 1,
             minimize_runs: 400,
+            strict: false,
             settings,
         }
     }
@@ -145,6 +148,8 @@ pub enum StopReason {
     MaxFindings,
     /// The target stopped accepting connections.
     TargetDown,
+    /// The target did not upgrade a standard handshake to begin with.
+    NoUpgrade,
     /// The caller's stop future completed (Ctrl-C).
     Interrupted,
 }
@@ -196,6 +201,9 @@ pub async fn fuzz(
     stop: impl Future<Output = ()>,
 ) -> Summary {
     let started = Instant::now();
+    if let Err(reason) = upgrades(target, &config.settings, config.seed).await {
+        return never_upgraded(target, config, progress, observer, started, &reason).await;
+    }
     let mut stop = std::pin::pin!(stop);
     let end = config
         .runs
@@ -230,6 +238,10 @@ pub async fn fuzz(
         Progress::add(&progress.scenarios);
         match result.verdict {
             Verdict::Fail => {}
+            Verdict::NonStrict if config.strict => {
+                Progress::add(&progress.non_strict);
+                observer.non_strict(index, &result);
+            }
             Verdict::NonStrict => {
                 Progress::add(&progress.non_strict);
                 observer.non_strict(index, &result);
@@ -284,6 +296,44 @@ pub async fn fuzz(
         duplicates: Progress::get(&progress.duplicates),
         errors: Progress::get(&progress.errors),
         stopped: stopped.unwrap_or(StopReason::Runs),
+    }
+}
+
+/// The one finding of a target that does not upgrade even a standard handshake: every scenario
+/// would fail the same way, so the fuzzer stops at once.
+async fn never_upgraded(
+    target: &Target,
+    config: &FuzzConfig,
+    progress: &Progress,
+    observer: &dyn FuzzObserver,
+    started: Instant,
+    reason: &str,
+) -> Summary {
+    let scenario = Scenario::empty();
+    let result = run_scenario(target, config, config.first, &scenario).await;
+    let mut finding = Finding {
+        case: scenario.to_case(&case_options(config, String::new(), None)),
+        steps_before: scenario.step_count(),
+        scenario,
+        result,
+        index: config.first,
+        reproduced: true,
+        killed_target: false,
+    };
+    name_finding(&mut finding, config, config.first_finding);
+    finding.case.note = Some(format!(
+        "Before any scenario ran, the target did not upgrade a connection opened with the standard handshake: {reason}"
+    ));
+    Progress::add(&progress.findings);
+    observer.found(&finding);
+    Summary {
+        scenarios: 0,
+        elapsed: started.elapsed(),
+        findings: vec![finding],
+        non_strict: 0,
+        duplicates: 0,
+        errors: 0,
+        stopped: StopReason::NoUpgrade,
     }
 }
 
@@ -441,11 +491,7 @@ impl Future for ScenarioRun {
             Poll::Ready(joined) => joined,
             Poll::Pending => return Poll::Pending,
         };
-        let scenario = self.scenario.take().unwrap_or_else(|| Scenario {
-            opening: scenario::Opening::Standard,
-            items: Vec::new(),
-            ending: scenario::Ending::Done,
-        });
+        let scenario = self.scenario.take().unwrap_or_else(Scenario::empty);
         let result = joined.unwrap_or_else(|error| {
             let case = scenario.to_case(&CaseOptions {
                 id: CaseId::parse("99").unwrap_or_else(|_| unreachable!("a valid id")),
@@ -516,12 +562,12 @@ fn name_finding(finding: &mut Finding, config: &FuzzConfig, number: u32) {
         ));
     }
     note.push_str(&format!(
-        ". What the target did: {}",
-        shorten(&finding.result.actual, 600)
+        ". What the target did: {}.",
+        shorten(finding.result.actual.trim_end_matches('.'), 600)
     ));
     if !finding.result.notes.is_empty() {
         note.push_str(&format!(
-            " Notes: {}",
+            " Notes: {}.",
             shorten(&finding.result.notes.join("; "), 400)
         ));
     }

@@ -155,15 +155,16 @@ fn simpler_messages(message: &Message) -> Vec<Message> {
             m.pings.clear();
         });
         for i in 0..message.cuts.len() {
-            push(&|m| {
-                m.cuts.remove(i);
-                let frames = m.cuts.len() + 1;
-                m.pings.retain(|(after, _)| after + 1 < frames);
-            });
+            push(&|m| merge_fragments(m, i));
         }
     }
     if message.opcode == 1 {
         push(&|m| m.opcode = 2);
+    }
+    if let Body::Bytes(bytes) = &message.body {
+        for (start, end) in fragment_halves(message, bytes) {
+            push(&|m| remove_range(m, start, end));
+        }
     }
     for body in shorter_bodies(&message.body, message.opcode == 1) {
         push(&|m| {
@@ -175,6 +176,73 @@ fn simpler_messages(message: &Message) -> Vec<Message> {
         });
     }
     out
+}
+
+/// Merges fragments `i` and `i + 1` (drops cut `i`); the pings keep their places between the
+/// fragments that remain.
+fn merge_fragments(message: &mut Message, i: usize) {
+    message.cuts.remove(i);
+    let frames = message.cuts.len() + 1;
+    for (after, _) in &mut message.pings {
+        if *after > i {
+            *after -= 1;
+        }
+        // A ping that would now follow the last fragment goes before it instead.
+        if *after + 1 >= frames && frames >= 2 {
+            *after = frames - 2;
+        }
+    }
+    message.pings.retain(|(after, _)| after + 1 < frames);
+}
+
+/// Byte ranges that halve one fragment each: the first or the second half of its bytes (for text,
+/// whole characters only, so that a character split across fragments stays split).
+fn fragment_halves(message: &Message, bytes: &[u8]) -> Vec<(usize, usize)> {
+    let text = if message.opcode == 1 {
+        std::str::from_utf8(bytes).ok()
+    } else {
+        None
+    };
+    let boundary = |at: usize| text.is_none_or(|text| text.is_char_boundary(at));
+    let mut bounds: Vec<usize> = message
+        .cuts
+        .iter()
+        .map(|cut| usize::try_from(*cut).unwrap_or(usize::MAX).min(bytes.len()))
+        .collect();
+    bounds.push(bytes.len());
+    let mut ranges = Vec::new();
+    let mut start = 0;
+    for end in bounds {
+        let half = (end.saturating_sub(start) / 2).max(1);
+        for (mut a, mut b) in [(start, start + half), (end.saturating_sub(half), end)] {
+            while a < b && !boundary(a) {
+                a += 1;
+            }
+            while b > a && !boundary(b) {
+                b -= 1;
+            }
+            if start <= a && a < b && b <= end && !ranges.contains(&(a, b)) {
+                ranges.push((a, b));
+            }
+        }
+        start = end.max(start);
+    }
+    ranges
+}
+
+/// Removes bytes `start..end` of a spelled-out body; cuts after the range move back with it.
+fn remove_range(message: &mut Message, start: usize, end: usize) {
+    if let Body::Bytes(bytes) = &mut message.body {
+        bytes.drain(start..end.min(bytes.len()));
+        let removed = (end - start) as u64;
+        for cut in &mut message.cuts {
+            if *cut >= end as u64 {
+                *cut -= removed;
+            } else if *cut > start as u64 {
+                *cut = start as u64;
+            }
+        }
+    }
 }
 
 /// Shorter message bodies: empty, then each half (text cut at a character boundary).
@@ -193,8 +261,8 @@ fn shorter_bodies(body: &Body, text: bool) -> Vec<Body> {
             }
             let mut out = vec![Body::Bytes(Vec::new())];
             if half > 0 {
-                out.push(Body::Bytes(text[..half].as_bytes().to_vec()));
-                out.push(Body::Bytes(text[half..].as_bytes().to_vec()));
+                out.push(Body::Bytes(text.as_bytes()[..half].to_vec()));
+                out.push(Body::Bytes(text.as_bytes()[half..].to_vec()));
             }
             out
         }
@@ -498,6 +566,61 @@ mod tests {
             assert_eq!(small.step_count(), 2);
         }
         assert!(found > 5);
+    }
+
+    #[test]
+    fn a_character_split_across_fragments_stays_split_while_the_rest_goes() {
+        let text = "abcdefghijκlmnopqrstuvwxyz";
+        let split = text.find('κ').unwrap() as u64 + 1;
+        let scenario = Scenario {
+            opening: Opening::Standard,
+            items: vec![Item::Message(Message {
+                opcode: 1,
+                body: Body::Bytes(text.as_bytes().to_vec()),
+                cuts: vec![3, split, 20],
+                pings: vec![(2, b"ping".to_vec())],
+                chop: None,
+            })],
+            ending: Ending::Done,
+        };
+        // A "server" that refuses any text fragment that does not end on a character boundary.
+        let small = minimize(scenario, |s| {
+            s.items.iter().any(|item| match item {
+                Item::Message(m) if m.opcode == 1 => {
+                    let Body::Bytes(bytes) = &m.body else {
+                        return false;
+                    };
+                    m.cuts
+                        .iter()
+                        .any(|cut| std::str::from_utf8(&bytes[..*cut as usize]).is_err())
+                }
+                _ => false,
+            })
+        });
+        let Item::Message(m) = &small.items[0] else {
+            panic!()
+        };
+        assert_eq!(m.body, Body::Bytes("κ".as_bytes().to_vec()), "{m:?}");
+        assert_eq!(m.cuts, [1]);
+        assert!(m.pings.is_empty());
+    }
+
+    #[test]
+    fn merging_fragments_keeps_the_pings_between_fragments() {
+        let mut m = Message {
+            opcode: 2,
+            body: Body::Bytes(vec![0; 10]),
+            cuts: vec![2, 4, 6],
+            pings: vec![(0, vec![]), (2, vec![1])],
+            chop: None,
+        };
+        merge_fragments(&mut m, 2);
+        assert_eq!(m.cuts, [2, 4]);
+        assert_eq!(m.pings, [(0, vec![]), (1, vec![1])]);
+        merge_fragments(&mut m, 0);
+        assert_eq!(m.pings, [(0, vec![]), (0, vec![1])]);
+        merge_fragments(&mut m, 0);
+        assert!(m.cuts.is_empty() && m.pings.is_empty());
     }
 
     #[test]

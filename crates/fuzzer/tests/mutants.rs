@@ -2,6 +2,9 @@
 //! the defect quickly and minimize it to a small case that still fails when replayed; against the
 //! correct server it must find nothing.
 
+// Test code: lets the helpers below unwrap, as clippy.toml allows in tests.
+#![cfg(test)]
+
 use std::time::{Duration, Instant};
 
 use wsspec_fuzzer::{FuzzConfig, Progress, Quiet, StopReason, Summary, fuzz};
