@@ -12,8 +12,8 @@ use std::{
 
 use clap::Args;
 use wsspec_fuzzer::{
-    FINDINGS_SECTION, FINDINGS_TITLE, Finding, FuzzConfig, FuzzObserver, Progress, StopReason,
-    Summary, fuzz,
+    FINDINGS_SECTION, FINDINGS_TITLE, Finding, FindingStatus, FuzzConfig, FuzzObserver, Progress,
+    StopReason, Summary, fuzz,
 };
 use wsspec_reference::{EchoConfig, EchoServer};
 use wsspec_runner::{RunConfig, Target, TlsClient, TlsOptions, transport::read_ca_file};
@@ -319,8 +319,14 @@ async fn progress_line(progress: Arc<Progress>, started: Instant) {
 fn report(summary: &Summary, url: &str, seed: u64, out: &Path) -> String {
     let mut text = String::new();
     for finding in &summary.findings {
+        let status = match finding.status {
+            FindingStatus::Minimized | FindingStatus::NeverUpgraded => "",
+            FindingStatus::NotReproduced => " (did not fail again: not minimized)",
+            FindingStatus::KilledTarget => " (the target died after it: not minimized)",
+            FindingStatus::Interrupted => " (interrupted: not minimized)",
+        };
         text.push_str(&format!(
-            "{:<8} {:<7} {}\n",
+            "{:<8} {:<7} {}{status}\n",
             finding.case.id.as_str(),
             finding.result.verdict.autobahn_name(),
             finding.case.title

@@ -117,3 +117,25 @@ fn an_output_folder_of_other_files_is_a_usage_error() {
     assert!(stderr.contains("notes.toml"), "{stderr}");
     let _ = std::fs::remove_dir_all(out);
 }
+
+#[test]
+fn ctrl_c_ends_the_run_with_130_and_the_totals() {
+    let out = out_dir("fuzz-interrupted");
+    let child = std::process::Command::new(env!("CARGO_BIN_EXE_wsspec"))
+        .args(["fuzz", "--time", "60", "--out", &out.to_string_lossy()])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    let kill = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(kill.success());
+    let output = child.wait_with_output().unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(output.status.code(), Some(130), "{stdout}");
+    assert!(stdout.contains("stopped: interrupted"), "{stdout}");
+    assert!(case_files(&out).is_empty());
+}

@@ -30,7 +30,7 @@ use wsspec_runner::{
     exec::{run_server_case, upgrades},
 };
 use wsspec_suite::{
-    Case, CaseId,
+    Case,
     results::{CaseResult, CloseBehavior, Verdict},
 };
 
@@ -65,6 +65,8 @@ pub struct FuzzConfig {
     pub first_finding: u32,
     /// Most re-runs spent minimizing one finding.
     pub minimize_runs: usize,
+    /// Most time spent minimizing one finding (the last batch of re-runs may end after it).
+    pub minimize_time: Duration,
     /// Whether NON-STRICT verdicts (a SHOULD broken) are findings too.
     pub strict: bool,
     /// How the runner connects and closes (TLS, the declared policy and limit, close waits); its
@@ -86,6 +88,7 @@ impl FuzzConfig {
             max_findings: None,
             first_finding: 1,
             minimize_runs: 400,
+            minimize_time: Duration::from_secs(60),
             strict: false,
             settings,
         }
@@ -131,10 +134,24 @@ pub struct Finding {
     pub index: u64,
     /// Steps before minimization.
     pub steps_before: usize,
-    /// Whether it failed again when re-run (only reproducible findings are minimized).
-    pub reproduced: bool,
-    /// Whether the target stopped answering new connections after it.
-    pub killed_target: bool,
+    /// How far the investigation got.
+    pub status: FindingStatus,
+}
+
+/// How far a finding was investigated.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FindingStatus {
+    /// It failed the same way again and was minimized.
+    Minimized,
+    /// It did not fail again when re-run twice (the failure may depend on timing): saved as found.
+    NotReproduced,
+    /// Afterwards the target no longer upgraded a standard handshake: saved as found, and the run
+    /// stopped.
+    KilledTarget,
+    /// The target did not upgrade a standard handshake before any scenario ran.
+    NeverUpgraded,
+    /// The run was interrupted before it was minimized: saved as found.
+    Interrupted,
 }
 
 /// Why the fuzzer stopped.
@@ -260,12 +277,20 @@ pub async fn fuzz(
             Progress::add(&progress.duplicates);
             continue;
         }
-        let investigation = investigate(target, config, index, scenario, result, &findings);
+        let found = Finding {
+            case: scenario.to_case(&case_options(config, String::new(), None)),
+            steps_before: scenario.step_count(),
+            scenario,
+            result,
+            index,
+            status: FindingStatus::Interrupted,
+        };
+        let investigation = investigate(target, config, found.clone(), &findings);
         let finding = tokio::select! {
             biased;
             () = &mut stop => {
                 stopped = Some(StopReason::Interrupted);
-                break;
+                Some(found)
             }
             finding = investigation => finding,
         };
@@ -274,12 +299,15 @@ pub async fn fuzz(
             continue;
         };
         let number = config.first_finding + findings.len() as u32;
-        name_finding(&mut finding, config, number);
+        name_finding(&mut finding, config, number, None);
         Progress::add(&progress.findings);
         observer.found(&finding);
-        let killed = finding.killed_target;
+        let status = finding.status;
         findings.push(finding);
-        if killed {
+        if status == FindingStatus::Interrupted {
+            break;
+        }
+        if status == FindingStatus::KilledTarget {
             stopped = Some(StopReason::TargetDown);
             break;
         }
@@ -317,13 +345,9 @@ async fn never_upgraded(
         scenario,
         result,
         index: config.first,
-        reproduced: true,
-        killed_target: false,
+        status: FindingStatus::NeverUpgraded,
     };
-    name_finding(&mut finding, config, config.first_finding);
-    finding.case.note = Some(format!(
-        "Before any scenario ran, the target did not upgrade a connection opened with the standard handshake: {reason}"
-    ));
+    name_finding(&mut finding, config, config.first_finding, Some(reason));
     Progress::add(&progress.findings);
     observer.found(&finding);
     Summary {
@@ -346,55 +370,46 @@ async fn sleep_until(deadline: Option<Instant>) {
 }
 
 /// Looks into a failing scenario: is the target still alive, does it fail again, and what is the
-/// smallest scenario that fails the same way. `None`: it minimized to a known finding.
+/// smallest scenario that fails the same way (within the budget of re-runs and time). `None`: it
+/// minimized to a known finding.
 async fn investigate(
     target: &Target,
     config: &FuzzConfig,
-    index: u64,
-    scenario: Scenario,
-    result: CaseResult,
+    mut finding: Finding,
     findings: &[Finding],
 ) -> Option<Finding> {
-    let steps_before = scenario.step_count();
-    let mut finding = Finding {
-        case: scenario.to_case(&case_options(config, String::new(), None)),
-        scenario,
-        result,
-        index,
-        steps_before,
-        reproduced: false,
-        killed_target: false,
-    };
     if !alive(target, config).await {
-        finding.killed_target = true;
+        finding.status = FindingStatus::KilledTarget;
         return Some(finding);
     }
     let wanted = signature(&finding.result);
+    finding.status = FindingStatus::NotReproduced;
     for _ in 0..2 {
-        let again = run_scenario(target, config, index, &finding.scenario).await;
+        let again = run_scenario(target, config, finding.index, &finding.scenario).await;
         if signature(&again) == wanted {
-            finding.reproduced = true;
+            finding.status = FindingStatus::Minimized;
             finding.result = again;
             break;
         }
     }
-    if !finding.reproduced {
+    if finding.status == FindingStatus::NotReproduced {
         return Some(finding);
     }
+    let until = Instant::now() + config.minimize_time;
     let mut budget = config.minimize_runs;
     let parallel = config.jobs.clamp(1, 8);
-    'shrink: while budget > 0 {
+    'shrink: while budget > 0 && Instant::now() < until {
         let candidates = minimize::candidates(&finding.scenario);
         for batch in candidates.chunks(parallel) {
             let batch = &batch[..batch.len().min(budget)];
-            if batch.is_empty() {
+            if batch.is_empty() || Instant::now() >= until {
                 break 'shrink;
             }
             budget -= batch.len();
             let results: Vec<CaseResult> = futures_util::future::join_all(
                 batch
                     .iter()
-                    .map(|candidate| run_scenario(target, config, index, candidate)),
+                    .map(|candidate| run_scenario(target, config, finding.index, candidate)),
             )
             .await;
             if let Some((candidate, result)) = batch
@@ -436,12 +451,9 @@ async fn alive(target: &Target, config: &FuzzConfig) -> bool {
 /// The case options for running (and, with a title and note, for saving) a scenario.
 fn case_options(config: &FuzzConfig, title: String, note: Option<String>) -> CaseOptions {
     CaseOptions {
-        id: CaseId::parse(&FINDINGS_SECTION.to_string())
-            .unwrap_or_else(|_| unreachable!("a number is a case id")),
         title,
         note,
-        wait_ms: config.wait_ms,
-        timeout_ms: config.case_timeout_ms,
+        ..CaseOptions::unnamed(config.wait_ms, config.case_timeout_ms)
     }
 }
 
@@ -493,13 +505,7 @@ impl Future for ScenarioRun {
         };
         let scenario = self.scenario.take().unwrap_or_else(Scenario::empty);
         let result = joined.unwrap_or_else(|error| {
-            let case = scenario.to_case(&CaseOptions {
-                id: CaseId::parse("99").unwrap_or_else(|_| unreachable!("a valid id")),
-                title: String::new(),
-                note: None,
-                wait_ms: 0,
-                timeout_ms: 0,
-            });
+            let case = scenario.to_case(&CaseOptions::unnamed(0, 0));
             harness_error(&case, &error)
         });
         Poll::Ready((self.index, scenario, result))
@@ -537,8 +543,14 @@ fn harness_error(case: &Case, error: &tokio::task::JoinError) -> CaseResult {
     }
 }
 
-/// Gives a finding its id, title and note, and rebuilds its case with them.
-fn name_finding(finding: &mut Finding, config: &FuzzConfig, number: u32) {
+/// Gives a finding its id, title and note, and rebuilds its case with them. `never_upgraded` is
+/// why the target refused the standard handshake, for a finding made before any scenario ran.
+fn name_finding(
+    finding: &mut Finding,
+    config: &FuzzConfig,
+    number: u32,
+    never_upgraded: Option<&str>,
+) {
     let description = finding.scenario.describe();
     let title = format!("Fuzz finding: {}", shorten(&description, 200));
     let mut note = format!(
@@ -546,20 +558,31 @@ fn name_finding(finding: &mut Finding, config: &FuzzConfig, number: u32) {
         seed = config.seed,
         index = finding.index,
     );
-    let steps = finding.scenario.step_count();
-    if finding.killed_target {
-        note.push_str(
-            "; afterwards the target no longer upgraded a standard handshake, so it was not minimized (other scenarios were running at the same time: one of them may be the cause)",
-        );
-    } else if !finding.reproduced {
-        note.push_str(
+    match finding.status {
+        FindingStatus::Minimized => {
+            let steps = finding.scenario.step_count();
+            if steps < finding.steps_before {
+                note.push_str(&format!(
+                    "; minimized from {} to {steps} steps",
+                    finding.steps_before
+                ));
+            } else {
+                note.push_str("; it failed the same way when re-run");
+            }
+        }
+        FindingStatus::NotReproduced => note.push_str(
             "; it did not fail again when re-run twice, so it was not minimized: the failure may depend on timing",
-        );
-    } else {
-        note.push_str(&format!(
-            "; minimized from {} to {steps} steps",
-            finding.steps_before
-        ));
+        ),
+        FindingStatus::KilledTarget => note.push_str(
+            "; afterwards the target no longer upgraded a standard handshake, so it was not minimized (other scenarios were running at the same time: one of them may be the cause)",
+        ),
+        FindingStatus::NeverUpgraded => note = format!(
+            "Before any scenario ran, the target did not upgrade a connection opened with the standard handshake: {}",
+            never_upgraded.unwrap_or("no reason given")
+        ),
+        FindingStatus::Interrupted => {
+            note.push_str("; the run was interrupted before it was minimized")
+        }
     }
     note.push_str(&format!(
         ". What the target did: {}.",
@@ -571,9 +594,8 @@ fn name_finding(finding: &mut Finding, config: &FuzzConfig, number: u32) {
             shorten(&finding.result.notes.join("; "), 400)
         ));
     }
-    let id = format!("{FINDINGS_SECTION}.{number}");
     let mut options = case_options(config, title, Some(note));
-    options.id = CaseId::parse(&id).unwrap_or_else(|_| unreachable!("numbers make a case id"));
+    options.id = scenario::case_id(FINDINGS_SECTION, number);
     finding.case = finding.scenario.to_case(&options);
     finding.case.section_title = FINDINGS_TITLE.into();
 }

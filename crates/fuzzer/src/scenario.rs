@@ -293,6 +293,25 @@ pub struct CaseOptions {
     pub timeout_ms: u64,
 }
 
+impl CaseOptions {
+    /// Options for a scenario that is only run, not saved: no title, and the id `99.0`.
+    pub fn unnamed(wait_ms: u64, timeout_ms: u64) -> Self {
+        CaseOptions {
+            id: case_id(crate::FINDINGS_SECTION, 0),
+            title: String::new(),
+            note: None,
+            wait_ms,
+            timeout_ms,
+        }
+    }
+}
+
+/// The case id `section.number` (numbers always make one).
+pub fn case_id(section: u32, number: u32) -> CaseId {
+    CaseId::parse(&format!("{section}.{number}"))
+        .unwrap_or_else(|_| unreachable!("dot-separated numbers are a case id"))
+}
+
 impl Scenario {
     /// Scenario `index` of the run with `seed`: its bytes come from a [`StdRng`] seeded with both.
     pub fn generate(seed: u64, index: u64) -> Scenario {
@@ -436,15 +455,7 @@ impl Scenario {
 
     /// How many steps the scenario's case has.
     pub fn step_count(&self) -> usize {
-        self.to_case(&CaseOptions {
-            id: CaseId::parse("99").unwrap_or_else(|_| unreachable!("a valid id")),
-            title: String::new(),
-            note: None,
-            wait_ms: 0,
-            timeout_ms: 0,
-        })
-        .steps
-        .len()
+        self.to_case(&CaseOptions::unnamed(0, 0)).steps.len()
     }
 
     /// The scenario in words, for a finding's title.

@@ -7,7 +7,7 @@
 
 use std::time::{Duration, Instant};
 
-use wsspec_fuzzer::{FuzzConfig, Progress, Quiet, StopReason, Summary, fuzz};
+use wsspec_fuzzer::{FindingStatus, FuzzConfig, Progress, Quiet, StopReason, Summary, fuzz};
 use wsspec_mutants::Defect;
 use wsspec_runner::{RunConfig, Target, exec::run_server_case};
 use wsspec_suite::results::Verdict;
@@ -61,7 +61,7 @@ async fn finds(defect: Defect) {
         finding.case.steps.len()
     );
     assert_eq!(summary.stopped, StopReason::MaxFindings);
-    assert!(finding.reproduced && !finding.killed_target);
+    assert_eq!(finding.status, FindingStatus::Minimized);
     assert!(
         finding.case.steps.len() <= 5,
         "{defect}: {:#?}",
@@ -120,4 +120,44 @@ async fn finds_nothing_against_the_correct_server() {
     assert!(summary.findings.is_empty(), "{:#?}", summary.findings);
     assert_eq!(summary.scenarios, 2000);
     assert_eq!(summary.errors, 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_target_that_dies_is_one_finding_and_the_end_of_the_run() {
+    let server = wsspec_reference::EchoServer::bind(
+        "127.0.0.1:0".parse().unwrap(),
+        wsspec_reference::EchoConfig::default(),
+    )
+    .await
+    .unwrap();
+    let target = Target::parse(&server.url()).unwrap();
+    let (_, handle) = server.spawn();
+    // The server goes away (its listener closes) while scenarios run.
+    tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        handle.abort();
+    });
+    let mut config = FuzzConfig::new(3, RunConfig::default().settings);
+    config.time = Some(Duration::from_secs(30));
+    let started = Instant::now();
+    let summary = fuzz(
+        &target,
+        &config,
+        &Progress::default(),
+        &Quiet,
+        std::future::pending(),
+    )
+    .await;
+    assert_eq!(summary.stopped, StopReason::TargetDown, "{summary:?}");
+    assert!(started.elapsed() < Duration::from_secs(10));
+    assert_eq!(summary.findings.len(), 1);
+    let finding = &summary.findings[0];
+    assert_eq!(finding.status, FindingStatus::KilledTarget);
+    assert!(summary.scenarios > 0);
+    let note = finding.case.note.as_deref().unwrap();
+    assert!(
+        note.contains("no longer upgraded a standard handshake"),
+        "{note}"
+    );
+    assert!(note.contains("--seed 3 --first"), "{note}");
 }
