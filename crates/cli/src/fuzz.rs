@@ -35,7 +35,7 @@ pub(crate) struct FuzzArgs {
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
     runs: Option<u64>,
     /// Stop after this many seconds (default: 60 unless --runs is given). A finding being
-    /// minimized then is finished first.
+    /// minimized then is finished first (at most 60 s more).
     #[arg(long, value_name = "SECS", value_parser = clap::value_parser!(u64).range(1..))]
     time: Option<u64>,
     /// How many scenarios run at once, each on its own connection.
