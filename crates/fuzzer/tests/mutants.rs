@@ -17,9 +17,12 @@ async fn fuzz_mutant(defect: Defect, seed: u64, limit: FuzzLimit) -> (Target, Su
     let addr = wsspec_mutants::spawn(defect).await.unwrap();
     let target = Target::parse(&format!("ws://{addr}/")).unwrap();
     let mut settings = RunConfig::default().settings;
-    settings.close_wait = Duration::from_millis(500);
+    settings.close_wait = Duration::from_millis(1000);
     let mut config = FuzzConfig::new(seed, settings);
-    config.wait_ms = 500;
+    // The tests of this file run at once on two cores, in a debug build: fewer jobs, and a second
+    // for each answer, keep a busy machine from looking like a broken server.
+    config.jobs = 16;
+    config.wait_ms = 1000;
     match limit {
         FuzzLimit::FirstFinding => {
             config.time = Some(Duration::from_secs(60));
