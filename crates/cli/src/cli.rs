@@ -51,6 +51,9 @@ enum Command {
     /// Run the built-in client (tokio-tungstenite) against a fuzzing server: every case of
     /// BASE_URL/getCaseCount, then /updateReports. Verdicts are the server's to give.
     Drive(DriveArgs),
+    /// Fuzz a WebSocket server: random scenarios judged by what RFC 6455 requires; each finding is
+    /// minimized and saved as a case file. With no URL, fuzz the built-in reference server.
+    Fuzz(crate::fuzz::FuzzArgs),
 }
 
 #[derive(Args, Debug)]
@@ -225,6 +228,7 @@ pub fn main() -> ExitCode {
             Command::Report(args) => report(args),
             Command::Echo(args) => echo(args).await,
             Command::Drive(args) => drive(args).await,
+            Command::Fuzz(args) => crate::fuzz::fuzz_command(args).await,
         }
     });
     match outcome {

@@ -7,6 +7,7 @@
 mod annotations;
 mod cli;
 mod client;
+mod fuzz;
 mod outcome;
 mod progress;
 mod selection;

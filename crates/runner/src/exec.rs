@@ -526,23 +526,7 @@ impl CaseState {
 
     /// A fresh connection with the standard handshake, which must be upgraded; then TCP is closed.
     async fn standard_upgrade(&mut self, target: &Target) -> Result<(), String> {
-        let timeout = self.settings.handshake_timeout;
-        let (mut reader, mut writer) = connect(target, &self.settings.tls, timeout).await?;
-        let (head, offer) = self.request(target, &RequestSpec::default());
-        let mut out = Outgoing::default();
-        out.push_bytes(head);
-        out.write_to(&mut writer, None, Duration::ZERO, &self.recorder)
-            .await
-            .map_err(|err| format!("cannot send the opening handshake: {err}"))?;
-        let mut buf = Vec::new();
-        let (response, _) =
-            read_response_head(&mut reader, &mut buf, timeout, &self.recorder).await?;
-        let problems = judge::check_upgrade_response(&response, &offer, &self.settings.policy);
-        if !problems.is_empty() {
-            return Err(problems.join("; "));
-        }
-        let _ = writer.shutdown().await;
-        Ok(())
+        standard_upgrade(target, &self.settings, &mut self.rng, &self.recorder).await
     }
 
     /// Runs steps in order until one fails, the peer fails the connection, or the harness drops it.
@@ -1191,6 +1175,54 @@ impl CaseState {
             transcript: recorder.snapshot(),
         }
     }
+}
+
+/// Checks that the target still upgrades a connection opened with the standard handshake (and a
+/// fresh key from `seed`), then closes TCP. The fuzzer asks this after a failing scenario, to tell a
+/// target that misbehaved from one that died.
+pub async fn upgrades(target: &Target, settings: &CaseSettings, seed: u64) -> Result<(), String> {
+    let recorder = Recorder::new(Instant::now());
+    standard_upgrade(
+        target,
+        settings,
+        &mut StdRng::seed_from_u64(seed),
+        &recorder,
+    )
+    .await
+}
+
+/// A fresh connection with the standard handshake, which must be upgraded; then TCP is closed.
+async fn standard_upgrade(
+    target: &Target,
+    settings: &CaseSettings,
+    rng: &mut StdRng,
+    recorder: &Recorder,
+) -> Result<(), String> {
+    let timeout = settings.handshake_timeout;
+    let (mut reader, mut writer) = connect(target, &settings.tls, timeout).await?;
+    let key = generate_key(rng.random());
+    let context = RequestContext {
+        host: &target.host_header,
+        hostname: &target.host,
+        port: target.port,
+        resource: &target.resource,
+        key: &key,
+        policy: &settings.policy,
+    };
+    let (head, offer) = build_request(&RequestSpec::default(), &context);
+    let mut out = Outgoing::default();
+    out.push_bytes(head);
+    out.write_to(&mut writer, None, Duration::ZERO, recorder)
+        .await
+        .map_err(|err| format!("cannot send the opening handshake: {err}"))?;
+    let mut buf = Vec::new();
+    let (response, _) = read_response_head(&mut reader, &mut buf, timeout, recorder).await?;
+    let problems = judge::check_upgrade_response(&response, &offer, &settings.policy);
+    if !problems.is_empty() {
+        return Err(problems.join("; "));
+    }
+    let _ = writer.shutdown().await;
+    Ok(())
 }
 
 /// Connects to the target (TCP, and TLS for `wss://`), within `timeout`.

@@ -3,7 +3,8 @@
 //! Cases are data: TOML files, one per section, in the workspace's `cases/` folder (embedded into the
 //! binary at build time) or in any folder a user names. This crate loads them with errors that name
 //! `file:line` ([`load`]), describes them as a typed model ([`case`]), selects them with Autobahn-style
-//! wildcards ([`select`]), reads Autobahn's spec files ([`autobahn`]), and defines [`results::RunResults`], the one type the runner produces and the
+//! wildcards ([`select`]), reads Autobahn's spec files ([`autobahn`]), writes cases back as case files
+//! ([`write`]), and defines [`results::RunResults`], the one type the runner produces and the
 //! reporters render.
 //!
 //! ```
@@ -20,9 +21,11 @@ pub mod load;
 pub mod results;
 pub mod select;
 mod spec;
+pub mod write;
 
 pub use case::{Case, CaseId, Level, Role};
 pub use load::{LoadError, Suite};
 pub use spec::{DEFAULT_EXPECT_MS, parse_hex};
+pub use write::write_file;
 
 include!(concat!(env!("OUT_DIR"), "/builtin_cases.rs"));

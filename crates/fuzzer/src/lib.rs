@@ -1,0 +1,624 @@
+//! wsspec-fuzzer: the network fuzzer behind `wsspec fuzz`, with RFC 6455 as its oracle.
+//!
+//! [`fuzz`] generates [`Scenario`]s from a seed ([`scenario`]), turns each into a [`Case`] of the
+//! case language, and runs it with the runner's [`run_server_case`], so every check the scripted
+//! cases make applies: exact echoes, pongs, close codes, violations that must fail the connection,
+//! the opening handshake, and a fresh handshake after each case that proves the target still lives.
+//! A case that FAILs is a finding. It is first checked against the findings so far (a failing
+//! scenario that contains a known finding's shape adds nothing), then re-run to see that it fails
+//! again, then minimized ([`minimize`]) by re-running ever smaller scenarios while they fail the
+//! same way. The minimized case goes to the [`FuzzObserver`], which saves it with
+//! [`wsspec_suite::write_file`]; `wsspec server URL --cases-dir DIR` replays it.
+//!
+//! NON-STRICT verdicts (a SHOULD broken) are counted, not reported as findings. The fuzzer never
+//! prints: progress is read from a shared [`Progress`], findings arrive through the observer.
+
+pub mod minimize;
+pub mod scenario;
+
+use std::{
+    future::Future,
+    pin::Pin,
+    sync::atomic::{AtomicU64, Ordering},
+    task::{Context, Poll},
+    time::{Duration, Instant},
+};
+
+use futures_util::{StreamExt, stream::FuturesUnordered};
+use wsspec_runner::{
+    CaseSettings, Target,
+    exec::{run_server_case, upgrades},
+};
+use wsspec_suite::{
+    Case,
+    results::{CaseResult, CloseBehavior, Verdict},
+};
+
+pub use scenario::{CaseOptions, Scenario};
+
+/// The section that findings are numbered in: `99.1`, `99.2`, ...
+pub const FINDINGS_SECTION: u32 = 99;
+
+/// The title of the findings' section in their case files.
+pub const FINDINGS_TITLE: &str = "Fuzz findings";
+
+/// How to fuzz.
+#[derive(Clone, Debug)]
+pub struct FuzzConfig {
+    /// The run's seed: scenario `i` is [`Scenario::generate`]`(seed, i)`.
+    pub seed: u64,
+    /// The index of the first scenario.
+    pub first: u64,
+    /// Stop after this many scenarios.
+    pub runs: Option<u64>,
+    /// Stop starting scenarios after this long (a finding being minimized then is finished).
+    pub time: Option<Duration>,
+    /// How many scenarios run at once.
+    pub jobs: usize,
+    /// How long each expectation waits for the target, in milliseconds.
+    pub wait_ms: u64,
+    /// Each scenario's deadline, in milliseconds.
+    pub case_timeout_ms: u64,
+    /// Stop after this many findings.
+    pub max_findings: Option<usize>,
+    /// The number of the first finding (`99.N`), e.g. one past those already in the output folder.
+    pub first_finding: u32,
+    /// Most re-runs spent minimizing one finding.
+    pub minimize_runs: usize,
+    /// Most time spent minimizing one finding (the last batch of re-runs may end after it).
+    pub minimize_time: Duration,
+    /// Whether NON-STRICT verdicts (a SHOULD broken) are findings too.
+    pub strict: bool,
+    /// How the runner connects and closes (TLS, the declared policy and limit, close waits); its
+    /// seed is replaced by each scenario's own.
+    pub settings: CaseSettings,
+}
+
+impl FuzzConfig {
+    /// A configuration with the usual bounds and the runner's default settings.
+    pub fn new(seed: u64, settings: CaseSettings) -> Self {
+        FuzzConfig {
+            seed,
+            first: 0,
+            runs: None,
+            time: None,
+            jobs: 64,
+            wait_ms: 1000,
+            case_timeout_ms: 15_000,
+            max_findings: None,
+            first_finding: 1,
+            minimize_runs: 400,
+            minimize_time: Duration::from_secs(60),
+            strict: false,
+            settings,
+        }
+    }
+}
+
+/// Counters that the caller may read while the fuzzer runs.
+#[derive(Debug, Default)]
+pub struct Progress {
+    /// Scenarios finished.
+    pub scenarios: AtomicU64,
+    /// Findings reported.
+    pub findings: AtomicU64,
+    /// Scenarios that failed like a known finding, not reported again.
+    pub duplicates: AtomicU64,
+    /// Scenarios judged NON-STRICT.
+    pub non_strict: AtomicU64,
+    /// Scenarios that ended in a harness error (never blamed on the target).
+    pub errors: AtomicU64,
+}
+
+impl Progress {
+    fn add(counter: &AtomicU64) {
+        counter.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Reads a counter.
+    pub fn get(counter: &AtomicU64) -> u64 {
+        counter.load(Ordering::Relaxed)
+    }
+}
+
+/// One finding: a minimized case that fails against the target.
+#[derive(Clone, Debug)]
+pub struct Finding {
+    /// The case, with its id (`99.N`), title and note; ready for [`wsspec_suite::write_file`].
+    pub case: Case,
+    /// The scenario it was minimized to.
+    pub scenario: Scenario,
+    /// The result of its last run.
+    pub result: CaseResult,
+    /// The index of the scenario it was found in.
+    pub index: u64,
+    /// Steps before minimization.
+    pub steps_before: usize,
+    /// How far the investigation got.
+    pub status: FindingStatus,
+}
+
+/// How far a finding was investigated.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FindingStatus {
+    /// It failed the same way again and was minimized.
+    Minimized,
+    /// It did not fail again when re-run twice (the failure may depend on timing): saved as found.
+    NotReproduced,
+    /// Afterwards the target no longer upgraded a standard handshake: saved as found, and the run
+    /// stopped.
+    KilledTarget,
+    /// The target did not upgrade a standard handshake before any scenario ran.
+    NeverUpgraded,
+    /// The run was interrupted before it was minimized: saved as found.
+    Interrupted,
+}
+
+/// Why the fuzzer stopped.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StopReason {
+    /// `runs` scenarios ran.
+    Runs,
+    /// The time was up.
+    Time,
+    /// `max_findings` were found.
+    MaxFindings,
+    /// The target stopped accepting connections.
+    TargetDown,
+    /// The target did not upgrade a standard handshake to begin with.
+    NoUpgrade,
+    /// The caller's stop future completed (Ctrl-C).
+    Interrupted,
+}
+
+/// What a fuzzing run did.
+#[derive(Clone, Debug)]
+pub struct Summary {
+    /// Scenarios that ran to the end.
+    pub scenarios: u64,
+    /// Wall time.
+    pub elapsed: Duration,
+    /// The findings, in the order they were reported.
+    pub findings: Vec<Finding>,
+    /// Scenarios judged NON-STRICT.
+    pub non_strict: u64,
+    /// Failing scenarios that repeated a finding.
+    pub duplicates: u64,
+    /// Harness errors.
+    pub errors: u64,
+    /// Why the run ended.
+    pub stopped: StopReason,
+}
+
+/// Receives what the fuzzer finds as it finds it.
+pub trait FuzzObserver: Send + Sync {
+    /// A new finding, minimized.
+    fn found(&self, _finding: &Finding) {}
+    /// A scenario judged NON-STRICT (a SHOULD broken): not a finding.
+    fn non_strict(&self, _index: u64, _result: &CaseResult) {}
+}
+
+/// An observer that ignores everything.
+pub struct Quiet;
+impl FuzzObserver for Quiet {}
+
+/// How a result failed: the verdicts that minimization must keep.
+type Signature = (Verdict, Verdict, CloseBehavior);
+
+fn signature(result: &CaseResult) -> Signature {
+    (result.verdict, result.behavior, result.behavior_close)
+}
+
+/// Runs scenarios against `target` until a bound in `config` is reached or `stop` completes.
+pub async fn fuzz(
+    target: &Target,
+    config: &FuzzConfig,
+    progress: &Progress,
+    observer: &dyn FuzzObserver,
+    stop: impl Future<Output = ()>,
+) -> Summary {
+    let started = Instant::now();
+    if let Err(reason) = upgrades(target, &config.settings, config.seed).await {
+        return never_upgraded(target, config, progress, observer, started, &reason).await;
+    }
+    let mut stop = std::pin::pin!(stop);
+    let end = config
+        .runs
+        .map_or(u64::MAX, |runs| config.first.saturating_add(runs));
+    let mut next = config.first;
+    let mut running = FuturesUnordered::new();
+    let mut findings: Vec<Finding> = Vec::new();
+    let deadline = config.time.map(|time| started + time);
+    let mut stopped = None;
+    loop {
+        while stopped.is_none() && running.len() < config.jobs.max(1) && next < end {
+            let scenario = Scenario::generate(config.seed, next);
+            running.push(ScenarioRun::start(target, config, next, scenario));
+            next += 1;
+        }
+        if running.is_empty() {
+            break;
+        }
+        let done = tokio::select! {
+            biased;
+            () = &mut stop => {
+                stopped = Some(StopReason::Interrupted);
+                break;
+            }
+            () = sleep_until(deadline) => {
+                stopped = Some(StopReason::Time);
+                break;
+            }
+            Some(done) = running.next() => done,
+        };
+        let (index, scenario, result) = done;
+        Progress::add(&progress.scenarios);
+        match result.verdict {
+            Verdict::Fail => {}
+            Verdict::NonStrict if config.strict => {
+                Progress::add(&progress.non_strict);
+                observer.non_strict(index, &result);
+            }
+            Verdict::NonStrict => {
+                Progress::add(&progress.non_strict);
+                observer.non_strict(index, &result);
+                continue;
+            }
+            Verdict::Error => {
+                Progress::add(&progress.errors);
+                continue;
+            }
+            _ => continue,
+        }
+        if findings
+            .iter()
+            .any(|finding| scenario.contains_shape(&finding.scenario.shape()))
+        {
+            Progress::add(&progress.duplicates);
+            continue;
+        }
+        let found = Finding {
+            case: scenario.to_case(&case_options(config, String::new(), None)),
+            steps_before: scenario.step_count(),
+            scenario,
+            result,
+            index,
+            status: FindingStatus::Interrupted,
+        };
+        let investigation = investigate(target, config, found.clone(), &findings);
+        let finding = tokio::select! {
+            biased;
+            () = &mut stop => {
+                stopped = Some(StopReason::Interrupted);
+                Some(found)
+            }
+            finding = investigation => finding,
+        };
+        let Some(mut finding) = finding else {
+            Progress::add(&progress.duplicates);
+            continue;
+        };
+        let number = config.first_finding + findings.len() as u32;
+        name_finding(&mut finding, config, number, None);
+        Progress::add(&progress.findings);
+        observer.found(&finding);
+        let status = finding.status;
+        findings.push(finding);
+        if status == FindingStatus::Interrupted {
+            break;
+        }
+        if status == FindingStatus::KilledTarget {
+            stopped = Some(StopReason::TargetDown);
+            break;
+        }
+        if config.max_findings.is_some_and(|max| findings.len() >= max) {
+            stopped = Some(StopReason::MaxFindings);
+            break;
+        }
+    }
+    Summary {
+        scenarios: Progress::get(&progress.scenarios),
+        elapsed: started.elapsed(),
+        findings,
+        non_strict: Progress::get(&progress.non_strict),
+        duplicates: Progress::get(&progress.duplicates),
+        errors: Progress::get(&progress.errors),
+        stopped: stopped.unwrap_or(StopReason::Runs),
+    }
+}
+
+/// The one finding of a target that does not upgrade even a standard handshake: every scenario
+/// would fail the same way, so the fuzzer stops at once.
+async fn never_upgraded(
+    target: &Target,
+    config: &FuzzConfig,
+    progress: &Progress,
+    observer: &dyn FuzzObserver,
+    started: Instant,
+    reason: &str,
+) -> Summary {
+    let scenario = Scenario::empty();
+    let result = run_scenario(target, config, config.first, &scenario).await;
+    let mut finding = Finding {
+        case: scenario.to_case(&case_options(config, String::new(), None)),
+        steps_before: scenario.step_count(),
+        scenario,
+        result,
+        index: config.first,
+        status: FindingStatus::NeverUpgraded,
+    };
+    name_finding(&mut finding, config, config.first_finding, Some(reason));
+    Progress::add(&progress.findings);
+    observer.found(&finding);
+    Summary {
+        scenarios: 0,
+        elapsed: started.elapsed(),
+        findings: vec![finding],
+        non_strict: 0,
+        duplicates: 0,
+        errors: 0,
+        stopped: StopReason::NoUpgrade,
+    }
+}
+
+/// Sleeps until `deadline`, or forever without one.
+async fn sleep_until(deadline: Option<Instant>) {
+    match deadline {
+        Some(deadline) => tokio::time::sleep_until(deadline.into()).await,
+        None => std::future::pending().await,
+    }
+}
+
+/// Looks into a failing scenario: is the target still alive, does it fail again, and what is the
+/// smallest scenario that fails the same way (within the budget of re-runs and time). `None`: it
+/// minimized to a known finding.
+async fn investigate(
+    target: &Target,
+    config: &FuzzConfig,
+    mut finding: Finding,
+    findings: &[Finding],
+) -> Option<Finding> {
+    if !alive(target, config).await {
+        finding.status = FindingStatus::KilledTarget;
+        return Some(finding);
+    }
+    let wanted = signature(&finding.result);
+    finding.status = FindingStatus::NotReproduced;
+    for _ in 0..2 {
+        let again = run_scenario(target, config, finding.index, &finding.scenario).await;
+        if signature(&again) == wanted {
+            finding.status = FindingStatus::Minimized;
+            finding.result = again;
+            break;
+        }
+    }
+    if finding.status == FindingStatus::NotReproduced {
+        return Some(finding);
+    }
+    let until = Instant::now() + config.minimize_time;
+    let mut budget = config.minimize_runs;
+    let parallel = config.jobs.clamp(1, 8);
+    'shrink: while budget > 0 && Instant::now() < until {
+        let candidates = minimize::candidates(&finding.scenario);
+        for batch in candidates.chunks(parallel) {
+            let batch = &batch[..batch.len().min(budget)];
+            if batch.is_empty() || Instant::now() >= until {
+                break 'shrink;
+            }
+            budget -= batch.len();
+            let results: Vec<CaseResult> = futures_util::future::join_all(
+                batch
+                    .iter()
+                    .map(|candidate| run_scenario(target, config, finding.index, candidate)),
+            )
+            .await;
+            if let Some((candidate, result)) = batch
+                .iter()
+                .zip(results)
+                .find(|(_, result)| signature(result) == wanted)
+            {
+                finding.scenario = candidate.clone();
+                finding.result = result;
+                continue 'shrink;
+            }
+        }
+        break;
+    }
+    let shape = finding.scenario.shape();
+    if findings.iter().any(|known| known.scenario.shape() == shape) {
+        return None;
+    }
+    Some(finding)
+}
+
+/// Whether the target still upgrades a standard handshake (asked twice, a moment apart, before it
+/// is declared dead).
+async fn alive(target: &Target, config: &FuzzConfig) -> bool {
+    for attempt in 0..2u64 {
+        if attempt > 0 {
+            tokio::time::sleep(Duration::from_millis(250)).await;
+        }
+        if upgrades(target, &config.settings, config.seed ^ attempt)
+            .await
+            .is_ok()
+        {
+            return true;
+        }
+    }
+    false
+}
+
+/// The case options for running (and, with a title and note, for saving) a scenario.
+fn case_options(config: &FuzzConfig, title: String, note: Option<String>) -> CaseOptions {
+    CaseOptions {
+        title,
+        note,
+        ..CaseOptions::unnamed(config.wait_ms, config.case_timeout_ms)
+    }
+}
+
+/// Runs one scenario as a case on a task of its own, with the scenario's own seed for masks and
+/// keys.
+async fn run_scenario(
+    target: &Target,
+    config: &FuzzConfig,
+    index: u64,
+    scenario: &Scenario,
+) -> CaseResult {
+    ScenarioRun::start(target, config, index, scenario.clone())
+        .await
+        .2
+}
+
+/// A scenario running as a case on a tokio task of its own (so that a peer flooding one case
+/// cannot starve the others); dropping it aborts the case.
+struct ScenarioRun {
+    index: u64,
+    scenario: Option<Scenario>,
+    handle: tokio::task::JoinHandle<CaseResult>,
+}
+
+impl ScenarioRun {
+    fn start(target: &Target, config: &FuzzConfig, index: u64, scenario: Scenario) -> Self {
+        let case = scenario.to_case(&case_options(config, String::new(), None));
+        let target = target.clone();
+        let mut settings = config.settings.clone();
+        settings.seed = scenario::scenario_seed(config.seed, index);
+        let handle = tokio::spawn(async move {
+            run_server_case(&case, &target, &settings, Instant::now()).await
+        });
+        ScenarioRun {
+            index,
+            scenario: Some(scenario),
+            handle,
+        }
+    }
+}
+
+impl Future for ScenarioRun {
+    type Output = (u64, Scenario, CaseResult);
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let joined = match Pin::new(&mut self.handle).poll(cx) {
+            Poll::Ready(joined) => joined,
+            Poll::Pending => return Poll::Pending,
+        };
+        let scenario = self.scenario.take().unwrap_or_else(Scenario::empty);
+        let result = joined.unwrap_or_else(|error| {
+            let case = scenario.to_case(&CaseOptions::unnamed(0, 0));
+            harness_error(&case, &error)
+        });
+        Poll::Ready((self.index, scenario, result))
+    }
+}
+
+impl Drop for ScenarioRun {
+    fn drop(&mut self) {
+        self.handle.abort();
+    }
+}
+
+/// The result of a scenario whose task failed: wsspec's fault, never the target's.
+fn harness_error(case: &Case, error: &tokio::task::JoinError) -> CaseResult {
+    CaseResult {
+        id: case.id.to_string(),
+        title: case.title.clone(),
+        section_title: String::new(),
+        rfc: case.rfc.clone(),
+        level: case.level,
+        requirement: case.requirement.clone(),
+        verdict: Verdict::Error,
+        behavior: Verdict::Error,
+        behavior_close: CloseBehavior::Informational,
+        expected: case.expectation(),
+        actual: format!("wsspec failed while running this scenario: {error}"),
+        notes: Vec::new(),
+        close: Default::default(),
+        started_ms: 0,
+        duration_ms: 0,
+        throughput: None,
+        handshake: None,
+        observation: None,
+        transcript: Default::default(),
+    }
+}
+
+/// Gives a finding its id, title and note, and rebuilds its case with them. `never_upgraded` is
+/// why the target refused the standard handshake, for a finding made before any scenario ran.
+fn name_finding(
+    finding: &mut Finding,
+    config: &FuzzConfig,
+    number: u32,
+    never_upgraded: Option<&str>,
+) {
+    let description = finding.scenario.describe();
+    let title = format!("Fuzz finding: {}", shorten(&description, 200));
+    let mut note = format!(
+        "Found by `wsspec fuzz --seed {seed}` in scenario {index} (run it alone with `--seed {seed} --first {index} --runs 1`)",
+        seed = config.seed,
+        index = finding.index,
+    );
+    match finding.status {
+        FindingStatus::Minimized => {
+            let steps = finding.scenario.step_count();
+            if steps < finding.steps_before {
+                note.push_str(&format!(
+                    "; minimized from {} to {steps} steps",
+                    finding.steps_before
+                ));
+            } else {
+                note.push_str("; it failed the same way when re-run");
+            }
+        }
+        FindingStatus::NotReproduced => note.push_str(
+            "; it did not fail again when re-run twice, so it was not minimized: the failure may depend on timing",
+        ),
+        FindingStatus::KilledTarget => note.push_str(
+            "; afterwards the target no longer upgraded a standard handshake, so it was not minimized (other scenarios were running at the same time: one of them may be the cause)",
+        ),
+        FindingStatus::NeverUpgraded => note = format!(
+            "Before any scenario ran, the target did not upgrade a connection opened with the standard handshake: {}",
+            never_upgraded.unwrap_or("no reason given")
+        ),
+        FindingStatus::Interrupted => {
+            note.push_str("; the run was interrupted before it was minimized")
+        }
+    }
+    note.push_str(&format!(
+        ". What the target did: {}.",
+        shorten(finding.result.actual.trim_end_matches('.'), 600)
+    ));
+    if !finding.result.notes.is_empty() {
+        note.push_str(&format!(
+            " Notes: {}.",
+            shorten(&finding.result.notes.join("; "), 400)
+        ));
+    }
+    let mut options = case_options(config, title, Some(note));
+    options.id = scenario::case_id(FINDINGS_SECTION, number);
+    finding.case = finding.scenario.to_case(&options);
+    finding.case.section_title = FINDINGS_TITLE.into();
+}
+
+/// `text` cut to at most `max` bytes at a character boundary, with an ellipsis when cut.
+fn shorten(text: &str, max: usize) -> String {
+    if text.len() <= max {
+        return text.to_owned();
+    }
+    let mut end = max;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}…", &text[..end])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shorten_cuts_at_a_character_boundary() {
+        assert_eq!(shorten("abc", 5), "abc");
+        assert_eq!(shorten("κόσμε", 3), "κ…");
+    }
+}

@@ -1,0 +1,652 @@
+//! Minimizing a failing scenario: delta debugging on the scenario model.
+//!
+//! [`candidates`] lists the scenarios one simplification away from a failing one, the most reducing
+//! first: whole items dropped (halves, then one at a time), handshake edits undone, the ending
+//! dropped, then each part made simpler (a message sent in one frame, without pings or chopping,
+//! as binary, with a shorter payload; a violation without the message left open before it, with a
+//! shorter payload). The fuzzer re-runs them and keeps the first that still fails the same way,
+//! then starts over from it, until no candidate fails or the budget of re-runs is spent. Working on
+//! the scenario rather than on raw steps keeps every candidate well-formed: an expectation never
+//! loses the send it waits for, and a message never loses its last fragment.
+
+use crate::scenario::{
+    AcceptEdit, Body, Ending, Item, Message, Opening, Scenario, Violation, ViolationKind,
+};
+
+/// The scenarios one simplification away from `scenario`, most reducing first. None equals it.
+pub fn candidates(scenario: &Scenario) -> Vec<Scenario> {
+    let mut out = Vec::new();
+    let items = &scenario.items;
+
+    // Drop items: the first half, the second half, then each one.
+    if items.len() >= 2 {
+        let half = items.len() / 2;
+        out.push(with_items(scenario, items[half..].to_vec()));
+        out.push(with_items(scenario, items[..half].to_vec()));
+    }
+    for i in 0..items.len() {
+        let mut fewer = items.clone();
+        fewer.remove(i);
+        out.push(with_items(scenario, fewer));
+    }
+
+    // Undo handshake edits.
+    if let Opening::Accepted(edits) = &scenario.opening {
+        out.push(Scenario {
+            opening: Opening::Standard,
+            ..scenario.clone()
+        });
+        if edits.len() > 1 {
+            for i in 0..edits.len() {
+                let mut fewer: Vec<AcceptEdit> = edits.clone();
+                fewer.remove(i);
+                out.push(Scenario {
+                    opening: Opening::Accepted(fewer),
+                    ..scenario.clone()
+                });
+            }
+        }
+    }
+
+    // Drop the ending, or simplify it.
+    if scenario.ending != Ending::Done {
+        out.push(Scenario {
+            ending: Ending::Done,
+            ..scenario.clone()
+        });
+    }
+    match &scenario.ending {
+        Ending::Done => {}
+        Ending::Close(close) => {
+            if close.open.is_some() {
+                let mut simpler = close.clone();
+                simpler.open = None;
+                out.push(with_ending(scenario, Ending::Close(simpler)));
+            }
+            if !close.reason.is_empty() {
+                let mut simpler = close.clone();
+                simpler.reason.clear();
+                out.push(with_ending(scenario, Ending::Close(simpler)));
+            }
+        }
+        Ending::Violation(violation) => {
+            for simpler in simpler_violations(violation) {
+                out.push(with_ending(scenario, Ending::Violation(simpler)));
+            }
+        }
+    }
+
+    // Simplify each item.
+    for (i, item) in items.iter().enumerate() {
+        for simpler in simpler_items(item) {
+            let mut changed = items.clone();
+            changed[i] = simpler;
+            out.push(with_items(scenario, changed));
+        }
+    }
+
+    out.retain(|candidate| candidate != scenario);
+    out
+}
+
+fn with_items(scenario: &Scenario, items: Vec<Item>) -> Scenario {
+    Scenario {
+        items,
+        ..scenario.clone()
+    }
+}
+
+fn with_ending(scenario: &Scenario, ending: Ending) -> Scenario {
+    Scenario {
+        ending,
+        ..scenario.clone()
+    }
+}
+
+/// Shorter versions of a payload: empty, then each half.
+fn shorter(payload: &[u8]) -> Vec<Vec<u8>> {
+    if payload.is_empty() {
+        return Vec::new();
+    }
+    let half = payload.len() / 2;
+    let mut out = vec![Vec::new()];
+    if half > 0 {
+        out.push(payload[..half].to_vec());
+        out.push(payload[half..].to_vec());
+    }
+    out
+}
+
+fn simpler_items(item: &Item) -> Vec<Item> {
+    match item {
+        Item::Ping(payload) => shorter(payload).into_iter().map(Item::Ping).collect(),
+        Item::Pong(payload) => shorter(payload).into_iter().map(Item::Pong).collect(),
+        Item::Message(message) => simpler_messages(message)
+            .into_iter()
+            .map(Item::Message)
+            .collect(),
+    }
+}
+
+fn simpler_messages(message: &Message) -> Vec<Message> {
+    let mut out = Vec::new();
+    let mut push = |change: &dyn Fn(&mut Message)| {
+        let mut simpler = message.clone();
+        change(&mut simpler);
+        out.push(simpler);
+    };
+    if message.chop.is_some() {
+        push(&|m| m.chop = None);
+    }
+    if !message.pings.is_empty() {
+        push(&|m| m.pings.clear());
+        for i in 0..message.pings.len() {
+            push(&|m| {
+                m.pings.remove(i);
+            });
+        }
+        for i in 0..message.pings.len() {
+            push(&|m| m.pings[i].1.clear());
+        }
+    }
+    if !message.cuts.is_empty() {
+        push(&|m| {
+            m.cuts.clear();
+            m.pings.clear();
+        });
+        for i in 0..message.cuts.len() {
+            push(&|m| merge_fragments(m, i));
+        }
+    }
+    if message.opcode == 1 {
+        push(&|m| m.opcode = 2);
+    }
+    if let Body::Bytes(bytes) = &message.body {
+        for (start, end) in fragment_halves(message, bytes) {
+            push(&|m| remove_range(m, start, end));
+        }
+    }
+    for body in shorter_bodies(&message.body, message.opcode == 1) {
+        push(&|m| {
+            m.body = body.clone();
+            let len = m.body.len();
+            for cut in &mut m.cuts {
+                *cut = (*cut).min(len);
+            }
+        });
+    }
+    out
+}
+
+/// Merges fragments `i` and `i + 1` (drops cut `i`); the pings keep their places between the
+/// fragments that remain.
+fn merge_fragments(message: &mut Message, i: usize) {
+    message.cuts.remove(i);
+    let frames = message.cuts.len() + 1;
+    for (after, _) in &mut message.pings {
+        if *after > i {
+            *after -= 1;
+        }
+        // A ping that would now follow the last fragment goes before it instead.
+        if *after + 1 >= frames && frames >= 2 {
+            *after = frames - 2;
+        }
+    }
+    message.pings.retain(|(after, _)| after + 1 < frames);
+}
+
+/// Byte ranges that halve one fragment each: the first or the second half of its bytes (for text,
+/// whole characters only, so that a character split across fragments stays split).
+fn fragment_halves(message: &Message, bytes: &[u8]) -> Vec<(usize, usize)> {
+    let text = if message.opcode == 1 {
+        std::str::from_utf8(bytes).ok()
+    } else {
+        None
+    };
+    let boundary = |at: usize| text.is_none_or(|text| text.is_char_boundary(at));
+    let mut bounds: Vec<usize> = message
+        .cuts
+        .iter()
+        .map(|cut| usize::try_from(*cut).unwrap_or(usize::MAX).min(bytes.len()))
+        .collect();
+    bounds.push(bytes.len());
+    let mut ranges = Vec::new();
+    let mut start = 0;
+    for end in bounds {
+        let half = (end.saturating_sub(start) / 2).max(1);
+        for (mut a, mut b) in [(start, start + half), (end.saturating_sub(half), end)] {
+            while a < b && !boundary(a) {
+                a += 1;
+            }
+            while b > a && !boundary(b) {
+                b -= 1;
+            }
+            if start <= a && a < b && b <= end && !ranges.contains(&(a, b)) {
+                ranges.push((a, b));
+            }
+        }
+        start = end.max(start);
+    }
+    ranges
+}
+
+/// Removes bytes `start..end` of a spelled-out body; cuts after the range move back with it.
+fn remove_range(message: &mut Message, start: usize, end: usize) {
+    if let Body::Bytes(bytes) = &mut message.body {
+        bytes.drain(start..end.min(bytes.len()));
+        let removed = (end - start) as u64;
+        for cut in &mut message.cuts {
+            if *cut >= end as u64 {
+                *cut -= removed;
+            } else if *cut > start as u64 {
+                *cut = start as u64;
+            }
+        }
+    }
+}
+
+/// Shorter message bodies: empty, then each half (text cut at a character boundary).
+fn shorter_bodies(body: &Body, text: bool) -> Vec<Body> {
+    match body {
+        Body::Bytes(bytes) if text => {
+            let Ok(text) = std::str::from_utf8(bytes) else {
+                return Vec::new();
+            };
+            if text.is_empty() {
+                return Vec::new();
+            }
+            let mut half = text.len() / 2;
+            while !text.is_char_boundary(half) {
+                half -= 1;
+            }
+            let mut out = vec![Body::Bytes(Vec::new())];
+            if half > 0 {
+                out.push(Body::Bytes(text.as_bytes()[..half].to_vec()));
+                out.push(Body::Bytes(text.as_bytes()[half..].to_vec()));
+            }
+            out
+        }
+        Body::Bytes(bytes) => shorter(bytes).into_iter().map(Body::Bytes).collect(),
+        Body::Repeat { pattern, len } if *len > 0 => {
+            let mut out = vec![Body::Bytes(Vec::new())];
+            // Halve towards the smallest length that still fails; near the 64 KiB boundary, step
+            // down by one byte at a time once halving no longer reproduces.
+            for smaller in [len / 2, len - 1] {
+                if smaller > 0 {
+                    out.push(Body::Repeat {
+                        pattern: pattern.clone(),
+                        len: smaller,
+                    });
+                }
+            }
+            out
+        }
+        Body::Repeat { .. } => Vec::new(),
+    }
+}
+
+fn simpler_violations(violation: &Violation) -> Vec<Violation> {
+    let mut out = Vec::new();
+    let with_kind = |kind: ViolationKind| Violation {
+        kind,
+        ..violation.clone()
+    };
+    if violation.open.is_some() && !violation.kind.needs_open() {
+        out.push(Violation {
+            open: None,
+            ..violation.clone()
+        });
+    }
+    if violation.chop.is_some() {
+        out.push(Violation {
+            chop: None,
+            ..violation.clone()
+        });
+    }
+    if let Some(open) = &violation.open {
+        for payload in shorter(&open.payload) {
+            let mut open = open.clone();
+            open.payload = payload;
+            out.push(Violation {
+                open: Some(open),
+                ..violation.clone()
+            });
+        }
+    }
+    match &violation.kind {
+        ViolationKind::Rsv {
+            rsv,
+            opcode,
+            payload,
+        } => {
+            if *opcode == 0 {
+                // RSV bits on a continuation need a message open; a whole frame needs none.
+                out.push(Violation {
+                    kind: ViolationKind::Rsv {
+                        rsv: *rsv,
+                        opcode: 2,
+                        payload: payload.clone(),
+                    },
+                    open: None,
+                    ..violation.clone()
+                });
+            }
+            for payload in shorter(payload) {
+                out.push(with_kind(ViolationKind::Rsv {
+                    rsv: *rsv,
+                    opcode: *opcode,
+                    payload,
+                }));
+            }
+        }
+        ViolationKind::ReservedOpcode {
+            opcode,
+            fin,
+            payload,
+        } => {
+            if !fin {
+                out.push(with_kind(ViolationKind::ReservedOpcode {
+                    opcode: *opcode,
+                    fin: true,
+                    payload: payload.clone(),
+                }));
+            }
+            for payload in shorter(payload) {
+                out.push(with_kind(ViolationKind::ReservedOpcode {
+                    opcode: *opcode,
+                    fin: *fin,
+                    payload,
+                }));
+            }
+        }
+        ViolationKind::OversizedControl { opcode, len } => {
+            if *len > 126 {
+                out.push(with_kind(ViolationKind::OversizedControl {
+                    opcode: *opcode,
+                    len: 126,
+                }));
+            }
+        }
+        ViolationKind::FragmentedControl {
+            opcode,
+            first,
+            rest,
+        } => {
+            if rest.is_some() {
+                out.push(with_kind(ViolationKind::FragmentedControl {
+                    opcode: *opcode,
+                    first: first.clone(),
+                    rest: None,
+                }));
+            }
+            for first in shorter(first) {
+                out.push(with_kind(ViolationKind::FragmentedControl {
+                    opcode: *opcode,
+                    first,
+                    rest: rest.clone(),
+                }));
+            }
+            if let Some(rest) = rest {
+                for rest in shorter(rest) {
+                    out.push(with_kind(ViolationKind::FragmentedControl {
+                        opcode: *opcode,
+                        first: first.clone(),
+                        rest: Some(rest),
+                    }));
+                }
+            }
+        }
+        ViolationKind::StrayContinuation { fin, payload } => {
+            for payload in shorter(payload) {
+                out.push(with_kind(ViolationKind::StrayContinuation {
+                    fin: *fin,
+                    payload,
+                }));
+            }
+        }
+        ViolationKind::NewMessage {
+            opcode,
+            fin,
+            payload,
+        } => {
+            for payload in shorter(payload) {
+                out.push(with_kind(ViolationKind::NewMessage {
+                    opcode: *opcode,
+                    fin: *fin,
+                    payload,
+                }));
+            }
+        }
+        ViolationKind::InvalidUtf8 { bytes, cuts } => {
+            if !cuts.is_empty() {
+                out.push(with_kind(ViolationKind::InvalidUtf8 {
+                    bytes: bytes.clone(),
+                    cuts: Vec::new(),
+                }));
+            }
+            // Keep only what is still invalid: drop bytes from either end.
+            let len = bytes.len();
+            for (start, end) in [(len / 2, len), (0, len / 2), (1, len), (0, len - 1)] {
+                let part = bytes.get(start..end).unwrap_or_default();
+                if part.len() < len && std::str::from_utf8(part).is_err() {
+                    let cuts = cuts.iter().map(|c| (*c).min(part.len() as u64)).collect();
+                    out.push(with_kind(ViolationKind::InvalidUtf8 {
+                        bytes: part.to_vec(),
+                        cuts,
+                    }));
+                }
+            }
+        }
+        ViolationKind::InvalidCloseCode { code, reason } => {
+            if !reason.is_empty() {
+                out.push(with_kind(ViolationKind::InvalidCloseCode {
+                    code: *code,
+                    reason: String::new(),
+                }));
+            }
+        }
+        ViolationKind::OneByteClose(_) => {}
+        ViolationKind::InvalidCloseReason { code, reason } => {
+            let len = reason.len();
+            for (start, end) in [(len / 2, len), (0, len / 2), (1, len), (0, len - 1)] {
+                let part = reason.get(start..end).unwrap_or_default();
+                if part.len() < len && std::str::from_utf8(part).is_err() {
+                    out.push(with_kind(ViolationKind::InvalidCloseReason {
+                        code: *code,
+                        reason: part.to_vec(),
+                    }));
+                }
+            }
+        }
+        ViolationKind::Unmasked { opcode, payload } => {
+            for payload in shorter(payload) {
+                out.push(with_kind(ViolationKind::Unmasked {
+                    opcode: *opcode,
+                    payload,
+                }));
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Greedy minimization with a predicate instead of a server: what the fuzzer does.
+    fn minimize(mut scenario: Scenario, fails: impl Fn(&Scenario) -> bool) -> Scenario {
+        while let Some(smaller) = candidates(&scenario).into_iter().find(|c| fails(c)) {
+            scenario = smaller;
+        }
+        scenario
+    }
+
+    #[test]
+    fn candidates_are_simpler_and_stay_well_formed() {
+        for i in 0..300 {
+            let scenario = Scenario::generate(11, i);
+            for candidate in candidates(&scenario) {
+                assert_ne!(candidate, scenario);
+                // Every candidate still makes a case (no panic on slicing), and a message's pings
+                // still sit between its fragments.
+                let _ = candidate.step_count();
+                for item in &candidate.items {
+                    if let Item::Message(m) = item {
+                        assert!(
+                            m.pings
+                                .iter()
+                                .all(|(after, _)| after + 1 < m.cuts.len() + 1)
+                        );
+                        if m.opcode == 1 {
+                            if let Body::Bytes(bytes) = &m.body {
+                                assert!(std::str::from_utf8(bytes).is_ok());
+                            }
+                        }
+                    }
+                }
+                if let Ending::Violation(v) = &candidate.ending {
+                    assert!(v.open.is_some() || !v.kind.needs_open());
+                    if let ViolationKind::InvalidUtf8 { bytes, .. } = &v.kind {
+                        assert!(std::str::from_utf8(bytes).is_err());
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn a_bug_in_one_item_minimizes_to_that_item() {
+        // A "server" that mishandles any ping with a payload.
+        let fails = |s: &Scenario| {
+            s.items
+                .iter()
+                .any(|item| matches!(item, Item::Ping(p) if !p.is_empty()))
+        };
+        let mut found = 0;
+        for i in 0..200 {
+            let scenario = Scenario::generate(3, i);
+            if !fails(&scenario) {
+                continue;
+            }
+            found += 1;
+            let small = minimize(scenario, fails);
+            assert_eq!(small.opening, Opening::Standard);
+            assert_eq!(small.ending, Ending::Done);
+            assert_eq!(small.items.len(), 1);
+            assert!(
+                matches!(&small.items[0], Item::Ping(p) if p.len() == 1),
+                "{small:?}"
+            );
+            assert_eq!(small.step_count(), 2);
+        }
+        assert!(found > 10);
+    }
+
+    #[test]
+    fn a_bug_in_the_violation_minimizes_to_the_violation_alone() {
+        let fails = |s: &Scenario| matches!(&s.ending, Ending::Violation(v) if matches!(v.kind, ViolationKind::InvalidUtf8 { .. }));
+        let mut found = 0;
+        for i in 0..400 {
+            let scenario = Scenario::generate(4, i);
+            if !fails(&scenario) {
+                continue;
+            }
+            found += 1;
+            let small = minimize(scenario, fails);
+            assert!(small.items.is_empty());
+            let Ending::Violation(v) = &small.ending else {
+                panic!()
+            };
+            let ViolationKind::InvalidUtf8 { bytes, cuts } = &v.kind else {
+                panic!()
+            };
+            assert!(cuts.is_empty() && v.open.is_none() && v.chop.is_none());
+            assert!(bytes.len() <= 2, "{bytes:02x?}");
+            assert_eq!(small.step_count(), 2);
+        }
+        assert!(found > 5);
+    }
+
+    #[test]
+    fn a_character_split_across_fragments_stays_split_while_the_rest_goes() {
+        let text = "abcdefghijκlmnopqrstuvwxyz";
+        let split = text.find('κ').unwrap() as u64 + 1;
+        let scenario = Scenario {
+            opening: Opening::Standard,
+            items: vec![Item::Message(Message {
+                opcode: 1,
+                body: Body::Bytes(text.as_bytes().to_vec()),
+                cuts: vec![3, split, 20],
+                pings: vec![(2, b"ping".to_vec())],
+                chop: None,
+            })],
+            ending: Ending::Done,
+        };
+        // A "server" that refuses any text fragment that does not end on a character boundary.
+        let small = minimize(scenario, |s| {
+            s.items.iter().any(|item| match item {
+                Item::Message(m) if m.opcode == 1 => {
+                    let Body::Bytes(bytes) = &m.body else {
+                        return false;
+                    };
+                    m.cuts
+                        .iter()
+                        .any(|cut| std::str::from_utf8(&bytes[..*cut as usize]).is_err())
+                }
+                _ => false,
+            })
+        });
+        let Item::Message(m) = &small.items[0] else {
+            panic!()
+        };
+        assert_eq!(m.body, Body::Bytes("κ".as_bytes().to_vec()), "{m:?}");
+        assert_eq!(m.cuts, [1]);
+        assert!(m.pings.is_empty());
+    }
+
+    #[test]
+    fn merging_fragments_keeps_the_pings_between_fragments() {
+        let mut m = Message {
+            opcode: 2,
+            body: Body::Bytes(vec![0; 10]),
+            cuts: vec![2, 4, 6],
+            pings: vec![(0, vec![]), (2, vec![1])],
+            chop: None,
+        };
+        merge_fragments(&mut m, 2);
+        assert_eq!(m.cuts, [2, 4]);
+        assert_eq!(m.pings, [(0, vec![]), (1, vec![1])]);
+        merge_fragments(&mut m, 0);
+        assert_eq!(m.pings, [(0, vec![]), (0, vec![1])]);
+        merge_fragments(&mut m, 0);
+        assert!(m.cuts.is_empty() && m.pings.is_empty());
+    }
+
+    #[test]
+    fn a_length_threshold_is_found_byte_by_byte_near_it() {
+        let scenario = Scenario {
+            opening: Opening::Standard,
+            items: vec![Item::Message(Message {
+                opcode: 2,
+                body: Body::Repeat {
+                    pattern: vec![1, 2],
+                    len: 65540,
+                },
+                cuts: vec![],
+                pings: vec![],
+                chop: None,
+            })],
+            ending: Ending::Done,
+        };
+        let small = minimize(scenario, |s| {
+            s.items
+                .iter()
+                .any(|item| matches!(item, Item::Message(m) if m.body.len() > 65535))
+        });
+        let Item::Message(m) = &small.items[0] else {
+            panic!()
+        };
+        assert_eq!(m.body.len(), 65536);
+    }
+}
