@@ -506,7 +506,12 @@ impl Future for ScenarioRun {
         let scenario = self.scenario.take().unwrap_or_else(Scenario::empty);
         let result = joined.unwrap_or_else(|error| {
             let case = scenario.to_case(&CaseOptions::unnamed(0, 0));
-            harness_error(&case, &error)
+            wsspec_runner::exec::harness_error(
+                &case,
+                format!("wsspec failed while running this scenario: {error}"),
+                Duration::ZERO,
+                Duration::ZERO,
+            )
         });
         Poll::Ready((self.index, scenario, result))
     }
@@ -515,31 +520,6 @@ impl Future for ScenarioRun {
 impl Drop for ScenarioRun {
     fn drop(&mut self) {
         self.handle.abort();
-    }
-}
-
-/// The result of a scenario whose task failed: wsspec's fault, never the target's.
-fn harness_error(case: &Case, error: &tokio::task::JoinError) -> CaseResult {
-    CaseResult {
-        id: case.id.to_string(),
-        title: case.title.clone(),
-        section_title: String::new(),
-        rfc: case.rfc.clone(),
-        level: case.level,
-        requirement: case.requirement.clone(),
-        verdict: Verdict::Error,
-        behavior: Verdict::Error,
-        behavior_close: CloseBehavior::Informational,
-        expected: case.expectation(),
-        actual: format!("wsspec failed while running this scenario: {error}"),
-        notes: Vec::new(),
-        close: Default::default(),
-        started_ms: 0,
-        duration_ms: 0,
-        throughput: None,
-        handshake: None,
-        observation: None,
-        transcript: Default::default(),
     }
 }
 

@@ -121,6 +121,32 @@ pub fn missing_client_case(
     state.into_result(case, start, run_start, recorder)
 }
 
+/// The result of a case that wsspec itself failed to run (ERROR, never blamed on the target), which
+/// started `started` into the run and took `took`.
+pub fn harness_error(case: &Case, actual: String, started: Duration, took: Duration) -> CaseResult {
+    CaseResult {
+        id: case.id.to_string(),
+        title: case.title.clone(),
+        section_title: case.section_title.clone(),
+        rfc: case.rfc.clone(),
+        level: case.level,
+        requirement: case.requirement.clone(),
+        verdict: Verdict::Error,
+        behavior: Verdict::Error,
+        behavior_close: CloseBehavior::Informational,
+        expected: case.expectation(),
+        actual,
+        notes: Vec::new(),
+        close: CloseInfo::default(),
+        started_ms: started.as_millis() as u64,
+        duration_ms: took.as_millis() as u64,
+        throughput: None,
+        handshake: None,
+        observation: None,
+        transcript: Default::default(),
+    }
+}
+
 /// Runs a case's state machine within the case's deadline, then judges it.
 async fn run_case(
     case: &Case,

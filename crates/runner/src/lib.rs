@@ -32,10 +32,7 @@ use std::{
 use futures_util::{StreamExt, stream};
 use wsspec_suite::{
     Case, Role,
-    results::{
-        CaseResult, CloseBehavior, CloseInfo, RunResults, SCHEMA_VERSION, SelectionInfo,
-        Transcript, Verdict,
-    },
+    results::{CaseResult, RunResults, SCHEMA_VERSION, SelectionInfo},
 };
 
 pub use exec::CaseSettings;
@@ -308,28 +305,12 @@ impl<'a> CaseTask<'a> {
 
     /// The result of a case whose task failed: wsspec's fault, never the target's.
     fn harness_error(&self, error: &tokio::task::JoinError) -> CaseResult {
-        let case = self.case;
-        CaseResult {
-            id: case.id.to_string(),
-            title: case.title.clone(),
-            rfc: case.rfc.clone(),
-            level: case.level,
-            requirement: case.requirement.clone(),
-            verdict: Verdict::Error,
-            behavior: Verdict::Error,
-            behavior_close: CloseBehavior::Informational,
-            expected: case.expectation(),
-            actual: format!("wsspec failed while running this case: {error}"),
-            notes: Vec::new(),
-            close: CloseInfo::default(),
-            started_ms: self.started.duration_since(self.run_start).as_millis() as u64,
-            duration_ms: self.started.elapsed().as_millis() as u64,
-            throughput: None,
-            handshake: None,
-            observation: None,
-            section_title: case.section_title.clone(),
-            transcript: Transcript::default(),
-        }
+        exec::harness_error(
+            self.case,
+            format!("wsspec failed while running this case: {error}"),
+            self.started.duration_since(self.run_start),
+            self.started.elapsed(),
+        )
     }
 }
 
