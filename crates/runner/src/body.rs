@@ -125,11 +125,13 @@ impl Source {
         for_each_block(&self.pattern, self.start, self.len, f);
     }
 
-    /// The first bytes of the payload, at most `max`.
-    pub fn preview(&self, max: usize) -> Vec<u8> {
-        let mut out = vec![0u8; usize::try_from(self.len).unwrap_or(usize::MAX).min(max)];
-        fill(&self.pattern, self.start, &mut out);
-        out
+    /// Fills `out` with the first bytes of the payload (as many as fit) and returns them.
+    pub fn preview<'b>(&self, out: &'b mut [u8]) -> &'b [u8] {
+        let n = usize::try_from(self.len)
+            .unwrap_or(usize::MAX)
+            .min(out.len());
+        fill(&self.pattern, self.start, &mut out[..n]);
+        &out[..n]
     }
 }
 
@@ -151,17 +153,18 @@ pub fn fill(pattern: &[u8], start: u64, out: &mut [u8]) {
         }
         return;
     }
-    // Copy whole runs of a tile of the pattern, not a byte-sized pattern one byte at a time.
-    let reps = (4096 / pattern.len()).max(1);
-    let tile = pattern.repeat(reps + 1);
-    let period = pattern.len() * reps;
-    let mut phase = (start % pattern.len() as u64) as usize;
-    let mut written = 0;
+    // Write one period of the pattern, then double what is written: every copy starts at a multiple
+    // of the period, so it continues the repetition. No allocation, and few, long copies.
+    let period = pattern.len().min(out.len());
+    let phase = (start % pattern.len() as u64) as usize;
+    for (i, byte) in out[..period].iter_mut().enumerate() {
+        *byte = pattern[(phase + i) % pattern.len()];
+    }
+    let mut written = period;
     while written < out.len() {
-        let take = (period + pattern.len() - phase).min(out.len() - written);
-        out[written..written + take].copy_from_slice(&tile[phase..phase + take]);
+        let take = written.min(out.len() - written);
+        out.copy_within(..take, written);
         written += take;
-        phase = (phase + take) % pattern.len();
     }
 }
 

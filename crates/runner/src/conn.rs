@@ -27,6 +27,8 @@ pub const PREVIEW_BYTES: usize = 64;
 
 /// The case's transcript, shared by the reader and the writer. It keeps the beginning and the end of
 /// a conversation, which is where the reasons for a verdict are, and counts what it leaves out between.
+/// Entries are kept raw (fixed-size previews, no text) and written out only by [`Recorder::snapshot`],
+/// so recording the 65,536 frames of a fragmented message costs no allocation per frame.
 #[derive(Clone, Debug)]
 pub struct Recorder {
     inner: Arc<Mutex<Kept>>,
@@ -35,9 +37,89 @@ pub struct Recorder {
 
 #[derive(Debug, Default)]
 struct Kept {
-    head: Vec<Entry>,
-    tail: std::collections::VecDeque<Entry>,
+    head: Vec<Raw>,
+    tail: std::collections::VecDeque<Raw>,
     dropped: u64,
+}
+
+/// A transcript entry as recorded.
+#[derive(Debug)]
+struct Raw {
+    at_us: u64,
+    dir: Direction,
+    kind: RawKind,
+}
+
+#[derive(Debug)]
+enum RawKind {
+    Bytes {
+        len: u64,
+        preview: Preview,
+    },
+    Frame {
+        fin: bool,
+        rsv: u8,
+        opcode: u8,
+        mask: Option<[u8; 4]>,
+        len: u64,
+        preview: Preview,
+    },
+    Event(String),
+}
+
+/// The first [`PREVIEW_BYTES`] bytes of something, inline.
+#[derive(Debug)]
+struct Preview {
+    bytes: [u8; PREVIEW_BYTES],
+    len: u8,
+}
+
+impl Preview {
+    fn of(bytes: &[u8]) -> Self {
+        let len = bytes.len().min(PREVIEW_BYTES);
+        let mut preview = Preview {
+            bytes: [0; PREVIEW_BYTES],
+            len: len as u8,
+        };
+        preview.bytes[..len].copy_from_slice(&bytes[..len]);
+        preview
+    }
+
+    fn as_slice(&self) -> &[u8] {
+        &self.bytes[..usize::from(self.len)]
+    }
+}
+
+impl Raw {
+    fn entry(&self) -> Entry {
+        let kind = match &self.kind {
+            RawKind::Bytes { len, preview } => EntryKind::Bytes {
+                len: *len,
+                data: hex(preview.as_slice()),
+            },
+            RawKind::Frame {
+                fin,
+                rsv,
+                opcode,
+                mask,
+                len,
+                preview,
+            } => EntryKind::Frame {
+                fin: *fin,
+                rsv: *rsv,
+                opcode: *opcode,
+                mask: mask.map(|key| hex(&key)),
+                len: *len,
+                payload: Data::from_bytes(preview.as_slice()),
+            },
+            RawKind::Event(text) => EntryKind::Event { text: text.clone() },
+        };
+        Entry {
+            at_us: self.at_us,
+            dir: self.dir,
+            kind,
+        }
+    }
 }
 
 impl Recorder {
@@ -49,52 +131,49 @@ impl Recorder {
         }
     }
 
-    /// Adds an entry; `kind` is only built while there is room, so a full transcript costs nothing.
-    fn push(&self, dir: Direction, kind: impl FnOnce() -> EntryKind) {
+    /// Adds an entry.
+    fn push(&self, dir: Direction, kind: RawKind) {
         let at_us = self.start.elapsed().as_micros() as u64;
         let Ok(mut kept) = self.inner.lock() else {
             return;
         };
-        let entry = Entry {
-            at_us,
-            dir,
-            kind: kind(),
-        };
+        let raw = Raw { at_us, dir, kind };
         if kept.head.len() < TRANSCRIPT_HEAD {
-            kept.head.push(entry);
+            kept.head.push(raw);
         } else {
             if kept.tail.len() == TRANSCRIPT_TAIL {
                 kept.tail.pop_front();
                 kept.dropped += 1;
             }
-            kept.tail.push_back(entry);
+            kept.tail.push_back(raw);
         }
     }
 
     /// Records raw bytes.
     pub fn bytes(&self, dir: Direction, bytes: &[u8]) {
-        self.push(dir, || EntryKind::Bytes {
+        let kind = RawKind::Bytes {
             len: bytes.len() as u64,
-            data: hex(&bytes[..bytes.len().min(PREVIEW_BYTES)]),
-        });
+            preview: Preview::of(bytes),
+        };
+        self.push(dir, kind);
     }
 
-    /// Records a frame (payload unmasked).
+    /// Records a frame (payload unmasked; only its first [`PREVIEW_BYTES`] bytes are kept).
     pub fn frame(&self, dir: Direction, header: &FrameHeader, payload: &[u8]) {
-        self.push(dir, || EntryKind::Frame {
+        let kind = RawKind::Frame {
             fin: header.fin,
             rsv: header.rsv,
             opcode: header.opcode.as_u8(),
-            mask: header.mask.map(|key| hex(&key)),
+            mask: header.mask,
             len: header.payload_len,
-            payload: Data::from_bytes(&payload[..payload.len().min(PREVIEW_BYTES)]),
-        });
+            preview: Preview::of(payload),
+        };
+        self.push(dir, kind);
     }
 
     /// Records a note.
     pub fn note(&self, text: impl Into<String>) {
-        let text = text.into();
-        self.push(Direction::Note, || EntryKind::Event { text });
+        self.push(Direction::Note, RawKind::Event(text.into()));
     }
 
     /// The transcript so far: the first entries, then the last, with the count of those between.
@@ -102,7 +181,12 @@ impl Recorder {
         self.inner
             .lock()
             .map(|kept| Transcript {
-                entries: kept.head.iter().chain(kept.tail.iter()).cloned().collect(),
+                entries: kept
+                    .head
+                    .iter()
+                    .chain(kept.tail.iter())
+                    .map(Raw::entry)
+                    .collect(),
                 dropped: kept.dropped,
             })
             .unwrap_or_default()

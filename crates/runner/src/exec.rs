@@ -1110,8 +1110,9 @@ impl CaseState {
         wire: &Source,
         plain: &Source,
     ) {
+        let mut preview = [0; PREVIEW_BYTES];
         self.recorder
-            .frame(Direction::Sent, header, &wire.preview(PREVIEW_BYTES));
+            .frame(Direction::Sent, header, wire.preview(&mut preview));
         out.push_frame(header, wire.pattern.clone(), wire.start, wire.len);
         let feed = |body: &mut BodyBuilder| plain.for_each_block(|block| body.push(block));
         match header.opcode {

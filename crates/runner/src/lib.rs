@@ -146,9 +146,6 @@ impl Default for RunConfig {
     }
 }
 
-/// How many conformance cases may still be running when the performance cases start.
-const QUIET_CASES: usize = 4;
-
 /// Receives progress as the run goes. The CLI draws it; tests ignore it.
 pub trait Observer: Send + Sync {
     /// The run is about to start `total` cases.
@@ -218,23 +215,27 @@ pub async fn run_server_until(
             .push(result);
         std::future::ready(())
     };
-    // Performance cases run one at a time, so that their figures mean something. They start once at
-    // most QUIET_CASES conformance cases are left: by then those are the long pauses of cases such as
-    // 6.4.x, which exchange a few bytes a second and do not disturb a measurement.
+    // Performance cases run one at a time, so that their figures mean something. They start once only
+    // paced conformance cases are left (waits, pauses, trickles: a few bytes a second, which do not
+    // disturb a measurement); the paced ones start first, so that their pauses overlap everything else.
     let (performance, conformance): (Vec<&Case>, Vec<&Case>) =
         cases.iter().partition(|case| case.performance);
-    let remaining = AtomicUsize::new(conformance.len());
-    let conformance_run = stream::iter(conformance)
+    let (paced, unpaced): (Vec<&Case>, Vec<&Case>) =
+        conformance.into_iter().partition(|case| case.paced());
+    let busy = AtomicUsize::new(unpaced.len());
+    let conformance_run = stream::iter(paced.into_iter().chain(unpaced))
         .map(|case| async {
             let result = CaseTask::spawn(case, target, &config.settings, run_start).await;
-            remaining.fetch_sub(1, Ordering::Relaxed);
+            if !case.paced() {
+                busy.fetch_sub(1, Ordering::Relaxed);
+            }
             result
         })
         .buffer_unordered(config.jobs.max(1))
         .for_each(record);
     let performance_run = async {
-        while !performance.is_empty() && remaining.load(Ordering::Relaxed) > QUIET_CASES {
-            tokio::time::sleep(Duration::from_millis(10)).await;
+        while !performance.is_empty() && busy.load(Ordering::Relaxed) > 0 {
+            tokio::time::sleep(Duration::from_millis(5)).await;
         }
         stream::iter(performance)
             .then(|case| CaseTask::spawn(case, target, &config.settings, run_start))

@@ -1,5 +1,6 @@
-//! What the harness writes: frames whose payloads are generated and masked block by block as they go
-//! onto the socket, so sending a 16 MiB message costs a 64 KiB buffer, not 16 MiB.
+//! What the harness writes: frames whose payloads are generated and masked straight into one write
+//! buffer as they go onto the socket, so sending a 16 MiB message costs a 64 KiB buffer, not 16 MiB,
+//! and a message in 65,536 small fragments costs no allocation per fragment.
 
 use std::{borrow::Cow, time::Duration};
 
@@ -17,12 +18,13 @@ use crate::{
 enum Segment {
     /// Bytes as they are.
     Bytes(Vec<u8>),
-    /// `len` bytes of a repeated pattern from position `start`, masked with `mask` from offset 0.
-    Pattern {
+    /// A frame: the header as given, then `len` bytes of a repeated pattern from position `start`,
+    /// masked with the header's key.
+    Frame {
+        header: FrameHeader,
         pattern: Cow<'static, [u8]>,
         start: u64,
         len: u64,
-        mask: Option<[u8; 4]>,
     },
 }
 
@@ -49,17 +51,12 @@ impl Outgoing {
         start: u64,
         len: u64,
     ) {
-        let mut head = Vec::with_capacity(header.encoded_len());
-        header.encode_into(&mut head);
-        self.push_bytes(head);
-        if len > 0 {
-            self.segments.push(Segment::Pattern {
-                pattern,
-                start,
-                len,
-                mask: header.mask,
-            });
-        }
+        self.segments.push(Segment::Frame {
+            header: header.clone(),
+            pattern,
+            start,
+            len,
+        });
     }
 
     /// Appends a frame whose payload is given whole (a compressed message's piece): header, then the
@@ -80,36 +77,6 @@ impl Outgoing {
         self.segments.is_empty()
     }
 
-    /// The bytes, in blocks of at most [`BLOCK`] bytes (bytes segments whole).
-    fn blocks(&self) -> impl Iterator<Item = Vec<u8>> + Send + '_ {
-        self.segments
-            .iter()
-            .flat_map(|segment| -> Box<dyn Iterator<Item = Vec<u8>> + Send + '_> {
-                match segment {
-                    Segment::Bytes(bytes) => Box::new(std::iter::once(bytes.clone())),
-                    Segment::Pattern {
-                        pattern,
-                        start,
-                        len,
-                        mask,
-                    } => {
-                        let (start, len, mask) = (*start, *len, *mask);
-                        Box::new((0..len.div_ceil(BLOCK as u64)).map(move |i| {
-                            let offset = i * BLOCK as u64;
-                            let n =
-                                usize::try_from((len - offset).min(BLOCK as u64)).unwrap_or(BLOCK);
-                            let mut block = vec![0u8; n];
-                            fill(pattern, start + offset, &mut block);
-                            if let Some(key) = mask {
-                                apply_mask(&mut block, key, (offset % 4) as usize);
-                            }
-                            block
-                        }))
-                    }
-                }
-            })
-    }
-
     /// Writes everything, in pieces of `chop` bytes with `delay` between them, recording each write.
     /// Without `chop`, the bytes go out in [`BLOCK`]-sized writes, so a small step is a single write.
     pub async fn write_to<W: AsyncWrite + Unpin>(
@@ -119,48 +86,94 @@ impl Outgoing {
         delay: Duration,
         recorder: &Recorder,
     ) -> std::io::Result<()> {
-        let piece = chop.unwrap_or(BLOCK).max(1);
-        let mut pending: Vec<u8> = Vec::new();
-        let mut first = true;
-        for block in self.blocks() {
-            pending.extend_from_slice(&block);
-            // Write whole pieces, then keep the remainder (less than one piece) for the next block.
-            let mut at = 0;
-            while pending.len() - at >= piece {
-                write_piece(
-                    writer,
-                    &pending[at..at + piece],
-                    &mut first,
-                    delay,
-                    recorder,
-                )
-                .await?;
-                at += piece;
+        let mut pieces = Pieces {
+            piece: chop.unwrap_or(BLOCK).max(1),
+            buf: Vec::with_capacity(BLOCK),
+            out: Writes {
+                writer,
+                delay,
+                recorder,
+                first: true,
+            },
+        };
+        for segment in &self.segments {
+            match segment {
+                Segment::Bytes(bytes) => {
+                    for part in bytes.chunks(pieces.piece) {
+                        pieces.buf.extend_from_slice(part);
+                        pieces.write_full().await?;
+                    }
+                }
+                Segment::Frame {
+                    header,
+                    pattern,
+                    start,
+                    len,
+                } => {
+                    header.encode_into(&mut pieces.buf);
+                    pieces.write_full().await?;
+                    let mut done = 0;
+                    while done < *len {
+                        // Generate at most what completes the current piece.
+                        let room = pieces.piece - pieces.buf.len();
+                        let n = usize::try_from(len - done).unwrap_or(room).min(room);
+                        let at = pieces.buf.len();
+                        pieces.buf.resize(at + n, 0);
+                        fill(pattern, start + done, &mut pieces.buf[at..]);
+                        if let Some(key) = header.mask {
+                            apply_mask(&mut pieces.buf[at..], key, (done % 4) as usize);
+                        }
+                        done += n as u64;
+                        pieces.write_full().await?;
+                    }
+                }
             }
-            pending.drain(..at);
         }
-        if !pending.is_empty() {
-            write_piece(writer, &pending, &mut first, delay, recorder).await?;
+        if !pieces.buf.is_empty() {
+            pieces.out.write(&pieces.buf).await?;
         }
-        writer.flush().await
+        pieces.out.writer.flush().await
     }
 }
 
-async fn write_piece<W: AsyncWrite + Unpin>(
-    writer: &mut W,
-    piece: &[u8],
-    first: &mut bool,
-    delay: Duration,
-    recorder: &Recorder,
-) -> std::io::Result<()> {
-    if !*first && !delay.is_zero() {
-        tokio::time::sleep(delay).await;
+/// The write buffer, which goes out in pieces of `piece` bytes.
+struct Pieces<'a, W> {
+    piece: usize,
+    buf: Vec<u8>,
+    out: Writes<'a, W>,
+}
+
+impl<W: AsyncWrite + Unpin> Pieces<'_, W> {
+    /// Writes every whole piece in the buffer and keeps the remainder (less than a piece).
+    async fn write_full(&mut self) -> std::io::Result<()> {
+        let whole = self.buf.len() - self.buf.len() % self.piece;
+        for piece in self.buf[..whole].chunks_exact(self.piece) {
+            self.out.write(piece).await?;
+        }
+        self.buf.drain(..whole);
+        Ok(())
     }
-    *first = false;
-    writer.write_all(piece).await?;
-    writer.flush().await?;
-    recorder.bytes(Direction::Sent, piece);
-    Ok(())
+}
+
+/// The writes themselves: each one flushed and recorded, `delay` after the one before.
+struct Writes<'a, W> {
+    writer: &'a mut W,
+    delay: Duration,
+    recorder: &'a Recorder,
+    first: bool,
+}
+
+impl<W: AsyncWrite + Unpin> Writes<'_, W> {
+    async fn write(&mut self, piece: &[u8]) -> std::io::Result<()> {
+        if !self.first && !self.delay.is_zero() {
+            tokio::time::sleep(self.delay).await;
+        }
+        self.first = false;
+        self.writer.write_all(piece).await?;
+        self.writer.flush().await?;
+        self.recorder.bytes(Direction::Sent, piece);
+        Ok(())
+    }
 }
 
 #[cfg(test)]

@@ -206,6 +206,27 @@ impl Case {
         }
     }
 
+    /// Whether the case paces itself: a wait, a `nothing` expectation or writes spaced in time. Such a
+    /// case spends most of its time idle, so it is started first and may overlap the performance cases.
+    pub fn paced(&self) -> bool {
+        fn any(steps: &[Step]) -> bool {
+            steps.iter().any(|step| match step {
+                Step::Wait { .. }
+                | Step::Expect {
+                    expect: Expect::Nothing(_),
+                    ..
+                } => true,
+                Step::Send { write, .. }
+                | Step::SendMessage { write, .. }
+                | Step::SendRaw { write, .. }
+                | Step::Close { write, .. } => write.delay_ms > 0,
+                Step::Repeat { steps, .. } => any(steps),
+                _ => false,
+            })
+        }
+        any(&self.steps)
+    }
+
     /// The human-readable expectation: what a conforming peer does.
     pub fn expectation(&self) -> String {
         fn expects(steps: &[Step]) -> Vec<String> {

@@ -553,4 +553,21 @@ mod tests {
         let suite = Suite::builtin().unwrap();
         assert!(!suite.cases.is_empty());
     }
+
+    #[test]
+    fn paced_cases_are_the_ones_that_pause() {
+        let suite = Suite::builtin().unwrap();
+        let paced: Vec<&str> = suite
+            .cases
+            .iter()
+            .filter(|case| case.paced())
+            .map(|case| case.id.as_str())
+            .collect();
+        for id in ["6.4.1", "6.4.3", "5.19", "5.20"] {
+            assert!(paced.contains(&id), "{id} pauses");
+        }
+        for id in ["1.1.1", "6.2.1", "7.1.1", "9.1.1"] {
+            assert!(!paced.contains(&id), "{id} does not pause");
+        }
+    }
 }
