@@ -233,6 +233,9 @@ impl From<Incoming> for Queued {
 /// empty frames), the reader stops reading and TCP pushes back on the peer.
 pub const READ_BUDGET: usize = 16 << 20;
 
+/// How much room each read has.
+const READ_CHUNK: usize = 64 * 1024;
+
 /// What each queued event costs of [`READ_BUDGET`] besides its payload: about its size in memory, so that
 /// a flood of empty frames is bounded like a flood of bytes.
 pub const EVENT_COST: usize = 64;
@@ -251,7 +254,6 @@ pub async fn read_frames<R: AsyncRead + Unpin>(
     let mut buf = leftover;
     // The current frame's header and the first payload bytes, for the transcript.
     let mut current: Option<(FrameHeader, Vec<u8>)> = None;
-    let mut chunk = vec![0u8; 64 * 1024];
     loop {
         let mut offset = 0;
         loop {
@@ -304,8 +306,11 @@ pub async fn read_frames<R: AsyncRead + Unpin>(
             }
         }
         buf.drain(..offset);
+        // Read straight into the room after the undecoded bytes (about READ_CHUNK).
+        let before = buf.len();
+        buf.reserve(READ_CHUNK);
         let read = tokio::select! {
-            read = reader.read(&mut chunk) => read,
+            read = reader.read_buf(&mut buf) => read,
             () = tx.closed() => return,
         };
         match read {
@@ -314,10 +319,7 @@ pub async fn read_frames<R: AsyncRead + Unpin>(
                 let _ = tx.send(Incoming::Eof.into());
                 return;
             }
-            Ok(n) => {
-                recorder.bytes(Direction::Received, &chunk[..n]);
-                buf.extend_from_slice(&chunk[..n]);
-            }
+            Ok(_) => recorder.bytes(Direction::Received, &buf[before..]),
             Err(err) => {
                 recorder.note(format!("read failed: {err}"));
                 let _ = tx.send(Incoming::Error(err.to_string()).into());
