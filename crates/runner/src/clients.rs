@@ -30,7 +30,6 @@ use std::{
     time::{Duration, Instant, SystemTime},
 };
 
-use futures_util::{StreamExt, stream};
 use tokio::{
     io::{AsyncReadExt, AsyncWriteExt},
     net::TcpListener,
@@ -67,7 +66,7 @@ pub enum Driver {
         keep_serving: bool,
     },
     /// wsspec runs this command once per case, `{url}` replaced by the case's `runCase` URL (in single
-    /// quotes), through `sh -c`. Cases run `jobs` at a time; performance cases one at a time, after the others.
+    /// quotes), through `sh -c`. Cases run `jobs` at a time, in the order of [`crate::schedule`].
     Exec {
         /// The command template.
         command: String,
@@ -639,22 +638,18 @@ async fn http_error(
     stream.shutdown().await
 }
 
-/// Runs the command once per case (conformance cases `jobs` at a time, then performance cases one
-/// at a time), and records a failure for every case the command never connected for.
+/// Runs the command once per case, in the order of [`crate::schedule`], and records a failure for every case
+/// the command never connected for.
 async fn run_commands(shared: &Arc<Shared>, command: &str) {
     let agent = shared.config.agent.clone();
-    let (performance, conformance): (Vec<usize>, Vec<usize>) = (0..shared.cases.len())
+    let items = (0..shared.cases.len())
         .filter(|index| !shared.excluded(&agent, *index))
-        .partition(|index| shared.cases[*index].performance);
-    let jobs = shared.config.jobs.max(1);
-    stream::iter(conformance)
-        .map(|index| run_command(shared, command, &agent, index))
-        .buffer_unordered(jobs)
-        .collect::<Vec<()>>()
-        .await;
-    for index in performance {
-        run_command(shared, command, &agent, index).await;
-    }
+        .map(|index| (index, &shared.cases[index]))
+        .collect();
+    crate::schedule::run_in_order(items, shared.config.jobs, |index| {
+        run_command(shared, command, &agent, index)
+    })
+    .await;
 }
 
 /// Runs the command for one case and waits for the case's result.

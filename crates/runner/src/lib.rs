@@ -16,20 +16,17 @@ pub mod exec;
 pub mod handshake;
 pub mod judge;
 pub mod outgoing;
+pub mod schedule;
 pub mod transport;
 
 use std::{
     collections::{HashMap, HashSet},
     pin::Pin,
-    sync::{
-        Mutex, PoisonError,
-        atomic::{AtomicUsize, Ordering},
-    },
+    sync::{Mutex, PoisonError},
     task::{Context, Poll},
     time::{Duration, Instant, SystemTime},
 };
 
-use futures_util::{StreamExt, stream};
 use wsspec_suite::{
     Case, Role,
     results::{CaseResult, RunResults, SCHEMA_VERSION, SelectionInfo},
@@ -213,38 +210,17 @@ pub async fn run_server_until(
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .push(result);
-        std::future::ready(())
     };
-    // Performance cases run one at a time, so that their figures mean something. They start once only
-    // paced conformance cases are left (waits, pauses, trickles: a few bytes a second, which do not
-    // disturb a measurement); the paced ones start first, so that their pauses overlap everything else.
-    let (performance, conformance): (Vec<&Case>, Vec<&Case>) =
-        cases.iter().partition(|case| case.performance);
-    let (paced, unpaced): (Vec<&Case>, Vec<&Case>) =
-        conformance.into_iter().partition(|case| case.paced());
-    let busy = AtomicUsize::new(unpaced.len());
-    let conformance_run = stream::iter(paced.into_iter().chain(unpaced))
-        .map(|case| async {
-            let result = CaseTask::spawn(case, target, &config.settings, run_start).await;
-            if !case.paced() {
-                busy.fetch_sub(1, Ordering::Relaxed);
-            }
-            result
-        })
-        .buffer_unordered(config.jobs.max(1))
-        .for_each(record);
-    let performance_run = async {
-        while !performance.is_empty() && busy.load(Ordering::Relaxed) > 0 {
-            tokio::time::sleep(Duration::from_millis(5)).await;
-        }
-        stream::iter(performance)
-            .then(|case| CaseTask::spawn(case, target, &config.settings, run_start))
-            .for_each(record)
-            .await;
-    };
+    let run = schedule::run_in_order(
+        cases.iter().map(|case| (*case, *case)).collect(),
+        config.jobs,
+        |case| async {
+            record(CaseTask::spawn(case, target, &config.settings, run_start).await);
+        },
+    );
     let complete = tokio::select! {
         biased;
-        _ = futures_util::future::join(conformance_run, performance_run) => true,
+        () = run => true,
         () = stop => false,
     };
     let mut results = finished

@@ -207,7 +207,7 @@ impl Case {
     }
 
     /// Whether the case paces itself: a wait, a `nothing` expectation or writes spaced in time. Such a
-    /// case spends most of its time idle, so it is started first and may overlap the performance cases.
+    /// case spends most of its time idle, so the runner starts it early, beside the busy cases.
     pub fn paced(&self) -> bool {
         fn any(steps: &[Step]) -> bool {
             steps.iter().any(|step| match step {
@@ -216,15 +216,37 @@ impl Case {
                     expect: Expect::Nothing(_),
                     ..
                 } => true,
-                Step::Send { write, .. }
-                | Step::SendMessage { write, .. }
-                | Step::SendRaw { write, .. }
-                | Step::Close { write, .. } => write.delay_ms > 0,
                 Step::Repeat { steps, .. } => any(steps),
-                _ => false,
+                step => step.write_plan().is_some_and(|write| write.delay_ms > 0),
             })
         }
         any(&self.steps)
+    }
+
+    /// How long the case can spend waiting, in milliseconds: its waits and `nothing` expectations,
+    /// the expectations a slow peer may leave open to their end without failing, and one delay per
+    /// spaced write. The runner starts the longest-waiting cases first.
+    pub fn pause_ms(&self) -> u64 {
+        fn sum(steps: &[Step]) -> u64 {
+            steps
+                .iter()
+                .map(|step| match step {
+                    Step::Wait { ms }
+                    | Step::Expect {
+                        expect: Expect::Nothing(ms),
+                        ..
+                    } => *ms,
+                    Step::Expect {
+                        within_ms,
+                        on_timeout: OnTimeout::NonStrict | OnTimeout::Pass,
+                        ..
+                    } => *within_ms,
+                    Step::Repeat { times, steps } => u64::from(*times).saturating_mul(sum(steps)),
+                    step => step.write_plan().map_or(0, |write| write.delay_ms),
+                })
+                .fold(0, u64::saturating_add)
+        }
+        sum(&self.steps)
     }
 
     /// The human-readable expectation: what a conforming peer does.
@@ -511,6 +533,19 @@ pub enum Step {
         /// What a timeout means: by default the case fails; `NonStrict` lets it go on, at best NON-STRICT.
         on_timeout: OnTimeout,
     },
+}
+
+impl Step {
+    /// How the step writes, if it writes.
+    pub fn write_plan(&self) -> Option<&WritePlan> {
+        match self {
+            Step::Send { write, .. }
+            | Step::SendMessage { write, .. }
+            | Step::SendRaw { write, .. }
+            | Step::Close { write, .. } => Some(write),
+            _ => None,
+        }
+    }
 }
 
 /// What happens when an expectation is not met in time.

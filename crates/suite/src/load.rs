@@ -569,5 +569,13 @@ mod tests {
         for id in ["1.1.1", "6.2.1", "7.1.1", "9.1.1"] {
             assert!(!paced.contains(&id), "{id} does not pause");
         }
+        let pause = |id: &str| {
+            let case = suite.cases.iter().find(|case| case.id.as_str() == id);
+            case.map(Case::pause_ms)
+        };
+        // 6.4.1: nothing for 500 ms, then up to 1000 ms for a fail that may come late.
+        assert_eq!(pause("6.4.1"), Some(1500));
+        assert_eq!(pause("5.19"), Some(500));
+        assert_eq!(pause("1.1.1"), Some(0));
     }
 }
