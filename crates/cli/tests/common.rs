@@ -26,6 +26,20 @@ pub fn wsspec(args: &[&str]) -> Output {
         .expect("the wsspec binary runs")
 }
 
+/// Starts the built-in reference server (tokio-tungstenite, no compression) on a free port of this
+/// runtime; returns its `host:port`. It serves until the runtime is dropped.
+pub fn reference_server(runtime: &tokio::runtime::Runtime) -> String {
+    let config = wsspec_reference::EchoConfig::default();
+    let server = runtime
+        .block_on(wsspec_reference::EchoServer::bind(
+            "127.0.0.1:0".parse().unwrap(),
+            config,
+        ))
+        .unwrap();
+    let (addr, _) = runtime.block_on(async { server.spawn() });
+    addr.to_string()
+}
+
 /// A fresh output folder for one test.
 pub fn out_dir(name: &str) -> PathBuf {
     static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);

@@ -1,6 +1,6 @@
 //! The README's CI recipes are true: this test runs every `wsspec` command of its "Continuous
 //! integration" section as written, in order, in a fresh folder, with `127.0.0.1:9001` pointing at a
-//! test server of ours (or at a free port for `wsspec client` and its driver). The driver line of the
+//! the built-in reference server (or at a free port for `wsspec client` and its driver). The driver line of the
 //! client recipe (`autobahn-client URL AGENT`) runs our Autobahn-style test driver; `wait $!` waits for
 //! the `wsspec client` started in the background and expects exit 0. GitHub's
 //! `${{ matrix.shard }}` runs once per value of the job's matrix. The migration table's commands run
@@ -17,8 +17,6 @@ use std::{
     path::{Path, PathBuf},
     process::{Child, Command, Output, Stdio},
 };
-
-use wsspec_mutants::Defect;
 
 /// The text of the README section with this heading, up to the next heading of the same level.
 fn section(readme: &str, heading: &str) -> String {
@@ -118,12 +116,10 @@ impl Session {
         let dir = common::out_dir(name);
         std::fs::create_dir_all(&dir).unwrap();
         let runtime = tokio::runtime::Runtime::new().unwrap();
-        let addr = runtime
-            .block_on(wsspec_mutants::spawn(Defect::None))
-            .unwrap();
+        let server = common::reference_server(&runtime);
         Session {
             dir,
-            server: format!("127.0.0.1:{}", addr.port()),
+            server,
             runtime,
             client_port: 0,
             background: None,

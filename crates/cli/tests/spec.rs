@@ -15,7 +15,6 @@ use std::{
 };
 
 use serde_json::Value;
-use wsspec_mutants::Defect;
 
 /// Runs `wsspec` in `dir` (spec files name their outdir relative to it).
 fn wsspec_in(dir: &Path, args: &[&str]) -> Output {
@@ -36,16 +35,12 @@ fn stderr_of(output: &Output) -> String {
     String::from_utf8_lossy(&output.stderr).into_owned()
 }
 
-/// Correct servers, on a runtime that lives as long as the returned handle.
+/// Reference servers (tokio-tungstenite: no compression, so sections 12 and 13 end at once as
+/// UNIMPLEMENTED), on a runtime that lives as long as the returned handle.
 fn servers(count: usize) -> (tokio::runtime::Runtime, Vec<String>) {
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let addresses = (0..count)
-        .map(|_| {
-            let addr = runtime
-                .block_on(wsspec_mutants::spawn(Defect::None))
-                .unwrap();
-            format!("127.0.0.1:{}", addr.port())
-        })
+        .map(|_| common::reference_server(&runtime))
         .collect();
     (runtime, addresses)
 }
