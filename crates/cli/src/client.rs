@@ -46,7 +46,7 @@ pub(crate) struct ClientArgs {
     #[arg(long, value_name = "DIR")]
     out: Option<PathBuf>,
     /// How many --exec commands run at once. The paced cases (waits, pauses, trickles), which mostly
-    /// sleep, have as many slots again of their own; with 1, every case runs alone.
+    /// sleep, take at most half of the slots and start first; with 1, every case runs alone.
     #[arg(long, default_value_t = 16, value_parser = clap::value_parser!(u16).range(1..))]
     jobs: u16,
     /// Each case's deadline in seconds.

@@ -66,8 +66,8 @@ pub(crate) struct ServerArgs {
     /// else reports]
     #[arg(long, value_name = "DIR")]
     out: Option<PathBuf>,
-    /// How many cases run at once. The paced cases (waits, pauses, trickles), which mostly sleep, have
-    /// as many slots again of their own; with 1, every case runs alone.
+    /// How many cases run at once. The paced ones (waits, pauses, trickles), which mostly sleep, take
+    /// at most half of the slots and start first; with 1, every case runs alone.
     #[arg(long, default_value_t = 16, value_parser = clap::value_parser!(u16).range(1..))]
     jobs: u16,
     /// Each case's deadline in seconds (a case's own deadline wins if it sets one).

@@ -1,5 +1,5 @@
 //! The README's CI recipes are true: this test runs every `wsspec` command of its "Continuous
-//! integration" section as written, in order, in a fresh folder, with `127.0.0.1:9001` pointing at a
+//! integration" section as written, in order, in a fresh folder, with `127.0.0.1:9001` pointing at
 //! the built-in reference server (or at a free port for `wsspec client` and its driver). The driver line of the
 //! client recipe (`autobahn-client URL AGENT`) runs our Autobahn-style test driver; `wait $!` waits for
 //! the `wsspec client` started in the background and expects exit 0. GitHub's

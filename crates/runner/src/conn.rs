@@ -68,21 +68,33 @@ enum RawKind {
 }
 
 /// The first [`PREVIEW_BYTES`] bytes of something, inline.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 struct Preview {
     bytes: [u8; PREVIEW_BYTES],
     len: u8,
 }
 
+// The length fits in a byte.
+const _: () = assert!(PREVIEW_BYTES <= u8::MAX as usize);
+
 impl Preview {
+    const EMPTY: Preview = Preview {
+        bytes: [0; PREVIEW_BYTES],
+        len: 0,
+    };
+
     fn of(bytes: &[u8]) -> Self {
-        let len = bytes.len().min(PREVIEW_BYTES);
-        let mut preview = Preview {
-            bytes: [0; PREVIEW_BYTES],
-            len: len as u8,
-        };
-        preview.bytes[..len].copy_from_slice(&bytes[..len]);
+        let mut preview = Preview::EMPTY;
+        preview.extend(bytes);
         preview
+    }
+
+    /// Adds as many of `bytes` as there is room for.
+    fn extend(&mut self, bytes: &[u8]) {
+        let at = usize::from(self.len);
+        let take = bytes.len().min(PREVIEW_BYTES - at);
+        self.bytes[at..at + take].copy_from_slice(&bytes[..take]);
+        self.len += take as u8;
     }
 
     fn as_slice(&self) -> &[u8] {
@@ -160,13 +172,17 @@ impl Recorder {
 
     /// Records a frame (payload unmasked; only its first [`PREVIEW_BYTES`] bytes are kept).
     pub fn frame(&self, dir: Direction, header: &FrameHeader, payload: &[u8]) {
+        self.frame_with(dir, header, Preview::of(payload));
+    }
+
+    fn frame_with(&self, dir: Direction, header: &FrameHeader, preview: Preview) {
         let kind = RawKind::Frame {
             fin: header.fin,
             rsv: header.rsv,
             opcode: header.opcode.as_u8(),
             mask: header.mask,
             len: header.payload_len,
-            preview: Preview::of(payload),
+            preview,
         };
         self.push(dir, kind);
     }
@@ -233,7 +249,7 @@ impl From<Incoming> for Queued {
 /// empty frames), the reader stops reading and TCP pushes back on the peer.
 pub const READ_BUDGET: usize = 16 << 20;
 
-/// How much room each read has.
+/// The least room each read has.
 const READ_CHUNK: usize = 64 * 1024;
 
 /// What each queued event costs of [`READ_BUDGET`] besides its payload: about its size in memory, so that
@@ -253,7 +269,7 @@ pub async fn read_frames<R: AsyncRead + Unpin>(
     let mut decoder = FrameDecoder::new();
     let mut buf = leftover;
     // The current frame's header and the first payload bytes, for the transcript.
-    let mut current: Option<(FrameHeader, Vec<u8>)> = None;
+    let mut current: Option<(FrameHeader, Preview)> = None;
     loop {
         let mut offset = 0;
         loop {
@@ -262,19 +278,18 @@ pub async fn read_frames<R: AsyncRead + Unpin>(
             offset += used;
             let incoming = match event {
                 Some(DecodeEvent::Header(header)) => {
-                    current = Some((header.clone(), Vec::new()));
+                    current = Some((header.clone(), Preview::EMPTY));
                     Incoming::Header(header)
                 }
                 Some(DecodeEvent::Payload(data)) => {
                     if let Some((_, preview)) = current.as_mut() {
-                        let room = PREVIEW_BYTES.saturating_sub(preview.len());
-                        preview.extend_from_slice(&data[..data.len().min(room)]);
+                        preview.extend(data);
                     }
                     Incoming::Payload(data.to_vec())
                 }
                 Some(DecodeEvent::End) => {
                     if let Some((header, preview)) = current.take() {
-                        recorder.frame(Direction::Received, &header, &preview);
+                        recorder.frame_with(Direction::Received, &header, preview);
                     }
                     Incoming::End
                 }
@@ -306,7 +321,8 @@ pub async fn read_frames<R: AsyncRead + Unpin>(
             }
         }
         buf.drain(..offset);
-        // Read straight into the room after the undecoded bytes (about READ_CHUNK).
+        // Read straight into the room after the undecoded bytes: at least READ_CHUNK (the
+        // decoder leaves less than a frame header undecoded, so the buffer stays about that size).
         let before = buf.len();
         buf.reserve(READ_CHUNK);
         let read = tokio::select! {

@@ -1,7 +1,7 @@
 //! The wsspec runner: executes cases against a target and judges what it does.
 //!
 //! The runner never prints. It takes the selected cases and a [`RunConfig`], runs the cases concurrently
-//! (each on its own connection, `jobs` at a time), reports progress to an [`Observer`], and returns
+//! (each on its own connection, `jobs` at a time, in the order of [`schedule`]), reports progress to an [`Observer`], and returns
 //! [`RunResults`], which the reporters render; [`run_server_until`] also stops early on request and then
 //! returns what finished. Every verdict comes from bytes exchanged with the peer; the rules that turn
 //! those bytes into verdicts all live in [`judge`]. Connections run over TCP for `ws://` targets and
@@ -113,7 +113,7 @@ impl Target {
 pub struct RunConfig {
     /// The name of the implementation under test.
     pub agent: String,
-    /// How many cases run at once.
+    /// How many cases run at once (the paced ones take at most half of the slots; see [`schedule`]).
     pub jobs: usize,
     /// Whether NON-STRICT fails the run.
     pub strict: bool,

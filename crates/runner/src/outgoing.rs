@@ -1,6 +1,7 @@
 //! What the harness writes: frames whose payloads are generated and masked straight into one write
-//! buffer as they go onto the socket, so sending a 16 MiB message costs a 64 KiB buffer, not 16 MiB,
-//! and a message in 65,536 small fragments costs no allocation per fragment.
+//! buffer as they go onto the socket, so sending a 16 MiB message costs a buffer of one write (64 KiB,
+//! or the chop size), not 16 MiB, and a message in 65,536 small fragments costs no allocation per
+//! fragment.
 
 use std::{borrow::Cow, time::Duration};
 
@@ -197,17 +198,40 @@ mod tests {
 
     #[tokio::test]
     async fn generated_frames_equal_encoded_ones() {
-        let payload = vec![b'x'; 200_000];
+        // A pattern of 7 bytes from position 3, so that block, piece and mask offsets all disagree.
+        let pattern: &'static [u8] = b"abcdefg";
+        let payload: Vec<u8> = (0..200_000).map(|i| pattern[(i + 3) % 7]).collect();
         let spec = FrameSpec::new(Opcode::Binary, payload).with_mask(Some([1, 2, 3, 4]));
+        let empty = FrameSpec::new(Opcode::Text, Vec::new()).with_mask(Some([5, 6, 7, 8]));
         let mut out = Outgoing::default();
-        out.push_frame(&spec.header(), Cow::Borrowed(b"x"), 0, 200_000);
+        out.push_frame(&spec.header(), Cow::Borrowed(pattern), 3, 200_000);
         out.push_bytes(vec![0x89, 0x00]);
+        out.push_bytes(Vec::new());
+        out.push_frame(&empty.header(), Cow::Borrowed(pattern), 0, 0);
         let small = FrameSpec::new(Opcode::Text, b"hello".to_vec()).with_mask(Some([9, 8, 7, 6]));
         out.push_payload(&small.header(), b"hello");
         let mut expected = encode_frame(&spec);
         expected.extend([0x89, 0x00]);
+        expected.extend(encode_frame(&empty));
         expected.extend(encode_frame(&small));
-        assert_eq!(written(&out, None).await, expected);
-        assert_eq!(written(&out, Some(997)).await, expected);
+        for chop in [None, Some(1), Some(3), Some(997)] {
+            assert_eq!(written(&out, chop).await, expected, "chop {chop:?}");
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn pieces_are_spaced_by_the_delay_and_the_first_is_not_delayed() {
+        let mut out = Outgoing::default();
+        out.push_bytes(b"0123456789".to_vec());
+        let start = tokio::time::Instant::now();
+        let mut sink = Vec::new();
+        let recorder = Recorder::new(Instant::now());
+        out.write_to(&mut sink, Some(4), Duration::from_millis(100), &recorder)
+            .await
+            .unwrap();
+        // Three pieces (4, 4 and 2 bytes): two delays between them.
+        assert_eq!(start.elapsed(), Duration::from_millis(200));
+        assert_eq!(sink, b"0123456789");
+        assert_eq!(recorder.snapshot().entries.len(), 3);
     }
 }

@@ -1,15 +1,17 @@
 //! The order cases run in, for servers and for clients alike.
 //!
-//! Conformance cases run `jobs` at a time. The paced ones ([`Case::paced`]: waits, pauses, trickles)
-//! have `jobs` slots of their own beside those, longest pause first, so that their pauses overlap
-//! everything else and a run takes about as long as its slowest case. Performance cases run one at a
-//! time, so that their figures mean something, as soon as the busy conformance cases are done: the
-//! paced ones still running exchange a few bytes a second and do not disturb a measurement. With
-//! `jobs` 1, every case runs alone.
+//! At most `jobs` cases run at once. The paced ones ([`Case::paced`]: waits, pauses, trickles) may
+//! hold at most half of those slots, longest pause first, and start at once beside the busy ones, so
+//! that their pauses overlap everything else and a run takes about as long as its slowest case. The
+//! busy cases take every other slot. Performance cases run one at a time, so that their figures mean
+//! something, once the busy cases are done: the paced ones still running mostly sleep, and send
+//! little beside a performance case. (A busy case that runs to its deadline holds them back that
+//! long.) With `jobs` 1, every case runs alone.
 
 use std::{cmp::Reverse, future::Future};
 
 use futures_util::{StreamExt, future, stream};
+use tokio::sync::Semaphore;
 use wsspec_suite::Case;
 
 /// Runs `run` for every item, each with its case, in the order and with the concurrency above.
@@ -20,28 +22,38 @@ where
 {
     let (performance, conformance): (Vec<_>, Vec<_>) =
         items.into_iter().partition(|(_, case)| case.performance);
-    if jobs <= 1 {
-        for (item, _) in conformance.into_iter().chain(performance) {
+    let (mut paced, busy): (Vec<_>, Vec<_>) =
+        conformance.into_iter().partition(|(_, case)| case.paced());
+    let jobs = jobs.max(1);
+    if jobs == 1 {
+        for (item, _) in busy.into_iter().chain(paced).chain(performance) {
             run(item).await;
         }
         return;
     }
-    let (mut paced, busy): (Vec<_>, Vec<_>) =
-        conformance.into_iter().partition(|(_, case)| case.paced());
     paced.sort_by_key(|(_, case)| Reverse(case.pause_ms()));
-    let lane = |items: Vec<T>| {
+    let slots = Semaphore::new(jobs);
+    let in_a_slot = |item: T| {
+        let (slots, run) = (&slots, &run);
+        async move {
+            // The semaphore is never closed, so a permit always comes.
+            let _slot = slots.acquire().await;
+            run(item).await;
+        }
+    };
+    let lane = |items: Vec<T>, width: usize| {
         stream::iter(items)
-            .map(&run)
-            .buffer_unordered(jobs)
+            .map(in_a_slot)
+            .buffer_unordered(width)
             .collect::<()>()
     };
     let items = |cases: Vec<(T, &Case)>| cases.into_iter().map(|(item, _)| item).collect();
-    let paced_run = lane(items(paced));
-    let busy_run = lane(items(busy));
+    let paced_run = lane(items(paced), jobs / 2);
+    let busy_run = lane(items(busy), jobs);
     let busy_then_performance = async {
         busy_run.await;
         for (item, _) in performance {
-            run(item).await;
+            in_a_slot(item).await;
         }
     };
     future::join(paced_run, busy_then_performance).await;
@@ -50,68 +62,77 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::sync::Mutex;
+    use std::{sync::Mutex, time::Duration};
     use wsspec_suite::Suite;
 
-    #[tokio::test]
-    async fn paced_cases_start_first_and_performance_cases_wait_for_the_busy_ones() {
+    /// Runs the cases of `ids` with `jobs` slots, each paced case taking 1 s and each other case
+    /// 10 ms of (paused) time; returns the log of starts and ends, and the most cases at once.
+    async fn schedule(ids: &[&str], jobs: usize) -> (Vec<String>, usize) {
         let suite = Suite::builtin().unwrap();
-        let ids = ["1.1.1", "6.4.1", "9.1.1", "2.1", "9.1.2", "5.19"];
         let items: Vec<(&str, &Case)> = ids
             .iter()
             .map(|id| {
-                (
-                    *id,
-                    suite
-                        .cases
-                        .iter()
-                        .find(|case| case.id.as_str() == *id)
-                        .unwrap(),
-                )
+                let case = suite.cases.iter().find(|case| case.id.as_str() == *id);
+                (*id, case.unwrap())
             })
             .collect();
-        let log = Mutex::new(Vec::new());
-        run_in_order(items, 2, |id| {
-            let log = &log;
+        let log = Mutex::new((Vec::new(), 0, 0));
+        run_in_order(items.clone(), jobs, |id| {
+            let (log, items) = (&log, &items);
             async move {
-                log.lock().unwrap().push(format!("start {id}"));
-                // Paced cases last long; the others are quick.
-                let ms = if id.starts_with("6.4") || id == "5.19" {
-                    100
-                } else {
-                    1
-                };
-                tokio::time::sleep(std::time::Duration::from_millis(ms)).await;
-                log.lock().unwrap().push(format!("end {id}"));
+                let case = items.iter().find(|(item, _)| *item == id).unwrap().1;
+                {
+                    let mut log = log.lock().unwrap();
+                    log.0.push(format!("start {id}"));
+                    log.1 += 1;
+                    log.2 = log.2.max(log.1);
+                }
+                let ms = if case.paced() { 1000 } else { 10 };
+                tokio::time::sleep(Duration::from_millis(ms)).await;
+                let mut log = log.lock().unwrap();
+                log.0.push(format!("end {id}"));
+                log.1 -= 1;
             }
         })
         .await;
-        let log = log.into_inner().unwrap();
+        let (log, _, most) = log.into_inner().unwrap();
+        (log, most)
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn paced_cases_take_half_the_slots_longest_pause_first() {
+        let ids = [
+            "1.1.1", "2.6", "9.1.1", "5.19", "2.1", "6.4.1", "9.1.2", "3.1",
+        ];
+        let (log, most) = schedule(&ids, 4).await;
         let at = |entry: &str| log.iter().position(|e| e == entry).unwrap();
-        // The paced cases, longest pause first, start beside the busy ones.
+        assert!(most <= 4, "{most} at once");
+        // Two paced slots, longest pause first (6.4.1 1500 ms, 5.19 500 ms, 2.6 138 ms); the busy
+        // cases take the other two.
         assert_eq!(
             &log[..4],
             ["start 6.4.1", "start 5.19", "start 1.1.1", "start 2.1"]
         );
-        // Performance cases start after the last busy case, one at a time, while paced ones still run.
-        assert!(at("start 9.1.1") > at("end 1.1.1").max(at("end 2.1")));
+        assert!(at("start 2.6") > at("end 6.4.1").min(at("end 5.19")));
+        // Performance cases start after the last busy case, one at a time, while paced ones run.
+        assert!(at("start 9.1.1") > at("end 3.1"));
         assert!(at("start 9.1.2") > at("end 9.1.1"));
         assert!(at("end 9.1.2") < at("end 6.4.1"));
     }
 
-    #[tokio::test]
+    #[tokio::test(start_paused = true)]
+    async fn busy_cases_take_the_slots_paced_ones_leave() {
+        let ids = ["1.1.1", "1.1.2", "1.1.3", "1.1.4", "1.1.5", "1.1.6"];
+        let (log, most) = schedule(&ids, 4).await;
+        assert_eq!(most, 4);
+        assert!(log[..4].iter().all(|entry| entry.starts_with("start")));
+    }
+
+    #[tokio::test(start_paused = true)]
     async fn one_job_runs_every_case_alone() {
-        let suite = Suite::builtin().unwrap();
-        let items: Vec<(usize, &Case)> = suite.cases.iter().take(20).enumerate().collect();
-        let running = std::sync::atomic::AtomicUsize::new(0);
-        let most = std::sync::atomic::AtomicUsize::new(0);
-        run_in_order(items, 1, |_| async {
-            let now = running.fetch_add(1, std::sync::atomic::Ordering::SeqCst) + 1;
-            most.fetch_max(now, std::sync::atomic::Ordering::SeqCst);
-            tokio::task::yield_now().await;
-            running.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
-        })
-        .await;
-        assert_eq!(most.into_inner(), 1);
+        let ids = ["1.1.1", "2.6", "9.1.1", "5.19", "2.1"];
+        let (log, most) = schedule(&ids, 1).await;
+        assert_eq!(most, 1);
+        assert_eq!(log.last().unwrap(), "end 9.1.1");
     }
 }

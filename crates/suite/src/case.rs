@@ -167,7 +167,8 @@ pub struct Case {
     pub steps: Vec<Step>,
     /// The whole case's deadline in milliseconds, if the case sets its own.
     pub timeout_ms: Option<u64>,
-    /// A performance case: it runs on its own, after the others, and its throughput is reported.
+    /// A performance case: it runs on its own, after the busy cases (see [`Case::paced`]), and its
+    /// throughput is reported.
     pub performance: bool,
     /// How the connection is opened, and what the peer must answer.
     pub handshake: Handshake,
@@ -206,8 +207,9 @@ impl Case {
         }
     }
 
-    /// Whether the case paces itself: a wait, a `nothing` expectation or writes spaced in time. Such a
-    /// case spends most of its time idle, so the runner starts it early, beside the busy cases.
+    /// Whether the case paces itself: a wait, a `nothing` expectation or writes spaced in time (the
+    /// opening handshake's included). Such a case spends most of its time idle, so the runner gives
+    /// it slots of its own beside the busy cases.
     pub fn paced(&self) -> bool {
         fn any(steps: &[Step]) -> bool {
             steps.iter().any(|step| match step {
@@ -220,12 +222,13 @@ impl Case {
                 step => step.write_plan().is_some_and(|write| write.delay_ms > 0),
             })
         }
-        any(&self.steps)
+        self.handshake.write.delay_ms > 0 || any(&self.steps)
     }
 
-    /// How long the case can spend waiting, in milliseconds: its waits and `nothing` expectations,
-    /// the expectations a slow peer may leave open to their end without failing, and one delay per
-    /// spaced write. The runner starts the longest-waiting cases first.
+    /// About how long the case can spend waiting, in milliseconds: its waits and `nothing`
+    /// expectations, the expectations a slow peer may leave open to their end without failing, and
+    /// the delays between the pieces of its spaced writes (the opening handshake's included). The
+    /// runner starts the longest-waiting cases first.
     pub fn pause_ms(&self) -> u64 {
         fn sum(steps: &[Step]) -> u64 {
             steps
@@ -242,11 +245,14 @@ impl Case {
                         ..
                     } => *within_ms,
                     Step::Repeat { times, steps } => u64::from(*times).saturating_mul(sum(steps)),
-                    step => step.write_plan().map_or(0, |write| write.delay_ms),
+                    step => step
+                        .write_plan()
+                        .map_or(0, |write| write.pause_ms(step.written_bytes_estimate())),
                 })
                 .fold(0, u64::saturating_add)
         }
-        sum(&self.steps)
+        let handshake = self.handshake.write.pause_ms(REQUEST_HEAD_ESTIMATE);
+        sum(&self.steps).saturating_add(handshake)
     }
 
     /// The human-readable expectation: what a conforming peer does.
@@ -535,7 +541,57 @@ pub enum Step {
     },
 }
 
+/// About how long an opening handshake's request head is, for estimates.
+const REQUEST_HEAD_ESTIMATE: u64 = 256;
+
+/// About how large a declared message limit is, for estimating payloads sized over it.
+const LIMIT_ESTIMATE: u64 = 1 << 20;
+
+/// The most a frame header takes.
+const HEADER_ESTIMATE: u64 = 14;
+
+impl WritePlan {
+    /// The time spent between the pieces when `bytes` bytes are written this way.
+    pub fn pause_ms(&self, bytes: u64) -> u64 {
+        let pieces = self
+            .chop
+            .map_or(1, |chop| bytes.div_ceil(chop.max(1) as u64));
+        self.delay_ms.saturating_mul(pieces.saturating_sub(1))
+    }
+}
+
+impl Payload {
+    /// The payload's length for estimates: a payload sized over a limit counts a typical limit.
+    fn len_estimate(&self) -> u64 {
+        match self {
+            Payload::OverLimit { extra, .. } => LIMIT_ESTIMATE.saturating_add(*extra),
+            Payload::Deflated(inner) => inner.len_estimate(),
+            payload => payload.len(),
+        }
+    }
+}
+
 impl Step {
+    /// About how many bytes the step writes (frame headers at their largest).
+    fn written_bytes_estimate(&self) -> u64 {
+        match self {
+            Step::Send { frames, .. } => frames
+                .iter()
+                .map(|frame| frame.payload.len_estimate() + HEADER_ESTIMATE)
+                .sum(),
+            Step::SendMessage {
+                payload, fragment, ..
+            } => {
+                let len = payload.len_estimate();
+                let frames = fragment.map_or(1, |size| len.div_ceil(size.max(1)).max(1));
+                len.saturating_add(frames.saturating_mul(HEADER_ESTIMATE))
+            }
+            Step::SendRaw { bytes, .. } => bytes.len() as u64,
+            Step::Close { .. } => 125 + HEADER_ESTIMATE,
+            _ => 0,
+        }
+    }
+
     /// How the step writes, if it writes.
     pub fn write_plan(&self) -> Option<&WritePlan> {
         match self {

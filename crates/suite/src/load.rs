@@ -563,7 +563,7 @@ mod tests {
             .filter(|case| case.paced())
             .map(|case| case.id.as_str())
             .collect();
-        for id in ["6.4.1", "6.4.3", "5.19", "5.20"] {
+        for id in ["6.4.1", "6.4.3", "5.19", "5.20", "2.6", "14.1.18"] {
             assert!(paced.contains(&id), "{id} pauses");
         }
         for id in ["1.1.1", "6.2.1", "7.1.1", "9.1.1"] {
@@ -577,5 +577,9 @@ mod tests {
         assert_eq!(pause("6.4.1"), Some(1500));
         assert_eq!(pause("5.19"), Some(500));
         assert_eq!(pause("1.1.1"), Some(0));
+        // 2.6: a ping of 125 bytes (139 with the largest header) written a byte at a time, 1 ms apart.
+        assert_eq!(pause("2.6"), Some(138));
+        // 14.1.18: the request head written a byte at a time.
+        assert!(pause("14.1.18") > Some(100));
     }
 }
