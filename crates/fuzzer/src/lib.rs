@@ -683,10 +683,10 @@ fn name_finding(
             "; it did not fail again when re-run twice, so it was not minimized: the failure may depend on timing",
         ),
         FindingStatus::KilledTarget => note.push_str(&format!(
-            "; afterwards {target} could no longer be fuzzed ({}), so it was not minimized (other scenarios were running at the same time: one of them may be the cause)",
+            "; afterwards {target} {}, so it was not minimized (other scenarios were running at the same time: one of them may be the cause)",
             match testee {
-                Testee::Server(_) => "it did not upgrade a standard handshake",
-                Testee::Client(_) => "it did not connect",
+                Testee::Server(_) => "no longer upgraded a standard handshake",
+                Testee::Client(_) => "no longer connected",
             }
         )),
         FindingStatus::NeverUpgraded => note = format!(
