@@ -1,6 +1,7 @@
-//! `wsspec fuzz`: network fuzzing of a server with the RFC 6455 oracle. The work is
-//! `wsspec_fuzzer`'s; this module parses the options, starts the built-in server when no URL is
-//! given, draws the progress line, and saves each finding as a case file.
+//! `wsspec fuzz`: network fuzzing of a server, or with `--client` of a client, with the RFC 6455
+//! oracle. The work is `wsspec_fuzzer`'s; this module parses the options, starts the built-in
+//! server when no URL is given (or listens for the client, which `--exec` or `--reference`
+//! starts once per scenario), draws the progress line, and saves each finding as a case file.
 
 use std::{
     io::IsTerminal,
@@ -12,19 +13,41 @@ use std::{
 
 use clap::Args;
 use wsspec_fuzzer::{
-    FINDINGS_SECTION, FINDINGS_TITLE, Finding, FindingStatus, FuzzConfig, FuzzObserver, Progress,
-    StopReason, Summary, fuzz,
+    ClientLauncher, ClientTestee, FINDINGS_SECTION, FINDINGS_TITLE, Finding, FindingStatus,
+    FuzzConfig, FuzzObserver, Progress, StopReason, Summary, Testee, client::ClientRun, fuzz,
 };
-use wsspec_reference::{EchoConfig, EchoServer};
-use wsspec_runner::{RunConfig, Target, TlsClient, TlsOptions, transport::read_ca_file};
+use wsspec_reference::{
+    EchoConfig, EchoServer, TlsIdentity,
+    client::{CaseClient, TungsteniteClient},
+};
+use wsspec_runner::{
+    CaseSettings, RunConfig, Target, TlsClient, TlsOptions, clients::ClientConnections,
+    transport::read_ca_file,
+};
 use wsspec_suite::Suite;
 
-use crate::cli::{Exit, exit, interruption, print_out};
+use crate::cli::{Exit, ServeTlsArgs, exit, interruption, print_out};
 
 #[derive(Args, Debug)]
 pub(crate) struct FuzzArgs {
     /// The server's ws:// or wss:// URL. Leave it out to fuzz the built-in reference server.
+    #[arg(conflicts_with = "client")]
     url: Option<String>,
+    /// Fuzz a client instead: wsspec listens, and the client (--exec or --reference) connects
+    /// once per scenario. Findings replay with `wsspec client --cases-dir DIR`.
+    #[arg(long)]
+    client: bool,
+    /// With --client: run this command once per scenario; `{url}` becomes the scenario's URL, e.g.
+    /// `--exec "python3 my_client.py {url}"` (run through `sh -c`). It must open that URL once and
+    /// echo every message until the connection ends.
+    #[arg(long, value_name = "COMMAND", requires = "client")]
+    exec: Option<String>,
+    /// With --client: fuzz the built-in client (tokio-tungstenite), driven in this process.
+    #[arg(long, requires = "client", conflicts_with = "exec")]
+    reference: bool,
+    /// With --client: the address to listen on.
+    #[arg(long, default_value = "127.0.0.1:0", requires = "client")]
+    listen: SocketAddr,
     /// The run's seed: scenario N of a seed is always the same scenario (default: random, printed).
     #[arg(long)]
     seed: Option<u64>,
@@ -38,9 +61,9 @@ pub(crate) struct FuzzArgs {
     /// minimized then is finished first (at most 60 s more).
     #[arg(long, value_name = "SECS", value_parser = clap::value_parser!(u64).range(1..))]
     time: Option<u64>,
-    /// How many scenarios run at once, each on its own connection.
-    #[arg(long, default_value_t = 64, value_parser = clap::value_parser!(u16).range(1..))]
-    jobs: u16,
+    /// How many scenarios run at once, each on its own connection [default: 64; with --client, 16]
+    #[arg(long, value_parser = clap::value_parser!(u16).range(1..))]
+    jobs: Option<u16>,
     /// How long the target has to answer each expectation, in milliseconds.
     #[arg(long, default_value_t = 1000, value_name = "MS", value_parser = clap::value_parser!(u64).range(1..))]
     wait: u64,
@@ -50,7 +73,8 @@ pub(crate) struct FuzzArgs {
     /// Stop after this many findings.
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
     max_findings: Option<u64>,
-    /// Where to write the findings, one case file each (replay: `wsspec server URL --cases-dir DIR`).
+    /// Where to write the findings, one case file each (replay: `wsspec server URL --cases-dir DIR`,
+    /// or `wsspec client --cases-dir DIR` for a client's).
     #[arg(long, default_value = "reports/fuzz", value_name = "DIR")]
     out: PathBuf,
     /// Count NON-STRICT verdicts (a SHOULD broken) as findings too.
@@ -65,6 +89,8 @@ pub(crate) struct FuzzArgs {
     /// Also trust the certificates in this PEM file; repeatable.
     #[arg(long = "ca", value_name = "FILE")]
     ca: Vec<PathBuf>,
+    #[command(flatten)]
+    tls: ServeTlsArgs,
 }
 
 /// How often the progress line is redrawn on a terminal, and written otherwise.
@@ -76,33 +102,21 @@ pub(crate) async fn fuzz_command(args: FuzzArgs) -> Result<u8, Exit> {
     let seed = args.seed.unwrap_or_else(random_seed);
     let first_finding = next_finding_number(&args.out)?;
 
-    let mut roots = Vec::new();
-    for path in &args.ca {
-        roots.extend(read_ca_file(path).map_err(|err| Exit::usage(err.to_string()))?);
-    }
-    let url = match &args.url {
-        Some(url) => url.clone(),
-        None => start_reference_server()?,
-    };
-    let target = Target::parse(&url).map_err(|err| Exit::usage(err.to_string()))?;
-    let tls = TlsClient::new(TlsOptions {
-        insecure: args.insecure,
-        mozilla_roots: true,
-        system_roots: true,
-        extra_roots: roots,
-    });
-    wsspec_runner::probe(&target, &tls, Duration::from_secs(5))
-        .await
-        .map_err(|err| Exit {
-            code: exit::UNREACHABLE,
-            message: err.to_string(),
-        })?;
-
     let mut settings = RunConfig::default().settings;
-    settings.tls = tls;
     settings.max_message_size = args.max_message_size;
     settings.close_wait = Duration::from_millis(args.wait);
     settings.case_timeout = Duration::from_secs(args.timeout);
+    let identity = args.tls.identity()?;
+    let (testee, label) = if args.client {
+        client_testee(&args, identity.as_ref(), &settings).await?
+    } else {
+        if identity.is_some() {
+            return Err(Exit::usage(
+                "--tls and --cert serve TLS to a client: they need --client",
+            ));
+        }
+        server_testee(&args, &mut settings).await?
+    };
     let mut config = FuzzConfig::new(seed, settings);
     config.first = args.first;
     config.runs = args.runs;
@@ -111,7 +125,7 @@ pub(crate) async fn fuzz_command(args: FuzzArgs) -> Result<u8, Exit> {
         (None, Some(_)) => None,
         (None, None) => Some(Duration::from_secs(60)),
     };
-    config.jobs = usize::from(args.jobs);
+    config.jobs = usize::from(args.jobs.unwrap_or(if args.client { 16 } else { 64 }));
     config.wait_ms = args.wait;
     config.case_timeout_ms = args.timeout.saturating_mul(1000);
     config.max_findings = args
@@ -127,7 +141,7 @@ pub(crate) async fn fuzz_command(args: FuzzArgs) -> Result<u8, Exit> {
         (None, None) => "ever".into(),
     };
     eprintln!(
-        "wsspec: fuzzing {url} with --seed {seed} for {bound}, {} at a time; findings go to {}",
+        "wsspec: fuzzing {label} with --seed {seed} for {bound}, {} at a time; findings go to {}",
         config.jobs,
         args.out.display()
     );
@@ -138,7 +152,7 @@ pub(crate) async fn fuzz_command(args: FuzzArgs) -> Result<u8, Exit> {
         errors: Mutex::new(Vec::new()),
     };
     let line = tokio::spawn(progress_line(progress.clone(), Instant::now()));
-    let summary = fuzz(&target, &config, &progress, &saver, interrupted).await;
+    let summary = fuzz(&testee, &config, &progress, &saver, interrupted).await;
     line.abort();
     let _ = line.await;
     if std::io::stderr().is_terminal() {
@@ -152,12 +166,121 @@ pub(crate) async fn fuzz_command(args: FuzzArgs) -> Result<u8, Exit> {
     {
         return Err(Exit::usage(err.clone()));
     }
-    print_out(&report(&summary, &url, seed, &args.out));
+    if summary.stopped == StopReason::NoClient {
+        return Err(Exit {
+            code: exit::UNREACHABLE,
+            message: format!(
+                "the client never connected to {label}: {}",
+                summary.stop_detail.as_deref().unwrap_or("no reason given")
+            ),
+        });
+    }
+    print_out(&report(
+        &summary,
+        &label,
+        &replay_command(&args, &label),
+        seed,
+    ));
     Ok(match summary.stopped {
         StopReason::Interrupted => exit::INTERRUPTED,
         _ if summary.findings.is_empty() => exit::OK,
         _ => exit::FAILED,
     })
+}
+
+/// The server to fuzz (the built-in one when no URL is given), checked to be reachable, with the
+/// TLS settings that reach it; and its URL.
+async fn server_testee(
+    args: &FuzzArgs,
+    settings: &mut CaseSettings,
+) -> Result<(Testee, String), Exit> {
+    let mut roots = Vec::new();
+    for path in &args.ca {
+        roots.extend(read_ca_file(path).map_err(|err| Exit::usage(err.to_string()))?);
+    }
+    let url = match &args.url {
+        Some(url) => url.clone(),
+        None => start_reference_server()?,
+    };
+    let target = Target::parse(&url).map_err(|err| Exit::usage(err.to_string()))?;
+    settings.tls = TlsClient::new(TlsOptions {
+        insecure: args.insecure,
+        mozilla_roots: true,
+        system_roots: true,
+        extra_roots: roots,
+    });
+    wsspec_runner::probe(&target, &settings.tls, Duration::from_secs(5))
+        .await
+        .map_err(|err| Exit {
+            code: exit::UNREACHABLE,
+            message: err.to_string(),
+        })?;
+    Ok((Testee::Server(target), url))
+}
+
+/// The agent name in a client's URLs.
+const CLIENT_AGENT: &str = "wsspec-fuzz";
+
+/// The client to fuzz: the listener it connects to, and how it is started; and what to call it.
+async fn client_testee(
+    args: &FuzzArgs,
+    identity: Option<&TlsIdentity>,
+    settings: &CaseSettings,
+) -> Result<(Testee, String), Exit> {
+    let launcher = match (&args.exec, args.reference) {
+        (Some(command), _) => ClientLauncher::Exec(command.clone()),
+        (None, true) if identity.is_some() => {
+            return Err(Exit::usage(
+                "--reference speaks ws:// only: leave out --tls and --cert",
+            ));
+        }
+        (None, true) => reference_client(settings.close_wait),
+        (None, false) => {
+            return Err(Exit::usage(
+                "--client needs the client: --exec \"COMMAND {url}\" or --reference",
+            ));
+        }
+    };
+    let listen = args.listen;
+    let listener = tokio::net::TcpListener::bind(listen)
+        .await
+        .map_err(|err| Exit::usage(format!("cannot listen on {listen}: {err}")))?;
+    let connections = ClientConnections::start(
+        listener,
+        identity.map(TlsIdentity::acceptor),
+        settings.handshake_timeout,
+    )
+    .map_err(|err| Exit::usage(format!("cannot listen on {listen}: {err}")))?;
+    let name = match &args.exec {
+        Some(command) => format!("the client `{command}`"),
+        None => "the built-in client".to_owned(),
+    };
+    let label = format!("{name} on {}", connections.base_url());
+    let client = ClientTestee::new(connections, launcher, CLIENT_AGENT);
+    Ok((Testee::Client(Arc::new(client)), label))
+}
+
+/// The built-in tokio-tungstenite client, run in this process as an echo peer on each URL.
+fn reference_client(close_wait: Duration) -> ClientLauncher {
+    ClientLauncher::InProcess(Arc::new(move |url: String| -> ClientRun {
+        Box::pin(async move {
+            // The URL is wsspec's own; one that does not parse leaves the scenario without a client.
+            if let Ok(url) = url::Url::parse(&url) {
+                // What the client's application saw is not judged by the fuzzer's cases.
+                let _ = TungsteniteClient::new(close_wait).echo(&url).await;
+            }
+        })
+    }))
+}
+
+/// The command that replays the findings saved in `--out`.
+fn replay_command(args: &FuzzArgs, label: &str) -> String {
+    let out = args.out.display();
+    match (&args.exec, args.reference) {
+        (Some(command), _) => format!("wsspec client --cases-dir {out} --exec {command:?}"),
+        (None, true) => format!("wsspec client --cases-dir {out} --reference"),
+        (None, false) => format!("wsspec server {label} --cases-dir {out}"),
+    }
 }
 
 /// A seed from the clock and the process id, for runs that name none.
@@ -316,7 +439,7 @@ async fn progress_line(progress: Arc<Progress>, started: Instant) {
 }
 
 /// The closing report: the findings, then one line of totals.
-fn report(summary: &Summary, url: &str, seed: u64, out: &Path) -> String {
+fn report(summary: &Summary, label: &str, replay: &str, seed: u64) -> String {
     let mut text = String::new();
     for finding in &summary.findings {
         let status = match finding.status {
@@ -337,19 +460,23 @@ fn report(summary: &Summary, url: &str, seed: u64, out: &Path) -> String {
         StopReason::Runs => "all scenarios ran",
         StopReason::Time => "the time was up",
         StopReason::MaxFindings => "enough findings",
-        StopReason::TargetDown => "the target stopped accepting connections",
+        StopReason::TargetDown => match &summary.stop_detail {
+            Some(reason) => &format!("the client stopped connecting ({reason})"),
+            None => "the target stopped accepting connections",
+        },
         StopReason::NoUpgrade => "the target does not upgrade a standard handshake",
+        StopReason::NoClient => "the client never connected",
         StopReason::Interrupted => "interrupted",
     };
     text.push_str(&format!(
-        "{} scenarios in {seconds:.1} s ({:.0}/s) against {url} with --seed {seed}: {} findings{}, {} non-strict, {} repeats of a finding, {} harness errors; stopped: {why}.\n",
+        "{} scenarios in {seconds:.1} s ({:.0}/s) against {label} with --seed {seed}: {} findings{}, {} non-strict, {} repeats of a finding, {} harness errors; stopped: {why}.\n",
         summary.scenarios,
         summary.scenarios as f64 / seconds.max(1e-3),
         summary.findings.len(),
         if summary.findings.is_empty() {
             String::new()
         } else {
-            format!(" (replay: wsspec server {url} --cases-dir {})", out.display())
+            format!(" (replay: {replay})")
         },
         summary.non_strict,
         summary.duplicates,

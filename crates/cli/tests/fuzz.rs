@@ -139,3 +139,107 @@ fn ctrl_c_ends_the_run_with_130_and_the_totals() {
     assert!(stdout.contains("stopped: interrupted"), "{stdout}");
     assert!(case_files(&out).is_empty());
 }
+
+/// What tokio-tungstenite 0.30's client gets wrong, as the client fuzzer finds it: it takes a 101
+/// with an extension it never offered (the check is a TODO in its source; the scripted 14.5.9
+/// fails too), and it refuses a `Connection` field that lists `Upgrade` among other tokens (it
+/// compares the whole value, where RFC 6455 §4.1 asks for a token).
+fn known_reference_client_defect(title: &str) -> bool {
+    title.contains("which was not offered") && title.contains("extension")
+        || title.contains("`Connection: ") && title.contains("keep-alive")
+        || title.contains("`Connection: upgrade,close`")
+}
+
+#[test]
+fn the_reference_client_has_only_its_known_findings() {
+    let out = out_dir("fuzz-reference-client");
+    let out_str = out.to_string_lossy().into_owned();
+    let started = std::time::Instant::now();
+    let output = wsspec(&[
+        "fuzz",
+        "--client",
+        "--reference",
+        "--seed",
+        "3",
+        "--runs",
+        "400",
+        "--out",
+        &out_str,
+    ]);
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    eprintln!("{:.1} s: {stdout}", started.elapsed().as_secs_f64());
+    assert!(
+        stdout.contains("400 scenarios in ") && stdout.contains(" 0 non-strict"),
+        "{stdout}\n{stderr}"
+    );
+    assert!(stdout.contains("0 harness errors"), "{stdout}");
+    let findings: Vec<&str> = stdout.lines().filter(|l| l.starts_with("99.")).collect();
+    for line in &findings {
+        assert!(known_reference_client_defect(line), "a new finding: {line}");
+    }
+    let expected = if findings.is_empty() { 0 } else { 1 };
+    assert_eq!(output.status.code(), Some(expected), "{stderr}");
+    let _ = std::fs::remove_dir_all(out);
+}
+
+#[test]
+fn a_client_finding_replays_with_wsspec_client() {
+    let out = out_dir("fuzz-client-replay");
+    let out_str = out.to_string_lossy().into_owned();
+    let fuzzed = wsspec(&[
+        "fuzz",
+        "--client",
+        "--reference",
+        "--seed",
+        "1",
+        "--runs",
+        "2000",
+        "--max-findings",
+        "1",
+        "--out",
+        &out_str,
+    ]);
+    let stdout = String::from_utf8_lossy(&fuzzed.stdout);
+    assert_eq!(fuzzed.status.code(), Some(1), "{stdout}");
+    assert!(
+        stdout.contains("replay: wsspec client --cases-dir"),
+        "{stdout}"
+    );
+    assert_eq!(case_files(&out), ["finding-99.1.toml"]);
+    let text = std::fs::read_to_string(out.join("finding-99.1.toml")).unwrap();
+    assert!(text.contains("roles = [\"client\"]"), "{text}");
+    assert!(text.contains("wsspec fuzz --client --seed 1"), "{text}");
+
+    let (code, results, stderr) = common::run_client(
+        "fuzz-client-replayed",
+        &["--reference", "--cases-dir", &out_str, "--timeout", "10"],
+    );
+    assert_eq!(code, 1, "{stderr}");
+    let cases = results["cases"].as_array().unwrap();
+    assert_eq!(cases.len(), 1, "{results:#}");
+    assert_eq!(cases[0]["verdict"], "fail", "{:#}", cases[0]);
+    let _ = std::fs::remove_dir_all(out);
+}
+
+#[test]
+fn a_client_command_that_never_connects_is_unreachable_not_a_finding() {
+    let out = out_dir("fuzz-client-true");
+    let out_str = out.to_string_lossy().into_owned();
+    let started = std::time::Instant::now();
+    let output = wsspec(&[
+        "fuzz", "--client", "--exec", "true", "--runs", "5", "--out", &out_str,
+    ]);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(3), "{stderr}");
+    assert!(
+        stderr.contains("the client never connected") && stderr.contains("`true` exited"),
+        "{stderr}"
+    );
+    assert!(case_files(&out).is_empty());
+    assert!(started.elapsed() < std::time::Duration::from_secs(10));
+
+    let usage = wsspec(&["fuzz", "--client", "--runs", "1", "--out", &out_str]);
+    assert_eq!(usage.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&usage.stderr).contains("--exec"));
+}

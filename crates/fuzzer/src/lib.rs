@@ -1,25 +1,37 @@
 //! wsspec-fuzzer: the network fuzzer behind `wsspec fuzz`, with RFC 6455 as its oracle.
 //!
 //! [`fuzz`] generates [`Scenario`]s from a seed ([`scenario`]), turns each into a [`Case`] of the
-//! case language, and runs it with the runner's [`run_server_case`], so every check the scripted
-//! cases make applies: exact echoes, pongs, close codes, violations that must fail the connection,
-//! the opening handshake, and a fresh handshake after each case that proves the target still lives.
+//! case language, and runs it against the [`Testee`]. A server is run with the runner's
+//! [`run_server_case`], so every check the scripted cases make applies: exact echoes, pongs, close
+//! codes, violations that must fail the connection, the opening handshake, and a fresh handshake
+//! after each case that proves the target still lives. A client ([`client`]) connects once per
+//! scenario to wsspec's listener and the scenario runs as a client case
+//! ([`wsspec_runner::exec::run_client_case`]): its request is checked, its frames must be masked,
+//! broken 101 responses and masked frames from the server must make it fail the connection. A
+//! client that never connects is not a finding: before the first scenario the fuzzer stops with
+//! the reason ([`StopReason::NoClient`]), and later it is a harness error, unless the client no
+//! longer connects at all, which stops the run ([`StopReason::TargetDown`]).
 //! A case that FAILs is a finding. It is first checked against the findings so far (a failing
 //! scenario that contains a known finding's shape adds nothing), then re-run to see that it fails
 //! again, then minimized ([`minimize`]) by re-running ever smaller scenarios while they fail the
 //! same way. The minimized case goes to the [`FuzzObserver`], which saves it with
-//! [`wsspec_suite::write_file`]; `wsspec server URL --cases-dir DIR` replays it.
+//! [`wsspec_suite::write_file`]; `wsspec server URL --cases-dir DIR` (or `wsspec client --cases-dir
+//! DIR` for a client's findings, whose cases have `roles = ["client"]`) replays it.
 //!
 //! NON-STRICT verdicts (a SHOULD broken) are counted, not reported as findings. The fuzzer never
 //! prints: progress is read from a shared [`Progress`], findings arrive through the observer.
 
+pub mod client;
 pub mod minimize;
 pub mod scenario;
 
 use std::{
     future::Future,
     pin::Pin,
-    sync::atomic::{AtomicU64, Ordering},
+    sync::{
+        Arc,
+        atomic::{AtomicU64, Ordering},
+    },
     task::{Context, Poll},
     time::{Duration, Instant},
 };
@@ -30,11 +42,79 @@ use wsspec_runner::{
     exec::{run_server_case, upgrades},
 };
 use wsspec_suite::{
-    Case,
+    Case, Role,
     results::{CaseResult, CloseBehavior, Verdict},
 };
 
+pub use client::{ClientLauncher, ClientTestee};
 pub use scenario::{CaseOptions, Scenario};
+
+/// What is fuzzed.
+#[derive(Clone)]
+pub enum Testee {
+    /// A server: wsspec connects to it.
+    Server(Target),
+    /// A client: it connects to wsspec, once per scenario.
+    Client(Arc<ClientTestee>),
+}
+
+impl Testee {
+    /// The role the target is tested in.
+    pub fn role(&self) -> Role {
+        match self {
+            Testee::Server(_) => Role::Server,
+            Testee::Client(_) => Role::Client,
+        }
+    }
+
+    /// Runs one case against the target. A client that never connects gives a harness error
+    /// (ERROR, never blamed on the target) that says why.
+    async fn run(&self, case: &Case, settings: &CaseSettings) -> CaseResult {
+        match self {
+            Testee::Server(target) => run_server_case(case, target, settings, Instant::now()).await,
+            Testee::Client(client) => match client.run_case(case, settings).await {
+                Ok(result) => result,
+                Err(reason) => {
+                    wsspec_runner::exec::harness_error(case, reason, Duration::ZERO, Duration::ZERO)
+                }
+            },
+        }
+    }
+
+    /// Whether the target can be fuzzed at all: a server upgrades a standard handshake, a client
+    /// connects for the empty scenario. `Err`: why not.
+    async fn usable(&self, config: &FuzzConfig, seed: u64) -> Result<(), String> {
+        match self {
+            Testee::Server(target) => upgrades(target, &config.settings, seed).await,
+            Testee::Client(client) => {
+                let case = Scenario::empty(Role::Client).to_case(&case_options(
+                    config,
+                    String::new(),
+                    None,
+                ));
+                let mut settings = config.settings.clone();
+                settings.seed = seed;
+                client.run_case(&case, &settings).await.map(|_| ())
+            }
+        }
+    }
+
+    /// How the fuzzer was started, for a finding's note.
+    fn command(&self) -> &'static str {
+        match self {
+            Testee::Server(_) => "wsspec fuzz",
+            Testee::Client(_) => "wsspec fuzz --client",
+        }
+    }
+
+    /// What the target is, in a note.
+    fn noun(&self) -> &'static str {
+        match self {
+            Testee::Server(_) => "the target",
+            Testee::Client(_) => "the client",
+        }
+    }
+}
 
 /// The section that findings are numbered in: `99.1`, `99.2`, ...
 pub const FINDINGS_SECTION: u32 = 99;
@@ -163,10 +243,12 @@ pub enum StopReason {
     Time,
     /// `max_findings` were found.
     MaxFindings,
-    /// The target stopped accepting connections.
+    /// The target stopped accepting connections (a server), or stopped connecting (a client).
     TargetDown,
     /// The target did not upgrade a standard handshake to begin with.
     NoUpgrade,
+    /// The client did not connect for the first scenario ([`Summary::stop_detail`] says why).
+    NoClient,
     /// The caller's stop future completed (Ctrl-C).
     Interrupted,
 }
@@ -188,6 +270,8 @@ pub struct Summary {
     pub errors: u64,
     /// Why the run ended.
     pub stopped: StopReason,
+    /// Why the target could not be used, when that ended the run.
+    pub stop_detail: Option<String>,
 }
 
 /// Receives what the fuzzer finds as it finds it.
@@ -209,19 +293,36 @@ fn signature(result: &CaseResult) -> Signature {
     (result.verdict, result.behavior, result.behavior_close)
 }
 
-/// Runs scenarios against `target` until a bound in `config` is reached or `stop` completes.
+/// Runs scenarios against `testee` until a bound in `config` is reached or `stop` completes.
 pub async fn fuzz(
-    target: &Target,
+    testee: &Testee,
     config: &FuzzConfig,
     progress: &Progress,
     observer: &dyn FuzzObserver,
     stop: impl Future<Output = ()>,
 ) -> Summary {
     let started = Instant::now();
-    if let Err(reason) = upgrades(target, &config.settings, config.seed).await {
-        return never_upgraded(target, config, progress, observer, started, &reason).await;
-    }
     let mut stop = std::pin::pin!(stop);
+    let usable = tokio::select! {
+        biased;
+        () = &mut stop => return summary(progress, started, Vec::new(), StopReason::Interrupted, None),
+        usable = testee.usable(config, config.seed) => usable,
+    };
+    match (usable, testee) {
+        (Ok(()), _) => {}
+        (Err(reason), Testee::Server(_)) => {
+            return never_upgraded(testee, config, progress, observer, started, &reason).await;
+        }
+        (Err(reason), Testee::Client(_)) => {
+            return summary(
+                progress,
+                started,
+                Vec::new(),
+                StopReason::NoClient,
+                Some(reason),
+            );
+        }
+    }
     let end = config
         .runs
         .map_or(u64::MAX, |runs| config.first.saturating_add(runs));
@@ -230,10 +331,11 @@ pub async fn fuzz(
     let mut findings: Vec<Finding> = Vec::new();
     let deadline = config.time.map(|time| started + time);
     let mut stopped = None;
+    let mut stop_detail = None;
     loop {
         while stopped.is_none() && running.len() < config.jobs.max(1) && next < end {
-            let scenario = Scenario::generate(config.seed, next);
-            running.push(ScenarioRun::start(target, config, next, scenario));
+            let scenario = Scenario::generate(testee.role(), config.seed, next);
+            running.push(ScenarioRun::start(testee, config, next, scenario));
             next += 1;
         }
         if running.is_empty() {
@@ -266,6 +368,13 @@ pub async fn fuzz(
             }
             Verdict::Error => {
                 Progress::add(&progress.errors);
+                if let Testee::Client(_) = testee
+                    && let Err(reason) = alive(testee, config).await
+                {
+                    stopped = Some(StopReason::TargetDown);
+                    stop_detail = Some(reason);
+                    break;
+                }
                 continue;
             }
             _ => continue,
@@ -285,7 +394,7 @@ pub async fn fuzz(
             index,
             status: FindingStatus::Interrupted,
         };
-        let investigation = investigate(target, config, found.clone(), &findings);
+        let investigation = investigate(testee, config, found.clone(), &findings);
         let finding = tokio::select! {
             biased;
             () = &mut stop => {
@@ -299,7 +408,7 @@ pub async fn fuzz(
             continue;
         };
         let number = config.first_finding + findings.len() as u32;
-        name_finding(&mut finding, config, number, None);
+        name_finding(&mut finding, testee, config, number, None);
         Progress::add(&progress.findings);
         observer.found(&finding);
         let status = finding.status;
@@ -316,6 +425,18 @@ pub async fn fuzz(
             break;
         }
     }
+    let stopped = stopped.unwrap_or(StopReason::Runs);
+    summary(progress, started, findings, stopped, stop_detail)
+}
+
+/// The summary of a run, from its counters.
+fn summary(
+    progress: &Progress,
+    started: Instant,
+    findings: Vec<Finding>,
+    stopped: StopReason,
+    stop_detail: Option<String>,
+) -> Summary {
     Summary {
         scenarios: Progress::get(&progress.scenarios),
         elapsed: started.elapsed(),
@@ -323,22 +444,23 @@ pub async fn fuzz(
         non_strict: Progress::get(&progress.non_strict),
         duplicates: Progress::get(&progress.duplicates),
         errors: Progress::get(&progress.errors),
-        stopped: stopped.unwrap_or(StopReason::Runs),
+        stopped,
+        stop_detail,
     }
 }
 
 /// The one finding of a target that does not upgrade even a standard handshake: every scenario
 /// would fail the same way, so the fuzzer stops at once.
 async fn never_upgraded(
-    target: &Target,
+    testee: &Testee,
     config: &FuzzConfig,
     progress: &Progress,
     observer: &dyn FuzzObserver,
     started: Instant,
     reason: &str,
 ) -> Summary {
-    let scenario = Scenario::empty();
-    let result = run_scenario(target, config, config.first, &scenario).await;
+    let scenario = Scenario::empty(testee.role());
+    let result = run_scenario(testee, config, config.first, &scenario).await;
     let mut finding = Finding {
         case: scenario.to_case(&case_options(config, String::new(), None)),
         steps_before: scenario.step_count(),
@@ -347,18 +469,22 @@ async fn never_upgraded(
         index: config.first,
         status: FindingStatus::NeverUpgraded,
     };
-    name_finding(&mut finding, config, config.first_finding, Some(reason));
+    name_finding(
+        &mut finding,
+        testee,
+        config,
+        config.first_finding,
+        Some(reason),
+    );
     Progress::add(&progress.findings);
     observer.found(&finding);
-    Summary {
-        scenarios: 0,
-        elapsed: started.elapsed(),
-        findings: vec![finding],
-        non_strict: 0,
-        duplicates: 0,
-        errors: 0,
-        stopped: StopReason::NoUpgrade,
-    }
+    summary(
+        progress,
+        started,
+        vec![finding],
+        StopReason::NoUpgrade,
+        None,
+    )
 }
 
 /// Sleeps until `deadline`, or forever without one.
@@ -373,19 +499,19 @@ async fn sleep_until(deadline: Option<Instant>) {
 /// smallest scenario that fails the same way (within the budget of re-runs and time). `None`: it
 /// minimized to a known finding.
 async fn investigate(
-    target: &Target,
+    testee: &Testee,
     config: &FuzzConfig,
     mut finding: Finding,
     findings: &[Finding],
 ) -> Option<Finding> {
-    if !alive(target, config).await {
+    if alive(testee, config).await.is_err() {
         finding.status = FindingStatus::KilledTarget;
         return Some(finding);
     }
     let wanted = signature(&finding.result);
     finding.status = FindingStatus::NotReproduced;
     for _ in 0..2 {
-        let again = run_scenario(target, config, finding.index, &finding.scenario).await;
+        let again = run_scenario(testee, config, finding.index, &finding.scenario).await;
         if signature(&again) == wanted {
             finding.status = FindingStatus::Minimized;
             finding.result = again;
@@ -409,7 +535,7 @@ async fn investigate(
             let results: Vec<CaseResult> = futures_util::future::join_all(
                 batch
                     .iter()
-                    .map(|candidate| run_scenario(target, config, finding.index, candidate)),
+                    .map(|candidate| run_scenario(testee, config, finding.index, candidate)),
             )
             .await;
             if let Some((candidate, result)) = batch
@@ -431,21 +557,20 @@ async fn investigate(
     Some(finding)
 }
 
-/// Whether the target still upgrades a standard handshake (asked twice, a moment apart, before it
-/// is declared dead).
-async fn alive(target: &Target, config: &FuzzConfig) -> bool {
+/// Whether the target can still be fuzzed (asked twice, a moment apart, before it is declared
+/// dead): a server upgrades a standard handshake, a client connects. `Err`: the last reason why not.
+async fn alive(testee: &Testee, config: &FuzzConfig) -> Result<(), String> {
+    let mut last = Ok(());
     for attempt in 0..2u64 {
         if attempt > 0 {
             tokio::time::sleep(Duration::from_millis(250)).await;
         }
-        if upgrades(target, &config.settings, config.seed ^ attempt)
-            .await
-            .is_ok()
-        {
-            return true;
+        last = testee.usable(config, config.seed ^ attempt).await;
+        if last.is_ok() {
+            break;
         }
     }
-    false
+    last
 }
 
 /// The case options for running (and, with a title and note, for saving) a scenario.
@@ -460,12 +585,12 @@ fn case_options(config: &FuzzConfig, title: String, note: Option<String>) -> Cas
 /// Runs one scenario as a case on a task of its own, with the scenario's own seed for masks and
 /// keys.
 async fn run_scenario(
-    target: &Target,
+    testee: &Testee,
     config: &FuzzConfig,
     index: u64,
     scenario: &Scenario,
 ) -> CaseResult {
-    ScenarioRun::start(target, config, index, scenario.clone())
+    ScenarioRun::start(testee, config, index, scenario.clone())
         .await
         .2
 }
@@ -479,14 +604,12 @@ struct ScenarioRun {
 }
 
 impl ScenarioRun {
-    fn start(target: &Target, config: &FuzzConfig, index: u64, scenario: Scenario) -> Self {
+    fn start(testee: &Testee, config: &FuzzConfig, index: u64, scenario: Scenario) -> Self {
         let case = scenario.to_case(&case_options(config, String::new(), None));
-        let target = target.clone();
+        let testee = testee.clone();
         let mut settings = config.settings.clone();
         settings.seed = scenario::scenario_seed(config.seed, index);
-        let handle = tokio::spawn(async move {
-            run_server_case(&case, &target, &settings, Instant::now()).await
-        });
+        let handle = tokio::spawn(async move { testee.run(&case, &settings).await });
         ScenarioRun {
             index,
             scenario: Some(scenario),
@@ -503,7 +626,10 @@ impl Future for ScenarioRun {
             Poll::Ready(joined) => joined,
             Poll::Pending => return Poll::Pending,
         };
-        let scenario = self.scenario.take().unwrap_or_else(Scenario::empty);
+        let scenario = self
+            .scenario
+            .take()
+            .unwrap_or_else(|| Scenario::empty(Role::Server));
         let result = joined.unwrap_or_else(|error| {
             let case = scenario.to_case(&CaseOptions::unnamed(0, 0));
             wsspec_runner::exec::harness_error(
@@ -527,6 +653,7 @@ impl Drop for ScenarioRun {
 /// why the target refused the standard handshake, for a finding made before any scenario ran.
 fn name_finding(
     finding: &mut Finding,
+    testee: &Testee,
     config: &FuzzConfig,
     number: u32,
     never_upgraded: Option<&str>,
@@ -534,10 +661,12 @@ fn name_finding(
     let description = finding.scenario.describe();
     let title = format!("Fuzz finding: {}", shorten(&description, 200));
     let mut note = format!(
-        "Found by `wsspec fuzz --seed {seed}` in scenario {index} (run it alone with `--seed {seed} --first {index} --runs 1`)",
+        "Found by `{command} --seed {seed}` in scenario {index} (run it alone with `--seed {seed} --first {index} --runs 1`)",
+        command = testee.command(),
         seed = config.seed,
         index = finding.index,
     );
+    let target = testee.noun();
     match finding.status {
         FindingStatus::Minimized => {
             let steps = finding.scenario.step_count();
@@ -553,9 +682,13 @@ fn name_finding(
         FindingStatus::NotReproduced => note.push_str(
             "; it did not fail again when re-run twice, so it was not minimized: the failure may depend on timing",
         ),
-        FindingStatus::KilledTarget => note.push_str(
-            "; afterwards the target no longer upgraded a standard handshake, so it was not minimized (other scenarios were running at the same time: one of them may be the cause)",
-        ),
+        FindingStatus::KilledTarget => note.push_str(&format!(
+            "; afterwards {target} {}, so it was not minimized (other scenarios were running at the same time: one of them may be the cause)",
+            match testee {
+                Testee::Server(_) => "no longer upgraded a standard handshake",
+                Testee::Client(_) => "no longer connected",
+            }
+        )),
         FindingStatus::NeverUpgraded => note = format!(
             "Before any scenario ran, the target did not upgrade a connection opened with the standard handshake: {}",
             never_upgraded.unwrap_or("no reason given")
@@ -565,7 +698,7 @@ fn name_finding(
         }
     }
     note.push_str(&format!(
-        ". What the target did: {}.",
+        ". What {target} did: {}.",
         shorten(finding.result.actual.trim_end_matches('.'), 600)
     ));
     if !finding.result.notes.is_empty() {

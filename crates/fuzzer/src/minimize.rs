@@ -9,9 +9,7 @@
 //! the scenario rather than on raw steps keeps every candidate well-formed: an expectation never
 //! loses the send it waits for, and a message never loses its last fragment.
 
-use crate::scenario::{
-    AcceptEdit, Body, Ending, Item, Message, Opening, Scenario, Violation, ViolationKind,
-};
+use crate::scenario::{Body, Ending, Item, Message, Opening, Scenario, Violation, ViolationKind};
 
 /// The scenarios one simplification away from `scenario`, most reducing first. None equals it.
 pub fn candidates(scenario: &Scenario) -> Vec<Scenario> {
@@ -31,21 +29,12 @@ pub fn candidates(scenario: &Scenario) -> Vec<Scenario> {
     }
 
     // Undo handshake edits.
-    if let Opening::Accepted(edits) = &scenario.opening {
-        out.push(Scenario {
-            opening: Opening::Standard,
-            ..scenario.clone()
-        });
-        if edits.len() > 1 {
-            for i in 0..edits.len() {
-                let mut fewer: Vec<AcceptEdit> = edits.clone();
-                fewer.remove(i);
-                out.push(Scenario {
-                    opening: Opening::Accepted(fewer),
-                    ..scenario.clone()
-                });
-            }
+    match &scenario.opening {
+        Opening::Accepted(edits) => undo_edits(&mut out, scenario, edits, Opening::Accepted),
+        Opening::ResponseAccepted(edits) => {
+            undo_edits(&mut out, scenario, edits, Opening::ResponseAccepted)
         }
+        Opening::Standard | Opening::Refused(_) | Opening::ResponseRefused(_) => {}
     }
 
     // Drop the ending, or simplify it.
@@ -87,6 +76,29 @@ pub fn candidates(scenario: &Scenario) -> Vec<Scenario> {
 
     out.retain(|candidate| candidate != scenario);
     out
+}
+
+/// The scenario with the standard handshake, and (with several edits) with each edit undone.
+fn undo_edits<E: Clone>(
+    out: &mut Vec<Scenario>,
+    scenario: &Scenario,
+    edits: &[E],
+    opening: fn(Vec<E>) -> Opening,
+) {
+    out.push(Scenario {
+        opening: Opening::Standard,
+        ..scenario.clone()
+    });
+    if edits.len() > 1 {
+        for i in 0..edits.len() {
+            let mut fewer = edits.to_vec();
+            fewer.remove(i);
+            out.push(Scenario {
+                opening: opening(fewer),
+                ..scenario.clone()
+            });
+        }
+    }
 }
 
 fn with_items(scenario: &Scenario, items: Vec<Item>) -> Scenario {
@@ -458,12 +470,15 @@ fn simpler_violations(violation: &Violation) -> Vec<Violation> {
                 }
             }
         }
-        ViolationKind::Unmasked { opcode, payload } => {
-            for payload in shorter(payload) {
-                out.push(with_kind(ViolationKind::Unmasked {
-                    opcode: *opcode,
-                    payload,
-                }));
+        ViolationKind::Unmasked { payload, .. } | ViolationKind::Masked { payload, .. } => {
+            for shorter_payload in shorter(payload) {
+                let mut kind = violation.kind.clone();
+                if let ViolationKind::Unmasked { payload, .. }
+                | ViolationKind::Masked { payload, .. } = &mut kind
+                {
+                    *payload = shorter_payload;
+                }
+                out.push(with_kind(kind));
             }
         }
     }
@@ -472,6 +487,8 @@ fn simpler_violations(violation: &Violation) -> Vec<Violation> {
 
 #[cfg(test)]
 mod tests {
+    use wsspec_suite::Role;
+
     use super::*;
 
     /// Greedy minimization with a predicate instead of a server: what the fuzzer does.
@@ -485,7 +502,7 @@ mod tests {
     #[test]
     fn candidates_are_simpler_and_stay_well_formed() {
         for i in 0..300 {
-            let scenario = Scenario::generate(11, i);
+            let scenario = Scenario::generate(Role::Server, 11, i);
             for candidate in candidates(&scenario) {
                 assert_ne!(candidate, scenario);
                 // Every candidate still makes a case (no panic on slicing), and a message's pings
@@ -525,7 +542,7 @@ mod tests {
         };
         let mut found = 0;
         for i in 0..200 {
-            let scenario = Scenario::generate(3, i);
+            let scenario = Scenario::generate(Role::Server, 3, i);
             if !fails(&scenario) {
                 continue;
             }
@@ -548,7 +565,7 @@ mod tests {
         let fails = |s: &Scenario| matches!(&s.ending, Ending::Violation(v) if matches!(v.kind, ViolationKind::InvalidUtf8 { .. }));
         let mut found = 0;
         for i in 0..400 {
-            let scenario = Scenario::generate(4, i);
+            let scenario = Scenario::generate(Role::Server, 4, i);
             if !fails(&scenario) {
                 continue;
             }
@@ -573,6 +590,7 @@ mod tests {
         let text = "abcdefghijκlmnopqrstuvwxyz";
         let split = text.find('κ').unwrap() as u64 + 1;
         let scenario = Scenario {
+            role: Role::Server,
             opening: Opening::Standard,
             items: vec![Item::Message(Message {
                 opcode: 1,
@@ -626,6 +644,7 @@ mod tests {
     #[test]
     fn a_length_threshold_is_found_byte_by_byte_near_it() {
         let scenario = Scenario {
+            role: Role::Server,
             opening: Opening::Standard,
             items: vec![Item::Message(Message {
                 opcode: 2,

@@ -6,13 +6,19 @@
 //! so scenario *i* of seed *s* is the same scenario on every machine. [`Scenario::to_case`] writes
 //! it in the case language, with the reactions RFC 6455 requires as its expectations: valid messages
 //! are echoed exactly, pings are ponged, a valid close is answered, a violation fails the connection
-//! with an acceptable code, and a handshake the server must refuse gets an HTTP error. Every case
-//! ends with a fresh standard handshake that must still be upgraded (`then_connect`): the target
-//! did not die.
+//! with an acceptable code, and a handshake the peer must refuse is refused.
+//!
+//! A scenario is made for one [`Role`] of the target. For a server, the handshake variants change
+//! the request (a refusal must be an HTTP error), and every case ends with a fresh standard
+//! handshake that must still be upgraded (`then_connect`): the target did not die. For a client,
+//! wsspec is the server: the variants change the 101 response (a client must fail the connection
+//! on a broken one, as in the cases of 14.5), the unmasked frame among the violations becomes a
+//! masked one (RFC 6455 §5.1: a client must refuse it, as in 16.1), and there is no
+//! `then_connect`: each scenario gets a connection of its own from the client.
 
 use std::fmt::Write as _;
 
-use arbitrary::{Arbitrary, Unstructured};
+use arbitrary::Unstructured;
 use rand::{RngCore, SeedableRng, rngs::StdRng};
 use wsspec_suite::{
     Case, CaseId, Level, Role,
@@ -20,7 +26,10 @@ use wsspec_suite::{
         AltVerdict, Alternative, ClosePayloadSpec, Expect, FrameSpec, MaskSpec, OnTimeout, Payload,
         Source, Step, WritePlan,
     },
-    handshake::{Handshake, HandshakeExpect, HeaderCase, Refusal, RequestEdit, RequestSpec},
+    handshake::{
+        Handshake, HandshakeExpect, HeaderCase, Refusal, RequestEdit, RequestSpec, ResponseEdit,
+        ResponseSpec,
+    },
     results::Verdict,
 };
 
@@ -56,6 +65,8 @@ const PONG: u8 = 10;
 /// One connection's worth of fuzzing.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Scenario {
+    /// The target's role: what it is tested as.
+    pub role: Role,
     /// How the connection is opened.
     pub opening: Opening,
     /// Valid traffic, each item answered before the next is sent.
@@ -73,6 +84,51 @@ pub enum Opening {
     Accepted(Vec<AcceptEdit>),
     /// One change that a server must refuse with an HTTP error; the scenario then has no traffic.
     Refused(RefuseEdit),
+    /// Variations of the 101 response that a client must still accept (clients only).
+    ResponseAccepted(Vec<ResponseAcceptEdit>),
+    /// One change to the response that a client must refuse by failing the connection (clients
+    /// only); the scenario then has no traffic.
+    ResponseRefused(ResponseRefuseEdit),
+}
+
+/// A change to the 101 response that keeps it valid (RFC 6455 §4.1, §4.2.2, RFC 7230).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ResponseAcceptEdit {
+    /// `Upgrade` and `Connection` values in another letter case, such as `WebSocket` and
+    /// `UPGRADE` (they are matched case-insensitively).
+    ValueCase {
+        /// The `Upgrade` value.
+        upgrade: &'static str,
+        /// The `Connection` value.
+        connection: &'static str,
+    },
+    /// `Connection` as a token list that holds `Upgrade` among others.
+    ConnectionList(&'static str),
+    /// Every header name in lower case.
+    LowerCaseNames,
+    /// This many extra, unknown header fields.
+    FillerFields(usize),
+}
+
+/// A change to the 101 response that a client must refuse (RFC 6455 §4.1).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ResponseRefuseEdit {
+    /// A status other than 101.
+    Status(u16),
+    /// A header field left out: `Upgrade`, `Connection` or `Sec-WebSocket-Accept`.
+    Remove(&'static str),
+    /// A `Sec-WebSocket-Accept` that is not the one for the request's key.
+    Accept(String),
+    /// The request's own key as the accept value.
+    KeyAsAccept,
+    /// An `Upgrade` to something other than websocket.
+    Upgrade(&'static str),
+    /// A `Connection` header without the `Upgrade` token.
+    Connection(&'static str),
+    /// A subprotocol the client did not offer.
+    Subprotocol(&'static str),
+    /// An extension the client did not offer.
+    Extension(&'static str),
 }
 
 /// A change to the request that keeps it valid (RFC 6455 §4.1, RFC 7230).
@@ -269,8 +325,15 @@ pub enum ViolationKind {
         /// The reason's bytes.
         reason: Vec<u8>,
     },
-    /// A frame from the client without a mask (§5.1).
+    /// A frame from the client without a mask (§5.1); servers only.
     Unmasked {
+        /// The opcode: text, binary or ping.
+        opcode: u8,
+        /// Its payload.
+        payload: Vec<u8>,
+    },
+    /// A frame from the server with a mask (§5.1); clients only.
+    Masked {
         /// The opcode: text, binary or ping.
         opcode: u8,
         /// Its payload.
@@ -313,18 +376,20 @@ pub fn case_id(section: u32, number: u32) -> CaseId {
 }
 
 impl Scenario {
-    /// Scenario `index` of the run with `seed`: its bytes come from a [`StdRng`] seeded with both.
-    pub fn generate(seed: u64, index: u64) -> Scenario {
+    /// Scenario `index` of the run with `seed` for a target of `role`: its bytes come from a
+    /// [`StdRng`] seeded with both numbers.
+    pub fn generate(role: Role, seed: u64, index: u64) -> Scenario {
         let mut rng = StdRng::seed_from_u64(scenario_seed(seed, index));
         let mut entropy = vec![0u8; ENTROPY];
         rng.fill_bytes(&mut entropy);
         let mut u = Unstructured::new(&entropy);
-        Scenario::arbitrary(&mut u).unwrap_or_else(|_| Scenario::empty())
+        generate::scenario(&mut u, role).unwrap_or_else(|_| Scenario::empty(role))
     }
 
     /// The scenario that only opens a connection with the standard handshake and closes it.
-    pub fn empty() -> Scenario {
+    pub fn empty(role: Role) -> Scenario {
         Scenario {
+            role,
             opening: Opening::Standard,
             items: Vec::new(),
             ending: Ending::Done,
@@ -338,6 +403,7 @@ impl Scenario {
         let mut request = RequestEdit::default();
         let mut write = WritePlan::default();
         let mut expect = HandshakeExpect::Upgrade;
+        let mut response = ResponseSpec::Upgrade;
         match &self.opening {
             Opening::Standard => {}
             Opening::Accepted(edits) => {
@@ -355,12 +421,29 @@ impl Scenario {
                 (request, refusal) = edit.request();
                 expect = HandshakeExpect::Refuse(refusal);
             }
+            Opening::ResponseAccepted(edits) => response = ResponseAcceptEdit::response(edits),
+            Opening::ResponseRefused(edit) => {
+                response = edit.response();
+                edit.push_steps(&mut steps, wait);
+            }
         }
-        if matches!(expect, HandshakeExpect::Upgrade) {
+        if matches!(expect, HandshakeExpect::Upgrade)
+            && !matches!(self.opening, Opening::ResponseRefused(_))
+        {
             for item in &self.items {
                 item.push_steps(&mut steps, wait);
             }
             self.ending.push_steps(&mut steps, wait);
+        }
+        if steps.is_empty() && self.role == Role::Client {
+            // A case file needs a step when the handshake is the standard one: the close that the
+            // harness would make anyway, written out.
+            Ending::Close(CloseEnding {
+                code: 1000,
+                reason: String::new(),
+                open: None,
+            })
+            .push_steps(&mut steps, wait);
         }
         let (rfc, requirement) = self.requirement();
         Case {
@@ -371,7 +454,7 @@ impl Scenario {
             level: Level::Must,
             requirement,
             note: options.note.clone(),
-            roles: vec![Role::Server],
+            roles: vec![self.role],
             steps,
             timeout_ms: Some(options.timeout_ms),
             performance: false,
@@ -380,8 +463,8 @@ impl Scenario {
                 write,
                 pipelined: Vec::new(),
                 expect,
-                then_connect: true,
-                response: Default::default(),
+                then_connect: self.role == Role::Server,
+                response,
             },
             deflate: None,
             observe: None,
@@ -403,6 +486,14 @@ impl Scenario {
                 shape.extend(edits.iter().map(|edit| format!("accept:{}", edit.name())))
             }
             Opening::Refused(edit) => shape.push(format!("refuse:{}", edit.name())),
+            Opening::ResponseAccepted(edits) => shape.extend(
+                edits
+                    .iter()
+                    .map(|edit| format!("accept-response:{}", edit.name())),
+            ),
+            Opening::ResponseRefused(edit) => {
+                shape.push(format!("refuse-response:{}", edit.name()))
+            }
         }
         for item in &self.items {
             shape.push(match item {
@@ -469,6 +560,11 @@ impl Scenario {
                 parts.push(format!("a handshake with {}", edits.join(" and ")));
             }
             Opening::Refused(edit) => parts.push(format!("a handshake with {}", edit.describe())),
+            Opening::ResponseAccepted(edits) => {
+                let edits: Vec<String> = edits.iter().map(ResponseAcceptEdit::describe).collect();
+                parts.push(format!("a 101 response with {}", edits.join(" and ")));
+            }
+            Opening::ResponseRefused(edit) => parts.push(edit.describe()),
         }
         for item in &self.items {
             parts.push(item.describe());
@@ -516,6 +612,9 @@ impl Scenario {
                     edit.describe()
                 ),
             );
+        }
+        if let Opening::ResponseRefused(edit) = &self.opening {
+            return ("RFC 6455 §4.1".into(), edit.requirement());
         }
         match &self.ending {
             Ending::Violation(violation) => {
@@ -627,6 +726,176 @@ impl RefuseEdit {
             RefuseEdit::Upgrade(protocol) => format!("Upgrade {protocol:?}"),
             RefuseEdit::Connection(value) => format!("Connection {value:?}"),
         }
+    }
+}
+
+impl ResponseAcceptEdit {
+    /// The response that these edits make of the correct 101: the `Upgrade` and `Connection`
+    /// values and the names of the three required fields as the edits spell them, then fillers.
+    fn response(edits: &[ResponseAcceptEdit]) -> ResponseSpec {
+        let (mut upgrade, mut connection, mut lower, mut filler) =
+            ("websocket", "Upgrade", false, 0);
+        for edit in edits {
+            match edit {
+                ResponseAcceptEdit::ValueCase {
+                    upgrade: u,
+                    connection: c,
+                } => (upgrade, connection) = (u, c),
+                ResponseAcceptEdit::ConnectionList(c) => connection = c,
+                ResponseAcceptEdit::LowerCaseNames => lower = true,
+                ResponseAcceptEdit::FillerFields(n) => filler += n,
+            }
+        }
+        let mut edit = ResponseEdit::default();
+        let fields = [
+            ("Upgrade", upgrade),
+            ("Connection", connection),
+            ("Sec-WebSocket-Accept", "$accept"),
+        ];
+        for (name, value) in fields {
+            let name = if lower {
+                name.to_ascii_lowercase()
+            } else {
+                name.to_owned()
+            };
+            if lower
+                || (name != "Sec-WebSocket-Accept" && value != "websocket" && value != "Upgrade")
+            {
+                edit.set.push((name, value.to_owned()));
+            }
+        }
+        edit.add
+            .extend((0..filler).map(|i| (format!("X-Wsspec-Filler-{i}"), format!("f{i}"))));
+        ResponseSpec::Edit(edit)
+    }
+
+    fn name(&self) -> &'static str {
+        match self {
+            ResponseAcceptEdit::ValueCase { .. } => "value-case",
+            ResponseAcceptEdit::ConnectionList(_) => "connection-list",
+            ResponseAcceptEdit::LowerCaseNames => "lower-case-names",
+            ResponseAcceptEdit::FillerFields(_) => "filler-fields",
+        }
+    }
+
+    fn describe(&self) -> String {
+        match self {
+            ResponseAcceptEdit::ValueCase {
+                upgrade,
+                connection,
+            } => format!("`Upgrade: {upgrade}` and `Connection: {connection}`"),
+            ResponseAcceptEdit::ConnectionList(value) => format!("`Connection: {value}`"),
+            ResponseAcceptEdit::LowerCaseNames => "lower-case header names".into(),
+            ResponseAcceptEdit::FillerFields(n) => format!("{n} extra header fields"),
+        }
+    }
+}
+
+impl ResponseRefuseEdit {
+    /// The broken response.
+    fn response(&self) -> ResponseSpec {
+        let mut edit = ResponseEdit::default();
+        let mut set = |name: &str, value: &str| edit.set.push((name.into(), value.into()));
+        match self {
+            ResponseRefuseEdit::Status(_) | ResponseRefuseEdit::Remove(_) => {}
+            ResponseRefuseEdit::Accept(accept) => set("Sec-WebSocket-Accept", accept),
+            ResponseRefuseEdit::KeyAsAccept => set("Sec-WebSocket-Accept", "$key"),
+            ResponseRefuseEdit::Upgrade(value) => set("Upgrade", value),
+            ResponseRefuseEdit::Connection(value) => set("Connection", value),
+            ResponseRefuseEdit::Subprotocol(value) => set("Sec-WebSocket-Protocol", value),
+            ResponseRefuseEdit::Extension(value) => set("Sec-WebSocket-Extensions", value),
+        }
+        match self {
+            ResponseRefuseEdit::Status(status) => edit.status = Some(*status),
+            ResponseRefuseEdit::Remove(name) => edit.remove.push((*name).into()),
+            _ => {}
+        }
+        ResponseSpec::Edit(edit)
+    }
+
+    /// A text message the client must not echo, and the expectation that it fails the connection
+    /// (as 14.5.2-9). After a status other than 101 the client may also just wait for the server
+    /// to close, as in 14.5.10: silence passes, then the harness drops the connection.
+    fn push_steps(&self, steps: &mut Vec<Step>, wait: u64) {
+        steps.push(send(
+            vec![frame(TEXT, true, text_payload("the handshake was wrong"))],
+            None,
+        ));
+        if let ResponseRefuseEdit::Status(_) = self {
+            steps.push(Step::Expect {
+                expect: Expect::Fail(Vec::new()),
+                within_ms: wait,
+                on_timeout: OnTimeout::Pass,
+            });
+            steps.push(Step::Drop);
+        } else {
+            steps.push(expectation(Expect::Fail(Vec::new()), wait));
+        }
+    }
+
+    fn name(&self) -> &'static str {
+        match self {
+            ResponseRefuseEdit::Status(_) => "status",
+            ResponseRefuseEdit::Remove(_) => "remove",
+            ResponseRefuseEdit::Accept(_) => "accept",
+            ResponseRefuseEdit::KeyAsAccept => "key-as-accept",
+            ResponseRefuseEdit::Upgrade(_) => "upgrade",
+            ResponseRefuseEdit::Connection(_) => "connection",
+            ResponseRefuseEdit::Subprotocol(_) => "subprotocol",
+            ResponseRefuseEdit::Extension(_) => "extension",
+        }
+    }
+
+    fn describe(&self) -> String {
+        match self {
+            ResponseRefuseEdit::Status(status) => format!("a {status} response instead of 101"),
+            ResponseRefuseEdit::Remove(name) => {
+                format!("a 101 response with no {name} header field")
+            }
+            ResponseRefuseEdit::Accept(accept) => {
+                format!("a 101 response with the wrong Sec-WebSocket-Accept {accept:?}")
+            }
+            ResponseRefuseEdit::KeyAsAccept => {
+                "a 101 response with the request's key as its Sec-WebSocket-Accept".into()
+            }
+            ResponseRefuseEdit::Upgrade(value) => format!("a 101 response with `Upgrade: {value}`"),
+            ResponseRefuseEdit::Connection(value) => {
+                format!("a 101 response with `Connection: {value}`")
+            }
+            ResponseRefuseEdit::Subprotocol(value) => {
+                format!("a 101 response with the subprotocol {value:?}, which was not offered")
+            }
+            ResponseRefuseEdit::Extension(value) => {
+                format!("a 101 response with the extension {value:?}, which was not offered")
+            }
+        }
+    }
+
+    /// The sentence of RFC 6455 §4.1 that the edit breaks.
+    fn requirement(&self) -> String {
+        let rule = match self {
+            ResponseRefuseEdit::Status(_) => {
+                "If the status code received from the server is not 101, the client handles the response per HTTP procedures"
+            }
+            ResponseRefuseEdit::Remove("Upgrade") | ResponseRefuseEdit::Upgrade(_) => {
+                "If the response lacks an |Upgrade| header field or the |Upgrade| header field contains a value that is not an ASCII case-insensitive match for the value \"websocket\", the client MUST _Fail the WebSocket Connection_"
+            }
+            ResponseRefuseEdit::Remove("Connection") | ResponseRefuseEdit::Connection(_) => {
+                "If the response lacks a |Connection| header field or the |Connection| header field doesn't contain a token that is an ASCII case-insensitive match for the value \"Upgrade\", the client MUST _Fail the WebSocket Connection_"
+            }
+            ResponseRefuseEdit::Remove(_)
+            | ResponseRefuseEdit::Accept(_)
+            | ResponseRefuseEdit::KeyAsAccept => {
+                "If the response lacks a |Sec-WebSocket-Accept| header field or the |Sec-WebSocket-Accept| contains a value other than the base64-encoded SHA-1 of the concatenation of the |Sec-WebSocket-Key| (as a string, not base64-decoded) with the string \"258EAFA5-E914-47DA-95CA-C5AB0DC85B11\", the client MUST _Fail the WebSocket Connection_"
+            }
+            ResponseRefuseEdit::Subprotocol(_) => {
+                "If the response includes a |Sec-WebSocket-Protocol| header field and this header field indicates the use of a subprotocol that was not present in the client's handshake, the client MUST _Fail the WebSocket Connection_"
+            }
+            ResponseRefuseEdit::Extension(_) => {
+                "If the response includes a |Sec-WebSocket-Extensions| header field and this header field indicates the use of an extension that was not present in the client's handshake, the client MUST _Fail the WebSocket Connection_"
+            }
+        };
+        format!("The client must refuse {}: {rule}.", self.describe())
     }
 }
 
@@ -925,6 +1194,10 @@ impl ViolationKind {
                 mask: MaskSpec::None,
                 ..frame(*opcode, true, bytes_payload(payload))
             }],
+            ViolationKind::Masked { opcode, payload } => vec![FrameSpec {
+                mask: MaskSpec::Random,
+                ..frame(*opcode, true, bytes_payload(payload))
+            }],
             ViolationKind::InvalidCloseCode { .. }
             | ViolationKind::OneByteClose(_)
             | ViolationKind::InvalidCloseReason { .. } => Vec::new(),
@@ -955,6 +1228,7 @@ impl ViolationKind {
             ViolationKind::OneByteClose(_) => "one-byte-close",
             ViolationKind::InvalidCloseReason { .. } => "invalid-close-reason",
             ViolationKind::Unmasked { .. } => "unmasked",
+            ViolationKind::Masked { .. } => "masked",
         }
     }
 
@@ -1016,6 +1290,9 @@ impl ViolationKind {
             ViolationKind::Unmasked { opcode, .. } => {
                 format!("an unmasked {} frame", opcode_word(*opcode))
             }
+            ViolationKind::Masked { opcode, .. } => {
+                format!("a masked {} frame", opcode_word(*opcode))
+            }
         }
     }
 
@@ -1056,6 +1333,10 @@ impl ViolationKind {
             ViolationKind::Unmasked { .. } => (
                 "RFC 6455 §5.1",
                 "The server MUST close the connection upon receiving a frame that is not masked.",
+            ),
+            ViolationKind::Masked { .. } => (
+                "RFC 6455 §5.1",
+                "A server MUST NOT mask any frames that it sends to the client. A client MUST close a connection if it detects a masked frame.",
             ),
         }
     }
@@ -1181,9 +1462,12 @@ mod tests {
 
     #[test]
     fn the_same_seed_and_index_give_the_same_scenario() {
-        assert_eq!(Scenario::generate(7, 3), Scenario::generate(7, 3));
+        assert_eq!(
+            Scenario::generate(Role::Server, 7, 3),
+            Scenario::generate(Role::Server, 7, 3)
+        );
         let distinct: std::collections::HashSet<String> = (0..50)
-            .map(|i| format!("{:?}", Scenario::generate(7, i)))
+            .map(|i| format!("{:?}", Scenario::generate(Role::Server, 7, i)))
             .collect();
         assert!(distinct.len() > 45, "{}", distinct.len());
         assert_ne!(scenario_seed(1, 0), scenario_seed(0, 1));
@@ -1193,7 +1477,7 @@ mod tests {
     fn generated_scenarios_cover_every_kind() {
         let mut shapes = std::collections::BTreeSet::new();
         for i in 0..3000 {
-            for word in Scenario::generate(1, i).shape() {
+            for word in Scenario::generate(Role::Server, 1, i).shape() {
                 shapes.insert(word.split(['+', ':']).take(2).collect::<Vec<_>>().join(":"));
             }
         }
@@ -1223,9 +1507,113 @@ mod tests {
     }
 
     #[test]
+    fn client_scenarios_vary_the_response_and_mask_the_bad_frame() {
+        let mut shapes = std::collections::BTreeSet::new();
+        for i in 0..3000 {
+            let scenario = Scenario::generate(Role::Client, 1, i);
+            assert_eq!(scenario.role, Role::Client);
+            assert!(!matches!(
+                scenario.opening,
+                Opening::Accepted(_) | Opening::Refused(_)
+            ));
+            for word in scenario.shape() {
+                shapes.insert(word.split(['+', ':']).take(2).collect::<Vec<_>>().join(":"));
+            }
+            let case = scenario.to_case(&options());
+            assert_eq!(case.roles, [Role::Client]);
+            assert!(!case.handshake.then_connect);
+        }
+        for word in [
+            "refuse-response:status",
+            "refuse-response:accept",
+            "refuse-response:extension",
+            "accept-response:value-case",
+            "accept-response:lower-case-names",
+            "violation:masked",
+            "violation:rsv",
+            "text:u64",
+        ] {
+            assert!(shapes.contains(word), "{word} never generated: {shapes:?}");
+        }
+        assert!(!shapes.contains("violation:unmasked"), "{shapes:?}");
+        assert!(
+            !shapes.iter().any(|s| s.starts_with("refuse:")),
+            "{shapes:?}"
+        );
+    }
+
+    #[test]
+    fn a_refused_response_sends_a_message_that_must_not_be_echoed() {
+        let scenario = Scenario {
+            role: Role::Client,
+            opening: Opening::ResponseRefused(ResponseRefuseEdit::KeyAsAccept),
+            items: vec![Item::Ping(Vec::new())],
+            ending: Ending::Done,
+        };
+        let case = scenario.to_case(&options());
+        assert!(matches!(
+            &case.handshake.response,
+            ResponseSpec::Edit(edit) if edit.set == [("Sec-WebSocket-Accept".to_owned(), "$key".to_owned())]
+        ));
+        assert!(matches!(&case.steps[0], Step::Send { .. }));
+        assert!(matches!(
+            &case.steps[1],
+            Step::Expect { expect: Expect::Fail(codes), on_timeout: OnTimeout::Fail, .. } if codes.is_empty()
+        ));
+        assert_eq!(
+            case.steps.len(),
+            2,
+            "the items are not sent: {:?}",
+            case.steps
+        );
+        let status = Scenario {
+            opening: Opening::ResponseRefused(ResponseRefuseEdit::Status(200)),
+            ..scenario
+        };
+        let case = status.to_case(&options());
+        assert!(matches!(
+            &case.steps[1],
+            Step::Expect {
+                on_timeout: OnTimeout::Pass,
+                ..
+            }
+        ));
+        assert!(matches!(&case.steps[2], Step::Drop));
+    }
+
+    #[test]
+    fn accepted_response_edits_combine() {
+        let ResponseSpec::Edit(edit) = ResponseAcceptEdit::response(&[
+            ResponseAcceptEdit::ValueCase {
+                upgrade: "WebSocket",
+                connection: "upgrade",
+            },
+            ResponseAcceptEdit::LowerCaseNames,
+            ResponseAcceptEdit::FillerFields(2),
+        ]) else {
+            panic!()
+        };
+        let set: Vec<(&str, &str)> = edit
+            .set
+            .iter()
+            .map(|(n, v)| (n.as_str(), v.as_str()))
+            .collect();
+        assert_eq!(
+            set,
+            [
+                ("upgrade", "WebSocket"),
+                ("connection", "upgrade"),
+                ("sec-websocket-accept", "$accept")
+            ]
+        );
+        assert_eq!(edit.add.len(), 2);
+        assert!(edit.remove.is_empty() && edit.status.is_none());
+    }
+
+    #[test]
     fn every_case_is_valid_and_round_trips_through_a_case_file() {
-        for i in 0..400 {
-            let scenario = Scenario::generate(99, i);
+        for (role, i) in (0..400).flat_map(|i| [(Role::Server, i), (Role::Client, i)]) {
+            let scenario = Scenario::generate(role, 99, i);
             let case = scenario.to_case(&options());
             let text = wsspec_suite::write_file(99, "Fuzz findings", std::slice::from_ref(&case));
             let suite = Suite::from_sources([("f.toml".to_string(), Cow::Borrowed(text.as_str()))])
@@ -1240,7 +1628,7 @@ mod tests {
     #[test]
     fn texts_are_utf8_and_invalid_ones_are_not() {
         for i in 0..500 {
-            let scenario = Scenario::generate(5, i);
+            let scenario = Scenario::generate(Role::Server, 5, i);
             for item in &scenario.items {
                 if let Item::Message(Message {
                     opcode: TEXT,
@@ -1264,6 +1652,7 @@ mod tests {
     #[test]
     fn a_fragmented_message_with_pings_becomes_frames_and_expectations() {
         let scenario = Scenario {
+            role: Role::Server,
             opening: Opening::Standard,
             items: vec![Item::Message(Message {
                 opcode: TEXT,
@@ -1322,6 +1711,7 @@ mod tests {
     #[test]
     fn a_refused_handshake_has_no_steps() {
         let scenario = Scenario {
+            role: Role::Server,
             opening: Opening::Refused(RefuseEdit::Version("25".into())),
             items: vec![Item::Ping(Vec::new())],
             ending: Ending::Done,

@@ -7,7 +7,9 @@
 
 use std::time::{Duration, Instant};
 
-use wsspec_fuzzer::{FindingStatus, FuzzConfig, Progress, Quiet, StopReason, Summary, fuzz};
+use wsspec_fuzzer::{
+    FindingStatus, FuzzConfig, Progress, Quiet, StopReason, Summary, Testee, fuzz,
+};
 use wsspec_mutants::Defect;
 use wsspec_runner::{RunConfig, Target, exec::run_server_case};
 use wsspec_suite::results::Verdict;
@@ -31,7 +33,7 @@ async fn fuzz_mutant(defect: Defect, seed: u64, limit: FuzzLimit) -> (Target, Su
         FuzzLimit::Runs(runs) => config.runs = Some(runs),
     }
     let summary = fuzz(
-        &target,
+        &Testee::Server(target.clone()),
         &config,
         &Progress::default(),
         &Quiet,
@@ -144,7 +146,7 @@ async fn a_target_that_dies_is_one_finding_and_the_end_of_the_run() {
     config.time = Some(Duration::from_secs(30));
     let started = Instant::now();
     let summary = fuzz(
-        &target,
+        &Testee::Server(target.clone()),
         &config,
         &Progress::default(),
         &Quiet,

@@ -125,6 +125,13 @@ pub async fn drive(
     .await
 }
 
+/// Opens `url` once with a client that has `defect` and echoes until the connection ends, as
+/// [`drive`] does for each case; returns what its application saw. For a server that hands out one
+/// URL per connection, such as the client fuzzer (`wsspec fuzz --client`).
+pub async fn echo_once(url: &Url, defect: ClientDefect) -> Observation {
+    MutantClient { defect }.echo(url).await
+}
+
 /// The [`CaseClient`] of a mutant.
 #[derive(Debug)]
 struct MutantClient {

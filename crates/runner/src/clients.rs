@@ -20,6 +20,9 @@
 //! `runCase` for a case excluded for its agent is upgraded and closed at once with 1000, and the case
 //! has no result for that agent (and is not counted as missing).
 //!
+//! [`ClientConnections`] serves the same `runCase` URLs one connection at a time, for cases that are
+//! made up as the run goes (the client fuzzer), and [`run_client_command`] runs one `--exec` command.
+//!
 //! Nothing here can hang a run: request heads have a deadline, every case has its own, a run that
 //! waits for drivers ends when none has connected for [`ClientOptions::idle`], and every run ends at
 //! [`ClientOptions::deadline`] with what it has.
@@ -44,6 +47,10 @@ use wsspec_suite::{
 use wsspec_wire::{FrameSpec, HeadError, Parsed, Request, Response, encode_frame, parse_request};
 
 use tokio_rustls::TlsAcceptor;
+
+mod on_demand;
+
+pub use on_demand::{ClientConnections, PendingConnection};
 
 use crate::{
     Observer, RunConfig, exec, judge,
@@ -314,24 +321,52 @@ impl Shared {
     }
 }
 
+/// What the accept loop does with each connection.
+trait ConnectionHandler: Send + Sync + 'static {
+    /// How long TLS and the request head may take.
+    fn handshake_timeout(&self) -> Duration;
+    /// A connection arrived (before TLS).
+    fn arrived(&self) {}
+    /// Serves one connection to its end.
+    fn serve(self: Arc<Self>, reader: Reader, writer: Writer) -> impl Future<Output = ()> + Send;
+}
+
+impl ConnectionHandler for Shared {
+    fn handshake_timeout(&self) -> Duration {
+        self.config.settings.handshake_timeout
+    }
+
+    fn arrived(&self) {
+        self.activity.notify_waiters();
+    }
+
+    async fn serve(self: Arc<Self>, reader: Reader, writer: Writer) {
+        serve_connection(reader, writer, self).await;
+    }
+}
+
 /// Accepts connections and serves each in its own task, until dropped.
-async fn accept_loop(listener: TcpListener, shared: Arc<Shared>, tls: Option<TlsAcceptor>) {
+async fn accept_loop<H: ConnectionHandler>(
+    listener: TcpListener,
+    handler: Arc<H>,
+    tls: Option<TlsAcceptor>,
+) {
     let mut tasks = JoinSet::new();
     loop {
         tokio::select! {
             accepted = listener.accept() => match accepted {
                 Ok((stream, _)) => {
-                    shared.activity.notify_waiters();
-                    let (shared, tls) = (shared.clone(), tls.clone());
+                    handler.arrived();
+                    let (handler, tls) = (handler.clone(), tls.clone());
                     tasks.spawn(async move {
-                        let timeout = shared.config.settings.handshake_timeout;
+                        let timeout = handler.handshake_timeout();
                         let halves = match &tls {
                             None => Ok(transport::accepted_plain(stream)),
                             Some(acceptor) => transport::accept_tls(stream, acceptor, timeout).await,
                         };
                         // A client that cannot finish the TLS handshake is gone; nothing to answer.
                         if let Ok((reader, writer)) = halves {
-                            serve_connection(reader, writer, shared).await;
+                            handler.serve(reader, writer).await;
                         }
                     });
                 }
@@ -342,20 +377,51 @@ async fn accept_loop(listener: TcpListener, shared: Arc<Shared>, tls: Option<Tls
     }
 }
 
+/// A request head that arrived: the request, the head's bytes, and what followed them.
+struct Arrived {
+    request: Request,
+    head: Vec<u8>,
+    leftover: Vec<u8>,
+}
+
+/// Reads a request head within `timeout`; a malformed one is answered with 400. `None`: there is
+/// nothing to serve.
+async fn read_request(
+    reader: &mut Reader,
+    writer: &mut Writer,
+    timeout: Duration,
+) -> Option<Arrived> {
+    let mut buf = Vec::new();
+    let head = tokio::time::timeout(timeout, read_head(reader, &mut buf)).await;
+    match head {
+        Ok(Ok(Ok((request, len)))) => {
+            let leftover = buf.split_off(len);
+            Some(Arrived {
+                request,
+                head: buf,
+                leftover,
+            })
+        }
+        Ok(Ok(Err(err))) => {
+            // The client may be gone already; nothing to report to.
+            let _ = http_error(writer, 400, "Bad Request", &err.to_string()).await;
+            None
+        }
+        Ok(Err(_)) | Err(_) => None,
+    }
+}
+
 /// Reads a request head and routes it.
 async fn serve_connection(mut reader: Reader, mut writer: Writer, shared: Arc<Shared>) {
     let timeout = shared.config.settings.handshake_timeout;
-    let mut buf = Vec::new();
-    let head = tokio::time::timeout(timeout, read_head(&mut reader, &mut buf)).await;
-    let (request, len) = match head {
-        Ok(Ok(Ok(parsed))) => parsed,
-        Ok(Ok(Err(err))) => {
-            let _ = http_error(&mut writer, 400, "Bad Request", &err.to_string()).await;
-            return;
-        }
-        Ok(Err(_)) | Err(_) => return,
+    let Some(Arrived {
+        request,
+        head,
+        leftover,
+    }) = read_request(&mut reader, &mut writer, timeout).await
+    else {
+        return;
     };
-    let leftover = buf.split_off(len);
     let route = Route::of(&request);
     let upgrade = request.header("sec-websocket-key").is_some();
     let result = match (route, upgrade) {
@@ -425,7 +491,7 @@ async fn serve_connection(mut reader: Reader, mut writer: Writer, shared: Arc<Sh
                     reader,
                     writer,
                     request,
-                    head: buf,
+                    head,
                     leftover,
                 };
                 run_case(&shared, index, &agent, accepted).await;
@@ -654,35 +720,12 @@ async fn run_commands(shared: &Arc<Shared>, command: &str) {
 
 /// Runs the command for one case and waits for the case's result.
 async fn run_command(shared: &Arc<Shared>, command: &str, agent: &str, index: usize) {
-    // The URL holds `&`, so it goes in single quotes (it holds none: the query is percent-encoded).
     let url = shared.case_url(index, agent);
-    let line = command.replace("{url}", &format!("'{url}'"));
     let case = &shared.cases[index];
     let deadline = case
         .timeout_ms
         .map_or(shared.config.settings.case_timeout, Duration::from_millis);
-    let child = tokio::process::Command::new("sh")
-        .arg("-c")
-        .arg(&line)
-        .stdin(std::process::Stdio::null())
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .kill_on_drop(true)
-        .spawn();
-    let exit = match child {
-        Err(err) => format!("cannot start `{line}`: {err}"),
-        Ok(mut child) => match tokio::time::timeout(deadline, child.wait()).await {
-            Ok(Ok(status)) => format!("`{line}` exited ({status})"),
-            Ok(Err(err)) => format!("waiting for `{line}` failed: {err}"),
-            Err(_) => {
-                let _ = child.kill().await;
-                format!(
-                    "`{line}` was still running after {} ms and was killed",
-                    deadline.as_millis()
-                )
-            }
-        },
-    };
+    let exit = run_client_command(command, &url, deadline).await;
     // The command may exit before its connection has been judged, or (briefly) before the connection
     // has even been accepted: wait for the result, a little while for a case not yet running.
     let now = Instant::now();
@@ -706,4 +749,34 @@ async fn run_command(shared: &Arc<Shared>, command: &str, agent: &str, index: us
     shared.with_agent(agent, |a| {
         a.results.entry(index).or_insert(result);
     });
+}
+
+/// Runs a client command once, `{url}` in `command` replaced by `url` (in single quotes), through
+/// `sh -c`, and returns how it ended, in words: it exited, could not start, or was killed at
+/// `deadline`. Dropping the future kills the command.
+pub async fn run_client_command(command: &str, url: &str, deadline: Duration) -> String {
+    // The URL holds `&`, so it goes in single quotes (it holds none: the query is percent-encoded).
+    let line = command.replace("{url}", &format!("'{url}'"));
+    let child = tokio::process::Command::new("sh")
+        .arg("-c")
+        .arg(&line)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .kill_on_drop(true)
+        .spawn();
+    match child {
+        Err(err) => format!("cannot start `{line}`: {err}"),
+        Ok(mut child) => match tokio::time::timeout(deadline, child.wait()).await {
+            Ok(Ok(status)) => format!("`{line}` exited ({status})"),
+            Ok(Err(err)) => format!("waiting for `{line}` failed: {err}"),
+            Err(_) => {
+                let _ = child.kill().await;
+                format!(
+                    "`{line}` was still running after {} ms and was killed",
+                    deadline.as_millis()
+                )
+            }
+        },
+    }
 }

@@ -1,46 +1,47 @@
 //! Generating scenarios with [`arbitrary`]: the distributions behind [`Scenario::generate`].
 //!
-//! Each choice is drawn from the [`Unstructured`] bytes of one scenario. Sizes cluster where
+//! Each choice is drawn from the [`Unstructured`] bytes of one scenario; the target's [`Role`] picks
+//! which side of the opening handshake is varied and whether the harness's bad frame is unmasked
+//! (to a server) or masked (to a client). Sizes cluster where
 //! implementations break: short payloads, the length encodings' boundaries (125/126, 65535/65536),
 //! a full 125-byte control payload; text mixes ASCII, the edge code points of UTF-8's encodings
 //! and any other character; invalid UTF-8 comes from Markus Kuhn's classes of malformed sequences
 //! (or random bytes, checked to be invalid).
 
-use arbitrary::{Arbitrary, Unstructured};
-use wsspec_suite::handshake::HeaderCase;
+use arbitrary::Unstructured;
+use wsspec_suite::{Role, handshake::HeaderCase};
 use wsspec_wire::CloseCode;
 
 use super::{
     AcceptEdit, BINARY, Body, CLOSE, CONTINUATION, CONTROL_MAX, CloseEnding, Ending, Fragment,
     Item, MAX_FRAGMENTS, MAX_ITEMS, MAX_PIECES, Message, Opening, PING, PONG, RefuseEdit,
-    SPELLED_OUT, Scenario, TEXT, Violation, ViolationKind,
+    ResponseAcceptEdit, ResponseRefuseEdit, SPELLED_OUT, Scenario, TEXT, Violation, ViolationKind,
 };
 
-impl<'a> Arbitrary<'a> for Scenario {
-    fn arbitrary(u: &mut Unstructured<'a>) -> arbitrary::Result<Self> {
-        let opening = match u.int_in_range(0..=99u8)? {
-            0..=4 => Opening::Refused(refuse_edit(u)?),
-            5..=14 => {
-                let count = u.int_in_range(1..=3)?;
-                let mut edits: Vec<AcceptEdit> = Vec::with_capacity(count);
-                for _ in 0..count {
-                    let edit = accept_edit(u)?;
-                    // One edit of each kind: a second would only replace the first.
-                    if edits.iter().all(|e| e.name() != edit.name()) {
-                        edits.push(edit);
-                    }
-                }
-                Opening::Accepted(edits)
-            }
-            _ => Opening::Standard,
-        };
-        if matches!(opening, Opening::Refused(_)) {
-            return Ok(Scenario {
-                opening,
-                items: Vec::new(),
-                ending: Ending::Done,
-            });
+/// A scenario for a target of `role`.
+pub(super) fn scenario(u: &mut Unstructured<'_>, role: Role) -> arbitrary::Result<Scenario> {
+    let opening = match (u.int_in_range(0..=99u8)?, role) {
+        (0..=4, Role::Server) => Opening::Refused(refuse_edit(u)?),
+        (0..=4, Role::Client) => Opening::ResponseRefused(response_refuse_edit(u)?),
+        (5..=14, Role::Server) => {
+            Opening::Accepted(distinct_edits(u, accept_edit, AcceptEdit::name)?)
         }
+        (5..=14, Role::Client) => Opening::ResponseAccepted(distinct_edits(
+            u,
+            response_accept_edit,
+            ResponseAcceptEdit::name,
+        )?),
+        _ => Opening::Standard,
+    };
+    if matches!(opening, Opening::Refused(_) | Opening::ResponseRefused(_)) {
+        return Ok(Scenario {
+            role,
+            opening,
+            items: Vec::new(),
+            ending: Ending::Done,
+        });
+    }
+    {
         let count = u.int_in_range(0..=MAX_ITEMS)?;
         let mut items = Vec::with_capacity(count);
         for _ in 0..count {
@@ -64,14 +65,75 @@ impl<'a> Arbitrary<'a> for Scenario {
                     None
                 },
             }),
-            _ => Ending::Violation(violation(u)?),
+            _ => Ending::Violation(violation(u, role)?),
         };
         Ok(Scenario {
+            role,
             opening,
             items,
             ending,
         })
     }
+}
+
+/// One to three edits made by `edit`, one of each kind (a second would only replace the first).
+fn distinct_edits<E>(
+    u: &mut Unstructured<'_>,
+    edit: fn(&mut Unstructured<'_>) -> arbitrary::Result<E>,
+    kind: fn(&E) -> &'static str,
+) -> arbitrary::Result<Vec<E>> {
+    let count = u.int_in_range(1..=3)?;
+    let mut edits: Vec<E> = Vec::with_capacity(count);
+    for _ in 0..count {
+        let edit = edit(u)?;
+        if edits.iter().all(|e| kind(e) != kind(&edit)) {
+            edits.push(edit);
+        }
+    }
+    Ok(edits)
+}
+
+fn response_accept_edit(u: &mut Unstructured<'_>) -> arbitrary::Result<ResponseAcceptEdit> {
+    Ok(match u.int_in_range(0..=3u8)? {
+        0 => ResponseAcceptEdit::ValueCase {
+            upgrade: u.choose(&["WebSocket", "WEBSOCKET", "webSocket"])?,
+            connection: u.choose(&["upgrade", "UPGRADE", "uPgRaDe"])?,
+        },
+        1 => ResponseAcceptEdit::ConnectionList(u.choose(&[
+            "keep-alive, Upgrade",
+            "Upgrade, keep-alive",
+            "upgrade,close",
+        ])?),
+        2 => ResponseAcceptEdit::LowerCaseNames,
+        _ => ResponseAcceptEdit::FillerFields(u.int_in_range(1..=40)?),
+    })
+}
+
+fn response_refuse_edit(u: &mut Unstructured<'_>) -> arbitrary::Result<ResponseRefuseEdit> {
+    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    Ok(match u.int_in_range(0..=7u8)? {
+        0 => ResponseRefuseEdit::Status(*u.choose(&[200, 204, 400, 403, 404, 426, 500])?),
+        1 => ResponseRefuseEdit::Remove(u.choose(&[
+            "Upgrade",
+            "Connection",
+            "Sec-WebSocket-Accept",
+        ])?),
+        2 => {
+            // The accept value of another key: 20 bytes, like a SHA-1, in base64.
+            let mut digest = [0u8; 20];
+            u.fill_buffer(&mut digest)?;
+            ResponseRefuseEdit::Accept(base64(&digest, ALPHABET))
+        }
+        3 => ResponseRefuseEdit::KeyAsAccept,
+        4 => {
+            ResponseRefuseEdit::Upgrade(u.choose(&["h2c", "websocket2", "HTTP/2.0", "TLS/1.2"])?)
+        }
+        5 => ResponseRefuseEdit::Connection(u.choose(&["keep-alive", "close"])?),
+        6 => ResponseRefuseEdit::Subprotocol(u.choose(&["wsspec.never-offered", "chat"])?),
+        _ => ResponseRefuseEdit::Extension(
+            u.choose(&["x-wsspec-never-offered", "permessage-deflate"])?,
+        ),
+    })
 }
 
 fn accept_edit(u: &mut Unstructured<'_>) -> arbitrary::Result<AcceptEdit> {
@@ -404,7 +466,7 @@ fn invalid_utf8(u: &mut Unstructured<'_>) -> arbitrary::Result<Vec<u8>> {
     Ok(bytes)
 }
 
-fn violation(u: &mut Unstructured<'_>) -> arbitrary::Result<Violation> {
+fn violation(u: &mut Unstructured<'_>, role: Role) -> arbitrary::Result<Violation> {
     let kind = match u.int_in_range(0..=10u8)? {
         // ASCII payloads: a server that checks UTF-8 before the RSV bits must not fail with 1007.
         0 => ViolationKind::Rsv {
@@ -465,10 +527,14 @@ fn violation(u: &mut Unstructured<'_>) -> arbitrary::Result<Violation> {
             code: valid_close_code(u)?,
             reason: invalid_utf8(u)?.into_iter().take(123).collect(),
         },
-        _ => ViolationKind::Unmasked {
-            opcode: *u.choose(&[TEXT, BINARY, PING])?,
-            payload: ascii(u, 16)?,
-        },
+        _ => {
+            let opcode = *u.choose(&[TEXT, BINARY, PING])?;
+            let payload = ascii(u, 16)?;
+            match role {
+                Role::Server => ViolationKind::Unmasked { opcode, payload },
+                Role::Client => ViolationKind::Masked { opcode, payload },
+            }
+        }
     };
     let open = if kind.needs_open() || (kind.allows_open() && u.ratio(1, 4)?) {
         Some(fragment(u)?)
