@@ -51,8 +51,9 @@ enum Command {
     /// Run the built-in client (tokio-tungstenite) against a fuzzing server: every case of
     /// BASE_URL/getCaseCount, then /updateReports. Verdicts are the server's to give.
     Drive(DriveArgs),
-    /// Fuzz a WebSocket server: random scenarios judged by what RFC 6455 requires; each finding is
-    /// minimized and saved as a case file. With no URL, fuzz the built-in reference server.
+    /// Fuzz a WebSocket server (or, with --client, a client): random scenarios judged by what RFC
+    /// 6455 requires; each finding is minimized and saved as a case file. With no URL and no
+    /// --client, fuzz the built-in reference server.
     Fuzz(crate::fuzz::FuzzArgs),
 }
 
