@@ -5,6 +5,8 @@
 // Test code: lets the helpers below unwrap, as clippy.toml allows in tests.
 #![cfg(test)]
 
+mod support;
+
 use std::{
     sync::Arc,
     time::{Duration, Instant},
@@ -59,18 +61,7 @@ async fn fuzz_client(defect: ClientDefect, runs: Option<u64>) -> Summary {
 async fn finds(defect: ClientDefect, words: &str) {
     let started = Instant::now();
     let summary = fuzz_client(defect, None).await;
-    let finding = summary
-        .findings
-        .first()
-        .unwrap_or_else(|| panic!("{defect}: nothing found ({summary:?})"));
-    eprintln!(
-        "{defect}: found in {:.1} s after {} scenarios: {} ({} -> {} steps)",
-        started.elapsed().as_secs_f64(),
-        summary.scenarios,
-        finding.case.title,
-        finding.steps_before,
-        finding.case.steps.len()
-    );
+    let finding = support::first_finding(defect, started, &summary);
     assert_eq!(finding.status, FindingStatus::Minimized, "{finding:?}");
     assert!(
         finding.case.title.contains(words),

@@ -5,6 +5,8 @@
 // Test code: lets the helpers below unwrap, as clippy.toml allows in tests.
 #![cfg(test)]
 
+mod support;
+
 use std::time::{Duration, Instant};
 
 use wsspec_fuzzer::{
@@ -51,20 +53,7 @@ enum FuzzLimit {
 async fn finds(defect: Defect) {
     let started = Instant::now();
     let (target, summary) = fuzz_mutant(defect, 1, FuzzLimit::FirstFinding).await;
-    let finding = summary.findings.first().unwrap_or_else(|| {
-        panic!(
-            "{defect}: nothing found in {:?} ({summary:?})",
-            started.elapsed()
-        )
-    });
-    eprintln!(
-        "{defect}: found in {:.1} s after {} scenarios: {} ({} -> {} steps)",
-        started.elapsed().as_secs_f64(),
-        summary.scenarios,
-        finding.case.title,
-        finding.steps_before,
-        finding.case.steps.len()
-    );
+    let finding = support::first_finding(defect, started, &summary);
     assert_eq!(summary.stopped, StopReason::MaxFindings);
     assert_eq!(finding.status, FindingStatus::Minimized);
     assert!(
