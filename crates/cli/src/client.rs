@@ -9,16 +9,14 @@ use clap::Args;
 use tokio::net::TcpListener;
 use wsspec_reference::TlsIdentity;
 use wsspec_report::RunResults;
-use wsspec_runner::{
-    RunConfig,
-    clients::{ClientOptions, Driver, Reports, RunEnd, serve_clients},
-};
+use wsspec_runner::clients::{ClientOptions, Driver, Reports, RunEnd, serve_clients};
 use wsspec_suite::{Case, Role, autobahn::SpecMode};
 
 use crate::{
     cli::{Exit, ServeTlsArgs, exit, interruption, load_suite},
     outcome::{self, OutcomeArgs},
     progress::{Progress, ProgressMode},
+    run_options::RunOptions,
     selection::CaseSelection,
     spec,
 };
@@ -42,16 +40,8 @@ pub(crate) struct ClientArgs {
     /// The client's name in the reports, for --exec (drivers name themselves with agent=NAME).
     #[arg(long, default_value = "client")]
     agent: String,
-    /// Where to write the reports [default: the spec's outdir, else reports]
-    #[arg(long, value_name = "DIR")]
-    out: Option<PathBuf>,
-    /// How many --exec commands run at once. The paced cases (waits, pauses, trickles), which mostly
-    /// sleep, take at most half of the slots and start first; with 1, every case runs alone.
-    #[arg(long, default_value_t = 16, value_parser = clap::value_parser!(u16).range(1..))]
-    jobs: u16,
-    /// Each case's deadline in seconds.
-    #[arg(long, default_value_t = 30, value_name = "SECS", value_parser = clap::value_parser!(u64).range(1..))]
-    timeout: u64,
+    #[command(flatten)]
+    run: RunOptions,
     /// End the run when no client has connected for this many seconds.
     #[arg(long, default_value_t = 60, value_name = "SECS", value_parser = clap::value_parser!(u64).range(1..))]
     idle: u64,
@@ -64,17 +54,8 @@ pub(crate) struct ClientArgs {
     /// Test the built-in client (tokio-tungstenite), driven in this process.
     #[arg(long, conflicts_with_all = ["exec", "keep_serving", "tls", "cert"])]
     reference: bool,
-    /// Count NON-STRICT verdicts as failures.
-    #[arg(long)]
-    strict: bool,
-    /// Also write JUnit XML here (with several agents, one file per agent: FILE-AGENT.xml).
-    #[arg(long, value_name = "FILE")]
-    junit: Option<PathBuf>,
     #[command(flatten)]
     outcome: OutcomeArgs,
-    /// Seed for masking keys, so that a run can be replayed byte for byte.
-    #[arg(long, default_value_t = 0x5eed)]
-    seed: u64,
     #[command(flatten)]
     tls: ServeTlsArgs,
 }
@@ -122,15 +103,7 @@ pub(crate) async fn client(args: ClientArgs) -> Result<u8, Exit> {
         .local_addr()
         .map_err(|err| Exit::usage(format!("cannot listen on {listen}: {err}")))?;
 
-    let mut config = RunConfig {
-        agent: args.agent.clone(),
-        jobs: usize::from(args.jobs),
-        strict: args.strict,
-        selection: selected.info,
-        ..RunConfig::default()
-    };
-    config.settings.seed = args.seed;
-    config.settings.case_timeout = Duration::from_secs(args.timeout);
+    let mut config = args.run.config(args.agent.clone(), selected.info);
     if let Some(spec) = &spec {
         spec::apply_options(spec.options, &mut config.settings);
     }
@@ -152,10 +125,10 @@ pub(crate) async fn client(args: ClientArgs) -> Result<u8, Exit> {
             .map(|spec| spec.exclude_agent_cases.clone())
             .unwrap_or_default(),
     };
-    let out = spec::out_dir(args.out.as_deref(), spec.as_ref());
+    let out = spec::out_dir(args.run.out.as_deref(), spec.as_ref());
     let reports = Arc::new(FileReports {
         out: out.clone(),
-        junit: args.junit.clone(),
+        junit: args.run.junit.clone(),
     });
     let scheme = if identity.is_some() { "wss" } else { "ws" };
     match &args.exec {
@@ -184,7 +157,11 @@ pub(crate) async fn client(args: ClientArgs) -> Result<u8, Exit> {
         Some(_) => args.agent.clone(),
         None => "client".to_owned(),
     };
-    let progress = Arc::new(Progress::new(ProgressMode::detect(), &label, args.strict));
+    let progress = Arc::new(Progress::new(
+        ProgressMode::detect(),
+        &label,
+        args.run.strict,
+    ));
     let (runs, end) = serve_clients(
         listener,
         &selected.cases,
@@ -209,7 +186,7 @@ pub(crate) async fn client(args: ClientArgs) -> Result<u8, Exit> {
             message: format!("no client ran a case on {scheme}://{base}/: {why}"),
         });
     }
-    let (_, page) = outcome::write_reports(&out, &runs, args.junit.as_deref())?;
+    let (_, page) = outcome::write_reports(&out, &runs, args.run.junit.as_deref())?;
     outcome::print_summaries(&runs);
     eprintln!("wsspec: wrote {}", page.display());
     // A run that ended idle or at its deadline is not an interruption: its missing cases show as not run.

@@ -10,6 +10,7 @@ mod client;
 mod fuzz;
 mod outcome;
 mod progress;
+mod run_options;
 mod selection;
 mod server;
 mod spec;

@@ -8,7 +8,7 @@ use clap::Args;
 use tokio::sync::watch;
 use wsspec_reference::{EchoConfig, EchoServer, ServerPolicy, TlsIdentity};
 use wsspec_report::RunResults;
-use wsspec_runner::{RunConfig, Target, TlsClient, TlsOptions, transport::read_ca_file};
+use wsspec_runner::{Target, TlsClient, TlsOptions, transport::read_ca_file};
 use wsspec_suite::{
     Case, Role,
     autobahn::{AutobahnSpec, SpecMode, SpecOptions},
@@ -19,6 +19,7 @@ use crate::{
     cli::{Exit, exit, interruption, load_suite},
     outcome::{self, OutcomeArgs},
     progress::{Progress, ProgressMode},
+    run_options::RunOptions,
     selection::CaseSelection,
     spec,
 };
@@ -62,29 +63,10 @@ pub(crate) struct ServerArgs {
     /// The implementation's name in the reports (default: host:port of the URL).
     #[arg(long)]
     agent: Option<String>,
-    /// Where to write results.json, index.json, index.html and badge.svg [default: the spec's outdir,
-    /// else reports]
-    #[arg(long, value_name = "DIR")]
-    out: Option<PathBuf>,
-    /// How many cases run at once. The paced ones (waits, pauses, trickles), which mostly sleep, take
-    /// at most half of the slots and start first; with 1, every case runs alone.
-    #[arg(long, default_value_t = 16, value_parser = clap::value_parser!(u16).range(1..))]
-    jobs: u16,
-    /// Each case's deadline in seconds (a case's own deadline wins if it sets one).
-    #[arg(long, default_value_t = 30, value_name = "SECS", value_parser = clap::value_parser!(u64).range(1..))]
-    timeout: u64,
-    /// Count NON-STRICT verdicts as failures.
-    #[arg(long)]
-    strict: bool,
-    /// Also write JUnit XML here (one testsuite per section, one testcase per case; with several
-    /// servers, one file per agent: FILE-AGENT.xml).
-    #[arg(long, value_name = "FILE")]
-    junit: Option<PathBuf>,
+    #[command(flatten)]
+    run: RunOptions,
     #[command(flatten)]
     outcome: OutcomeArgs,
-    /// Seed for masking keys and handshake keys, so that a run can be replayed byte for byte.
-    #[arg(long, default_value_t = 0x5eed)]
-    seed: u64,
     /// The largest message the server accepts. Larger messages must then be refused with 1009 instead of
     /// echoed, and the cases of section 15 (just over the limit) run. The built-in server uses this
     /// limit too, 16 MiB by default.
@@ -221,15 +203,7 @@ pub(crate) async fn server(args: ServerArgs) -> Result<u8, Exit> {
             break;
         }
         let (cases, selection) = chosen.for_agent(&server.agent, spec.as_ref());
-        let mut config = RunConfig {
-            agent: server.agent.clone(),
-            jobs: usize::from(args.jobs),
-            strict: args.strict,
-            selection,
-            ..RunConfig::default()
-        };
-        config.settings.seed = args.seed;
-        config.settings.case_timeout = Duration::from_secs(args.timeout);
+        let mut config = args.run.config(server.agent.clone(), selection);
         config.settings.max_message_size = limit;
         config.settings.policy = policy.clone();
         config.settings.tls = server.tls.clone();
@@ -245,7 +219,7 @@ pub(crate) async fn server(args: ServerArgs) -> Result<u8, Exit> {
             server.target.url,
             server.agent
         );
-        let progress = Progress::new(mode, &server.agent, args.strict);
+        let progress = Progress::new(mode, &server.agent, args.run.strict);
         let mut stop = stop_rx.clone();
         let results = wsspec_runner::run_server_until(
             &server.target,
@@ -261,8 +235,8 @@ pub(crate) async fn server(args: ServerArgs) -> Result<u8, Exit> {
         runs.push(results);
     }
 
-    let out = spec::out_dir(args.out.as_deref(), spec.as_ref());
-    let (index, page) = outcome::write_reports(&out, &runs, args.junit.as_deref())?;
+    let out = spec::out_dir(args.run.out.as_deref(), spec.as_ref());
+    let (index, page) = outcome::write_reports(&out, &runs, args.run.junit.as_deref())?;
     outcome::print_summaries(&runs);
     if std::io::stderr().is_terminal() || !std::io::stdout().is_terminal() {
         eprintln!("wsspec: wrote {} and {}", index.display(), page.display());
