@@ -175,19 +175,6 @@ fn section_of(id: &str) -> u32 {
         .unwrap_or(0)
 }
 
-/// The verdict's name in `results.json` (`pass`, `non-strict` …), used for CSS classes and data
-/// attributes.
-fn slug(verdict: Verdict) -> &'static str {
-    match verdict {
-        Verdict::Pass => "pass",
-        Verdict::Informational => "informational",
-        Verdict::Unimplemented => "unimplemented",
-        Verdict::NonStrict => "non-strict",
-        Verdict::Fail => "fail",
-        Verdict::Error => "error",
-    }
-}
-
 /// A short label for a matrix cell.
 fn short(verdict: Verdict) -> &'static str {
     match verdict {
@@ -207,7 +194,7 @@ fn result_anchor(agent: usize, id: &str) -> String {
 
 /// A chip showing a verdict.
 fn verdict_chip(verdict: Verdict) -> Markup {
-    html! { span class={"chip v-" (slug(verdict))} { (verdict.autobahn_name()) } }
+    html! { span class={"chip v-" (verdict.name())} { (verdict.autobahn_name()) } }
 }
 
 /// A chip naming an agent and its role.

@@ -86,6 +86,18 @@ pub enum Verdict {
 }
 
 impl Verdict {
+    /// The verdict's name in `results.json` and in case files (`pass`, `non-strict` ...).
+    pub fn name(self) -> &'static str {
+        match self {
+            Verdict::Pass => "pass",
+            Verdict::Informational => "informational",
+            Verdict::Unimplemented => "unimplemented",
+            Verdict::NonStrict => "non-strict",
+            Verdict::Fail => "fail",
+            Verdict::Error => "error",
+        }
+    }
+
     /// Autobahn's name for the verdict, as written into `index.json`.
     pub fn autobahn_name(self) -> &'static str {
         match self {
@@ -487,6 +499,13 @@ mod tests {
             serde_json::to_string(&Data::from_bytes(&[0xff, 0x00])).unwrap(),
             r#"{"hex":"ff00"}"#
         );
+    }
+
+    #[test]
+    fn verdict_names_are_their_json() {
+        for verdict in Verdict::ALL {
+            assert_eq!(serde_json::to_value(verdict).unwrap(), verdict.name());
+        }
     }
 
     #[test]

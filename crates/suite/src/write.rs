@@ -21,7 +21,6 @@ use crate::{
         DeflateOffer, DeflateSpec, Handshake, HandshakeExpect, HeaderCase, Refusal, RequestEdit,
         RequestSpec, ResponseEdit, ResponseSpec,
     },
-    results::Verdict,
     spec::DEFAULT_CHOP_DELAY_MS,
 };
 
@@ -492,17 +491,6 @@ fn strings_value(strings: &[String]) -> Value {
     Value::Array(strings.iter().map(Value::str).collect())
 }
 
-fn verdict_name(verdict: Verdict) -> &'static str {
-    match verdict {
-        Verdict::Pass => "pass",
-        Verdict::Informational => "informational",
-        Verdict::Unimplemented => "unimplemented",
-        Verdict::NonStrict => "non-strict",
-        Verdict::Fail => "fail",
-        Verdict::Error => "error",
-    }
-}
-
 /// The keys of a `[case.handshake]` table.
 fn handshake_entries(handshake: &Handshake) -> Vec<(&'static str, Value)> {
     let Handshake {
@@ -631,7 +619,7 @@ fn refusal_value(refusal: &Refusal) -> Value {
         ("if_no_response", if_no_response, defaults.if_no_response),
     ] {
         if *value != default {
-            table.push((key, Value::str(verdict_name(*value))));
+            table.push((key, Value::str(value.name())));
         }
     }
     Value::Table(table)

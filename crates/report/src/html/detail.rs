@@ -6,7 +6,7 @@
 use maud::{Markup, html};
 use wsspec_suite::results::{CaseResult, CloseInfo, Observation, RunResults, Side};
 
-use super::{Report, Row, agent_label, duration, result_anchor, slug, verdict_chip, wire};
+use super::{Report, Row, agent_label, duration, result_anchor, verdict_chip, wire};
 
 /// Every case's detail.
 pub(super) fn cases(report: &Report) -> Markup {
@@ -47,8 +47,8 @@ fn case(report: &Report, row: &Row) -> Markup {
 fn outcome(index: usize, run: &RunResults, case: &CaseResult, first: &CaseResult) -> Markup {
     let entries = case.transcript.entries.len() as u64 + case.transcript.dropped;
     html! {
-        section class={"outcome v-" (slug(case.verdict))} id=(result_anchor(index, &case.id))
-            data-agent=(run.agent) data-verdict=(slug(case.verdict)) {
+        section class={"outcome v-" (case.verdict.name())} id=(result_anchor(index, &case.id))
+            data-agent=(run.agent) data-verdict=(case.verdict.name()) {
             div.outcome-head {
                 span.who { (agent_label(run)) }
                 (verdict_chip(case.verdict))

@@ -5,7 +5,7 @@
 use maud::{Markup, html};
 use wsspec_suite::results::Verdict;
 
-use super::{Report, Row, agent_label, result_anchor, short, slug};
+use super::{Report, Row, agent_label, result_anchor, short};
 
 /// The matrix with its filter bar.
 pub(super) fn matrix(report: &Report) -> Markup {
@@ -31,7 +31,7 @@ pub(super) fn matrix(report: &Report) -> Markup {
                     select #f-verdict {
                         option value="" { "Any verdict" }
                         option value="problems" { "Problems: FAILED, ERROR, NON-STRICT" }
-                        @for verdict in Verdict::ALL { option value=(slug(verdict)) { (verdict.autobahn_name()) } }
+                        @for verdict in Verdict::ALL { option value=(verdict.name()) { (verdict.autobahn_name()) } }
                     }
                 }
                 @if several {
@@ -50,7 +50,7 @@ pub(super) fn matrix(report: &Report) -> Markup {
             }
             div.legend {
                 @for verdict in Verdict::ALL {
-                    span { span class={"cell-demo v-" (slug(verdict))} { (short(verdict)) } " " (verdict.autobahn_name()) }
+                    span { span class={"cell-demo v-" (verdict.name())} { (short(verdict)) } " " (verdict.autobahn_name()) }
                 }
                 span { span.cell-demo.v-none { "·" } " not run" }
             }
@@ -92,7 +92,7 @@ fn matrix_row(report: &Report, row: &Row) -> Markup {
                 @let agent = &report.runs[index].agent;
                 @match result {
                     Some(case) => {
-                        td class={"cell v-" (slug(case.verdict))} data-col=(index) data-agent=(agent) data-case=(row.id) data-verdict=(slug(case.verdict)) {
+                        td class={"cell v-" (case.verdict.name())} data-col=(index) data-agent=(agent) data-case=(row.id) data-verdict=(case.verdict.name()) {
                             a href={"#" (result_anchor(index, row.id))}
                                 title={(agent) " " (row.id) ": " (case.verdict.autobahn_name()) ", close " (case.behavior_close.autobahn_name()) ", " (case.duration_ms) " ms"} {
                                 (short(case.verdict))

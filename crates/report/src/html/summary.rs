@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use maud::{Markup, html};
 use wsspec_suite::results::{RunResults, Tally, Verdict};
 
-use super::{Report, agent_label, duration, slug};
+use super::{Report, agent_label, duration};
 use crate::{
     badge::grade_color,
     score::{self, Score},
@@ -90,7 +90,7 @@ fn card(index: usize, run: &RunResults) -> Markup {
                 @for verdict in Verdict::ALL {
                     @let n = tally.get(verdict);
                     @if n > 0 {
-                        span class={"seg v-" (slug(verdict))} style={"flex-grow:" (n)}
+                        span class={"seg v-" (verdict.name())} style={"flex-grow:" (n)}
                             title={(verdict.autobahn_name()) ": " (n)} {}
                     }
                 }
@@ -99,9 +99,9 @@ fn card(index: usize, run: &RunResults) -> Markup {
                 @for verdict in Verdict::ALL {
                     @let n = tally.get(verdict);
                     li.zero[n == 0] {
-                        span class={"dot v-" (slug(verdict))} {}
+                        span class={"dot v-" (verdict.name())} {}
                         span.label { (verdict.autobahn_name()) }
-                        b id={"count-" (index) "-" (slug(verdict))} data-count=(n) { (n) }
+                        b id={"count-" (index) "-" (verdict.name())} data-count=(n) { (n) }
                     }
                 }
             }
