@@ -125,21 +125,30 @@ pub fn missing_client_case(
 /// started `started` into the run and took `took`.
 pub fn harness_error(case: &Case, actual: String, started: Duration, took: Duration) -> CaseResult {
     CaseResult {
+        started_ms: started.as_millis() as u64,
+        duration_ms: took.as_millis() as u64,
+        ..result_of(case, Verdict::Error, actual)
+    }
+}
+
+/// A case's result with its verdict and what happened, and nothing else recorded yet.
+fn result_of(case: &Case, verdict: Verdict, actual: String) -> CaseResult {
+    CaseResult {
         id: case.id.to_string(),
         title: case.title.clone(),
         section_title: case.section_title.clone(),
         rfc: case.rfc.clone(),
         level: case.level,
         requirement: case.requirement.clone(),
-        verdict: Verdict::Error,
-        behavior: Verdict::Error,
+        verdict,
+        behavior: verdict,
         behavior_close: CloseBehavior::Informational,
         expected: case.expectation(),
         actual,
         notes: Vec::new(),
         close: CloseInfo::default(),
-        started_ms: started.as_millis() as u64,
-        duration_ms: took.as_millis() as u64,
+        started_ms: 0,
+        duration_ms: 0,
         throughput: None,
         handshake: None,
         observation: None,
@@ -1174,17 +1183,8 @@ impl CaseState {
             actual = format!("{failure}. {actual}");
         }
         CaseResult {
-            id: case.id.to_string(),
-            title: case.title.clone(),
-            section_title: case.section_title.clone(),
-            rfc: case.rfc.clone(),
-            level: case.level,
-            requirement: case.requirement.clone(),
-            verdict,
             behavior: self.behavior,
             behavior_close,
-            expected: case.expectation(),
-            actual,
             notes: self.notes,
             close: self.info,
             started_ms: start.duration_since(run_start).as_millis() as u64,
@@ -1198,8 +1198,8 @@ impl CaseState {
                     bytes: self.received_bytes,
                 }),
             handshake: self.handshake_record,
-            observation: None,
             transcript: recorder.snapshot(),
+            ..result_of(case, verdict, actual)
         }
     }
 }
