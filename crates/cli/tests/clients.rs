@@ -9,7 +9,7 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::{ids_with, peer_installed, run_client, verdicts};
+use common::{case, ids_with, peer_installed, run_client, verdicts};
 
 const PYTHON_WEBSOCKETS: &str = "scripts/.peers/python/websockets";
 
@@ -39,12 +39,7 @@ fn python_websockets_client_passes_through_exec() {
         verdicts(&results)
     );
     // The script reports what its application saw; section 16 checks it.
-    let drop = results["cases"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|c| c["id"] == "16.2")
-        .unwrap();
+    let drop = case(&results, "16.2");
     assert_eq!(drop["observation"]["code"], 1006);
     assert_eq!(drop["observation"]["clean"], false);
 }
@@ -218,12 +213,7 @@ fn python_and_node_clients_run_the_suite_through_their_runcase_loops() {
         );
         // Every case ran, and the observations of section 16 were reported and match.
         for id in ["16.2", "16.3", "16.4", "16.5", "16.6"] {
-            let case = results["cases"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .find(|c| c["id"] == id)
-                .unwrap();
+            let case = case(&results, id);
             assert!(case["observation"].is_object(), "{agent} {id}");
             assert_eq!(case["verdict"], "pass", "{agent} {id}: {case}");
         }
@@ -336,12 +326,7 @@ fn headless_chromium_runs_the_browser_page() {
         ("16.3", 1000, true),
         ("16.6", 1005, true),
     ] {
-        let case = results["cases"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|c| c["id"] == id)
-            .unwrap();
+        let case = case(&results, id);
         assert_eq!(case["observation"]["code"], code, "{id}");
         assert_eq!(case["observation"]["clean"], clean, "{id}");
         assert_eq!(case["verdict"], "pass", "{id}");

@@ -156,6 +156,13 @@ pub fn verdicts(results: &Value) -> Vec<(String, String)> {
         .unwrap_or_default()
 }
 
+/// The result of case `id` in a results.json.
+pub fn case<'a>(results: &'a Value, id: &str) -> &'a Value {
+    let cases = results["cases"].as_array().expect("results.json has cases");
+    let case = cases.iter().find(|case| case["id"] == id);
+    case.unwrap_or_else(|| panic!("no case {id} in the results"))
+}
+
 /// The ids whose verdict is `verdict`.
 pub fn ids_with(results: &Value, verdict: &str) -> Vec<String> {
     verdicts(results)
