@@ -7,11 +7,7 @@ mod common;
 
 use std::net::TcpListener;
 
-use common::wsspec;
-
-fn stderr_of(output: &std::process::Output) -> String {
-    String::from_utf8_lossy(&output.stderr).into_owned()
-}
+use common::{stderr_of, wsspec};
 
 #[test]
 fn unreachable_target_exits_3_with_one_line() {

@@ -15,8 +15,7 @@ use std::{
     path::{Path, PathBuf},
 };
 
-use common::{chromium, headless, out_dir, verdicts, wsspec};
-use serde_json::Value;
+use common::{chromium, headless, out_dir, read_json, verdicts, wsspec};
 
 /// The DOM of a page after Chromium loaded it and ran its script, and Chromium's log.
 fn dump_dom(browser: &Path, page: &Path) -> (String, String) {
@@ -67,10 +66,6 @@ fn count(dom: &str, id: &str) -> usize {
         .next()
         .unwrap();
     value.parse().unwrap()
-}
-
-fn read_json(path: &Path) -> Value {
-    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
 }
 
 /// Runs `wsspec server` against the built-in server into a fresh folder and returns the folder.

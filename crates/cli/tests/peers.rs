@@ -11,11 +11,10 @@ mod common;
 
 use std::{
     io::{BufRead, BufReader},
-    net::TcpListener,
     process::{Child, Command, Stdio},
 };
 
-use common::{ids_with, root, run_server, scaled_cases, verdicts};
+use common::{free_port, ids_with, root, run_server, scaled_cases, verdicts};
 
 /// A peer process, killed when dropped.
 struct Peer(Child);
@@ -25,14 +24,6 @@ impl Drop for Peer {
         let _ = self.0.kill();
         let _ = self.0.wait();
     }
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 /// Starts `program script PORT ARGS..` and waits for it to print `ready`.

@@ -156,7 +156,7 @@ impl Session {
             let line = line
                 .strip_suffix('&')
                 .expect("wsspec client runs in the background");
-            self.client_port = driver::free_port();
+            self.client_port = common::free_port();
             let line = line.replace("127.0.0.1:9001", &format!("127.0.0.1:{}", self.client_port));
             let child = shell(&self.dir, &line)
                 .stdout(Stdio::null())
@@ -215,7 +215,7 @@ fn the_migration_table_commands_run() {
     assert_eq!(wsspec_commands.len(), 4, "{wsspec_commands:?}");
     let session = Session::new("readme-migration");
     let dir = &session.dir;
-    let client_port = driver::free_port();
+    let client_port = common::free_port();
     // The spec files the table names, in tungstenite-rs's shape.
     std::fs::write(
         dir.join("fuzzingclient.json"),
@@ -260,7 +260,7 @@ fn the_migration_table_commands_run() {
                 assert!(dir.join("autobahn/client/index.json").exists());
             }
             Some("echo") => {
-                let port = driver::free_port();
+                let port = common::free_port();
                 let line = command.replace("127.0.0.1:9001", &format!("127.0.0.1:{port}"));
                 // exec: the child is wsspec itself, so that killing it stops the server.
                 let mut child = shell(dir, &format!("exec {line}"))

@@ -14,6 +14,7 @@ use std::{
     process::{Command, Output, Stdio},
 };
 
+use common::{read_json, stderr_of};
 use serde_json::Value;
 
 /// Runs `wsspec` in `dir` (spec files name their outdir relative to it).
@@ -25,14 +26,6 @@ fn wsspec_in(dir: &Path, args: &[&str]) -> Output {
         .env_remove("GITHUB_ACTIONS")
         .output()
         .unwrap()
-}
-
-fn read_json(path: &Path) -> Value {
-    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
-}
-
-fn stderr_of(output: &Output) -> String {
-    String::from_utf8_lossy(&output.stderr).into_owned()
 }
 
 /// Reference servers (tokio-tungstenite: no compression, so sections 12 and 13 end at once as
@@ -155,7 +148,7 @@ fn run_client(dir: &Path, args: &[&str], port: u16, agents: &[&str]) -> Output {
 
 #[test]
 fn fastwebsockets_fuzzingserver_serves_its_driver() {
-    let port = driver::free_port();
+    let port = common::free_port();
     let text = format!(
         "{{\n\t\"url\": \"ws://127.0.0.1:{port}\",\n\t\"outdir\": \"./reports/client\",\n\t\"cases\": [\"1.*\"],\n\t\"exclude-cases\": [],\n\t\"exclude-agent-cases\": {{}}\n}}"
     );
@@ -174,7 +167,7 @@ fn fastwebsockets_fuzzingserver_serves_its_driver() {
 
 #[test]
 fn tungstenite_and_python_websockets_fuzzingservers_run_every_client_case() {
-    let port = driver::free_port();
+    let port = common::free_port();
     // tungstenite-rs's shape, with python-websockets' `localhost`, and an agent rule of our own.
     let text = format!(
         "{{\n   \"url\": \"ws://localhost:{port}\",\n   \"outdir\": \"./autobahn/client\",\n   \"cases\": [\"*\"],\n   \"exclude-cases\": [\"9.*\"],\n   \"exclude-agent-cases\": {{\"Skip*\": [\"1.*\"]}}\n}}\n"

@@ -12,7 +12,7 @@ use std::{
     process::{Child, Command, Stdio},
 };
 
-use common::{run_server, verdicts, wsspec};
+use common::{run_server, stderr_of, verdicts, wsspec};
 
 /// `wsspec echo` in its own process, killed when dropped.
 struct Echo {
@@ -44,10 +44,6 @@ impl Drop for Echo {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
-}
-
-fn stderr_of(output: &std::process::Output) -> String {
-    String::from_utf8_lossy(&output.stderr).into_owned()
 }
 
 #[test]

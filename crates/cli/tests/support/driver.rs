@@ -42,15 +42,6 @@ pub async fn drive(base: &str, agent: &str) {
     fetch(&format!("{base}/updateReports?agent={agent}")).await;
 }
 
-/// A port that nothing listens on (bound and released).
-pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 /// Waits until something accepts TCP connections on the port (at most 20 s).
 pub fn wait_for_listener(port: u16) {
     let started = std::time::Instant::now();
