@@ -6,7 +6,7 @@
 //! codes, violations that must fail the connection, the opening handshake, and a fresh handshake
 //! after each case that proves the target still lives. A client ([`client`]) connects once per
 //! scenario to wsspec's listener and the scenario runs as a client case
-//! ([`wsspec_runner::exec::run_client_case`]): its request is checked, its frames must be masked,
+//! ([`wsspec_runner::drive::run_client_case`]): its request is checked, its frames must be masked,
 //! broken 101 responses and masked frames from the server must make it fail the connection. A
 //! client that never connects is not a finding: before the first scenario the fuzzer stops with
 //! the reason ([`StopReason::NoClient`]), and later it is a harness error, unless the client no
@@ -39,7 +39,7 @@ use std::{
 use futures_util::{StreamExt, stream::FuturesUnordered};
 use wsspec_runner::{
     CaseSettings, Target,
-    exec::{run_server_case, upgrades},
+    drive::{run_server_case, upgrades},
 };
 use wsspec_suite::{
     Case, Role,
@@ -74,9 +74,12 @@ impl Testee {
             Testee::Server(target) => run_server_case(case, target, settings, Instant::now()).await,
             Testee::Client(client) => match client.run_case(case, settings).await {
                 Ok(result) => result,
-                Err(reason) => {
-                    wsspec_runner::exec::harness_error(case, reason, Duration::ZERO, Duration::ZERO)
-                }
+                Err(reason) => wsspec_runner::drive::harness_error(
+                    case,
+                    reason,
+                    Duration::ZERO,
+                    Duration::ZERO,
+                ),
             },
         }
     }
@@ -632,7 +635,7 @@ impl Future for ScenarioRun {
             .unwrap_or_else(|| Scenario::empty(Role::Server));
         let result = joined.unwrap_or_else(|error| {
             let case = scenario.to_case(&CaseOptions::unnamed(0, 0));
-            wsspec_runner::exec::harness_error(
+            wsspec_runner::drive::harness_error(
                 &case,
                 format!("wsspec failed while running this scenario: {error}"),
                 Duration::ZERO,

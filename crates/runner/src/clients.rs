@@ -53,7 +53,7 @@ mod on_demand;
 pub use on_demand::{ClientConnections, PendingConnection};
 
 use crate::{
-    Observer, RunConfig, exec, judge,
+    Observer, RunConfig, drive, judge,
     transport::{self, Reader, Writer},
 };
 
@@ -487,7 +487,7 @@ async fn serve_connection(mut reader: Reader, mut writer: Writer, shared: Arc<Sh
                 control_reply((&mut reader, &mut writer), &request, None).await
             }
             (Ok(index), Ok(agent)) => {
-                let accepted = exec::Accepted {
+                let accepted = drive::Accepted {
                     reader,
                     writer,
                     request,
@@ -507,7 +507,7 @@ async fn serve_connection(mut reader: Reader, mut writer: Writer, shared: Arc<Sh
 }
 
 /// Runs one case for an agent on an accepted connection and stores its result.
-async fn run_case(shared: &Shared, index: usize, agent: &str, accepted: exec::Accepted) {
+async fn run_case(shared: &Shared, index: usize, agent: &str, accepted: drive::Accepted) {
     let key = accepted
         .request
         .header("sec-websocket-key")
@@ -519,7 +519,7 @@ async fn run_case(shared: &Shared, index: usize, agent: &str, accepted: exec::Ac
         !a.keys.insert(key)
     });
     let case = &shared.cases[index];
-    let result = exec::run_client_case(
+    let result = drive::run_client_case(
         case,
         accepted,
         seen_before,
@@ -744,7 +744,7 @@ async fn run_command(shared: &Arc<Shared>, command: &str, agent: &str, index: us
         let _ = tokio::time::timeout(Duration::from_millis(100), shared.activity.notified()).await;
     }
     let reason = format!("the client never connected for this case: {exit}");
-    let result = exec::missing_client_case(case, &shared.config.settings, shared.run_start, reason);
+    let result = drive::missing_client_case(case, shared.run_start, reason);
     shared.observer.finished(&result);
     shared.with_agent(agent, |a| {
         a.results.entry(index).or_insert(result);

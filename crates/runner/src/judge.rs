@@ -9,8 +9,10 @@
 
 use std::fmt;
 
+mod case;
 mod handshake;
 
+pub use self::case::{Timing, harness_error, judge_case};
 pub use self::handshake::{
     Answer, HandshakeJudgement, check_client_request, check_upgrade_response,
     deflate_response_problems, judge_refusal,

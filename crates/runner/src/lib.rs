@@ -12,8 +12,9 @@ pub mod body;
 pub mod clients;
 pub mod conn;
 pub mod deflate;
-pub mod exec;
+pub mod drive;
 pub mod handshake;
+pub mod interpret;
 pub mod judge;
 pub mod outgoing;
 pub mod schedule;
@@ -32,7 +33,7 @@ use wsspec_suite::{
     results::{CaseResult, RunResults, SCHEMA_VERSION, SelectionInfo},
 };
 
-pub use exec::CaseSettings;
+pub use drive::CaseSettings;
 pub use transport::{TlsClient, TlsOptions};
 
 /// A server to test, from a `ws://` or `wss://` URL.
@@ -273,7 +274,7 @@ impl<'a> CaseTask<'a> {
         CaseTask {
             case,
             handle: tokio::spawn(async move {
-                exec::run_server_case(&owned, &target, &settings, run_start).await
+                drive::run_server_case(&owned, &target, &settings, run_start).await
             }),
             started: Instant::now(),
             run_start,
@@ -282,7 +283,7 @@ impl<'a> CaseTask<'a> {
 
     /// The result of a case whose task failed: wsspec's fault, never the target's.
     fn harness_error(&self, error: &tokio::task::JoinError) -> CaseResult {
-        exec::harness_error(
+        drive::harness_error(
             self.case,
             format!("wsspec failed while running this case: {error}"),
             self.started.duration_since(self.run_start),
