@@ -463,6 +463,16 @@ impl Matcher {
         None
     }
 
+    /// The outcome of a `nothing` expectation whose `ms` of silence passed: it is met.
+    pub fn silence_kept(ms: u64) -> MatchOutcome {
+        MatchOutcome::Matched {
+            verdict: Verdict::Pass,
+            echoes: 0,
+            what: format!("nothing for {ms} ms"),
+            fail_codes: None,
+        }
+    }
+
     /// The outcome when the time allowed has run out.
     pub fn timed_out(&self, within_ms: u64) -> MatchOutcome {
         let waiting: Vec<String> = self

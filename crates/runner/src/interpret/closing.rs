@@ -5,7 +5,7 @@
 use wsspec_suite::{Role, case::WritePlan, results::Side};
 use wsspec_wire::encode_close_payload;
 
-use super::{Fact, Interpreter, Phase, Taken, WriteOp};
+use super::{Fact, Interpreter, Phase, WriteOp, endpoint::Taken};
 use crate::judge::Observed;
 
 impl Interpreter {

@@ -17,26 +17,28 @@
 //! the end of TCP) abandons the write, so the harness never blocks against a peer that stopped reading.
 
 mod closing;
+mod endpoint;
 mod inbox;
 mod opening;
 mod program;
 mod record;
 #[cfg(test)]
 mod tests;
+mod waiting;
 
 use std::{
     collections::VecDeque,
     time::{Duration, Instant},
 };
 
-use rand::{Rng, SeedableRng, rngs::StdRng};
+use rand::{SeedableRng, rngs::StdRng};
 use wsspec_suite::{
     Case, Role,
-    case::{MaskSpec, WritePlan},
+    case::WritePlan,
     handshake::{DeflateSpec, Handshake},
     results::Direction,
 };
-use wsspec_wire::{ClosePayload, FrameSpec, Opcode, deflate::Compressor};
+use wsspec_wire::{Opcode, deflate::Compressor};
 
 use self::{inbox::Inbox, opening::Opening, program::Program};
 pub use self::{
@@ -49,7 +51,7 @@ use crate::{
     body::BodyBuilder,
     conn::Recorder,
     deflate::Settled,
-    judge::{MatchOutcome, Matcher, Observed, Outbox},
+    judge::{Matcher, Observed, Outbox},
     outgoing::Outgoing,
 };
 
@@ -133,7 +135,7 @@ enum Phase {
 
 /// An expectation being matched.
 #[derive(Debug)]
-struct Expecting {
+pub(super) struct Expecting {
     matcher: Matcher,
     /// `Some(ms)` for `nothing`: silence until then is the match.
     silence: Option<u64>,
@@ -435,244 +437,10 @@ impl Interpreter {
         self.write(out, plan);
     }
 
-    /// What the next event is, waiting until `until` at most: one a `wait` step kept (with
-    /// `pending`), else the next from the peer, answered as an endpoint answers it.
-    fn take_event(&mut self, until: Instant, pending: bool) -> Taken {
-        let Some(conn) = self.conn.as_mut() else {
-            return Taken::TimedOut;
-        };
-        if pending {
-            if let Some(event) = conn.pending.pop_front() {
-                return Taken::Event(event);
-            }
-        }
-        // After the end of TCP nothing more can come: the wait runs out.
-        if conn.tcp_closed && self.now < until {
-            self.wake = Some(until);
-            return Taken::Wait;
-        }
-        // A peer that never stops sending must not keep the harness here past `until`.
-        if conn.tcp_closed || self.now >= until {
-            return Taken::TimedOut;
-        }
-        let Some(event) = conn.inbox.next_event() else {
-            self.wake = Some(until);
-            return Taken::Wait;
-        };
-        if let Observed::Message { body, .. } = &event {
-            self.record.received_messages += 1;
-            self.record.received_bytes += body.len;
-        }
-        self.react(&event);
-        if self.record.observed.len() < MAX_OBSERVED {
-            self.record.observed.push(event.to_string());
-        }
-        Taken::Event(event)
-    }
-
-    /// What an RFC 6455 endpoint does on its own: answer pings, answer a close frame, note TCP closing.
-    fn react(&mut self, event: &Observed) {
-        let sent_close = self.conn.as_ref().is_some_and(|conn| conn.sent_close);
-        match event {
-            Observed::Ping(payload) if !sent_close => {
-                let spec = FrameSpec::new(Opcode::Pong, payload.clone())
-                    .with_mask(self.mask(MaskSpec::Auto));
-                self.recorder
-                    .frame(Direction::Sent, &spec.header(), &spec.payload);
-                self.write_bytes(wsspec_wire::encode_frame(&spec), WritePlan::default());
-            }
-            Observed::Close(payload) => {
-                self.record.answered_harness_close = self.close_frame_sent;
-                let info = &mut self.record.close;
-                info.initiated_by
-                    .get_or_insert(wsspec_suite::results::Side::Peer);
-                let parsed = ClosePayload::parse(payload);
-                if let ClosePayload::Code { code, reason } = parsed {
-                    info.peer_code = Some(code.0);
-                    info.peer_reason = Some(String::from_utf8_lossy(reason).into_owned());
-                }
-                if !sent_close {
-                    // Answer with the peer's code, as §5.5.1 suggests; an empty close is answered empty.
-                    let reply = match parsed {
-                        ClosePayload::Code { code, .. } => {
-                            wsspec_wire::encode_close_payload(code.0, b"")
-                        }
-                        _ => Vec::new(),
-                    };
-                    self.send_close(reply, WritePlan::default());
-                }
-                self.record.close.clean = true;
-            }
-            Observed::TcpClosed(_) => {
-                if let Some(conn) = self.conn.as_mut() {
-                    conn.tcp_closed = true;
-                }
-                self.record
-                    .close
-                    .tcp_closed_by
-                    .get_or_insert(wsspec_suite::results::Side::Peer);
-            }
-            _ => {}
-        }
-    }
-
-    /// Sends a close frame with this payload.
-    fn send_close(&mut self, payload: Vec<u8>, write: WritePlan) {
-        let Some(conn) = self.conn.as_mut() else {
-            return;
-        };
-        if conn.sent_close {
-            self.recorder
-                .note("a second close frame, sent as the case asks");
-        }
-        conn.sent_close = true;
-        self.close_frame_sent = true;
-        let info = &mut self.record.close;
-        info.initiated_by
-            .get_or_insert(wsspec_suite::results::Side::Harness);
-        if let ClosePayload::Code { code, .. } = ClosePayload::parse(&payload) {
-            info.harness_code.get_or_insert(code.0);
-        }
-        let spec = FrameSpec::new(Opcode::Close, payload).with_mask(self.mask(MaskSpec::Auto));
-        self.recorder
-            .frame(Direction::Sent, &spec.header(), &spec.payload);
-        self.write_bytes(wsspec_wire::encode_frame(&spec), write);
-    }
-
-    /// The masking key a frame gets: the harness masks as its role requires unless the case says.
-    fn mask(&mut self, spec: MaskSpec) -> Option<[u8; 4]> {
-        match spec {
-            MaskSpec::Auto if self.role == Role::Server => Some(self.rng.random()),
-            MaskSpec::AutoZero if self.role == Role::Server => Some([0; 4]),
-            MaskSpec::Auto | MaskSpec::AutoZero | MaskSpec::None => None,
-            MaskSpec::Random => Some(self.rng.random()),
-            MaskSpec::Key(key) => Some(key),
-        }
-    }
-
-    fn expecting_progress(&mut self) -> bool {
-        let Phase::Expecting(expecting) = &self.phase else {
-            return false;
-        };
-        let until = expecting.until;
-        let outcome = match self.take_event(until, true) {
-            Taken::Wait => return false,
-            Taken::Event(event) => {
-                let Phase::Expecting(expecting) = &mut self.phase else {
-                    return false;
-                };
-                match expecting.matcher.feed(&event, &self.outbox) {
-                    Some(outcome) => outcome,
-                    None => return true,
-                }
-            }
-            Taken::TimedOut => {
-                let Phase::Expecting(expecting) = std::mem::replace(&mut self.phase, Phase::Steps)
-                else {
-                    return false;
-                };
-                match self.expect_timed_out(&expecting) {
-                    Some(outcome) => outcome,
-                    None => return true,
-                }
-            }
-        };
-        self.phase = Phase::Steps;
-        self.expectation_decided(outcome);
-        true
-    }
-
-    /// An expectation's time ran out: silence was the match, or lateness is allowed, or it failed.
-    fn expect_timed_out(&mut self, expecting: &Expecting) -> Option<MatchOutcome> {
-        use wsspec_suite::case::OnTimeout;
-        let within_ms = expecting.within_ms;
-        if let Some(ms) = expecting.silence {
-            return Some(MatchOutcome::Matched {
-                verdict: wsspec_suite::results::Verdict::Pass,
-                echoes: 0,
-                what: format!("nothing for {ms} ms"),
-                fail_codes: None,
-            });
-        }
-        match expecting.on_timeout {
-            OnTimeout::Pass => {
-                self.recorder
-                    .note(format!("nothing within {within_ms} ms, which is fine here"));
-                None
-            }
-            OnTimeout::NonStrict => {
-                if let MatchOutcome::Failed(reason) = expecting.matcher.timed_out(within_ms) {
-                    self.recorder.note(format!("late, going on: {reason}"));
-                    self.record.push(Fact::Late(reason));
-                }
-                None
-            }
-            OnTimeout::Fail => Some(expecting.matcher.timed_out(within_ms)),
-        }
-    }
-
-    fn expectation_decided(&mut self, outcome: MatchOutcome) {
-        match outcome {
-            MatchOutcome::Matched {
-                verdict,
-                echoes,
-                what,
-                fail_codes,
-            } => {
-                self.recorder.note(format!("expectation met: {what}"));
-                self.record.push(Fact::Met {
-                    rank: verdict,
-                    what,
-                });
-                self.outbox.drain(..echoes.min(self.outbox.len()));
-                if fail_codes.is_some() {
-                    self.record.fail_codes = fail_codes;
-                    self.peer_failed = true;
-                }
-            }
-            MatchOutcome::Failed(reason) => {
-                self.recorder.note(format!("expectation failed: {reason}"));
-                self.unmet(reason);
-            }
-        }
-    }
-
     /// A fact that stops the steps.
     fn unmet(&mut self, reason: String) {
         self.record.push(Fact::Unmet(reason));
         self.halted = true;
-    }
-
-    fn waiting_progress(&mut self) -> bool {
-        let Phase::Waiting { until } = self.phase else {
-            return false;
-        };
-        let full = self
-            .conn
-            .as_ref()
-            .is_some_and(|conn| conn.pending.len() >= MAX_PENDING);
-        if full {
-            // A peer that floods the wait is left unread (TCP pushes back) for the rest of it.
-            if self.now < until {
-                self.wake = Some(until);
-                return false;
-            }
-            self.phase = Phase::Steps;
-            return true;
-        }
-        match self.take_event(until, false) {
-            Taken::Wait => false,
-            Taken::Event(event) => {
-                if let Some(conn) = self.conn.as_mut() {
-                    conn.pending.push_back(event);
-                }
-                true
-            }
-            Taken::TimedOut => {
-                self.phase = Phase::Steps;
-                true
-            }
-        }
     }
 
     /// The connection is open: reading starts (with what came with the handshake), then the steps.
@@ -711,12 +479,4 @@ impl Interpreter {
             }
         }
     }
-}
-
-/// What [`Interpreter::take_event`] found.
-enum Taken {
-    Event(Observed),
-    /// Nothing yet: the wake-up is armed.
-    Wait,
-    TimedOut,
 }
