@@ -3,10 +3,16 @@
 //! The runner never prints. It takes the selected cases and a [`RunConfig`], runs the cases concurrently
 //! (each on its own connection, `jobs` at a time, in the order of [`schedule`]), reports progress to an [`Observer`], and returns
 //! [`RunResults`], which the reporters render; [`run_server_until`] also stops early on request and then
-//! returns what finished. Every verdict comes from bytes exchanged with the peer; the rules that turn
-//! those bytes into verdicts all live in [`judge`]. Connections run over TCP for `ws://` targets and
-//! over TLS for `wss://` ones ([`transport`]); nothing above the transport knows which. [`clients`]
-//! serves client targets: wsspec is then the server.
+//! returns what finished. Every verdict comes from bytes exchanged with the peer.
+//!
+//! A case runs in three layers. [`interpret`] is the case interpreter, a sans-IO state machine: it is
+//! fed the peer's bytes, the end of its side, finished writes and timers, and asks for writes,
+//! shutdowns and the end; it records what happened and decides nothing. [`drive`] is its tokio driver:
+//! it connects (or takes an accepted client), moves bytes and sleeps when asked, within the case's
+//! deadline. [`judge`] turns the interpreter's record into the verdict, the close verdict and the
+//! notes: every rule that turns bytes into verdicts lives there. Connections run over TCP for `ws://`
+//! targets and over TLS for `wss://` ones ([`transport`]); nothing above the driver knows which.
+//! [`clients`] serves client targets: wsspec is then the server.
 
 pub mod body;
 pub mod clients;
