@@ -33,6 +33,9 @@ use wsspec_suite::{
     results::Verdict,
 };
 
+use wsspec_runner::judge::Violation as RuleBroken;
+use wsspec_wire::{CloseCode, Opcode};
+
 mod generate;
 
 /// Most items of valid traffic in one scenario.
@@ -249,7 +252,8 @@ pub struct Violation {
     pub chop: Option<usize>,
 }
 
-/// The violations, each a MUST of RFC 6455 that obliges the server to fail the connection.
+/// How to break a rule: the frames of each violation the fuzzer sends, each breaking a MUST of RFC
+/// 6455 ([`ViolationKind::breaks`] names which) that obliges the peer to fail the connection.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum ViolationKind {
     /// RSV bits set with no extension negotiated (§5.2).
@@ -1204,14 +1208,37 @@ impl ViolationKind {
         }
     }
 
-    /// The close codes that fit (§7.4.1): 1007 for data that is not UTF-8, else 1002. Another code
-    /// is NON-STRICT only (§7.1.7 says SHOULD).
-    fn codes(&self) -> Vec<u16> {
+    /// The rule this violation breaks.
+    pub fn breaks(&self) -> RuleBroken {
         match self {
-            ViolationKind::InvalidUtf8 { .. } => vec![1007],
-            ViolationKind::InvalidCloseReason { .. } => vec![1002, 1007],
-            _ => vec![1002],
+            ViolationKind::Rsv { rsv, .. } => RuleBroken::RsvWithoutExtension(*rsv),
+            ViolationKind::ReservedOpcode { opcode, .. } => RuleBroken::ReservedOpcode(*opcode),
+            ViolationKind::OversizedControl { opcode, len } => RuleBroken::OversizedControlFrame {
+                opcode: Opcode::from_u8(*opcode),
+                len: *len,
+            },
+            ViolationKind::FragmentedControl { opcode, .. } => {
+                RuleBroken::FragmentedControlFrame(Opcode::from_u8(*opcode))
+            }
+            ViolationKind::StrayContinuation { .. } => RuleBroken::StrayContinuation,
+            ViolationKind::NewMessage { opcode, .. } => {
+                RuleBroken::NewMessageInFragmented(Opcode::from_u8(*opcode))
+            }
+            ViolationKind::InvalidUtf8 { .. } => RuleBroken::InvalidUtf8Text,
+            ViolationKind::InvalidCloseCode { code, .. } => {
+                RuleBroken::InvalidCloseCode(CloseCode(*code))
+            }
+            ViolationKind::OneByteClose(_) => RuleBroken::OneByteClosePayload,
+            ViolationKind::InvalidCloseReason { .. } => RuleBroken::InvalidCloseReason,
+            ViolationKind::Unmasked { .. } => RuleBroken::UnmaskedClientFrame,
+            ViolationKind::Masked { .. } => RuleBroken::MaskedServerFrame,
         }
+    }
+
+    /// The close codes that fit, as the rule broken says. Another code is NON-STRICT only (§7.1.7
+    /// says SHOULD).
+    fn codes(&self) -> Vec<u16> {
+        self.breaks().close_codes().to_vec()
     }
 
     /// A short name, for shapes.
