@@ -42,7 +42,7 @@ use tokio::{
 use wsspec_suite::{
     Case, Role,
     autobahn::AgentExclusions,
-    results::{CaseResult, Observation, RunResults, SCHEMA_VERSION, Target, Verdict},
+    results::{CaseResult, Observation, RunResults, SCHEMA_VERSION, Target},
 };
 use wsspec_wire::{FrameSpec, HeadError, Parsed, Request, Response, encode_frame, parse_request};
 
@@ -271,21 +271,10 @@ impl Shared {
             .iter()
             .map(|(index, result)| {
                 let mut result = result.clone();
-                if let Some(expect) = self
-                    .cases
-                    .get(*index)
-                    .and_then(|case| case.observe.as_ref())
-                {
-                    let seen = agent.observations.get(index);
-                    let (verdict, what) = judge::judge_observation(expect, seen);
-                    let level = self.cases[*index].level;
-                    let capped = judge::overall(level, verdict, Verdict::Pass);
-                    result.verdict = result.verdict.max(capped);
-                    result.observation = seen.cloned();
-                    if verdict == Verdict::Fail {
-                        result.actual = format!("{what}. {}", result.actual);
-                    } else {
-                        result.notes.push(what);
+                if let Some(case) = self.cases.get(*index) {
+                    if let Some(expect) = &case.observe {
+                        let seen = agent.observations.get(index);
+                        judge::add_observation(&mut result, case.level, expect, seen);
                     }
                 }
                 result

@@ -10,21 +10,22 @@
 use std::fmt;
 
 mod handshake;
+mod observation;
 mod violation;
 
 pub use self::handshake::{
     Answer, HandshakeJudgement, check_client_request, check_upgrade_response,
     deflate_response_problems, judge_refusal,
 };
+pub use self::observation::{add_observation, judge_observation};
 pub use self::violation::{Rfc, Violation};
 
 use crate::body::{Body, BodyBuilder};
 use crate::deflate::MAX_INFLATED;
 use wsspec_suite::{
     Level, Role,
-    case::ObserveSpec,
     case::{AltVerdict, Expect, Payload},
-    results::{CloseBehavior, CloseInfo, Data, Observation, Side, Verdict},
+    results::{CloseBehavior, CloseInfo, Data, Side, Verdict},
 };
 use wsspec_wire::{
     CloseCode, ClosePayload, FrameHeader, Opcode, Utf8Validator,
@@ -687,40 +688,6 @@ pub fn judge_close(ending: &Ending, notes: &mut Vec<String>) -> (CloseBehavior, 
         return (CloseBehavior::FailedByClient, Verdict::NonStrict);
     }
     (CloseBehavior::Ok, Verdict::Pass)
-}
-
-/// Judges what a client's application reported about the close against what the case expects. A
-/// driver that reports nothing earns INFORMATIONAL: the check could not be made.
-pub fn judge_observation(expect: &ObserveSpec, seen: Option<&Observation>) -> (Verdict, String) {
-    let Some(seen) = seen else {
-        return (
-            Verdict::Informational,
-            format!("the client's driver reported no observation, so `{expect}` was not checked"),
-        );
-    };
-    let mut wrong = Vec::new();
-    if let Some(code) = expect.code.filter(|code| seen.code != Some(*code)) {
-        let got = seen.code.map_or("no code".to_owned(), |c| c.to_string());
-        wrong.push(format!("code {got} instead of {code}"));
-    }
-    if let Some(clean) = expect.clean.filter(|clean| seen.clean != *clean) {
-        wrong.push(format!("wasClean={} instead of {clean}", seen.clean));
-    }
-    if let Some(reason) = expect
-        .reason
-        .as_ref()
-        .filter(|reason| seen.reason != **reason)
-    {
-        wrong.push(format!("reason {:?} instead of {reason:?}", seen.reason));
-    }
-    if wrong.is_empty() {
-        (Verdict::Pass, format!("{expect}, as reported"))
-    } else {
-        (
-            Verdict::Fail,
-            format!("the client's application saw {}", wrong.join(", ")),
-        )
-    }
 }
 
 /// The case's verdict: the worse of the two, capped by the requirement level.
