@@ -37,7 +37,12 @@ pub(super) struct ScenarioRun {
 }
 
 impl ScenarioRun {
-    pub(super) fn start(testee: &Testee, config: &FuzzConfig, index: u64, scenario: Scenario) -> Self {
+    pub(super) fn start(
+        testee: &Testee,
+        config: &FuzzConfig,
+        index: u64,
+        scenario: Scenario,
+    ) -> Self {
         let case = scenario.to_case(&case_options(config, String::new(), None));
         let testee = testee.clone();
         let mut settings = config.settings.clone();
