@@ -28,6 +28,7 @@
 //! never panic on what a server sends.
 
 use std::fmt;
+use std::io;
 use std::time::Duration;
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -36,9 +37,10 @@ use url::{Host, Url};
 use wsspec_reference::client::{
     BoxError, CaseClient, DriveError, DriveOptions, DriveSummary, Observation, drive_client,
 };
+use wsspec_reference::head::read_head;
 use wsspec_wire::{
-    FrameDecoder, FrameSpec, Opcode, Parsed, Request, Response, accept_key, generate_key,
-    header_has_token, parse_response,
+    FrameDecoder, FrameSpec, HeadReader, Opcode, Request, Response, accept_key, generate_key,
+    header_has_token,
 };
 
 mod session;
@@ -195,23 +197,18 @@ impl Connection {
         let request = Request::websocket(&host_header(url), &target(url), &key);
         stream.write_all(&request.to_bytes()).await?;
 
-        let mut buf = Vec::with_capacity(READ_CHUNK);
-        let (response, head_len) = loop {
-            // parse_response bounds the head (MAX_HEAD_BYTES), so the buffer cannot grow forever.
-            if let Parsed::Complete { value, len } = parse_response(&buf)? {
-                break (value, len);
-            }
-            buf.reserve(READ_CHUNK);
-            if stream.read_buf(&mut buf).await? == 0 {
+        let head = match read_head(&mut stream, HeadReader::response()).await {
+            Ok(head) => head?,
+            Err(err) if err.kind() == io::ErrorKind::UnexpectedEof => {
                 return Err("the server closed the connection during the handshake".into());
             }
+            Err(err) => return Err(err.into()),
         };
-        check_upgrade(&response, &key, defect)?;
-        // Whatever followed the head already belongs to the frames.
-        buf.drain(..head_len);
+        check_upgrade(&head.value, &key, defect)?;
         Ok(Connection {
             stream,
-            buf,
+            // Whatever followed the head already belongs to the frames.
+            buf: head.rest,
             session: ClientSession::new(defect),
             defect,
         })
@@ -343,9 +340,7 @@ fn check_upgrade(response: &Response, key: &str, defect: ClientDefect) -> Result
 mod tests {
     use super::*;
     use tokio::net::TcpListener;
-    use wsspec_wire::{
-        DecodeEvent, FrameHeader, Request, accept_key_with_guid, encode_frame, parse_request,
-    };
+    use wsspec_wire::{DecodeEvent, FrameHeader, Request, accept_key_with_guid, encode_frame};
 
     const KEY: &str = "dGhlIHNhbXBsZSBub25jZQ==";
 
@@ -461,14 +456,11 @@ mod tests {
     /// (opcode, masked, payload) up to the end of its stream.
     async fn serve(listener: TcpListener, script: Script) -> Vec<(Opcode, bool, Vec<u8>)> {
         let (mut stream, _) = listener.accept().await.unwrap();
-        let mut buf = Vec::new();
-        let (request, len) = loop {
-            if let Parsed::Complete { value, len } = parse_request(&buf).unwrap() {
-                break (value, len);
-            }
-            stream.read_buf(&mut buf).await.unwrap();
-        };
-        buf.drain(..len);
+        let head = read_head(&mut stream, HeadReader::request())
+            .await
+            .unwrap()
+            .unwrap();
+        let (request, mut buf) = (head.value, head.rest);
         check_request(&request);
         let key = request.header("sec-websocket-key").unwrap();
         let mut response = Response::switching_protocols(key);
