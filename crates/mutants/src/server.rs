@@ -79,7 +79,7 @@ pub(crate) async fn echo(
     defect: Defect,
     deflate: Option<Agreement>,
 ) -> io::Result<()> {
-    let mut session = Session::new(defect, deflate);
+    let mut session = Session::server(defect, deflate);
     let mut decoder = FrameDecoder::new();
     loop {
         let mut pos = 0;
@@ -248,7 +248,9 @@ async fn finish(mut stream: TcpStream, step: Step) -> io::Result<()> {
             stream.shutdown().await?;
             linger(&mut stream).await;
         }
-        Step::Closed { reply, close_tcp } => {
+        Step::Closed {
+            reply, close_tcp, ..
+        } => {
             if let Some(reply) = reply {
                 stream.write_all(&reply).await?;
                 stream.flush().await?;
@@ -260,7 +262,7 @@ async fn finish(mut stream: TcpStream, step: Step) -> io::Result<()> {
                 discard_until_eof(&mut stream).await;
             }
         }
-        Step::Continue | Step::Send(_) => {}
+        Step::Continue | Step::Send(_) | Step::Message { .. } => {}
     }
     Ok(())
 }
