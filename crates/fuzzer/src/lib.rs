@@ -80,9 +80,12 @@ impl Testee {
             Testee::Server(target) => run_server_case(case, target, settings, Instant::now()).await,
             Testee::Client(client) => match client.run_case(case, settings).await {
                 Ok(result) => result,
-                Err(reason) => {
-                    wsspec_runner::drive::harness_error(case, reason, Duration::ZERO, Duration::ZERO)
-                }
+                Err(reason) => wsspec_runner::drive::harness_error(
+                    case,
+                    reason,
+                    Duration::ZERO,
+                    Duration::ZERO,
+                ),
             },
         }
     }

@@ -64,10 +64,11 @@ use tokio_tungstenite::tungstenite::error::ProtocolError;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::protocol::{CloseFrame, Role, WebSocketConfig};
 use tokio_tungstenite::tungstenite::{Error as WsError, Message, Utf8Bytes};
-use wsspec_wire::{HeadError, Parsed, Request, parse_request};
+use wsspec_wire::HeadReader;
 
 pub mod client;
 pub mod handshake;
+pub mod head;
 
 pub use handshake::ServerPolicy;
 
@@ -226,17 +227,13 @@ async fn serve_websocket<S>(
 where
     S: AsyncRead + AsyncWrite + Unpin,
 {
-    let mut buf = Vec::new();
-    let answer =
-        match tokio::time::timeout(HANDSHAKE_TIMEOUT, read_head(&mut stream, &mut buf)).await {
-            Ok(Ok(Ok((request, len)))) => {
-                // Whatever followed the head is already WebSocket frames.
-                buf.drain(..len);
-                handshake::answer(&request, policy)
-            }
-            Ok(Ok(Err(err))) => handshake::answer_unparsable(&err),
-            Ok(Err(_)) | Err(_) => return Outcome::HandshakeFailed,
-        };
+    let head = head::read_head(&mut stream, HeadReader::request());
+    // Whatever followed the head is already WebSocket frames.
+    let (answer, buf) = match tokio::time::timeout(HANDSHAKE_TIMEOUT, head).await {
+        Ok(Ok(Ok(head))) => (handshake::answer(&head.value, policy), head.rest),
+        Ok(Ok(Err(err))) => (handshake::answer_unparsable(&err), Vec::new()),
+        Ok(Err(_)) | Err(_) => return Outcome::HandshakeFailed,
+    };
     if stream.write_all(&answer.to_bytes()).await.is_err() {
         return Outcome::Dropped;
     }
@@ -250,25 +247,6 @@ where
             let _ = stream.shutdown().await;
             let _ = tokio::time::timeout(FAIL_LINGER, drain(&mut stream)).await;
             Outcome::Refused(response.status)
-        }
-    }
-}
-
-/// Reads until `buf` holds a complete request head. The outer error is I/O (or the client leaving);
-/// the inner one a head that cannot be parsed or is too large, which still gets an answer.
-async fn read_head<S: AsyncRead + Unpin>(
-    stream: &mut S,
-    buf: &mut Vec<u8>,
-) -> io::Result<Result<(Request, usize), HeadError>> {
-    loop {
-        match parse_request(buf) {
-            Ok(Parsed::Complete { value, len }) => return Ok(Ok((value, len))),
-            Ok(Parsed::Incomplete) => {}
-            Err(err) => return Ok(Err(err)),
-        }
-        buf.reserve(4096);
-        if stream.read_buf(buf).await? == 0 {
-            return Err(io::ErrorKind::UnexpectedEof.into());
         }
     }
 }

@@ -12,14 +12,14 @@ use wsspec_suite::{
     handshake::{HandshakePolicy, RequestSpec},
     results::CaseResult,
 };
-use wsspec_wire::Request;
+use wsspec_wire::{HeadReader, Request};
 
 pub use crate::judge::harness_error;
 use crate::{
     Target,
     conn::Recorder,
     interpret::{
-        Action, Input, Interpreter, Record, request_for, response_cut_short, response_head,
+        Action, Input, Interpreter, Record, request_for, response_cut_short, response_invalid,
         response_too_slow,
     },
     judge::{self, Timing},
@@ -340,19 +340,21 @@ async fn read_response<R: AsyncRead + Unpin>(
     reader: &mut R,
     recorder: &Recorder,
 ) -> Result<wsspec_wire::Response, String> {
-    let mut buf = Vec::new();
-    let mut chunk = [0u8; 4096];
+    let mut head = HeadReader::response();
     loop {
-        if let Some((response, _)) = response_head(&buf)? {
-            return Ok(response);
+        match head.head() {
+            Ok(Some(response)) => return Ok(response.value),
+            Ok(None) => {}
+            Err(err) => return Err(response_invalid(&err)),
         }
-        match reader.read(&mut chunk).await {
-            Ok(0) => return Err(response_cut_short(buf.len(), None)),
-            Ok(n) => {
-                recorder.bytes(wsspec_suite::results::Direction::Received, &chunk[..n]);
-                buf.extend_from_slice(&chunk[..n]);
-            }
-            Err(err) => return Err(response_cut_short(buf.len(), Some(&err.to_string()))),
+        let before = head.received().len();
+        match reader.read_buf(head.buffer()).await {
+            Ok(0) => return Err(response_cut_short(before, None)),
+            Ok(_) => recorder.bytes(
+                wsspec_suite::results::Direction::Received,
+                &head.received()[before..],
+            ),
+            Err(err) => return Err(response_cut_short(before, Some(&err.to_string()))),
         }
     }
 }

@@ -9,7 +9,7 @@ use tokio::{
     task::JoinSet,
 };
 use tokio_rustls::TlsAcceptor;
-use wsspec_wire::{HeadError, Parsed, Request, parse_request};
+use wsspec_wire::{Head, HeadError, HeadReader, Request};
 
 use crate::transport::{self, Reader, Writer};
 
@@ -69,17 +69,13 @@ pub(super) async fn read_request(
     writer: &mut Writer,
     timeout: Duration,
 ) -> Option<Arrived> {
-    let mut buf = Vec::new();
-    let head = tokio::time::timeout(timeout, read_head(reader, &mut buf)).await;
+    let head = tokio::time::timeout(timeout, read_head(reader)).await;
     match head {
-        Ok(Ok(Ok((request, len)))) => {
-            let leftover = buf.split_off(len);
-            Some(Arrived {
-                request,
-                head: buf,
-                leftover,
-            })
-        }
+        Ok(Ok(Ok(head))) => Some(Arrived {
+            request: head.value,
+            head: head.bytes,
+            leftover: head.rest,
+        }),
         Ok(Ok(Err(err))) => {
             // The client may be gone already; nothing to report to.
             let _ = http_error(writer, 400, "Bad Request", &err.to_string()).await;
@@ -89,19 +85,15 @@ pub(super) async fn read_request(
     }
 }
 
-/// Reads until `buf` holds a complete request head. Outer error: I/O or EOF; inner: a bad head.
-pub(super) async fn read_head(
-    stream: &mut Reader,
-    buf: &mut Vec<u8>,
-) -> std::io::Result<Result<(Request, usize), HeadError>> {
+/// Reads a request head: the thin loop around [`HeadReader`] (which parses, bounds the head and
+/// splits off what follows it). Outer error: I/O or EOF; inner: a bad head.
+async fn read_head(stream: &mut Reader) -> std::io::Result<Result<Head<Request>, HeadError>> {
+    let mut head = HeadReader::request();
     loop {
-        match parse_request(buf) {
-            Ok(Parsed::Complete { value, len }) => return Ok(Ok((value, len))),
-            Ok(Parsed::Incomplete) => {}
-            Err(err) => return Ok(Err(err)),
+        if let Some(head) = head.head().transpose() {
+            return Ok(head);
         }
-        buf.reserve(4096);
-        if stream.read_buf(buf).await? == 0 {
+        if stream.read_buf(head.buffer()).await? == 0 {
             return Err(std::io::ErrorKind::UnexpectedEof.into());
         }
     }

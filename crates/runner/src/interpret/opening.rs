@@ -9,7 +9,9 @@ use wsspec_suite::{
     handshake::{HandshakeExpect, Refusal, RequestSpec},
     results::HandshakeRecord,
 };
-use wsspec_wire::{Parsed, Request, Response, deflate::Compressor, generate_key, parse_response};
+use wsspec_wire::{
+    Head, HeadError, HeadReader, Request, Response, deflate::Compressor, generate_key,
+};
 
 use super::{Fact, Interpreter, Phase, WriteOp};
 use crate::{
@@ -41,7 +43,7 @@ pub(super) struct AwaitResponse {
     refusal: Option<Refusal>,
     /// The deadline for the whole response head (set once the request is written).
     until: Option<Instant>,
-    buf: Vec<u8>,
+    response: HeadReader<Response>,
     /// The peer's side ended: `Some(None)` for EOF, `Some(Some(err))` for an error.
     ended: Option<Option<String>>,
 }
@@ -56,7 +58,7 @@ impl Opening {
 
     pub(super) fn received(&mut self, bytes: &[u8]) {
         if let Opening::Request(request) = self {
-            request.buf.extend_from_slice(bytes);
+            request.response.push(bytes);
         }
     }
 
@@ -67,13 +69,9 @@ impl Opening {
     }
 }
 
-/// Reads a response head at the start of `buf`: `Ok(None)` while incomplete.
-pub fn response_head(buf: &[u8]) -> Result<Option<(Response, usize)>, String> {
-    match parse_response(buf) {
-        Ok(Parsed::Complete { value, len }) => Ok(Some((value, len))),
-        Ok(Parsed::Incomplete) => Ok(None),
-        Err(err) => Err(format!("the handshake response is not valid HTTP: {err}")),
-    }
+/// Why a response head is no good: it is not HTTP, or too large.
+pub fn response_invalid(err: &HeadError) -> String {
+    format!("the handshake response is not valid HTTP: {err}")
 }
 
 /// Why a response head never came: the peer's side ended with `error` after `received` bytes.
@@ -168,7 +166,7 @@ impl Interpreter {
             offer,
             refusal,
             until: None,
-            buf: Vec::new(),
+            response: HeadReader::response(),
             ended: None,
         }))));
         self.advance();
@@ -305,11 +303,14 @@ impl Interpreter {
         let Some(until) = request.until else {
             return false;
         };
-        let answer = match response_head(&request.buf) {
+        let answer = match request.response.head() {
             Ok(Some(head)) => Ok(head),
-            Err(reason) => Err(reason),
+            Err(err) => Err(response_invalid(&err)),
             Ok(None) => match &request.ended {
-                Some(error) => Err(response_cut_short(request.buf.len(), error.as_deref())),
+                Some(error) => Err(response_cut_short(
+                    request.response.received().len(),
+                    error.as_deref(),
+                )),
                 None if self.now >= until => {
                     Err(response_too_slow(self.settings.handshake_timeout))
                 }
@@ -330,42 +331,41 @@ impl Interpreter {
     }
 
     /// The server's answer is in (or will never come): judge it as an upgrade or as a refusal.
-    fn answered(&mut self, request: AwaitResponse, answer: Result<(Response, usize), String>) {
+    fn answered(&mut self, request: AwaitResponse, answer: Result<Head<Response>, String>) {
         let AwaitResponse {
             head,
             offer,
             refusal,
-            mut buf,
+            response: reader,
             ..
         } = request;
         self.record.handshake = Some(HandshakeRecord {
             request: head_text(&head),
             response: match &answer {
-                Ok((_, len)) => head_text(&buf[..*len]),
-                Err(_) => head_text(&buf),
+                Ok(response) => head_text(&response.bytes),
+                Err(_) => head_text(reader.received()),
             },
         });
         let policy = &self.settings.policy;
         let Some(refusal) = refusal else {
-            let (response, head_len) = match answer {
+            let response = match answer {
                 Ok(answer) => answer,
                 Err(reason) => return self.unmet(reason),
             };
-            let problems = judge::check_upgrade_response(&response, &offer, policy);
+            let problems = judge::check_upgrade_response(&response.value, &offer, policy);
             if !problems.is_empty() {
                 return self.unmet(format!("opening handshake failed: {}", problems.join("; ")));
             }
-            let leftover = buf.split_off(head_len);
-            self.settle(deflate::settled_by_server(&offer, &response));
-            return self.established(&leftover);
+            self.settle(deflate::settled_by_server(&offer, &response.value));
+            return self.established(&response.rest);
         };
         let judgement = match &answer {
-            Ok((response, _)) => {
-                let problems = judge::check_upgrade_response(response, &offer, policy);
+            Ok(Head { value, .. }) => {
+                let problems = judge::check_upgrade_response(value, &offer, policy);
                 judge::judge_refusal(
                     &refusal,
                     Answer::Response {
-                        response,
+                        response: value,
                         upgrade_problems: &problems,
                     },
                 )
