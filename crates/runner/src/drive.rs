@@ -213,6 +213,11 @@ async fn drive(interpreter: &mut Interpreter, reader: Reader, writer: Writer) {
                 Action::Finished => return,
             }
         }
+        if interpreter.has_more() {
+            tokio::task::yield_now().await;
+            interpreter.handle(Instant::now(), Input::Timer);
+            continue;
+        }
         let reading = reader.is_some() && interpreter.wants_input();
         let wake = interpreter.wake();
         tokio::select! {

@@ -21,6 +21,11 @@ impl Interpreter {
         let Some(conn) = self.conn.as_mut() else {
             return Taken::TimedOut;
         };
+        if self.turn >= super::EVENTS_PER_TURN {
+            self.more = true;
+            return Taken::Wait;
+        }
+        self.turn += 1;
         if pending {
             if let Some(event) = conn.pending.pop_front() {
                 return Taken::Event(event);

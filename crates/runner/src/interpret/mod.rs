@@ -55,6 +55,11 @@ use crate::{
     outgoing::Outgoing,
 };
 
+/// How many of the peer's events one input may handle; past that the interpreter asks for a turn of
+/// its own ([`Interpreter::has_more`]), so that a flood neither starves other cases nor outruns the
+/// clock the deadlines are read from.
+pub const EVENTS_PER_TURN: usize = 256;
+
 /// How many events a `wait` step keeps for the steps after it; past that, the peer is not read until
 /// the wait ends.
 pub const MAX_PENDING: usize = 4096;
@@ -180,6 +185,10 @@ pub struct Interpreter {
     writing: Option<Writing>,
     actions: VecDeque<Action>,
     wake: Option<Instant>,
+    /// Events handled since the last input.
+    turn: usize,
+    /// The last input ended with events still to handle.
+    more: bool,
     finished: bool,
     steps_started: Option<Instant>,
     /// Complete data messages sent and not yet echoed, oldest first.
@@ -229,6 +238,8 @@ impl Interpreter {
             writing: None,
             actions: VecDeque::new(),
             wake: None,
+            turn: 0,
+            more: false,
             finished: false,
             steps_started: None,
             outbox: Outbox::new(),
@@ -244,6 +255,8 @@ impl Interpreter {
     pub fn handle(&mut self, now: Instant, input: Input<'_>) {
         self.now = self.now.max(now);
         self.wake = None;
+        self.turn = 0;
+        self.more = false;
         match input {
             Input::Received(bytes) => self.received(bytes),
             Input::Closed(error) => self.peer_ended(error),
@@ -261,6 +274,12 @@ impl Interpreter {
     /// When the interpreter wants [`Input::Timer`], if it waits for time.
     pub fn wake(&self) -> Option<Instant> {
         self.wake
+    }
+
+    /// Whether the interpreter stopped with events still to handle: the driver yields to other tasks,
+    /// then gives it [`Input::Timer`] at once.
+    pub fn has_more(&self) -> bool {
+        self.more
     }
 
     /// Whether the driver should read from the peer now.

@@ -547,3 +547,26 @@ fn repeat_runs_its_steps_again() {
     }
     peer.close_well();
 }
+
+#[test]
+fn a_flood_is_handled_a_turn_at_a_time() {
+    let mut peer = Peer::client(r#"steps = [{ close = 1000 }]"#);
+    peer.written();
+    peer.done_writing();
+    // After its close frame the harness answers no ping: nothing paces the flood but the turns.
+    let ping = encode_frame(&FrameSpec::ping("").with_mask(MASK));
+    let flood: Vec<u8> = ping.repeat(super::EVENTS_PER_TURN * 3);
+    peer.input(Input::Received(&flood));
+    assert!(peer.it.has_more());
+    assert!(peer.action().is_none());
+    let mut turns = 1;
+    while peer.it.has_more() {
+        peer.input(Input::Timer);
+        turns += 1;
+    }
+    assert_eq!(turns, 4);
+    assert!(
+        peer.it.wake().is_some(),
+        "back to waiting for the close frame"
+    );
+}
