@@ -13,11 +13,14 @@ use wsspec_runner::clients::{ClientOptions, Driver, Reports, RunEnd, serve_clien
 use wsspec_suite::{Case, Role, autobahn::SpecMode};
 
 use crate::{
-    cli::{Exit, ServeTlsArgs, exit, interruption, load_suite},
+    cases::load_suite,
+    exit::{self, Exit},
+    interruption::interruption,
     outcome::{self, OutcomeArgs},
     progress::{Progress, ProgressMode},
     run_options::RunOptions,
     selection::CaseSelection,
+    serve_tls::ServeTlsArgs,
     spec,
 };
 

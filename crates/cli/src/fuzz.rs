@@ -26,7 +26,12 @@ use wsspec_runner::{
 };
 use wsspec_suite::Suite;
 
-use crate::cli::{Exit, ServeTlsArgs, exit, interruption, print_out};
+use crate::{
+    exit::{self, Exit},
+    interruption::interruption,
+    serve_tls::ServeTlsArgs,
+    stdout::print_out,
+};
 
 #[derive(Args, Debug)]
 pub(crate) struct FuzzArgs {

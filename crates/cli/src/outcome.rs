@@ -11,15 +11,16 @@ use std::{
 
 use clap::Args;
 use wsspec_report::{
-    RunResults,
+    RunResults, badge,
     baseline::{Baseline, BaselineDiff},
-    json, junit, terminal,
+    html, json, junit, terminal,
 };
 
 use crate::{
     annotations,
-    cli::{Exit, exit, print_out, write_pages},
+    exit::{self, Exit},
     progress::color_allowed,
+    stdout::print_out,
 };
 
 /// Options about how a run's outcome counts and is shown.
@@ -58,6 +59,15 @@ pub(crate) fn write_reports(
         }
     }
     Ok((index, page))
+}
+
+/// Writes `index.html` and `badge.svg` into `dir` and returns the page's path.
+fn write_pages(dir: &Path, runs: &[RunResults]) -> Result<PathBuf, Exit> {
+    std::fs::create_dir_all(dir)
+        .map_err(|err| Exit::usage(format!("cannot create {}: {err}", dir.display())))?;
+    let page = html::write(dir, runs).map_err(|err| Exit::usage(err.to_string()))?;
+    badge::write(dir, runs).map_err(|err| Exit::usage(err.to_string()))?;
+    Ok(page)
 }
 
 /// `junit.xml` → `junit-<agent>.xml`.

@@ -16,7 +16,7 @@ use wsspec_suite::{
     select::{QUICK_EXCLUDES, Shard, Wildcards, select_with, split_patterns},
 };
 
-use crate::cli::Exit;
+use crate::exit::Exit;
 
 #[derive(Args, Debug)]
 pub(crate) struct CaseSelection {

@@ -16,7 +16,9 @@ use wsspec_suite::{
 };
 
 use crate::{
-    cli::{Exit, exit, interruption, load_suite},
+    cases::load_suite,
+    exit::{self, Exit},
+    interruption::interruption,
     outcome::{self, OutcomeArgs},
     progress::{Progress, ProgressMode},
     run_options::RunOptions,

@@ -10,7 +10,7 @@ use std::{
 use wsspec_runner::CaseSettings;
 use wsspec_suite::autobahn::{AutobahnSpec, SpecMode, SpecOptions};
 
-use crate::cli::Exit;
+use crate::exit::Exit;
 
 /// Reads the spec file for `mode` and prints its warnings.
 pub(crate) fn load(path: &Path, mode: SpecMode) -> Result<AutobahnSpec, Exit> {

@@ -14,7 +14,7 @@ use std::{future::Future, pin::Pin, sync::Arc, time::Duration};
 use wsspec_runner::{
     CaseSettings,
     clients::{ClientConnections, run_client_command},
-    exec::run_client_case,
+    drive::run_client_case,
 };
 use wsspec_suite::{Case, results::CaseResult};
 

@@ -6,7 +6,7 @@
 //! codes, violations that must fail the connection, the opening handshake, and a fresh handshake
 //! after each case that proves the target still lives. A client ([`client`]) connects once per
 //! scenario to wsspec's listener and the scenario runs as a client case
-//! ([`wsspec_runner::exec::run_client_case`]): its request is checked, its frames must be masked,
+//! ([`wsspec_runner::drive::run_client_case`]): its request is checked, its frames must be masked,
 //! broken 101 responses and masked frames from the server must make it fail the connection. A
 //! client that never connects is not a finding: before the first scenario the fuzzer stops with
 //! the reason ([`StopReason::NoClient`]), and later it is a harness error, unless the client no
@@ -25,6 +25,12 @@ pub mod client;
 pub mod minimize;
 pub mod scenario;
 
+mod investigate;
+mod run;
+
+use investigate::{alive, investigate, name_finding};
+use run::{ScenarioRun, case_options, run_scenario};
+
 use std::{
     future::Future,
     pin::Pin,
@@ -39,7 +45,7 @@ use std::{
 use futures_util::{StreamExt, stream::FuturesUnordered};
 use wsspec_runner::{
     CaseSettings, Target,
-    exec::{run_server_case, upgrades},
+    drive::{run_server_case, upgrades},
 };
 use wsspec_suite::{
     Case, Role,
@@ -74,9 +80,12 @@ impl Testee {
             Testee::Server(target) => run_server_case(case, target, settings, Instant::now()).await,
             Testee::Client(client) => match client.run_case(case, settings).await {
                 Ok(result) => result,
-                Err(reason) => {
-                    wsspec_runner::exec::harness_error(case, reason, Duration::ZERO, Duration::ZERO)
-                }
+                Err(reason) => wsspec_runner::drive::harness_error(
+                    case,
+                    reason,
+                    Duration::ZERO,
+                    Duration::ZERO,
+                ),
             },
         }
     }
@@ -492,246 +501,5 @@ async fn sleep_until(deadline: Option<Instant>) {
     match deadline {
         Some(deadline) => tokio::time::sleep_until(deadline.into()).await,
         None => std::future::pending().await,
-    }
-}
-
-/// Looks into a failing scenario: is the target still alive, does it fail again, and what is the
-/// smallest scenario that fails the same way (within the budget of re-runs and time). `None`: it
-/// minimized to a known finding.
-async fn investigate(
-    testee: &Testee,
-    config: &FuzzConfig,
-    mut finding: Finding,
-    findings: &[Finding],
-) -> Option<Finding> {
-    if alive(testee, config).await.is_err() {
-        finding.status = FindingStatus::KilledTarget;
-        return Some(finding);
-    }
-    let wanted = signature(&finding.result);
-    finding.status = FindingStatus::NotReproduced;
-    for _ in 0..2 {
-        let again = run_scenario(testee, config, finding.index, &finding.scenario).await;
-        if signature(&again) == wanted {
-            finding.status = FindingStatus::Minimized;
-            finding.result = again;
-            break;
-        }
-    }
-    if finding.status == FindingStatus::NotReproduced {
-        return Some(finding);
-    }
-    let until = Instant::now() + config.minimize_time;
-    let mut budget = config.minimize_runs;
-    let parallel = config.jobs.clamp(1, 8);
-    'shrink: while budget > 0 && Instant::now() < until {
-        let candidates = minimize::candidates(&finding.scenario);
-        for batch in candidates.chunks(parallel) {
-            let batch = &batch[..batch.len().min(budget)];
-            if batch.is_empty() || Instant::now() >= until {
-                break 'shrink;
-            }
-            budget -= batch.len();
-            let results: Vec<CaseResult> = futures_util::future::join_all(
-                batch
-                    .iter()
-                    .map(|candidate| run_scenario(testee, config, finding.index, candidate)),
-            )
-            .await;
-            if let Some((candidate, result)) = batch
-                .iter()
-                .zip(results)
-                .find(|(_, result)| signature(result) == wanted)
-            {
-                finding.scenario = candidate.clone();
-                finding.result = result;
-                continue 'shrink;
-            }
-        }
-        break;
-    }
-    let shape = finding.scenario.shape();
-    if findings.iter().any(|known| known.scenario.shape() == shape) {
-        return None;
-    }
-    Some(finding)
-}
-
-/// Whether the target can still be fuzzed (asked twice, a moment apart, before it is declared
-/// dead): a server upgrades a standard handshake, a client connects. `Err`: the last reason why not.
-async fn alive(testee: &Testee, config: &FuzzConfig) -> Result<(), String> {
-    let mut last = Ok(());
-    for attempt in 0..2u64 {
-        if attempt > 0 {
-            tokio::time::sleep(Duration::from_millis(250)).await;
-        }
-        last = testee.usable(config, config.seed ^ attempt).await;
-        if last.is_ok() {
-            break;
-        }
-    }
-    last
-}
-
-/// The case options for running (and, with a title and note, for saving) a scenario.
-fn case_options(config: &FuzzConfig, title: String, note: Option<String>) -> CaseOptions {
-    CaseOptions {
-        title,
-        note,
-        ..CaseOptions::unnamed(config.wait_ms, config.case_timeout_ms)
-    }
-}
-
-/// Runs one scenario as a case on a task of its own, with the scenario's own seed for masks and
-/// keys.
-async fn run_scenario(
-    testee: &Testee,
-    config: &FuzzConfig,
-    index: u64,
-    scenario: &Scenario,
-) -> CaseResult {
-    ScenarioRun::start(testee, config, index, scenario.clone())
-        .await
-        .2
-}
-
-/// A scenario running as a case on a tokio task of its own (so that a peer flooding one case
-/// cannot starve the others); dropping it aborts the case.
-struct ScenarioRun {
-    index: u64,
-    scenario: Option<Scenario>,
-    handle: tokio::task::JoinHandle<CaseResult>,
-}
-
-impl ScenarioRun {
-    fn start(testee: &Testee, config: &FuzzConfig, index: u64, scenario: Scenario) -> Self {
-        let case = scenario.to_case(&case_options(config, String::new(), None));
-        let testee = testee.clone();
-        let mut settings = config.settings.clone();
-        settings.seed = scenario::scenario_seed(config.seed, index);
-        let handle = tokio::spawn(async move { testee.run(&case, &settings).await });
-        ScenarioRun {
-            index,
-            scenario: Some(scenario),
-            handle,
-        }
-    }
-}
-
-impl Future for ScenarioRun {
-    type Output = (u64, Scenario, CaseResult);
-
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let joined = match Pin::new(&mut self.handle).poll(cx) {
-            Poll::Ready(joined) => joined,
-            Poll::Pending => return Poll::Pending,
-        };
-        let scenario = self
-            .scenario
-            .take()
-            .unwrap_or_else(|| Scenario::empty(Role::Server));
-        let result = joined.unwrap_or_else(|error| {
-            let case = scenario.to_case(&CaseOptions::unnamed(0, 0));
-            wsspec_runner::exec::harness_error(
-                &case,
-                format!("wsspec failed while running this scenario: {error}"),
-                Duration::ZERO,
-                Duration::ZERO,
-            )
-        });
-        Poll::Ready((self.index, scenario, result))
-    }
-}
-
-impl Drop for ScenarioRun {
-    fn drop(&mut self) {
-        self.handle.abort();
-    }
-}
-
-/// Gives a finding its id, title and note, and rebuilds its case with them. `never_upgraded` is
-/// why the target refused the standard handshake, for a finding made before any scenario ran.
-fn name_finding(
-    finding: &mut Finding,
-    testee: &Testee,
-    config: &FuzzConfig,
-    number: u32,
-    never_upgraded: Option<&str>,
-) {
-    let description = finding.scenario.describe();
-    let title = format!("Fuzz finding: {}", shorten(&description, 200));
-    let mut note = format!(
-        "Found by `{command} --seed {seed}` in scenario {index} (run it alone with `--seed {seed} --first {index} --runs 1`)",
-        command = testee.command(),
-        seed = config.seed,
-        index = finding.index,
-    );
-    let target = testee.noun();
-    match finding.status {
-        FindingStatus::Minimized => {
-            let steps = finding.scenario.step_count();
-            if steps < finding.steps_before {
-                note.push_str(&format!(
-                    "; minimized from {} to {steps} steps",
-                    finding.steps_before
-                ));
-            } else {
-                note.push_str("; it failed the same way when re-run");
-            }
-        }
-        FindingStatus::NotReproduced => note.push_str(
-            "; it did not fail again when re-run twice, so it was not minimized: the failure may depend on timing",
-        ),
-        FindingStatus::KilledTarget => note.push_str(&format!(
-            "; afterwards {target} {}, so it was not minimized (other scenarios were running at the same time: one of them may be the cause)",
-            match testee {
-                Testee::Server(_) => "no longer upgraded a standard handshake",
-                Testee::Client(_) => "no longer connected",
-            }
-        )),
-        FindingStatus::NeverUpgraded => note = format!(
-            "Before any scenario ran, the target did not upgrade a connection opened with the standard handshake: {}",
-            never_upgraded.unwrap_or("no reason given")
-        ),
-        FindingStatus::Interrupted => {
-            note.push_str("; the run was interrupted before it was minimized")
-        }
-    }
-    note.push_str(&format!(
-        ". What {target} did: {}.",
-        shorten(finding.result.actual.trim_end_matches('.'), 600)
-    ));
-    if !finding.result.notes.is_empty() {
-        note.push_str(&format!(
-            " Notes: {}.",
-            shorten(&finding.result.notes.join("; "), 400)
-        ));
-    }
-    let mut options = case_options(config, title, Some(note));
-    options.id = scenario::case_id(FINDINGS_SECTION, number);
-    finding.case = finding.scenario.to_case(&options);
-    finding.case.section_title = FINDINGS_TITLE.into();
-}
-
-/// `text` cut to at most `max` bytes at a character boundary, with an ellipsis when cut.
-fn shorten(text: &str, max: usize) -> String {
-    if text.len() <= max {
-        return text.to_owned();
-    }
-    let mut end = max;
-    while !text.is_char_boundary(end) {
-        end -= 1;
-    }
-    format!("{}…", &text[..end])
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn shorten_cuts_at_a_character_boundary() {
-        assert_eq!(shorten("abc", 5), "abc");
-        assert_eq!(shorten("κόσμε", 3), "κ…");
     }
 }

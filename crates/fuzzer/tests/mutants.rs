@@ -13,7 +13,7 @@ use wsspec_fuzzer::{
     FindingStatus, FuzzConfig, Progress, Quiet, StopReason, Summary, Testee, fuzz,
 };
 use wsspec_mutants::Defect;
-use wsspec_runner::{RunConfig, Target, exec::run_server_case};
+use wsspec_runner::{RunConfig, Target, drive::run_server_case};
 use wsspec_suite::results::Verdict;
 
 /// Fuzzes a mutant until the first finding (at most 60 s) and returns what happened.

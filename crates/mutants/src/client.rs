@@ -27,7 +27,7 @@
 //! more than [`crate::MAX_MESSAGE_LEN`] bytes of a message in memory, speak `ws://` only, and
 //! never panic on what a server sends.
 
-use std::fmt;
+use std::io;
 use std::time::Duration;
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -36,14 +36,14 @@ use url::{Host, Url};
 use wsspec_reference::client::{
     BoxError, CaseClient, DriveError, DriveOptions, DriveSummary, Observation, drive_client,
 };
+use wsspec_reference::head::read_head;
 use wsspec_wire::{
-    FrameDecoder, FrameSpec, Opcode, Parsed, Request, Response, accept_key, generate_key,
-    header_has_token, parse_response,
+    FrameDecoder, FrameSpec, HeadReader, Opcode, Request, Response, accept_key, generate_key,
+    header_has_token,
 };
 
-mod session;
-
-use session::{ClientSession, Step};
+use crate::ClientDefect;
+use crate::session::{Session, Step};
 
 /// How much is read from the socket at a time.
 const READ_CHUNK: usize = 16 * 1024;
@@ -54,49 +54,6 @@ const CLOSE_WAIT: Duration = Duration::from_secs(2);
 
 /// How long the opening handshake may take.
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
-
-/// The one thing a mutant client does wrong.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum ClientDefect {
-    /// Nothing: a correct client.
-    None,
-    /// Sends its frames unmasked.
-    SendsUnmasked,
-    /// Accepts masked frames from the server: unmasks and echoes them instead of failing.
-    AcceptsMaskedServerFrames,
-    /// Does not check `Sec-WebSocket-Accept`.
-    IgnoresWrongAccept,
-    /// Reports close code 1000, cleanly, when the server dropped TCP without a close frame.
-    Reports1000AfterDrop,
-}
-
-impl ClientDefect {
-    /// Every variant, [`ClientDefect::None`] first.
-    pub const ALL: [ClientDefect; 5] = [
-        ClientDefect::None,
-        ClientDefect::SendsUnmasked,
-        ClientDefect::AcceptsMaskedServerFrames,
-        ClientDefect::IgnoresWrongAccept,
-        ClientDefect::Reports1000AfterDrop,
-    ];
-
-    /// The kebab-case name, such as "sends-unmasked" (and "none" for the correct client).
-    pub fn name(self) -> &'static str {
-        match self {
-            ClientDefect::None => "none",
-            ClientDefect::SendsUnmasked => "sends-unmasked",
-            ClientDefect::AcceptsMaskedServerFrames => "accepts-masked-server-frames",
-            ClientDefect::IgnoresWrongAccept => "ignores-wrong-accept",
-            ClientDefect::Reports1000AfterDrop => "reports-1000-after-drop",
-        }
-    }
-}
-
-impl fmt::Display for ClientDefect {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
-    }
-}
 
 /// Runs every case of the fuzzing server at `base_url` for `agent` with a client that has
 /// `defect`, and calls `/updateReports` at the end. Case ids are not asked for.
@@ -166,7 +123,7 @@ struct Connection {
     stream: TcpStream,
     /// Bytes read but not yet decoded (the first ones may have come with the handshake answer).
     buf: Vec<u8>,
-    session: ClientSession,
+    session: Session,
     defect: ClientDefect,
 }
 
@@ -195,24 +152,19 @@ impl Connection {
         let request = Request::websocket(&host_header(url), &target(url), &key);
         stream.write_all(&request.to_bytes()).await?;
 
-        let mut buf = Vec::with_capacity(READ_CHUNK);
-        let (response, head_len) = loop {
-            // parse_response bounds the head (MAX_HEAD_BYTES), so the buffer cannot grow forever.
-            if let Parsed::Complete { value, len } = parse_response(&buf)? {
-                break (value, len);
-            }
-            buf.reserve(READ_CHUNK);
-            if stream.read_buf(&mut buf).await? == 0 {
+        let head = match read_head(&mut stream, HeadReader::response()).await {
+            Ok(head) => head?,
+            Err(err) if err.kind() == io::ErrorKind::UnexpectedEof => {
                 return Err("the server closed the connection during the handshake".into());
             }
+            Err(err) => return Err(err.into()),
         };
-        check_upgrade(&response, &key, defect)?;
-        // Whatever followed the head already belongs to the frames.
-        buf.drain(..head_len);
+        check_upgrade(&head.value, &key, defect)?;
         Ok(Connection {
             stream,
-            buf,
-            session: ClientSession::new(defect),
+            // Whatever followed the head already belongs to the frames.
+            buf: head.rest,
+            session: Session::client(defect),
             defect,
         })
     }
@@ -266,16 +218,24 @@ impl Connection {
     async fn finish(mut self, step: Step) -> Observation {
         let (frame, observation) = match step {
             Step::Fail { code, reason } => (
-                self.session
-                    .encode(FrameSpec::close(Some(code), reason.as_bytes())),
+                Some(
+                    self.session
+                        .encode(FrameSpec::close(Some(code), reason.as_bytes())),
+                ),
                 Observation::abnormal(),
             ),
-            Step::Closed { reply, observation } => (reply, observation),
+            Step::Closed {
+                reply, observation, ..
+            } => (reply, observation),
             Step::Continue | Step::Send(_) | Step::Message { .. } => {
                 return Observation::abnormal();
             }
         };
-        if self.stream.write_all(&frame).await.is_ok() {
+        let written = match frame {
+            Some(frame) => self.stream.write_all(&frame).await.is_ok(),
+            None => true,
+        };
+        if written {
             // The server closes TCP first (RFC 6455 §7.1.1); give it a moment, then close.
             let mut sink = [0u8; 4096];
             let rest = async { while let Ok(1..) = self.stream.read(&mut sink).await {} };
@@ -343,21 +303,9 @@ fn check_upgrade(response: &Response, key: &str, defect: ClientDefect) -> Result
 mod tests {
     use super::*;
     use tokio::net::TcpListener;
-    use wsspec_wire::{
-        DecodeEvent, FrameHeader, Request, accept_key_with_guid, encode_frame, parse_request,
-    };
+    use wsspec_wire::{DecodeEvent, FrameHeader, Request, accept_key_with_guid, encode_frame};
 
     const KEY: &str = "dGhlIHNhbXBsZSBub25jZQ==";
-
-    #[test]
-    fn names_are_unique() {
-        let mut names: Vec<&str> = ClientDefect::ALL.iter().map(|d| d.name()).collect();
-        names.sort_unstable();
-        names.dedup();
-        assert_eq!(names.len(), ClientDefect::ALL.len());
-        assert_eq!(ClientDefect::ALL[0], ClientDefect::None);
-        assert_eq!(ClientDefect::SendsUnmasked.to_string(), "sends-unmasked");
-    }
 
     #[test]
     fn the_handshake_answer_is_checked_fully() {
@@ -461,14 +409,11 @@ mod tests {
     /// (opcode, masked, payload) up to the end of its stream.
     async fn serve(listener: TcpListener, script: Script) -> Vec<(Opcode, bool, Vec<u8>)> {
         let (mut stream, _) = listener.accept().await.unwrap();
-        let mut buf = Vec::new();
-        let (request, len) = loop {
-            if let Parsed::Complete { value, len } = parse_request(&buf).unwrap() {
-                break (value, len);
-            }
-            stream.read_buf(&mut buf).await.unwrap();
-        };
-        buf.drain(..len);
+        let head = read_head(&mut stream, HeadReader::request())
+            .await
+            .unwrap()
+            .unwrap();
+        let (request, mut buf) = (head.value, head.rest);
         check_request(&request);
         let key = request.header("sec-websocket-key").unwrap();
         let mut response = Response::switching_protocols(key);

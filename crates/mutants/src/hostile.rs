@@ -178,14 +178,13 @@ async fn serve(
     attacked: &AtomicUsize,
 ) -> io::Result<()> {
     stream.set_nodelay(true)?;
-    let mut buf = Vec::new();
-    let (key, head_len) = match timeout(
+    let (key, rest) = match timeout(
         HANDSHAKE_TIMEOUT,
-        server::read_upgrade(&mut stream, &mut buf, Defect::None),
+        server::read_upgrade(&mut stream, Defect::None),
     )
     .await
     {
-        Ok(Ok(Upgrade::Accepted { key, len, .. })) => (key, len),
+        Ok(Ok(Upgrade::Accepted { key, rest, .. })) => (key, rest),
         Ok(Ok(Upgrade::Refused(refusal))) => return server::refuse(&mut stream, &refusal).await,
         Ok(Ok(Upgrade::Gone)) | Ok(Err(_)) | Err(_) => return Ok(()),
     };
@@ -193,8 +192,7 @@ async fn serve(
         stream
             .write_all(&Response::switching_protocols(&key).to_bytes())
             .await?;
-        buf.drain(..head_len);
-        return server::echo(stream, buf, Defect::None, None).await;
+        return server::echo(stream, rest, Defect::None, None).await;
     }
     attacked.fetch_add(1, Ordering::Relaxed);
     match timeout(HOSTILE_LIFETIME, attack(stream, &key, behavior)).await {

@@ -13,8 +13,9 @@
 //! which zlib cannot compress with, is declined), inflate compressed messages and compress every echo;
 //! the `Deflate*` defects break that. All protocol
 //! decisions live in a synchronous state machine (the private `session` module) that turns decoded
-//! frame events into steps (send a frame, fail the connection, end after a close); the `server`
-//! module does the socket work. Each defect changes exactly one rule of the correct server, as
+//! frame events into steps (send a frame, fail the connection, end after a close); it serves both
+//! roles, the mutant servers and the mutant clients, with the rules they share written once. The
+//! `server` module (and `client` for the clients) does the socket work. Each defect changes exactly one rule of the correct server, as
 //! its variant of [`Defect`] describes.
 //!
 //! The [`hostile`] module holds the other kind of fixture: servers that attack the harness itself (a
@@ -35,7 +36,7 @@ pub mod hostile;
 mod server;
 mod session;
 
-pub use client::{ClientDefect, drive};
+pub use client::drive;
 
 /// The longest message (or frame, for control frames) a server keeps; longer ones fail with 1009.
 pub const MAX_MESSAGE_LEN: u64 = 64 * 1024 * 1024;
@@ -168,6 +169,49 @@ impl fmt::Display for Defect {
     }
 }
 
+/// The one thing a mutant client does wrong.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum ClientDefect {
+    /// Nothing: a correct client.
+    None,
+    /// Sends its frames unmasked.
+    SendsUnmasked,
+    /// Accepts masked frames from the server: unmasks and echoes them instead of failing.
+    AcceptsMaskedServerFrames,
+    /// Does not check `Sec-WebSocket-Accept`.
+    IgnoresWrongAccept,
+    /// Reports close code 1000, cleanly, when the server dropped TCP without a close frame.
+    Reports1000AfterDrop,
+}
+
+impl ClientDefect {
+    /// Every variant, [`ClientDefect::None`] first.
+    pub const ALL: [ClientDefect; 5] = [
+        ClientDefect::None,
+        ClientDefect::SendsUnmasked,
+        ClientDefect::AcceptsMaskedServerFrames,
+        ClientDefect::IgnoresWrongAccept,
+        ClientDefect::Reports1000AfterDrop,
+    ];
+
+    /// The kebab-case name, such as "sends-unmasked" (and "none" for the correct client).
+    pub fn name(self) -> &'static str {
+        match self {
+            ClientDefect::None => "none",
+            ClientDefect::SendsUnmasked => "sends-unmasked",
+            ClientDefect::AcceptsMaskedServerFrames => "accepts-masked-server-frames",
+            ClientDefect::IgnoresWrongAccept => "ignores-wrong-accept",
+            ClientDefect::Reports1000AfterDrop => "reports-1000-after-drop",
+        }
+    }
+}
+
+impl fmt::Display for ClientDefect {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
 /// Starts a server with `defect`: binds 127.0.0.1:0, spawns the accept loop on the current tokio
 /// runtime and returns the bound address.
 ///
@@ -205,5 +249,15 @@ mod tests {
         assert_eq!(names.len(), Defect::ALL.len());
         assert_eq!(Defect::ALL[0], Defect::None);
         assert_eq!(Defect::AcceptsRsv.to_string(), "accepts-rsv");
+    }
+
+    #[test]
+    fn client_names_are_unique() {
+        let mut names: Vec<&str> = ClientDefect::ALL.iter().map(|d| d.name()).collect();
+        names.sort_unstable();
+        names.dedup();
+        assert_eq!(names.len(), ClientDefect::ALL.len());
+        assert_eq!(ClientDefect::ALL[0], ClientDefect::None);
+        assert_eq!(ClientDefect::SendsUnmasked.to_string(), "sends-unmasked");
     }
 }

@@ -9,10 +9,11 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::time::timeout;
 use wsspec_reference::handshake::{self, Answer, ServerPolicy};
+use wsspec_reference::head::read_head;
 use wsspec_wire::{
-    FrameDecoder, FrameSpec, Parsed, Request, Response, accept_key_with_guid,
+    FrameDecoder, FrameSpec, HeadReader, Request, Response, accept_key_with_guid,
     deflate::{Agreement, DeflateParams, PERMESSAGE_DEFLATE},
-    encode_frame, parse_extensions, parse_request,
+    encode_frame, parse_extensions,
 };
 
 use crate::Defect;
@@ -60,16 +61,13 @@ async fn accept_loop(listener: TcpListener, defect: Defect) {
 /// Serves one connection from the handshake to its end.
 async fn serve(mut stream: TcpStream, defect: Defect) -> io::Result<()> {
     stream.set_nodelay(true)?;
-    let mut buf = Vec::with_capacity(READ_CHUNK);
-    let (head_len, deflate) =
-        match timeout(HANDSHAKE_TIMEOUT, handshake(&mut stream, &mut buf, defect)).await {
-            Ok(Ok(Some(upgraded))) => upgraded,
-            Ok(Ok(None)) => return Ok(()),
-            Ok(Err(e)) => return Err(e),
-            Err(_elapsed) => return Ok(()),
-        };
     // Whatever followed the head already belongs to the frames.
-    buf.drain(..head_len);
+    let (buf, deflate) = match timeout(HANDSHAKE_TIMEOUT, handshake(&mut stream, defect)).await {
+        Ok(Ok(Some(upgraded))) => upgraded,
+        Ok(Ok(None)) => return Ok(()),
+        Ok(Err(e)) => return Err(e),
+        Err(_elapsed) => return Ok(()),
+    };
     echo(stream, buf, defect, deflate).await
 }
 
@@ -81,7 +79,7 @@ pub(crate) async fn echo(
     defect: Defect,
     deflate: Option<Agreement>,
 ) -> io::Result<()> {
-    let mut session = Session::new(defect, deflate);
+    let mut session = Session::server(defect, deflate);
     let mut decoder = FrameDecoder::new();
     loop {
         let mut pos = 0;
@@ -107,23 +105,22 @@ pub(crate) async fn echo(
     }
 }
 
-/// Reads the request head into `buf` and answers it. Returns the head's length after a 101, with
-/// what was agreed about permessage-deflate, or `None` when the connection is over (refused, or the
-/// peer left).
+/// Reads the request head and answers it. Returns the bytes that followed the head after a 101,
+/// with what was agreed about permessage-deflate, or `None` when the connection is over (refused,
+/// or the peer left).
 async fn handshake(
     stream: &mut TcpStream,
-    buf: &mut Vec<u8>,
     defect: Defect,
-) -> io::Result<Option<(usize, Option<Agreement>)>> {
-    match read_upgrade(stream, buf, defect).await? {
+) -> io::Result<Option<(Vec<u8>, Option<Agreement>)>> {
+    match read_upgrade(stream, defect).await? {
         Upgrade::Accepted {
             response,
-            len,
+            rest,
             deflate,
             ..
         } => {
             stream.write_all(&response.to_bytes()).await?;
-            Ok(Some((len, deflate)))
+            Ok(Some((rest, deflate)))
         }
         Upgrade::Refused(refusal) => refuse(stream, &refusal).await.map(|()| None),
         Upgrade::Gone => Ok(None),
@@ -132,14 +129,14 @@ async fn handshake(
 
 /// What a client's request head gets, as the reference server answers it (bent by `defect`).
 pub(crate) enum Upgrade {
-    /// An upgrade: the client's key, the 101 to send, and the head's length in the buffer.
+    /// An upgrade: the client's key, the 101 to send, and the bytes that followed the head.
     Accepted {
         /// The `Sec-WebSocket-Key`.
         key: String,
         /// The answer.
         response: Response,
-        /// The head's length.
-        len: usize,
+        /// What followed the head: the start of the frames.
+        rest: Vec<u8>,
         /// What was agreed about permessage-deflate, if it was accepted.
         deflate: Option<Agreement>,
     },
@@ -149,46 +146,35 @@ pub(crate) enum Upgrade {
     Gone,
 }
 
-/// Reads a request head into `buf` and decides the answer (without sending it).
-pub(crate) async fn read_upgrade(
-    stream: &mut TcpStream,
-    buf: &mut Vec<u8>,
-    defect: Defect,
-) -> io::Result<Upgrade> {
-    loop {
-        match parse_request(buf) {
-            Ok(Parsed::Complete { value, len }) => {
-                let key = value
-                    .header("sec-websocket-key")
-                    .unwrap_or_default()
-                    .trim()
-                    .to_owned();
-                return Ok(match answer(&value, defect) {
-                    Answer::Upgrade(mut response) => {
-                        let deflate = negotiate(&value, defect).map(|(params, agreement)| {
-                            response.set_header("Sec-WebSocket-Extensions", &params.to_string());
-                            agreement
-                        });
-                        Upgrade::Accepted {
-                            key,
-                            response,
-                            len,
-                            deflate,
-                        }
-                    }
-                    refusal => Upgrade::Refused(refusal),
-                });
+/// Reads a request head and decides the answer (without sending it).
+pub(crate) async fn read_upgrade(stream: &mut TcpStream, defect: Defect) -> io::Result<Upgrade> {
+    let head = match read_head(stream, HeadReader::request()).await {
+        Ok(Ok(head)) => head,
+        Ok(Err(err)) => return Ok(Upgrade::Refused(handshake::answer_unparsable(&err))),
+        Err(err) if err.kind() == io::ErrorKind::UnexpectedEof => return Ok(Upgrade::Gone),
+        Err(err) => return Err(err),
+    };
+    let request = head.value;
+    let key = request
+        .header("sec-websocket-key")
+        .unwrap_or_default()
+        .trim()
+        .to_owned();
+    Ok(match answer(&request, defect) {
+        Answer::Upgrade(mut response) => {
+            let deflate = negotiate(&request, defect).map(|(params, agreement)| {
+                response.set_header("Sec-WebSocket-Extensions", &params.to_string());
+                agreement
+            });
+            Upgrade::Accepted {
+                key,
+                response,
+                rest: head.rest,
+                deflate,
             }
-            // parse_request bounds the head (MAX_HEAD_BYTES), so the buffer cannot grow forever.
-            Ok(Parsed::Incomplete) => {
-                buf.reserve(READ_CHUNK);
-                if stream.read_buf(buf).await? == 0 {
-                    return Ok(Upgrade::Gone);
-                }
-            }
-            Err(err) => return Ok(Upgrade::Refused(handshake::answer_unparsable(&err))),
         }
-    }
+        refusal => Upgrade::Refused(refusal),
+    })
 }
 
 /// Sends a refusal and closes.
@@ -262,7 +248,9 @@ async fn finish(mut stream: TcpStream, step: Step) -> io::Result<()> {
             stream.shutdown().await?;
             linger(&mut stream).await;
         }
-        Step::Closed { reply, close_tcp } => {
+        Step::Closed {
+            reply, close_tcp, ..
+        } => {
             if let Some(reply) = reply {
                 stream.write_all(&reply).await?;
                 stream.flush().await?;
@@ -274,7 +262,7 @@ async fn finish(mut stream: TcpStream, step: Step) -> io::Result<()> {
                 discard_until_eof(&mut stream).await;
             }
         }
-        Step::Continue | Step::Send(_) => {}
+        Step::Continue | Step::Send(_) | Step::Message { .. } => {}
     }
     Ok(())
 }

@@ -1,17 +1,22 @@
-//! The protocol rules of a mutant server, sans-IO: frame events in, steps out.
+//! The protocol rules of a mutant endpoint, sans-IO: frame events in, steps out, for either role.
 //!
 //! [`Session`] receives the events of a [`wsspec_wire::FrameDecoder`] one at a time and answers
 //! each with a [`Step`] for the driver to carry out. It applies the rules of a correct RFC 6455
-//! echo server, except for the one its [`Defect`] changes; every such exception is marked by a
-//! comparison with that defect right where the rule is checked.
+//! endpoint in its [`Role`]: a server (client frames must be masked; it echoes each complete message
+//! itself, compressed when permessage-deflate was agreed) or a client (server frames must not be
+//! masked; complete messages go to the application; everything it sends is masked). The rules both
+//! roles share are written once. Each role breaks the one rule its defect ([`Defect`] or
+//! [`ClientDefect`]) names; every such exception is marked by a comparison with that defect right
+//! where the rule is checked.
 
+use wsspec_reference::client::Observation;
 use wsspec_wire::{
     ClosePayload, DecodeEvent, FrameHeader, FrameSpec, Opcode, Utf8Validator,
     deflate::{Agreement, Compressor, Decompressor, Direction, InflateError},
     encode_frame, is_valid_utf8,
 };
 
-use crate::{Defect, MAX_MESSAGE_LEN};
+use crate::{ClientDefect, Defect, MAX_MESSAGE_LEN};
 
 /// The largest payload RFC 6455 §5.5 allows a control frame.
 const MAX_CONTROL_LEN: u64 = 125;
@@ -32,13 +37,29 @@ const RSV1: u8 = 0b100;
 /// The zlib level the mutants compress their echoes at.
 const LEVEL: u32 = 1;
 
+/// Which end of the connection a session is, with the one rule it breaks.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Role {
+    /// A mutant server.
+    Server(Defect),
+    /// A mutant client.
+    Client(ClientDefect),
+}
+
 /// What the driver should do after an event.
 #[derive(Debug, PartialEq, Eq)]
 pub(crate) enum Step {
     /// Nothing; decode on.
     Continue,
-    /// Write this encoded frame, then decode on.
+    /// Write this encoded frame (an echo or a pong), then decode on.
     Send(Vec<u8>),
+    /// A client only: a whole text or binary message arrived, for the application.
+    Message {
+        /// [`Opcode::Text`] or [`Opcode::Binary`].
+        opcode: Opcode,
+        /// The reassembled payload (valid UTF-8 for text).
+        payload: Vec<u8>,
+    },
     /// Fail the connection: send a close frame with this code and reason, then close TCP.
     Fail {
         /// The status code for the close frame.
@@ -50,9 +71,11 @@ pub(crate) enum Step {
     Closed {
         /// The encoded close frame to answer with, if any.
         reply: Option<Vec<u8>>,
-        /// Whether to close TCP afterwards; otherwise input is read and discarded until the peer
-        /// goes away.
+        /// A server only: whether to close TCP afterwards; otherwise input is read and discarded
+        /// until the peer goes away. (A client waits for the server to close TCP first.)
         close_tcp: bool,
+        /// What the application sees of the close (a client reports it).
+        observation: Observation,
     },
 }
 
@@ -82,7 +105,8 @@ impl Message {
     }
 }
 
-/// permessage-deflate, once agreed: the server's compressor and the inflater of the client's messages.
+/// permessage-deflate, once agreed (by a server): its compressor and the inflater of the client's
+/// messages.
 struct Deflate {
     compressor: Compressor,
     decompressor: Decompressor,
@@ -119,16 +143,16 @@ enum Frame {
 /// The state of one connection after the handshake.
 #[derive(Debug)]
 pub(crate) struct Session {
-    defect: Defect,
+    role: Role,
     message: Option<Message>,
     frame: Frame,
     deflate: Option<Deflate>,
 }
 
 impl Session {
-    /// A session between messages, breaking the rule `defect` names; `deflate`, what was agreed
-    /// about permessage-deflate.
-    pub(crate) fn new(defect: Defect, deflate: Option<Agreement>) -> Self {
+    /// A server session between messages, breaking the rule `defect` names; `deflate`, what was
+    /// agreed about permessage-deflate.
+    pub(crate) fn server(defect: Defect, deflate: Option<Agreement>) -> Self {
         let deflate = deflate.map(|agreement| {
             let own = Direction {
                 no_context_takeover: agreement.server.no_context_takeover
@@ -141,10 +165,38 @@ impl Session {
             }
         });
         Session {
-            defect,
+            role: Role::Server(defect),
             message: None,
             frame: Frame::Idle,
             deflate,
+        }
+    }
+
+    /// A client session between messages, breaking the rule `defect` names (the mutant clients
+    /// offer no extension).
+    pub(crate) fn client(defect: ClientDefect) -> Self {
+        Session {
+            role: Role::Client(defect),
+            message: None,
+            frame: Frame::Idle,
+            deflate: None,
+        }
+    }
+
+    /// The server defect in play ([`Defect::None`] for a client).
+    fn defect(&self) -> Defect {
+        match self.role {
+            Role::Server(defect) => defect,
+            Role::Client(_) => Defect::None,
+        }
+    }
+
+    /// Encodes a frame this end sends. A server's go unmasked; a client's are masked with a fresh
+    /// random key (RFC 6455 §5.3), except with [`ClientDefect::SendsUnmasked`].
+    pub(crate) fn encode(&self, spec: FrameSpec) -> Vec<u8> {
+        match self.role {
+            Role::Server(_) | Role::Client(ClientDefect::SendsUnmasked) => encode_frame(&spec),
+            Role::Client(_) => encode_frame(&spec.with_mask(Some(rand::random::<[u8; 4]>()))),
         }
     }
 
@@ -159,9 +211,17 @@ impl Session {
     }
 
     fn on_header(&mut self, h: &FrameHeader) -> Step {
-        let defect = self.defect;
-        if h.mask.is_none() {
-            return fail(PROTOCOL_ERROR, "unmasked client frame");
+        let defect = self.defect();
+        match self.role {
+            Role::Server(_) if h.mask.is_none() => {
+                return fail(PROTOCOL_ERROR, "unmasked client frame");
+            }
+            Role::Client(client) => {
+                if h.mask.is_some() && client != ClientDefect::AcceptsMaskedServerFrames {
+                    return fail(PROTOCOL_ERROR, "masked server frame");
+                }
+            }
+            Role::Server(_) => {}
         }
         // With permessage-deflate, RSV1 may mark the first frame of a message, and nothing else.
         let defined = if self.deflate.is_some() && matches!(h.opcode, Opcode::Text | Opcode::Binary)
@@ -171,7 +231,13 @@ impl Session {
             0
         };
         if h.rsv & !defined != 0 && defect != Defect::AcceptsRsv {
-            return fail(PROTOCOL_ERROR, "RSV bits set that no extension defines");
+            return fail(
+                PROTOCOL_ERROR,
+                match self.role {
+                    Role::Server(_) => "RSV bits set that no extension defines",
+                    Role::Client(_) => "RSV bits set with no extension",
+                },
+            );
         }
         match h.opcode {
             Opcode::Reserved(_) if defect == Defect::AcceptsReservedOpcode => {
@@ -186,7 +252,7 @@ impl Session {
     }
 
     fn control_header(&mut self, h: &FrameHeader) -> Step {
-        let defect = self.defect;
+        let defect = self.defect();
         let oversized_allowed =
             defect == Defect::AcceptsOversizedControl && h.opcode == Opcode::Ping;
         if h.payload_len > MAX_CONTROL_LEN && !oversized_allowed {
@@ -215,7 +281,7 @@ impl Session {
 
     fn continuation_header(&mut self, h: &FrameHeader) -> Step {
         let Some(message) = &self.message else {
-            if self.defect == Defect::AcceptsStrayContinuation {
+            if self.defect() == Defect::AcceptsStrayContinuation {
                 self.frame = Frame::Skip;
                 return Step::Continue;
             }
@@ -230,10 +296,11 @@ impl Session {
     }
 
     fn message_header(&mut self, h: &FrameHeader) -> Step {
-        if self.message.is_some() && self.defect != Defect::AcceptsNewMessageMidFragment {
+        let defect = self.defect();
+        if self.message.is_some() && defect != Defect::AcceptsNewMessageMidFragment {
             return fail(PROTOCOL_ERROR, "new message while a fragmented one is open");
         }
-        if h.payload_len > MAX_MESSAGE_LEN && self.defect != Defect::NoSizeLimit {
+        if h.payload_len > MAX_MESSAGE_LEN && defect != Defect::NoSizeLimit {
             return fail(TOO_BIG, "message too big");
         }
         // With AcceptsNewMessageMidFragment an open message is dropped here.
@@ -245,13 +312,14 @@ impl Session {
     }
 
     fn on_payload(&mut self, chunk: &[u8]) -> Step {
+        let defect = self.defect();
         match &mut self.frame {
             Frame::Idle | Frame::Skip => {}
             Frame::Data { .. } => {
                 if let Some(message) = &mut self.message {
                     // Fail fast: the first byte that cannot continue the text ends the connection.
                     let checked_now = !matches!(
-                        self.defect,
+                        defect,
                         Defect::AcceptsInvalidUtf8 | Defect::Utf8CheckedAtEnd
                     );
                     let checked_now = checked_now && !message.compressed;
@@ -270,7 +338,7 @@ impl Session {
 
     fn on_end(&mut self) -> Step {
         match std::mem::take(&mut self.frame) {
-            Frame::Data { fin: false } if self.defect == Defect::Utf8CheckedPerFrame => {
+            Frame::Data { fin: false } if self.defect() == Defect::Utf8CheckedPerFrame => {
                 // The defect: each frame's text must be complete UTF-8 on its own, and the check
                 // starts afresh with the next frame.
                 let whole = self
@@ -298,6 +366,7 @@ impl Session {
     }
 
     fn finish_message(&mut self, mut message: Message) -> Step {
+        let defect = self.defect();
         if message.compressed {
             let Some(deflate) = self.deflate.as_mut() else {
                 return Step::Continue;
@@ -316,13 +385,13 @@ impl Session {
                 }
             }
             if let Some(utf8) = message.utf8.as_mut() {
-                let checked = self.defect != Defect::AcceptsInvalidUtf8;
+                let checked = defect != Defect::AcceptsInvalidUtf8;
                 if checked && utf8.feed(&message.payload).is_err() {
                     return fail(INVALID_PAYLOAD, "text message is not UTF-8");
                 }
             }
         }
-        let invalid = match self.defect {
+        let invalid = match defect {
             Defect::AcceptsInvalidUtf8 => false,
             Defect::Utf8CheckedAtEnd => message.utf8.is_some() && !is_valid_utf8(&message.payload),
             _ => message.utf8.as_ref().is_some_and(|v| v.finish().is_err()),
@@ -337,10 +406,12 @@ impl Session {
         } = message;
         match opcode {
             // Only with AcceptsFragmentedControl: a ping or pong put together from fragments.
-            Opcode::Ping => Step::Send(encode_frame(&FrameSpec::pong(payload))),
+            Opcode::Ping => Step::Send(self.encode(FrameSpec::pong(payload))),
             Opcode::Pong => Step::Continue,
+            // A client hands the message to its application, which decides whether to echo it.
+            _ if matches!(self.role, Role::Client(_)) => Step::Message { opcode, payload },
             _ => {
-                if self.defect == Defect::TruncatesLongMessages {
+                if defect == Defect::TruncatesLongMessages {
                     payload.truncate(TRUNCATED_LEN);
                 }
                 match self.deflate.as_mut() {
@@ -348,60 +419,67 @@ impl Session {
                         let mut frame =
                             FrameSpec::new(opcode, deflate.compressor.message(&payload));
                         frame.rsv = RSV1;
-                        Step::Send(encode_frame(&frame))
+                        Step::Send(self.encode(frame))
                     }
-                    None => Step::Send(encode_frame(&FrameSpec::new(opcode, payload))),
+                    None => Step::Send(self.encode(FrameSpec::new(opcode, payload))),
                 }
             }
         }
     }
 
     fn on_control(&mut self, opcode: Opcode, payload: Vec<u8>) -> Step {
+        let defect = self.defect();
         match opcode {
             Opcode::Ping => {
-                if self.defect == Defect::NoPongWhileFragmented && self.message.is_some() {
+                if defect == Defect::NoPongWhileFragmented && self.message.is_some() {
                     return Step::Continue;
                 }
-                let payload = if self.defect == Defect::EmptyPong {
+                let payload = if defect == Defect::EmptyPong {
                     Vec::new()
                 } else {
                     payload
                 };
                 let mut pong = FrameSpec::pong(payload);
-                if self.defect == Defect::DeflateRsv1OnPong && self.deflate.is_some() {
+                if defect == Defect::DeflateRsv1OnPong && self.deflate.is_some() {
                     pong.rsv = RSV1;
                 }
-                Step::Send(encode_frame(&pong))
+                Step::Send(self.encode(pong))
             }
             Opcode::Close => self.on_close(&payload),
             _ => Step::Continue,
         }
     }
 
-    fn on_close(&mut self, payload: &[u8]) -> Step {
-        let code = match ClosePayload::parse(payload) {
-            ClosePayload::Empty => None,
+    fn on_close(&self, payload: &[u8]) -> Step {
+        let defect = self.defect();
+        let (code, reason) = match ClosePayload::parse(payload) {
+            ClosePayload::Empty => (None, String::new()),
             ClosePayload::Malformed(_) => {
                 return fail(PROTOCOL_ERROR, "one-byte close payload");
             }
             ClosePayload::Code { code, .. }
-                if !code.may_be_sent() && self.defect != Defect::AcceptsInvalidCloseCodes =>
+                if !code.may_be_sent() && defect != Defect::AcceptsInvalidCloseCodes =>
             {
                 return fail(PROTOCOL_ERROR, "close code that may not be sent");
             }
             ClosePayload::Code { reason, .. } if !is_valid_utf8(reason) => {
                 return fail(INVALID_PAYLOAD, "close reason is not UTF-8");
             }
-            ClosePayload::Code { code, .. } => Some(code.0),
+            ClosePayload::Code { code, reason } => {
+                (Some(code.0), String::from_utf8_lossy(reason).into_owned())
+            }
         };
-        match self.defect {
+        let observation = Observation::closed(code, reason);
+        match defect {
             Defect::NoCloseReply => Step::Closed {
                 reply: None,
                 close_tcp: false,
+                observation,
             },
             defect => Step::Closed {
-                reply: Some(encode_frame(&FrameSpec::close(code, b""))),
+                reply: Some(self.encode(FrameSpec::close(code, b""))),
                 close_tcp: defect != Defect::KeepsTcpOpen,
+                observation,
             },
         }
     }
@@ -425,14 +503,14 @@ mod tests {
 
     const KEY: Option<[u8; 4]> = Some([1, 2, 3, 4]);
 
-    /// Feeds the masked encodings of `frames` to a session and collects the steps that are not
+    /// Feeds the masked encodings of `frames` to a server session and collects the steps that are not
     /// `Continue`.
-    fn run(defect: Defect, frames: &[FrameSpec]) -> Vec<Step> {
+    fn run_server(defect: Defect, frames: &[FrameSpec]) -> Vec<Step> {
         let mut wire = Vec::new();
         for spec in frames {
             encode_frame_into(&spec.clone().with_mask(KEY), &mut wire);
         }
-        let mut session = Session::new(defect, None);
+        let mut session = Session::server(defect, None);
         let mut decoder = FrameDecoder::new();
         let mut steps = Vec::new();
         let mut pos = 0;
@@ -456,7 +534,7 @@ mod tests {
 
     #[test]
     fn echoes_and_pongs() {
-        let steps = run(
+        let steps = run_server(
             Defect::None,
             &[
                 FrameSpec::text("ab").with_fin(false),
@@ -473,28 +551,29 @@ mod tests {
                 send(FrameSpec::text("abcd")),
                 Step::Closed {
                     reply: Some(encode_frame(&FrameSpec::close(Some(1000), b""))),
-                    close_tcp: true
+                    close_tcp: true,
+                    observation: Observation::closed(Some(1000), "bye"),
                 }
             ]
         );
     }
 
     #[test]
-    fn utf8_fails_fast() {
+    fn utf8_fails_fast_on_a_server() {
         // a fragment ending in 0xff fails before its message is complete
-        let steps = run(
+        let steps = run_server(
             Defect::None,
             &[FrameSpec::text(&b"ok\xff"[..]).with_fin(false)],
         );
         assert_eq!(steps, [fail(INVALID_PAYLOAD, "text message is not UTF-8")]);
         // a message ending inside a code point fails at its end
-        let steps = run(Defect::None, &[FrameSpec::text(&b"\xe2\x82"[..])]);
+        let steps = run_server(Defect::None, &[FrameSpec::text(&b"\xe2\x82"[..])]);
         assert_eq!(steps, [fail(INVALID_PAYLOAD, "text message is not UTF-8")]);
     }
 
     #[test]
     fn unmasked_frames_fail() {
-        let mut session = Session::new(Defect::None, None);
+        let mut session = Session::server(Defect::None, None);
         let mut wire = encode_frame(&FrameSpec::text("hi"));
         let (_, event) = FrameDecoder::new().decode(&mut wire);
         let step = session.on_event(event.unwrap());
@@ -506,14 +585,215 @@ mod tests {
         let mut huge = FrameSpec::binary("");
         huge.declared_len = Some(MAX_MESSAGE_LEN + 1);
         assert_eq!(
-            run(Defect::None, &[huge]),
+            run_server(Defect::None, &[huge]),
             [fail(TOO_BIG, "message too big")]
         );
         let mut ping = FrameSpec::ping("");
         ping.declared_len = Some(u64::MAX);
         assert_eq!(
-            run(Defect::AcceptsOversizedControl, &[ping]),
+            run_server(Defect::AcceptsOversizedControl, &[ping]),
             [fail(TOO_BIG, "frame too big")]
         );
+    }
+
+    /// Feeds the encodings of `frames` (as a server sends them: unmasked unless the spec says
+    /// otherwise) to a client session and collects the steps that are not `Continue`, stopping after
+    /// one that ends the session.
+    fn run_client(defect: ClientDefect, frames: &[FrameSpec]) -> Vec<Step> {
+        let mut wire = Vec::new();
+        for spec in frames {
+            encode_frame_into(spec, &mut wire);
+        }
+        let mut session = Session::client(defect);
+        let mut decoder = FrameDecoder::new();
+        let mut steps = Vec::new();
+        let mut pos = 0;
+        while let (used, Some(event)) = decoder.decode(&mut wire[pos..]) {
+            pos += used;
+            match session.on_event(event) {
+                Step::Continue => {}
+                step @ (Step::Send(_) | Step::Message { .. }) => steps.push(step),
+                step => {
+                    steps.push(step);
+                    break;
+                }
+            }
+        }
+        steps
+    }
+
+    /// Decodes one frame the client wrote: (header, unmasked payload).
+    fn sent(frame: &[u8]) -> (FrameHeader, Vec<u8>) {
+        let mut bytes = frame.to_vec();
+        let mut decoder = FrameDecoder::new();
+        let (used, Some(DecodeEvent::Header(header))) = decoder.decode(&mut bytes) else {
+            panic!("no header in {frame:?}");
+        };
+        let mut rest = bytes[used..].to_vec();
+        let mut payload = Vec::new();
+        while let (_, Some(DecodeEvent::Payload(chunk))) = decoder.decode(&mut rest) {
+            payload.extend_from_slice(chunk);
+            rest.clear();
+        }
+        (header, payload)
+    }
+
+    fn message(opcode: Opcode, payload: &[u8]) -> Step {
+        Step::Message {
+            opcode,
+            payload: payload.to_vec(),
+        }
+    }
+
+    #[test]
+    fn reassembles_messages_and_answers_pings_masked() {
+        let steps = run_client(
+            ClientDefect::None,
+            &[
+                FrameSpec::text("héllo ").with_fin(false),
+                FrameSpec::ping("p"),
+                FrameSpec::continuation("wörld"),
+                FrameSpec::pong("unsolicited"),
+                FrameSpec::binary(vec![0, 255]),
+            ],
+        );
+        let [Step::Send(pong), text, binary] = &steps[..] else {
+            panic!("{steps:?}");
+        };
+        let (header, payload) = sent(pong);
+        assert_eq!(header.opcode, Opcode::Pong);
+        assert!(header.mask.is_some(), "client frames are masked");
+        assert_eq!(payload, b"p");
+        assert_eq!(*text, message(Opcode::Text, "héllo wörld".as_bytes()));
+        assert_eq!(*binary, message(Opcode::Binary, &[0, 255]));
+    }
+
+    #[test]
+    fn masks_with_a_fresh_key_unless_sending_unmasked() {
+        let session = Session::client(ClientDefect::None);
+        let keys: Vec<_> = (0..8)
+            .map(|_| sent(&session.encode(FrameSpec::text("x"))).0.mask)
+            .collect();
+        assert!(keys.iter().all(Option::is_some));
+        assert!(keys.windows(2).any(|w| w[0] != w[1]), "{keys:?}");
+        let unmasked = Session::client(ClientDefect::SendsUnmasked);
+        let (header, payload) = sent(&unmasked.encode(FrameSpec::binary("y")));
+        assert_eq!((header.mask, payload), (None, b"y".to_vec()));
+    }
+
+    #[test]
+    fn close_frames_are_echoed_and_observed() {
+        let steps = run_client(
+            ClientDefect::None,
+            &[FrameSpec::close(Some(4000), "bye ✓".as_bytes())],
+        );
+        let [
+            Step::Closed {
+                reply: Some(reply),
+                observation,
+                ..
+            },
+        ] = &steps[..]
+        else {
+            panic!("{steps:?}");
+        };
+        assert_eq!(*observation, Observation::closed(Some(4000), "bye ✓"));
+        let (header, payload) = sent(reply);
+        assert_eq!(header.opcode, Opcode::Close);
+        assert!(header.mask.is_some());
+        assert_eq!(payload, 4000u16.to_be_bytes());
+
+        let steps = run_client(ClientDefect::None, &[FrameSpec::close(None, b"")]);
+        let [
+            Step::Closed {
+                reply: Some(reply),
+                observation,
+                ..
+            },
+        ] = &steps[..]
+        else {
+            panic!("{steps:?}");
+        };
+        assert_eq!(observation.code, Some(1005));
+        assert!(sent(reply).1.is_empty());
+    }
+
+    #[test]
+    fn invalid_close_frames_fail() {
+        let cases = [
+            (FrameSpec::close(None, b"x"), PROTOCOL_ERROR),
+            (FrameSpec::close(Some(999), b""), PROTOCOL_ERROR),
+            (FrameSpec::close(Some(1005), b""), PROTOCOL_ERROR),
+            (FrameSpec::close(Some(1000), b"\xff"), INVALID_PAYLOAD),
+        ];
+        for (frame, code) in cases {
+            let steps = run_client(ClientDefect::None, std::slice::from_ref(&frame));
+            assert!(
+                matches!(steps[..], [Step::Fail { code: c, .. }] if c == code),
+                "{frame:?}: {steps:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn protocol_violations_fail_with_1002() {
+        let violations = [
+            vec![FrameSpec::text("a").with_rsv(4)],
+            vec![FrameSpec::new(Opcode::Reserved(3), "a")],
+            vec![FrameSpec::new(Opcode::Reserved(11), "")],
+            vec![FrameSpec::ping("a").with_fin(false)],
+            vec![FrameSpec::ping(vec![b'x'; 126])],
+            vec![FrameSpec::continuation("a")],
+            vec![FrameSpec::text("a").with_fin(false), FrameSpec::binary("b")],
+            vec![FrameSpec::text("masked").with_mask(Some([1, 2, 3, 4]))],
+        ];
+        for frames in violations {
+            let steps = run_client(ClientDefect::None, &frames);
+            assert!(
+                matches!(
+                    steps[..],
+                    [Step::Fail {
+                        code: PROTOCOL_ERROR,
+                        ..
+                    }]
+                ),
+                "{frames:?}: {steps:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn masked_server_frames_are_accepted_only_by_the_defect() {
+        let frames = [FrameSpec::text("masked").with_mask(Some([1, 2, 3, 4]))];
+        let steps = run_client(ClientDefect::AcceptsMaskedServerFrames, &frames);
+        assert_eq!(steps, [message(Opcode::Text, b"masked")]);
+    }
+
+    #[test]
+    fn utf8_fails_fast_and_at_the_end() {
+        let steps = run_client(
+            ClientDefect::None,
+            &[FrameSpec::text(&b"ok\xff"[..]).with_fin(false)],
+        );
+        assert_eq!(steps, [fail(INVALID_PAYLOAD, "text message is not UTF-8")]);
+        let steps = run_client(ClientDefect::None, &[FrameSpec::text(&b"\xe2\x82"[..])]);
+        assert_eq!(steps, [fail(INVALID_PAYLOAD, "text message is not UTF-8")]);
+    }
+
+    #[test]
+    fn lying_lengths_cost_nothing_on_a_client() {
+        let mut huge = FrameSpec::binary("");
+        huge.declared_len = Some(u64::MAX);
+        assert_eq!(
+            run_client(ClientDefect::None, &[huge]),
+            [fail(TOO_BIG, "message too big")]
+        );
+        let mut more = FrameSpec::continuation("");
+        more.declared_len = Some(MAX_MESSAGE_LEN);
+        let steps = run_client(
+            ClientDefect::None,
+            &[FrameSpec::binary("abc").with_fin(false), more],
+        );
+        assert_eq!(steps, [fail(TOO_BIG, "message too big")]);
     }
 }

@@ -37,24 +37,29 @@ use tokio::{
     io::{AsyncReadExt, AsyncWriteExt},
     net::TcpListener,
     sync::Notify,
-    task::JoinSet,
 };
 use wsspec_suite::{
     Case, Role,
     autobahn::AgentExclusions,
-    results::{CaseResult, Observation, RunResults, SCHEMA_VERSION, Target, Verdict},
+    results::{CaseResult, Observation, RunResults, SCHEMA_VERSION, Target},
 };
-use wsspec_wire::{FrameSpec, HeadError, Parsed, Request, Response, encode_frame, parse_request};
+use wsspec_wire::{FrameSpec, Request, Response, encode_frame};
 
 use tokio_rustls::TlsAcceptor;
 
+mod commands;
+mod listener;
 mod on_demand;
+
+pub use commands::run_client_command;
+use commands::run_commands;
+use listener::{Arrived, ConnectionHandler, accept_loop, http_error, read_request};
 
 pub use on_demand::{ClientConnections, PendingConnection};
 
 use crate::{
-    Observer, RunConfig, exec, judge,
-    transport::{self, Reader, Writer},
+    Observer, RunConfig, drive, judge,
+    transport::{Reader, Writer},
 };
 
 /// The browser driver page, served at `/`.
@@ -271,21 +276,10 @@ impl Shared {
             .iter()
             .map(|(index, result)| {
                 let mut result = result.clone();
-                if let Some(expect) = self
-                    .cases
-                    .get(*index)
-                    .and_then(|case| case.observe.as_ref())
-                {
-                    let seen = agent.observations.get(index);
-                    let (verdict, what) = judge::judge_observation(expect, seen);
-                    let level = self.cases[*index].level;
-                    let capped = judge::overall(level, verdict, Verdict::Pass);
-                    result.verdict = result.verdict.max(capped);
-                    result.observation = seen.cloned();
-                    if verdict == Verdict::Fail {
-                        result.actual = format!("{what}. {}", result.actual);
-                    } else {
-                        result.notes.push(what);
+                if let Some(case) = self.cases.get(*index) {
+                    if let Some(expect) = &case.observe {
+                        let seen = agent.observations.get(index);
+                        judge::add_observation(&mut result, case.level, expect, seen);
                     }
                 }
                 result
@@ -321,16 +315,6 @@ impl Shared {
     }
 }
 
-/// What the accept loop does with each connection.
-trait ConnectionHandler: Send + Sync + 'static {
-    /// How long TLS and the request head may take.
-    fn handshake_timeout(&self) -> Duration;
-    /// A connection arrived (before TLS).
-    fn arrived(&self) {}
-    /// Serves one connection to its end.
-    fn serve(self: Arc<Self>, reader: Reader, writer: Writer) -> impl Future<Output = ()> + Send;
-}
-
 impl ConnectionHandler for Shared {
     fn handshake_timeout(&self) -> Duration {
         self.config.settings.handshake_timeout
@@ -342,72 +326,6 @@ impl ConnectionHandler for Shared {
 
     async fn serve(self: Arc<Self>, reader: Reader, writer: Writer) {
         serve_connection(reader, writer, self).await;
-    }
-}
-
-/// Accepts connections and serves each in its own task, until dropped.
-async fn accept_loop<H: ConnectionHandler>(
-    listener: TcpListener,
-    handler: Arc<H>,
-    tls: Option<TlsAcceptor>,
-) {
-    let mut tasks = JoinSet::new();
-    loop {
-        tokio::select! {
-            accepted = listener.accept() => match accepted {
-                Ok((stream, _)) => {
-                    handler.arrived();
-                    let (handler, tls) = (handler.clone(), tls.clone());
-                    tasks.spawn(async move {
-                        let timeout = handler.handshake_timeout();
-                        let halves = match &tls {
-                            None => Ok(transport::accepted_plain(stream)),
-                            Some(acceptor) => transport::accept_tls(stream, acceptor, timeout).await,
-                        };
-                        // A client that cannot finish the TLS handshake is gone; nothing to answer.
-                        if let Ok((reader, writer)) = halves {
-                            handler.serve(reader, writer).await;
-                        }
-                    });
-                }
-                Err(_) => tokio::time::sleep(Duration::from_millis(50)).await,
-            },
-            Some(_) = tasks.join_next(), if !tasks.is_empty() => {}
-        }
-    }
-}
-
-/// A request head that arrived: the request, the head's bytes, and what followed them.
-struct Arrived {
-    request: Request,
-    head: Vec<u8>,
-    leftover: Vec<u8>,
-}
-
-/// Reads a request head within `timeout`; a malformed one is answered with 400. `None`: there is
-/// nothing to serve.
-async fn read_request(
-    reader: &mut Reader,
-    writer: &mut Writer,
-    timeout: Duration,
-) -> Option<Arrived> {
-    let mut buf = Vec::new();
-    let head = tokio::time::timeout(timeout, read_head(reader, &mut buf)).await;
-    match head {
-        Ok(Ok(Ok((request, len)))) => {
-            let leftover = buf.split_off(len);
-            Some(Arrived {
-                request,
-                head: buf,
-                leftover,
-            })
-        }
-        Ok(Ok(Err(err))) => {
-            // The client may be gone already; nothing to report to.
-            let _ = http_error(writer, 400, "Bad Request", &err.to_string()).await;
-            None
-        }
-        Ok(Err(_)) | Err(_) => None,
     }
 }
 
@@ -487,7 +405,7 @@ async fn serve_connection(mut reader: Reader, mut writer: Writer, shared: Arc<Sh
                 control_reply((&mut reader, &mut writer), &request, None).await
             }
             (Ok(index), Ok(agent)) => {
-                let accepted = exec::Accepted {
+                let accepted = drive::Accepted {
                     reader,
                     writer,
                     request,
@@ -507,7 +425,7 @@ async fn serve_connection(mut reader: Reader, mut writer: Writer, shared: Arc<Sh
 }
 
 /// Runs one case for an agent on an accepted connection and stores its result.
-async fn run_case(shared: &Shared, index: usize, agent: &str, accepted: exec::Accepted) {
+async fn run_case(shared: &Shared, index: usize, agent: &str, accepted: drive::Accepted) {
     let key = accepted
         .request
         .header("sec-websocket-key")
@@ -519,7 +437,7 @@ async fn run_case(shared: &Shared, index: usize, agent: &str, accepted: exec::Ac
         !a.keys.insert(key)
     });
     let case = &shared.cases[index];
-    let result = exec::run_client_case(
+    let result = drive::run_client_case(
         case,
         accepted,
         seen_before,
@@ -634,24 +552,6 @@ fn observation(query: &Query) -> Observation {
     }
 }
 
-/// Reads until `buf` holds a complete request head. Outer error: I/O or EOF; inner: a bad head.
-async fn read_head(
-    stream: &mut Reader,
-    buf: &mut Vec<u8>,
-) -> std::io::Result<Result<(Request, usize), HeadError>> {
-    loop {
-        match parse_request(buf) {
-            Ok(Parsed::Complete { value, len }) => return Ok(Ok((value, len))),
-            Ok(Parsed::Incomplete) => {}
-            Err(err) => return Ok(Err(err)),
-        }
-        buf.reserve(4096);
-        if stream.read_buf(buf).await? == 0 {
-            return Err(std::io::ErrorKind::UnexpectedEof.into());
-        }
-    }
-}
-
 /// Upgrades a driver's control connection, sends `message` (if any) as text, closes with 1000, and
 /// waits briefly for the driver to close.
 async fn control_reply(
@@ -685,98 +585,4 @@ async fn http_page(stream: &mut Writer) -> std::io::Result<()> {
     stream.write_all(head.as_bytes()).await?;
     stream.write_all(BROWSER_PAGE.as_bytes()).await?;
     stream.shutdown().await
-}
-
-/// Answers with an HTTP error and a one-line text body.
-async fn http_error(
-    stream: &mut Writer,
-    status: u16,
-    reason: &str,
-    why: &str,
-) -> std::io::Result<()> {
-    let body = format!("{why}\n");
-    let head = format!(
-        "HTTP/1.1 {status} {reason}\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
-        body.len()
-    );
-    stream.write_all(head.as_bytes()).await?;
-    stream.write_all(body.as_bytes()).await?;
-    stream.shutdown().await
-}
-
-/// Runs the command once per case, in the order of [`crate::schedule`], and records a failure for every case
-/// the command never connected for.
-async fn run_commands(shared: &Arc<Shared>, command: &str) {
-    let agent = shared.config.agent.clone();
-    let items = (0..shared.cases.len())
-        .filter(|index| !shared.excluded(&agent, *index))
-        .map(|index| (index, &shared.cases[index]))
-        .collect();
-    crate::schedule::run_in_order(items, shared.config.jobs, |index| {
-        run_command(shared, command, &agent, index)
-    })
-    .await;
-}
-
-/// Runs the command for one case and waits for the case's result.
-async fn run_command(shared: &Arc<Shared>, command: &str, agent: &str, index: usize) {
-    let url = shared.case_url(index, agent);
-    let case = &shared.cases[index];
-    let deadline = case
-        .timeout_ms
-        .map_or(shared.config.settings.case_timeout, Duration::from_millis);
-    let exit = run_client_command(command, &url, deadline).await;
-    // The command may exit before its connection has been judged, or (briefly) before the connection
-    // has even been accepted: wait for the result, a little while for a case not yet running.
-    let now = Instant::now();
-    let (grace, until) = (now + Duration::from_millis(500), now + deadline);
-    loop {
-        let (done, running) = shared.with_agent(agent, |a| {
-            (a.results.contains_key(&index), a.running.contains(&index))
-        });
-        if done {
-            return;
-        }
-        let now = Instant::now();
-        if now >= until || (!running && now >= grace) {
-            break;
-        }
-        let _ = tokio::time::timeout(Duration::from_millis(100), shared.activity.notified()).await;
-    }
-    let reason = format!("the client never connected for this case: {exit}");
-    let result = exec::missing_client_case(case, &shared.config.settings, shared.run_start, reason);
-    shared.observer.finished(&result);
-    shared.with_agent(agent, |a| {
-        a.results.entry(index).or_insert(result);
-    });
-}
-
-/// Runs a client command once, `{url}` in `command` replaced by `url` (in single quotes), through
-/// `sh -c`, and returns how it ended, in words: it exited, could not start, or was killed at
-/// `deadline`. Dropping the future kills the command.
-pub async fn run_client_command(command: &str, url: &str, deadline: Duration) -> String {
-    // The URL holds `&`, so it goes in single quotes (it holds none: the query is percent-encoded).
-    let line = command.replace("{url}", &format!("'{url}'"));
-    let child = tokio::process::Command::new("sh")
-        .arg("-c")
-        .arg(&line)
-        .stdin(std::process::Stdio::null())
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .kill_on_drop(true)
-        .spawn();
-    match child {
-        Err(err) => format!("cannot start `{line}`: {err}"),
-        Ok(mut child) => match tokio::time::timeout(deadline, child.wait()).await {
-            Ok(Ok(status)) => format!("`{line}` exited ({status})"),
-            Ok(Err(err)) => format!("waiting for `{line}` failed: {err}"),
-            Err(_) => {
-                let _ = child.kill().await;
-                format!(
-                    "`{line}` was still running after {} ms and was killed",
-                    deadline.as_millis()
-                )
-            }
-        },
-    }
 }

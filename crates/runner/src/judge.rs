@@ -9,20 +9,25 @@
 
 use std::fmt;
 
+mod case;
 mod handshake;
+mod observation;
+mod violation;
 
+pub use self::case::{Timing, harness_error, judge_case};
 pub use self::handshake::{
     Answer, HandshakeJudgement, check_client_request, check_upgrade_response,
     deflate_response_problems, judge_refusal,
 };
+pub use self::observation::{add_observation, judge_observation};
+pub use self::violation::{Rfc, Violation};
 
 use crate::body::{Body, BodyBuilder};
 use crate::deflate::MAX_INFLATED;
 use wsspec_suite::{
     Level, Role,
-    case::ObserveSpec,
     case::{AltVerdict, Expect, Payload},
-    results::{CloseBehavior, CloseInfo, Data, Observation, Side, Verdict},
+    results::{CloseBehavior, CloseInfo, Data, Side, Verdict},
 };
 use wsspec_wire::{
     CloseCode, ClosePayload, FrameHeader, Opcode, Utf8Validator,
@@ -45,8 +50,8 @@ pub enum Observed {
     Pong(Vec<u8>),
     /// A close frame, with its raw payload.
     Close(Vec<u8>),
-    /// A frame that breaks the protocol.
-    Violation(String),
+    /// A frame or message that breaks the protocol.
+    Violation(Violation),
     /// The peer closed TCP (or the connection broke).
     TcpClosed(Option<String>),
 }
@@ -149,16 +154,13 @@ impl PeerStream {
                 };
             }
             Opcode::Continuation if self.message.is_none() => {
-                return Some(Observed::Violation(
-                    "a continuation frame with no message to continue".into(),
-                ));
+                return Some(Observed::Violation(Violation::StrayContinuation));
             }
             Opcode::Continuation => self.frame = FrameState::Data { fin: header.fin },
             Opcode::Text | Opcode::Binary if self.message.is_some() => {
                 self.message = None;
-                return Some(Observed::Violation(format!(
-                    "a new {} frame while a fragmented message was still open",
-                    header.opcode
+                return Some(Observed::Violation(Violation::NewMessageInFragmented(
+                    header.opcode,
                 )));
             }
             Opcode::Text | Opcode::Binary => {
@@ -200,9 +202,7 @@ impl PeerStream {
     fn take(&mut self, bytes: &[u8]) -> Option<Observed> {
         let (opcode, body) = self.message.as_mut()?;
         if *opcode == 1 && self.utf8.feed(bytes).is_err() {
-            return Some(Observed::Violation(
-                "a text message that is not valid UTF-8 (§5.6)".into(),
-            ));
+            return Some(Observed::Violation(Violation::InvalidUtf8Text));
         }
         body.push(bytes);
         None
@@ -225,9 +225,7 @@ impl PeerStream {
         };
         self.inflater = Some(inflater);
         match result {
-            Err(err) => Some(Observed::Violation(format!(
-                "a compressed message that does not inflate: {err} (RFC 7692 §7.2.2)"
-            ))),
+            Err(err) => Some(Observed::Violation(Violation::DoesNotInflate(err))),
             Ok(()) => violation,
         }
     }
@@ -245,9 +243,7 @@ impl PeerStream {
                 }
                 let (opcode, body) = self.message.take()?;
                 if opcode == 1 && self.utf8.finish().is_err() {
-                    return Some(Observed::Violation(
-                        "a text message that ends inside a UTF-8 sequence (§5.6)".into(),
-                    ));
+                    return Some(Observed::Violation(Violation::TruncatedUtf8Text));
                 }
                 Some(Observed::Message {
                     opcode,
@@ -267,29 +263,18 @@ impl PeerStream {
     }
 
     /// RFC 6455 rules on a header, whatever the payload.
-    fn check_header(&self, header: &FrameHeader) -> Option<String> {
+    fn check_header(&self, header: &FrameHeader) -> Option<Violation> {
         match (self.role, header.mask) {
-            (Role::Server, Some(_)) => {
-                return Some(
-                    "the server masked a frame (RFC 6455 §5.1: a server MUST NOT mask)".into(),
-                );
-            }
-            (Role::Client, None) => {
-                return Some(
-                    "the client sent an unmasked frame (RFC 6455 §5.1: a client MUST mask)".into(),
-                );
-            }
+            (Role::Server, Some(_)) => return Some(Violation::MaskedServerFrame),
+            (Role::Client, None) => return Some(Violation::UnmaskedClientFrame),
             _ => {}
         }
         if self.inflater.is_some() && header.rsv & RSV1 != 0 {
             if header.opcode.is_control() {
-                return Some(format!(
-                    "RSV1 set on a {} frame (RFC 7692 §6: an endpoint MUST NOT set the \"Per-Message Compressed\" bit of control frames)",
-                    header.opcode
-                ));
+                return Some(Violation::CompressedControlFrame(header.opcode));
             }
             if header.opcode == Opcode::Continuation {
-                return Some("RSV1 set on a continuation frame (RFC 7692 §6: an endpoint MUST NOT set the \"Per-Message Compressed\" bit of non-first fragments)".into());
+                return Some(Violation::CompressedContinuation);
             }
         }
         let undefined =
@@ -299,41 +284,35 @@ impl PeerStream {
                 header.rsv
             };
         if undefined != 0 {
-            let why = if self.inflater.is_some() {
-                "that permessage-deflate does not define"
+            return Some(if self.inflater.is_some() {
+                Violation::RsvUndefinedByDeflate(undefined)
             } else {
-                "with no extension negotiated"
-            };
-            return Some(format!("RSV bits {undefined:03b} set {why} (§5.2)"));
+                Violation::RsvWithoutExtension(undefined)
+            });
         }
         if header.opcode.is_reserved() {
-            return Some(format!("reserved opcode {} (§5.2)", header.opcode.as_u8()));
+            return Some(Violation::ReservedOpcode(header.opcode.as_u8()));
         }
         if header.opcode.is_control() && !header.fin {
-            return Some(format!(
-                "a fragmented {} frame (§5.5: control frames MUST NOT be fragmented)",
-                header.opcode
-            ));
+            return Some(Violation::FragmentedControlFrame(header.opcode));
         }
         if header.opcode.is_control() && header.payload_len > 125 {
-            return Some(format!(
-                "a {} frame with a {}-byte payload (§5.5: at most 125)",
-                header.opcode, header.payload_len
-            ));
+            return Some(Violation::OversizedControlFrame {
+                opcode: header.opcode,
+                len: header.payload_len,
+            });
         }
         None
     }
 
     fn close(&self, payload: Vec<u8>) -> Observed {
         match ClosePayload::parse(&payload) {
-            ClosePayload::Malformed(_) => {
-                Observed::Violation("a close frame with a 1-byte payload (§5.5.1)".into())
+            ClosePayload::Malformed(_) => Observed::Violation(Violation::OneByteClosePayload),
+            ClosePayload::Code { code, .. } if !code.may_be_sent() => {
+                Observed::Violation(Violation::InvalidCloseCode(code))
             }
-            ClosePayload::Code { code, .. } if !code.may_be_sent() => Observed::Violation(format!(
-                "a close frame with code {code}, which may not be sent (§7.4)"
-            )),
             ClosePayload::Code { reason, .. } if std::str::from_utf8(reason).is_err() => {
-                Observed::Violation("a close reason that is not valid UTF-8 (§5.5.1)".into())
+                Observed::Violation(Violation::InvalidCloseReason)
             }
             _ => Observed::Close(payload),
         }
@@ -342,9 +321,6 @@ impl PeerStream {
 
 /// The RSV1 bit in [`FrameHeader::rsv`]: "Per-Message Compressed" under permessage-deflate.
 const RSV1: u8 = 0b100;
-
-/// RFC 6455 §7.4.1: "the message is too big for it to process".
-const TOO_BIG: u16 = 1009;
 
 /// What the harness has sent and not yet seen echoed, for `echo` expectations.
 pub type Outbox = std::collections::VecDeque<(u8, Body)>;
@@ -445,7 +421,8 @@ impl Matcher {
                     echoes: track.echoes,
                     what: track.seen.join(", "),
                     fail_codes: if track.refused {
-                        Some(vec![TOO_BIG])
+                        let limit = track.limit.unwrap_or_default();
+                        Some(Violation::MessageOverLimit { limit }.close_codes().to_vec())
                     } else {
                         track.atoms.iter().find_map(|atom| match atom {
                             Expect::Fail(codes) => Some(codes.clone()),
@@ -459,6 +436,16 @@ impl Matcher {
             return Some(MatchOutcome::Failed(self.reasons()));
         }
         None
+    }
+
+    /// The outcome of a `nothing` expectation whose `ms` of silence passed: it is met.
+    pub fn silence_kept(ms: u64) -> MatchOutcome {
+        MatchOutcome::Matched {
+            verdict: Verdict::Pass,
+            echoes: 0,
+            what: format!("nothing for {ms} ms"),
+            fail_codes: None,
+        }
     }
 
     /// The outcome when the time allowed has run out.
@@ -715,40 +702,6 @@ pub fn judge_close(ending: &Ending, notes: &mut Vec<String>) -> (CloseBehavior, 
     (CloseBehavior::Ok, Verdict::Pass)
 }
 
-/// Judges what a client's application reported about the close against what the case expects. A
-/// driver that reports nothing earns INFORMATIONAL: the check could not be made.
-pub fn judge_observation(expect: &ObserveSpec, seen: Option<&Observation>) -> (Verdict, String) {
-    let Some(seen) = seen else {
-        return (
-            Verdict::Informational,
-            format!("the client's driver reported no observation, so `{expect}` was not checked"),
-        );
-    };
-    let mut wrong = Vec::new();
-    if let Some(code) = expect.code.filter(|code| seen.code != Some(*code)) {
-        let got = seen.code.map_or("no code".to_owned(), |c| c.to_string());
-        wrong.push(format!("code {got} instead of {code}"));
-    }
-    if let Some(clean) = expect.clean.filter(|clean| seen.clean != *clean) {
-        wrong.push(format!("wasClean={} instead of {clean}", seen.clean));
-    }
-    if let Some(reason) = expect
-        .reason
-        .as_ref()
-        .filter(|reason| seen.reason != **reason)
-    {
-        wrong.push(format!("reason {:?} instead of {reason:?}", seen.reason));
-    }
-    if wrong.is_empty() {
-        (Verdict::Pass, format!("{expect}, as reported"))
-    } else {
-        (
-            Verdict::Fail,
-            format!("the client's application saw {}", wrong.join(", ")),
-        )
-    }
-}
-
 /// The case's verdict: the worse of the two, capped by the requirement level.
 pub fn overall(level: Level, behavior: Verdict, close: Verdict) -> Verdict {
     let worst = behavior.max(close);
@@ -802,24 +755,37 @@ mod tests {
             Some(text(b"hello"))
         );
         let stray = frame(&mut peer, &header(true, Opcode::Continuation, 0), b"");
-        assert!(
-            matches!(stray, Some(Observed::Violation(v)) if v.contains("no message to continue"))
-        );
+        assert!(stray == Some(Observed::Violation(Violation::StrayContinuation)));
         let mut masked = header(true, Opcode::Binary, 0);
         masked.mask = Some([1, 2, 3, 4]);
         assert!(
-            matches!(frame(&mut peer, &masked, b""), Some(Observed::Violation(v)) if v.contains("MUST NOT mask"))
+            frame(&mut peer, &masked, b"")
+                == Some(Observed::Violation(Violation::MaskedServerFrame))
         );
         let bad_utf8 = frame(
             &mut peer,
             &header(true, Opcode::Text, 3),
             &[0xed, 0xa0, 0x80],
         );
-        assert!(matches!(bad_utf8, Some(Observed::Violation(v)) if v.contains("UTF-8")));
+        assert_eq!(
+            bad_utf8,
+            Some(Observed::Violation(Violation::InvalidUtf8Text))
+        );
         let big_ping = frame(&mut peer, &header(true, Opcode::Ping, 126), &[0; 126]);
-        assert!(matches!(big_ping, Some(Observed::Violation(v)) if v.contains("at most 125")));
+        assert!(matches!(
+            big_ping,
+            Some(Observed::Violation(Violation::OversizedControlFrame {
+                len: 126,
+                ..
+            }))
+        ));
         let bad_close = frame(&mut peer, &header(true, Opcode::Close, 2), &[0x03, 0xed]);
-        assert!(matches!(bad_close, Some(Observed::Violation(v)) if v.contains("1005")));
+        assert_eq!(
+            bad_close,
+            Some(Observed::Violation(Violation::InvalidCloseCode(CloseCode(
+                1005
+            ))))
+        );
         assert_eq!(
             frame(&mut peer, &header(true, Opcode::Ping, 1), b"p"),
             Some(Observed::Ping(b"p".to_vec()))
@@ -848,22 +814,28 @@ mod tests {
         let mut ping = header(true, Opcode::Ping, 0);
         ping.rsv = RSV1;
         assert!(
-            matches!(frame(&mut peer, &ping, b""), Some(Observed::Violation(v)) if v.contains("control frames"))
+            frame(&mut peer, &ping, b"")
+                == Some(Observed::Violation(Violation::CompressedControlFrame(
+                    Opcode::Ping
+                )))
         );
         let mut corrupt = header(true, Opcode::Binary, 3);
         corrupt.rsv = RSV1;
-        assert!(
-            matches!(frame(&mut peer, &corrupt, &[0xff; 3]), Some(Observed::Violation(v)) if v.contains("does not inflate"))
-        );
+        assert!(matches!(
+            frame(&mut peer, &corrupt, &[0xff; 3]),
+            Some(Observed::Violation(Violation::DoesNotInflate(_)))
+        ));
         let mut rsv2 = header(true, Opcode::Text, 0);
         rsv2.rsv = 0b010;
         assert!(
-            matches!(frame(&mut peer, &rsv2, b""), Some(Observed::Violation(v)) if v.contains("does not define"))
+            frame(&mut peer, &rsv2, b"")
+                == Some(Observed::Violation(Violation::RsvUndefinedByDeflate(0b010)))
         );
         // Without the agreement, RSV1 is a violation as in section 3.
         let mut plain = PeerStream::new(Role::Server);
         assert!(
-            matches!(frame(&mut plain, &first, &compressed), Some(Observed::Violation(v)) if v.contains("no extension"))
+            frame(&mut plain, &first, &compressed)
+                == Some(Observed::Violation(Violation::RsvWithoutExtension(0b100)))
         );
     }
 

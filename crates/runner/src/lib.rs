@@ -3,17 +3,24 @@
 //! The runner never prints. It takes the selected cases and a [`RunConfig`], runs the cases concurrently
 //! (each on its own connection, `jobs` at a time, in the order of [`schedule`]), reports progress to an [`Observer`], and returns
 //! [`RunResults`], which the reporters render; [`run_server_until`] also stops early on request and then
-//! returns what finished. Every verdict comes from bytes exchanged with the peer; the rules that turn
-//! those bytes into verdicts all live in [`judge`]. Connections run over TCP for `ws://` targets and
-//! over TLS for `wss://` ones ([`transport`]); nothing above the transport knows which. [`clients`]
-//! serves client targets: wsspec is then the server.
+//! returns what finished. Every verdict comes from bytes exchanged with the peer.
+//!
+//! A case runs in three layers. [`interpret`] is the case interpreter, a sans-IO state machine: it is
+//! fed the peer's bytes, the end of its side, finished writes and timers, and asks for writes,
+//! shutdowns and the end; it records what happened and decides nothing. [`drive`] is its tokio driver:
+//! it connects (or takes an accepted client), moves bytes and sleeps when asked, within the case's
+//! deadline. [`judge`] turns the interpreter's record into the verdict, the close verdict and the
+//! notes: every rule that turns bytes into verdicts lives there. Connections run over TCP for `ws://`
+//! targets and over TLS for `wss://` ones ([`transport`]); nothing above the driver knows which.
+//! [`clients`] serves client targets: wsspec is then the server.
 
 pub mod body;
 pub mod clients;
 pub mod conn;
 pub mod deflate;
-pub mod exec;
+pub mod drive;
 pub mod handshake;
+pub mod interpret;
 pub mod judge;
 pub mod outgoing;
 pub mod schedule;
@@ -32,7 +39,7 @@ use wsspec_suite::{
     results::{CaseResult, RunResults, SCHEMA_VERSION, SelectionInfo},
 };
 
-pub use exec::CaseSettings;
+pub use drive::CaseSettings;
 pub use transport::{TlsClient, TlsOptions};
 
 /// A server to test, from a `ws://` or `wss://` URL.
@@ -273,7 +280,7 @@ impl<'a> CaseTask<'a> {
         CaseTask {
             case,
             handle: tokio::spawn(async move {
-                exec::run_server_case(&owned, &target, &settings, run_start).await
+                drive::run_server_case(&owned, &target, &settings, run_start).await
             }),
             started: Instant::now(),
             run_start,
@@ -282,7 +289,7 @@ impl<'a> CaseTask<'a> {
 
     /// The result of a case whose task failed: wsspec's fault, never the target's.
     fn harness_error(&self, error: &tokio::task::JoinError) -> CaseResult {
-        exec::harness_error(
+        drive::harness_error(
             self.case,
             format!("wsspec failed while running this case: {error}"),
             self.started.duration_since(self.run_start),

@@ -78,6 +78,31 @@ impl Outgoing {
         self.segments.is_empty()
     }
 
+    /// All the bytes at once, as they would be written (for drivers that send whole buffers, and tests).
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let mut out = Vec::new();
+        for segment in &self.segments {
+            match segment {
+                Segment::Bytes(bytes) => out.extend_from_slice(bytes),
+                Segment::Frame {
+                    header,
+                    pattern,
+                    start,
+                    len,
+                } => {
+                    header.encode_into(&mut out);
+                    let at = out.len();
+                    out.resize(at + usize::try_from(*len).unwrap_or(0), 0);
+                    fill(pattern, *start, &mut out[at..]);
+                    if let Some(key) = header.mask {
+                        apply_mask(&mut out[at..], key, 0);
+                    }
+                }
+            }
+        }
+        out
+    }
+
     /// Writes everything, in pieces of `chop` bytes with `delay` between them, recording each write.
     /// Without `chop`, the bytes go out in [`BLOCK`]-sized writes, so a small step is a single write.
     pub async fn write_to<W: AsyncWrite + Unpin>(

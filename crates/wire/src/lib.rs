@@ -17,13 +17,14 @@
 //!
 //! Modules: [`frame`] (headers, encoding, incremental decoding), [`mask`], [`close`] (close
 //! payloads and status codes), [`utf8`] (incremental validation for text messages),
-//! [`handshake`] (the HTTP upgrade) and [`deflate`] (permessage-deflate, RFC 7692: its parameters and
+//! [`handshake`] (the HTTP upgrade), [`head_reader`] (a head that arrives in pieces) and [`deflate`] (permessage-deflate, RFC 7692: its parameters and
 //! its per-message codec).
 
 pub mod close;
 pub mod deflate;
 pub mod frame;
 pub mod handshake;
+pub mod head_reader;
 pub mod mask;
 pub mod utf8;
 
@@ -37,5 +38,6 @@ pub use handshake::{
     accept_key, accept_key_with_guid, generate_key, header_has_token, list_items, parse_extensions,
     parse_request, parse_response,
 };
+pub use head_reader::{Head, HeadReader};
 pub use mask::apply_mask;
 pub use utf8::{Utf8Error, Utf8Validator, is_valid_utf8};

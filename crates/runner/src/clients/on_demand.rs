@@ -4,7 +4,7 @@
 //! whoever runs a case asks for a [`PendingConnection`], which has a fresh number and the case's
 //! `runCase` URL (`/runCase?case=N&agent=A`), makes a client open that URL (an `--exec` command
 //! through [`super::run_client_command`], or an in-process client), and receives the accepted
-//! connection, ready for [`crate::exec::run_client_case`]. Every other request, and a `runCase` that
+//! connection, ready for [`crate::drive::run_client_case`]. Every other request, and a `runCase` that
 //! nothing waits for (any more), is answered with an HTTP error. TLS, the request head's deadline
 //! and the handling of malformed heads are those of `wsspec client`.
 
@@ -22,7 +22,7 @@ use tokio_rustls::TlsAcceptor;
 
 use super::{Arrived, ConnectionHandler, Route, accept_loop, agent, http_error, read_request};
 use crate::{
-    exec::Accepted,
+    drive::Accepted,
     transport::{Reader, Writer},
 };
 

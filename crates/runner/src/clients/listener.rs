@@ -1,0 +1,117 @@
+//! The listener's plumbing: accepting connections (plain or TLS), reading a request head, and
+//! answering with an HTTP error. What a connection is for is the [`ConnectionHandler`]'s business.
+
+use std::{sync::Arc, time::Duration};
+
+use tokio::{
+    io::{AsyncReadExt, AsyncWriteExt},
+    net::TcpListener,
+    task::JoinSet,
+};
+use tokio_rustls::TlsAcceptor;
+use wsspec_wire::{Head, HeadError, HeadReader, Request};
+
+use crate::transport::{self, Reader, Writer};
+
+/// What the accept loop does with each connection.
+pub(super) trait ConnectionHandler: Send + Sync + 'static {
+    /// How long TLS and the request head may take.
+    fn handshake_timeout(&self) -> Duration;
+    /// A connection arrived (before TLS).
+    fn arrived(&self) {}
+    /// Serves one connection to its end.
+    fn serve(self: Arc<Self>, reader: Reader, writer: Writer) -> impl Future<Output = ()> + Send;
+}
+
+/// Accepts connections and serves each in its own task, until dropped.
+pub(super) async fn accept_loop<H: ConnectionHandler>(
+    listener: TcpListener,
+    handler: Arc<H>,
+    tls: Option<TlsAcceptor>,
+) {
+    let mut tasks = JoinSet::new();
+    loop {
+        tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok((stream, _)) => {
+                    handler.arrived();
+                    let (handler, tls) = (handler.clone(), tls.clone());
+                    tasks.spawn(async move {
+                        let timeout = handler.handshake_timeout();
+                        let halves = match &tls {
+                            None => Ok(transport::accepted_plain(stream)),
+                            Some(acceptor) => transport::accept_tls(stream, acceptor, timeout).await,
+                        };
+                        // A client that cannot finish the TLS handshake is gone; nothing to answer.
+                        if let Ok((reader, writer)) = halves {
+                            handler.serve(reader, writer).await;
+                        }
+                    });
+                }
+                Err(_) => tokio::time::sleep(Duration::from_millis(50)).await,
+            },
+            Some(_) = tasks.join_next(), if !tasks.is_empty() => {}
+        }
+    }
+}
+
+/// A request head that arrived: the request, the head's bytes, and what followed them.
+pub(super) struct Arrived {
+    pub(super) request: Request,
+    pub(super) head: Vec<u8>,
+    pub(super) leftover: Vec<u8>,
+}
+
+/// Reads a request head within `timeout`; a malformed one is answered with 400. `None`: there is
+/// nothing to serve.
+pub(super) async fn read_request(
+    reader: &mut Reader,
+    writer: &mut Writer,
+    timeout: Duration,
+) -> Option<Arrived> {
+    let head = tokio::time::timeout(timeout, read_head(reader)).await;
+    match head {
+        Ok(Ok(Ok(head))) => Some(Arrived {
+            request: head.value,
+            head: head.bytes,
+            leftover: head.rest,
+        }),
+        Ok(Ok(Err(err))) => {
+            // The client may be gone already; nothing to report to.
+            let _ = http_error(writer, 400, "Bad Request", &err.to_string()).await;
+            None
+        }
+        Ok(Err(_)) | Err(_) => None,
+    }
+}
+
+/// Reads a request head: the thin loop around [`HeadReader`] (which parses, bounds the head and
+/// splits off what follows it). Outer error: I/O or EOF; inner: a bad head.
+async fn read_head(stream: &mut Reader) -> std::io::Result<Result<Head<Request>, HeadError>> {
+    let mut head = HeadReader::request();
+    loop {
+        if let Some(head) = head.head().transpose() {
+            return Ok(head);
+        }
+        if stream.read_buf(head.buffer()).await? == 0 {
+            return Err(std::io::ErrorKind::UnexpectedEof.into());
+        }
+    }
+}
+
+/// Answers with an HTTP error and a one-line text body.
+pub(super) async fn http_error(
+    stream: &mut Writer,
+    status: u16,
+    reason: &str,
+    why: &str,
+) -> std::io::Result<()> {
+    let body = format!("{why}\n");
+    let head = format!(
+        "HTTP/1.1 {status} {reason}\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        body.len()
+    );
+    stream.write_all(head.as_bytes()).await?;
+    stream.write_all(body.as_bytes()).await?;
+    stream.shutdown().await
+}

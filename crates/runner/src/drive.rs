@@ -1,0 +1,376 @@
+//! The tokio driver of the case interpreter: it opens (or is handed) the connection, moves bytes
+//! between the socket and [`Interpreter`], sleeps when it asks, and bounds the whole case by its
+//! deadline. It decides nothing: the interpreter records, the judge judges.
+//!
+//! A driver for another transport (an HTTP/2 stream, a proxy) does the same with its own byte stream.
+
+use std::time::{Duration, Instant};
+
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
+use wsspec_suite::{
+    Case,
+    handshake::{HandshakePolicy, RequestSpec},
+    results::CaseResult,
+};
+use wsspec_wire::{HeadReader, Request};
+
+pub use crate::judge::harness_error;
+use crate::{
+    Target,
+    conn::Recorder,
+    interpret::{
+        Action, Input, Interpreter, Record, request_for, response_cut_short, response_invalid,
+        response_too_slow,
+    },
+    judge::{self, Timing},
+    outgoing::Outgoing,
+    transport::{self, Reader, TlsClient, Writer},
+};
+
+/// Timing and size settings for one case.
+#[derive(Clone, Debug)]
+pub struct CaseSettings {
+    /// The seed for masks and keys (combined with the case id).
+    pub seed: u64,
+    /// How long to wait for TCP connect (with the TLS handshake), and then for the opening handshake.
+    pub handshake_timeout: Duration,
+    /// How long to wait for each part of the closing (the peer's close frame, then its TCP close).
+    pub close_wait: Duration,
+    /// The whole case's deadline when the case sets none.
+    pub case_timeout: Duration,
+    /// What the user declared about the server's handshake (subprotocols, origins).
+    pub policy: HandshakePolicy,
+    /// The TLS client for `wss://` targets: which certificates it trusts.
+    pub tls: TlsClient,
+    /// The largest message the target declares it accepts (`--max-message-size`): a larger message
+    /// must make it fail the connection with 1009 instead of echoing.
+    pub max_message_size: Option<u64>,
+}
+
+/// A client that has connected and sent its opening handshake.
+#[derive(Debug)]
+pub struct Accepted {
+    /// The connection's read half (TCP or TLS).
+    pub reader: Reader,
+    /// The connection's write half.
+    pub writer: Writer,
+    /// The request head, parsed.
+    pub request: Request,
+    /// The request head as it arrived.
+    pub head: Vec<u8>,
+    /// What followed the head in the same reads (frames the client sent early).
+    pub leftover: Vec<u8>,
+}
+
+/// How much each read asks for.
+const READ_CHUNK: usize = 64 * 1024;
+
+/// Runs one case against a server and returns its result. Never fails: problems become verdicts.
+pub async fn run_server_case(
+    case: &Case,
+    target: &Target,
+    settings: &CaseSettings,
+    run_start: Instant,
+) -> CaseResult {
+    let start = Instant::now();
+    let recorder = Recorder::new(start);
+    let mut interpreter = Interpreter::server(case, settings, recorder.clone(), start);
+    let run = async {
+        match connect(target, &settings.tls, settings.handshake_timeout).await {
+            Ok((reader, writer)) => {
+                interpreter.connected(Instant::now(), target);
+                drive(&mut interpreter, reader, writer).await;
+            }
+            Err(reason) => interpreter.connect_failed(reason),
+        }
+        if interpreter.then_connects() {
+            recorder.note("one more connection, with the standard handshake");
+            let upgraded = standard_upgrade(target, settings, interpreter.rng(), &recorder).await;
+            if let Err(reason) = upgraded {
+                interpreter.upgrade_failed(reason);
+            }
+        }
+    };
+    let timed_out = deadline_passed(case, settings, run).await;
+    judged(
+        case,
+        interpreter,
+        timed_out,
+        settings,
+        &recorder,
+        start,
+        run_start,
+    )
+}
+
+/// Runs one case with a client that connected for it, and returns its result. `seen_before` tells
+/// whether the client already used this request's key on another connection. Never fails.
+pub async fn run_client_case(
+    case: &Case,
+    accepted: Accepted,
+    seen_before: bool,
+    settings: &CaseSettings,
+    run_start: Instant,
+) -> CaseResult {
+    let start = Instant::now();
+    let recorder = Recorder::new(start);
+    let Accepted {
+        reader,
+        writer,
+        request,
+        head,
+        leftover,
+    } = accepted;
+    let mut interpreter = Interpreter::client(
+        case,
+        settings,
+        recorder.clone(),
+        start,
+        &request,
+        &head,
+        leftover,
+        seen_before,
+    );
+    let run = drive(&mut interpreter, reader, writer);
+    let timed_out = deadline_passed(case, settings, run).await;
+    judged(
+        case,
+        interpreter,
+        timed_out,
+        settings,
+        &recorder,
+        start,
+        run_start,
+    )
+}
+
+/// The case's deadline.
+fn deadline(case: &Case, settings: &CaseSettings) -> Duration {
+    case.timeout_ms
+        .map_or(settings.case_timeout, Duration::from_millis)
+}
+
+/// Runs `run` within the case's deadline; true if the deadline passed first (`run` is then dropped).
+async fn deadline_passed(
+    case: &Case,
+    settings: &CaseSettings,
+    run: impl Future<Output = ()>,
+) -> bool {
+    tokio::time::timeout(deadline(case, settings), run)
+        .await
+        .is_err()
+}
+
+/// Judges what the interpreter recorded.
+fn judged(
+    case: &Case,
+    mut interpreter: Interpreter,
+    timed_out: bool,
+    settings: &CaseSettings,
+    recorder: &Recorder,
+    start: Instant,
+    run_start: Instant,
+) -> CaseResult {
+    if timed_out {
+        interpreter.deadline_reached(deadline(case, settings));
+    }
+    let timing = Timing { run_start, start };
+    judge::judge_case(case, interpreter.into_record(), timing, recorder.snapshot())
+}
+
+/// The result of a client case that no client ever connected for.
+pub fn missing_client_case(case: &Case, run_start: Instant, reason: String) -> CaseResult {
+    let start = Instant::now();
+    let recorder = Recorder::new(start);
+    recorder.note(reason.clone());
+    let mut record = Record::new(wsspec_suite::Role::Client);
+    record.push(crate::interpret::Fact::Unmet(reason));
+    let timing = Timing { run_start, start };
+    judge::judge_case(case, record, timing, recorder.snapshot())
+}
+
+/// Carries out the interpreter's actions on one connection until it has finished.
+async fn drive(interpreter: &mut Interpreter, reader: Reader, writer: Writer) {
+    let mut reader = Some(reader);
+    let mut writer = Some(writer);
+    let mut buf = Vec::with_capacity(READ_CHUNK);
+    loop {
+        while let Some(action) = interpreter.poll_action() {
+            match action {
+                Action::Write { out, plan } => {
+                    write(interpreter, &out, plan, &mut reader, &mut writer, &mut buf).await
+                }
+                Action::Shutdown => {
+                    if let Some(writer) = writer.as_mut() {
+                        let _ = writer.shutdown().await;
+                    }
+                    interpreter.handle(Instant::now(), Input::Written(Ok(())));
+                }
+                Action::Drop => {
+                    reader = None;
+                    writer = None;
+                }
+                Action::Finished => return,
+            }
+        }
+        if interpreter.has_more() {
+            tokio::task::yield_now().await;
+            interpreter.handle(Instant::now(), Input::Timer);
+            continue;
+        }
+        let reading = reader.is_some() && interpreter.wants_input();
+        let wake = interpreter.wake();
+        tokio::select! {
+            read = read_some(&mut reader, &mut buf), if reading => {
+                feed(interpreter, read, &mut reader, &buf);
+            }
+            () = sleep_until(wake), if wake.is_some() => {
+                interpreter.handle(Instant::now(), Input::Timer);
+            }
+            else => {
+                // Nothing to read and no time to wait for: look again shortly rather than spin.
+                tokio::time::sleep(Duration::from_millis(10)).await;
+                interpreter.handle(Instant::now(), Input::Timer);
+            }
+        }
+    }
+}
+
+/// Writes `out` while still reading, until the write is done or the interpreter gives it up.
+async fn write(
+    interpreter: &mut Interpreter,
+    out: &Outgoing,
+    plan: wsspec_suite::case::WritePlan,
+    reader: &mut Option<Reader>,
+    writer: &mut Option<Writer>,
+    buf: &mut Vec<u8>,
+) {
+    let Some(sink) = writer.as_mut() else {
+        let gone = Err("the connection is closed".to_owned());
+        return interpreter.handle(Instant::now(), Input::Written(gone));
+    };
+    let delay = Duration::from_millis(plan.delay_ms);
+    let recorder = interpreter.recorder().clone();
+    let write = out.write_to(sink, plan.chop, delay, &recorder);
+    tokio::pin!(write);
+    loop {
+        let reading = reader.is_some() && interpreter.wants_input();
+        tokio::select! {
+            result = &mut write => {
+                let result = result.map_err(|err| err.to_string());
+                return interpreter.handle(Instant::now(), Input::Written(result));
+            }
+            read = read_some(reader, buf), if reading => {
+                feed(interpreter, read, reader, buf);
+                if !interpreter.is_writing() {
+                    return;
+                }
+            }
+        }
+    }
+}
+
+/// Reads what is there into `buf` (cleared first).
+async fn read_some(reader: &mut Option<Reader>, buf: &mut Vec<u8>) -> std::io::Result<usize> {
+    buf.clear();
+    match reader.as_mut() {
+        Some(reader) => reader.read_buf(buf).await,
+        None => std::future::pending().await,
+    }
+}
+
+/// Hands what a read gave to the interpreter; at the end of the peer's side, reading stops.
+fn feed(
+    interpreter: &mut Interpreter,
+    read: std::io::Result<usize>,
+    reader: &mut Option<Reader>,
+    buf: &[u8],
+) {
+    let input = match &read {
+        Ok(0) => Input::Closed(None),
+        Ok(n) => Input::Received(&buf[..*n]),
+        Err(err) => Input::Closed(Some(err.to_string())),
+    };
+    if !matches!(read, Ok(n) if n > 0) {
+        *reader = None;
+    }
+    interpreter.handle(Instant::now(), input);
+}
+
+async fn sleep_until(wake: Option<Instant>) {
+    match wake {
+        Some(at) => tokio::time::sleep_until(at.into()).await,
+        None => std::future::pending().await,
+    }
+}
+
+/// Checks that the target still upgrades a connection opened with the standard handshake (and a
+/// fresh key from `seed`), then closes TCP. The fuzzer asks this after a failing scenario, to tell a
+/// target that misbehaved from one that died.
+pub async fn upgrades(target: &Target, settings: &CaseSettings, seed: u64) -> Result<(), String> {
+    use rand::SeedableRng;
+    let recorder = Recorder::new(Instant::now());
+    let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
+    standard_upgrade(target, settings, &mut rng, &recorder).await
+}
+
+/// A fresh connection with the standard handshake, which must be upgraded; then TCP is closed.
+async fn standard_upgrade(
+    target: &Target,
+    settings: &CaseSettings,
+    rng: &mut rand::rngs::StdRng,
+    recorder: &Recorder,
+) -> Result<(), String> {
+    let timeout = settings.handshake_timeout;
+    let (mut reader, mut writer) = connect(target, &settings.tls, timeout).await?;
+    let (head, offer) = request_for(target, settings, &RequestSpec::default(), rng);
+    let mut out = Outgoing::default();
+    out.push_bytes(head);
+    out.write_to(&mut writer, None, Duration::ZERO, recorder)
+        .await
+        .map_err(|err| format!("cannot send the opening handshake: {err}"))?;
+    let response = tokio::time::timeout(timeout, read_response(&mut reader, recorder))
+        .await
+        .map_err(|_| response_too_slow(timeout))??;
+    let problems = judge::check_upgrade_response(&response, &offer, &settings.policy);
+    if !problems.is_empty() {
+        return Err(problems.join("; "));
+    }
+    let _ = writer.shutdown().await;
+    Ok(())
+}
+
+/// Reads a response head (bounded by the parser).
+async fn read_response<R: AsyncRead + Unpin>(
+    reader: &mut R,
+    recorder: &Recorder,
+) -> Result<wsspec_wire::Response, String> {
+    let mut head = HeadReader::response();
+    loop {
+        match head.head() {
+            Ok(Some(response)) => return Ok(response.value),
+            Ok(None) => {}
+            Err(err) => return Err(response_invalid(&err)),
+        }
+        let before = head.received().len();
+        match reader.read_buf(head.buffer()).await {
+            Ok(0) => return Err(response_cut_short(before, None)),
+            Ok(_) => recorder.bytes(
+                wsspec_suite::results::Direction::Received,
+                &head.received()[before..],
+            ),
+            Err(err) => return Err(response_cut_short(before, Some(&err.to_string()))),
+        }
+    }
+}
+
+/// Connects to the target (TCP, and TLS for `wss://`), within `timeout`.
+async fn connect(
+    target: &Target,
+    tls: &TlsClient,
+    timeout: Duration,
+) -> Result<(Reader, Writer), String> {
+    transport::connect(target, tls, timeout)
+        .await
+        .map_err(|err| format!("cannot connect to {}: {err}", target.url))
+}

@@ -1,0 +1,275 @@
+//! The rules a WebSocket message can break, as values.
+//!
+//! A [`Violation`] names one rule of RFC 6455 or RFC 7692 that a frame or message breaks: the judge
+//! reports the peer's with it ([`super::Observed::Violation`]), and the fuzzer names with it the rule
+//! each of its bad frames breaks. Each variant knows its RFC section, its requirement level, and the
+//! close codes with which a correct endpoint fails the connection on receiving it. Its display is
+//! the sentence that appears in reports.
+
+use std::fmt;
+
+use wsspec_suite::Level;
+use wsspec_wire::{CloseCode, Opcode, deflate::InflateError};
+
+/// RFC 6455 §7.4.1: "a protocol error".
+const PROTOCOL_ERROR: u16 = 1002;
+
+/// RFC 6455 §7.4.1: "data within a message that was not consistent with the type of the message".
+const INVALID_PAYLOAD: u16 = 1007;
+
+/// RFC 6455 §7.4.1: "a message that is too big for it to process".
+const TOO_BIG: u16 = 1009;
+
+/// The RFC that states a rule.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Rfc {
+    /// RFC 6455, The WebSocket Protocol.
+    Rfc6455,
+    /// RFC 7692, Compression Extensions for WebSocket (permessage-deflate).
+    Rfc7692,
+}
+
+impl fmt::Display for Rfc {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Rfc::Rfc6455 => "RFC 6455",
+            Rfc::Rfc7692 => "RFC 7692",
+        })
+    }
+}
+
+/// One rule broken by a frame or a message.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Violation {
+    /// A frame from the server with a mask (§5.1).
+    MaskedServerFrame,
+    /// A frame from the client without a mask (§5.1).
+    UnmaskedClientFrame,
+    /// RSV1 on a control frame, with permessage-deflate agreed (RFC 7692 §6).
+    CompressedControlFrame(Opcode),
+    /// RSV1 on a continuation frame, with permessage-deflate agreed (RFC 7692 §6).
+    CompressedContinuation,
+    /// RSV bits set with no extension negotiated (§5.2); the bits as read.
+    RsvWithoutExtension(u8),
+    /// RSV bits that permessage-deflate does not define (RSV2, RSV3, or RSV1 where it may not be
+    /// set), with permessage-deflate agreed (§5.2); the bits as read.
+    RsvUndefinedByDeflate(u8),
+    /// A reserved opcode, 3-7 or 11-15 (§5.2).
+    ReservedOpcode(u8),
+    /// A control frame with FIN clear (§5.5).
+    FragmentedControlFrame(Opcode),
+    /// A control frame with more than 125 bytes of payload (§5.5).
+    OversizedControlFrame {
+        /// The control frame's opcode.
+        opcode: Opcode,
+        /// Its payload length.
+        len: u64,
+    },
+    /// A continuation frame with no message open (§5.4).
+    StrayContinuation,
+    /// A new text or binary frame while a fragmented message is open (§5.4).
+    NewMessageInFragmented(Opcode),
+    /// A text message whose bytes are not UTF-8 (§5.6, §8.1).
+    InvalidUtf8Text,
+    /// A text message that ends inside a UTF-8 sequence (§5.6, §8.1).
+    TruncatedUtf8Text,
+    /// A compressed message that does not inflate (RFC 7692 §7.2.2), or inflates past the limit.
+    DoesNotInflate(InflateError),
+    /// A close frame with a 1-byte payload (§5.5.1).
+    OneByteClosePayload,
+    /// A close frame with a code that may not be sent (§7.4).
+    InvalidCloseCode(CloseCode),
+    /// A close frame whose reason is not UTF-8 (§5.5.1).
+    InvalidCloseReason,
+    /// A message over the receiver's declared size limit (§10.4).
+    MessageOverLimit {
+        /// The declared limit, in bytes.
+        limit: u64,
+    },
+}
+
+impl Violation {
+    /// The RFC that states the rule.
+    pub fn rfc(&self) -> Rfc {
+        match self {
+            Violation::CompressedControlFrame(_)
+            | Violation::CompressedContinuation
+            | Violation::DoesNotInflate(_) => Rfc::Rfc7692,
+            _ => Rfc::Rfc6455,
+        }
+    }
+
+    /// The section of [`Violation::rfc`] that states the rule, as "§5.1".
+    pub fn section(&self) -> &'static str {
+        match self {
+            Violation::MaskedServerFrame | Violation::UnmaskedClientFrame => "§5.1",
+            Violation::CompressedControlFrame(_) | Violation::CompressedContinuation => "§6",
+            Violation::RsvWithoutExtension(_)
+            | Violation::RsvUndefinedByDeflate(_)
+            | Violation::ReservedOpcode(_) => "§5.2",
+            Violation::FragmentedControlFrame(_) | Violation::OversizedControlFrame { .. } => {
+                "§5.5"
+            }
+            Violation::StrayContinuation | Violation::NewMessageInFragmented(_) => "§5.4",
+            Violation::InvalidUtf8Text | Violation::TruncatedUtf8Text => "§5.6",
+            Violation::DoesNotInflate(_) => "§7.2.2",
+            Violation::OneByteClosePayload | Violation::InvalidCloseReason => "§5.5.1",
+            Violation::InvalidCloseCode(_) => "§7.4",
+            Violation::MessageOverLimit { .. } => "§10.4",
+        }
+    }
+
+    /// The requirement level of the rule: every one is a MUST.
+    pub fn level(&self) -> Level {
+        Level::Must
+    }
+
+    /// The close codes a correct endpoint fails the connection with on receiving this (§7.4.1),
+    /// best first. Another code is NON-STRICT only: §7.1.7 says SHOULD.
+    pub fn close_codes(&self) -> &'static [u16] {
+        match self {
+            Violation::InvalidUtf8Text | Violation::TruncatedUtf8Text => &[INVALID_PAYLOAD],
+            Violation::InvalidCloseReason | Violation::DoesNotInflate(InflateError::Corrupt(_)) => {
+                &[PROTOCOL_ERROR, INVALID_PAYLOAD]
+            }
+            Violation::DoesNotInflate(InflateError::TooLarge(_))
+            | Violation::MessageOverLimit { .. } => &[TOO_BIG],
+            _ => &[PROTOCOL_ERROR],
+        }
+    }
+}
+
+impl fmt::Display for Violation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Violation::MaskedServerFrame => {
+                f.write_str("the server masked a frame (RFC 6455 §5.1: a server MUST NOT mask)")
+            }
+            Violation::UnmaskedClientFrame => {
+                f.write_str("the client sent an unmasked frame (RFC 6455 §5.1: a client MUST mask)")
+            }
+            Violation::CompressedControlFrame(opcode) => write!(
+                f,
+                "RSV1 set on a {opcode} frame (RFC 7692 §6: an endpoint MUST NOT set the \"Per-Message Compressed\" bit of control frames)"
+            ),
+            Violation::CompressedContinuation => f.write_str(
+                "RSV1 set on a continuation frame (RFC 7692 §6: an endpoint MUST NOT set the \"Per-Message Compressed\" bit of non-first fragments)",
+            ),
+            Violation::RsvWithoutExtension(bits) => {
+                write!(f, "RSV bits {bits:03b} set with no extension negotiated (§5.2)")
+            }
+            Violation::RsvUndefinedByDeflate(bits) => write!(
+                f,
+                "RSV bits {bits:03b} set that permessage-deflate does not define (§5.2)"
+            ),
+            Violation::ReservedOpcode(opcode) => write!(f, "reserved opcode {opcode} (§5.2)"),
+            Violation::FragmentedControlFrame(opcode) => write!(
+                f,
+                "a fragmented {opcode} frame (§5.5: control frames MUST NOT be fragmented)"
+            ),
+            Violation::OversizedControlFrame { opcode, len } => write!(
+                f,
+                "a {opcode} frame with a {len}-byte payload (§5.5: at most 125)"
+            ),
+            Violation::StrayContinuation => {
+                f.write_str("a continuation frame with no message to continue")
+            }
+            Violation::NewMessageInFragmented(opcode) => write!(
+                f,
+                "a new {opcode} frame while a fragmented message was still open"
+            ),
+            Violation::InvalidUtf8Text => {
+                f.write_str("a text message that is not valid UTF-8 (§5.6)")
+            }
+            Violation::TruncatedUtf8Text => {
+                f.write_str("a text message that ends inside a UTF-8 sequence (§5.6)")
+            }
+            Violation::DoesNotInflate(err) => write!(
+                f,
+                "a compressed message that does not inflate: {err} (RFC 7692 §7.2.2)"
+            ),
+            Violation::OneByteClosePayload => {
+                f.write_str("a close frame with a 1-byte payload (§5.5.1)")
+            }
+            Violation::InvalidCloseCode(code) => write!(
+                f,
+                "a close frame with code {code}, which may not be sent (§7.4)"
+            ),
+            Violation::InvalidCloseReason => {
+                f.write_str("a close reason that is not valid UTF-8 (§5.5.1)")
+            }
+            Violation::MessageOverLimit { limit } => write!(
+                f,
+                "a message over the declared limit of {limit} bytes (§10.4)"
+            ),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_violation_reads_as_the_sentence_in_reports() {
+        for (violation, sentence) in [
+            (
+                Violation::MaskedServerFrame,
+                "the server masked a frame (RFC 6455 §5.1: a server MUST NOT mask)",
+            ),
+            (
+                Violation::UnmaskedClientFrame,
+                "the client sent an unmasked frame (RFC 6455 §5.1: a client MUST mask)",
+            ),
+            (
+                Violation::CompressedControlFrame(Opcode::Ping),
+                "RSV1 set on a ping frame (RFC 7692 §6: an endpoint MUST NOT set the \"Per-Message Compressed\" bit of control frames)",
+            ),
+            (
+                Violation::RsvWithoutExtension(0b100),
+                "RSV bits 100 set with no extension negotiated (§5.2)",
+            ),
+            (
+                Violation::RsvUndefinedByDeflate(0b010),
+                "RSV bits 010 set that permessage-deflate does not define (§5.2)",
+            ),
+            (Violation::ReservedOpcode(11), "reserved opcode 11 (§5.2)"),
+            (
+                Violation::OversizedControlFrame {
+                    opcode: Opcode::Close,
+                    len: 126,
+                },
+                "a close frame with a 126-byte payload (§5.5: at most 125)",
+            ),
+            (
+                Violation::NewMessageInFragmented(Opcode::Binary),
+                "a new binary frame while a fragmented message was still open",
+            ),
+            (
+                Violation::DoesNotInflate(InflateError::TooLarge(10)),
+                "a compressed message that does not inflate: the compressed message inflates to more than 10 bytes (RFC 7692 §7.2.2)",
+            ),
+            (
+                Violation::InvalidCloseCode(CloseCode(1005)),
+                "a close frame with code 1005 (no status received), which may not be sent (§7.4)",
+            ),
+        ] {
+            assert_eq!(violation.to_string(), sentence);
+        }
+    }
+
+    #[test]
+    fn each_violation_knows_its_section_and_close_codes() {
+        assert_eq!(Violation::UnmaskedClientFrame.section(), "§5.1");
+        assert_eq!(Violation::CompressedContinuation.rfc(), Rfc::Rfc7692);
+        assert_eq!(Violation::StrayContinuation.rfc(), Rfc::Rfc6455);
+        assert_eq!(Violation::StrayContinuation.level(), Level::Must);
+        assert_eq!(Violation::ReservedOpcode(3).close_codes(), &[1002]);
+        assert_eq!(Violation::InvalidUtf8Text.close_codes(), &[1007]);
+        assert_eq!(Violation::InvalidCloseReason.close_codes(), &[1002, 1007]);
+        assert_eq!(
+            Violation::MessageOverLimit { limit: 1 }.close_codes(),
+            &[1009]
+        );
+    }
+}
