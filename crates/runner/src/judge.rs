@@ -29,10 +29,9 @@ pub use self::violation::{Rfc, Violation};
 use crate::body::Body;
 use wsspec_suite::{
     Level, Role,
-    case::{AltVerdict, Expect, Payload},
     results::{CloseBehavior, CloseInfo, Data, Side, Verdict},
 };
-use wsspec_wire::{CloseCode, ClosePayload, FrameHeader, Opcode};
+use wsspec_wire::{CloseCode, ClosePayload};
 
 /// Something the peer did, after reassembly.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -207,9 +206,8 @@ pub fn overall(level: Level, behavior: Verdict, close: Verdict) -> Verdict {
 mod tests {
     use super::peer::RSV1;
     use super::*;
-    use wsspec_suite::case::{Alternative, FrameMatch};
-    use wsspec_wire::LengthForm;
-    use wsspec_wire::deflate::Direction;
+    use wsspec_suite::case::{AltVerdict, Alternative, Expect, FrameMatch, Payload};
+    use wsspec_wire::{FrameHeader, LengthForm, Opcode, deflate::Direction};
 
     fn header(fin: bool, opcode: Opcode, len: u64) -> FrameHeader {
         FrameHeader {
