@@ -6,12 +6,17 @@
 //! `fail`, ...) that consume the peer's events in order; `one_of` ranks alternative sequences of atoms,
 //! the first that matches deciding the verdict, which is how Autobahn's OK / NON-STRICT splits are written.
 
+mod expect;
+mod payload;
+
 use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-use crate::corpus::Corpus;
 use crate::handshake::{DeflateSpec, Handshake, HandshakeExpect, Needs};
+
+pub use self::expect::{AltVerdict, Alternative, Expect, FrameMatch, opcode_name};
+pub use self::payload::Payload;
 
 /// A case id such as `1.1.8` or `2.10`: dot-separated numbers, ordered numerically.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -312,112 +317,6 @@ impl fmt::Display for ObserveSpec {
     }
 }
 
-/// A payload source, as written in a case file.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Payload {
-    /// UTF-8 text, written as a plain string.
-    Text(String),
-    /// Raw bytes, written as `{ hex = "ce ba" }` (spaces allowed).
-    Bytes(Vec<u8>),
-    /// A pattern repeated up to exactly `count` bytes: `{ repeat = "*", count = 125 }`.
-    Repeat {
-        /// The pattern.
-        pattern: Vec<u8>,
-        /// The total length in bytes.
-        count: u64,
-    },
-    /// A pattern repeated to `extra` bytes more than the target's declared message limit
-    /// (`--max-message-size`): `{ repeat = "*", count_over_limit = 1 }`. A case with such a payload
-    /// runs only when a limit is declared.
-    OverLimit {
-        /// The pattern.
-        pattern: Vec<u8>,
-        /// How many bytes over the limit.
-        extra: u64,
-    },
-    /// The next `count` bytes of a generated file, continuing where the case's previous slice
-    /// ended (wrapping around at its end): `{ corpus = "json", count = 16 }`.
-    Corpus {
-        /// The file.
-        corpus: Corpus,
-        /// How many bytes.
-        count: u64,
-    },
-    /// A payload compressed as a permessage-deflate message (RFC 7692 §7.2.1), for frames a case
-    /// builds by hand: `{ deflate = "Hello" }`. Its length and bytes here are the uncompressed ones.
-    Deflated(Box<Payload>),
-}
-
-impl Payload {
-    /// The payload's length in bytes (for [`Payload::OverLimit`], only the bytes over the limit).
-    pub fn len(&self) -> u64 {
-        match self {
-            Payload::Text(text) => text.len() as u64,
-            Payload::Bytes(bytes) => bytes.len() as u64,
-            Payload::Repeat { count, .. } => *count,
-            Payload::OverLimit { extra, .. } => *extra,
-            Payload::Corpus { count, .. } => *count,
-            Payload::Deflated(inner) => inner.len(),
-        }
-    }
-
-    /// Whether the payload is empty.
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-
-    /// The payload's bytes (for a corpus, from its start; for [`Payload::Deflated`], before
-    /// compression).
-    pub fn to_bytes(&self) -> Vec<u8> {
-        match self {
-            Payload::Corpus { corpus, count } => corpus
-                .bytes()
-                .iter()
-                .copied()
-                .cycle()
-                .take(*count as usize)
-                .collect(),
-            Payload::Deflated(inner) => inner.to_bytes(),
-            Payload::Text(text) => text.as_bytes().to_vec(),
-            Payload::Bytes(bytes) => bytes.clone(),
-            Payload::Repeat { pattern, count }
-            | Payload::OverLimit {
-                pattern,
-                extra: count,
-            } => pattern
-                .iter()
-                .copied()
-                .cycle()
-                .take(*count as usize)
-                .collect(),
-        }
-    }
-}
-
-impl Default for Payload {
-    fn default() -> Self {
-        Payload::Bytes(Vec::new())
-    }
-}
-
-impl fmt::Display for Payload {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Payload::Text(text) if text.len() <= 40 => write!(f, "{text:?}"),
-            Payload::Text(text) => write!(f, "{} bytes of text", text.len()),
-            Payload::Bytes(bytes) if bytes.len() <= 16 => {
-                f.write_str("0x")?;
-                bytes.iter().try_for_each(|b| write!(f, "{b:02x}"))
-            }
-            Payload::Bytes(bytes) => write!(f, "{} bytes", bytes.len()),
-            Payload::Repeat { count, .. } => write!(f, "{count} bytes"),
-            Payload::OverLimit { extra, .. } => write!(f, "{extra} bytes over the declared limit"),
-            Payload::Corpus { corpus, count } => write!(f, "the next {count} bytes of {corpus}"),
-            Payload::Deflated(inner) => write!(f, "{inner}, compressed"),
-        }
-    }
-}
-
 /// How a frame is masked.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
 pub enum MaskSpec {
@@ -630,111 +529,4 @@ pub enum ClosePayloadSpec {
     },
     /// An exact payload, e.g. a 1-byte one.
     Raw(Payload),
-}
-
-/// A frame the peer must send, as an expectation.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct FrameMatch {
-    /// The opcode nibble.
-    pub opcode: u8,
-    /// The payload.
-    pub payload: Payload,
-}
-
-/// What the harness waits for. Each atom consumes events from the peer, in order.
-#[derive(Clone, Debug, PartialEq)]
-pub enum Expect {
-    /// The next data message is the oldest message the harness sent and has not yet seen echoed.
-    Echo,
-    /// The next data message has this opcode and payload.
-    Message(FrameMatch),
-    /// The next control frame is a pong with this payload.
-    Pong(Payload),
-    /// Pongs that answer the pings sent with these payloads, in order. RFC 6455 §5.5.3 lets a peer answer
-    /// only the most recent of several pings, so any in-order subset that ends with the last one passes.
-    PongsFor(Vec<Payload>),
-    /// The peer fails the connection: a close frame with one of these codes, or a TCP close.
-    Fail(Vec<u16>),
-    /// The peer sends a close frame with one of these codes (an empty close payload also matches).
-    Close(Vec<u16>),
-    /// Nothing at all arrives for this many milliseconds.
-    Nothing(u64),
-    /// Alternative sequences; the first that matches gives its verdict.
-    OneOf(Vec<Alternative>),
-}
-
-/// One ranked alternative of a `one_of` expectation.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Alternative {
-    /// The atoms, in order.
-    pub expect: Vec<Expect>,
-    /// The verdict this alternative earns.
-    pub verdict: AltVerdict,
-}
-
-/// The verdicts an alternative can earn.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum AltVerdict {
-    /// Fully conforming.
-    Ok,
-    /// Conforming but not the preferred behaviour.
-    NonStrict,
-    /// Recorded only.
-    Informational,
-}
-
-impl fmt::Display for Expect {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Expect::Echo => f.write_str("echo of the message sent"),
-            Expect::Message(m) => write!(f, "{} message {}", opcode_name(m.opcode), m.payload),
-            Expect::Pong(p) => write!(f, "pong with payload {p}"),
-            Expect::PongsFor(pings) => write!(f, "pongs for the {} pings, in order", pings.len()),
-            Expect::Fail(codes) => write!(
-                f,
-                "peer fails the connection (close {} or TCP drop)",
-                codes_list(codes)
-            ),
-            Expect::Close(codes) => write!(f, "close frame {}", codes_list(codes)),
-            Expect::Nothing(ms) => write!(f, "nothing for {ms} ms"),
-            Expect::OneOf(alternatives) => {
-                let parts: Vec<String> = alternatives
-                    .iter()
-                    .map(|alt| {
-                        let seq: Vec<String> = alt.expect.iter().map(ToString::to_string).collect();
-                        let verdict = match alt.verdict {
-                            AltVerdict::Ok => "OK",
-                            AltVerdict::NonStrict => "NON-STRICT",
-                            AltVerdict::Informational => "INFORMATIONAL",
-                        };
-                        format!("[{}] = {verdict}", seq.join(", "))
-                    })
-                    .collect();
-                write!(f, "one of {}", parts.join(" or "))
-            }
-        }
-    }
-}
-
-/// The usual name of an opcode nibble.
-pub fn opcode_name(opcode: u8) -> String {
-    match opcode {
-        0 => "continuation".into(),
-        1 => "text".into(),
-        2 => "binary".into(),
-        8 => "close".into(),
-        9 => "ping".into(),
-        10 => "pong".into(),
-        n => format!("reserved({n})"),
-    }
-}
-
-fn codes_list(codes: &[u16]) -> String {
-    let codes: Vec<String> = codes.iter().map(ToString::to_string).collect();
-    if codes.is_empty() {
-        "with any code".to_owned()
-    } else {
-        codes.join("/")
-    }
 }

@@ -1,0 +1,192 @@
+//! The raw forms of payloads, opcodes and one-or-many lists in a case file, as serde reads them.
+
+use super::*;
+
+/// An opcode written as a name (`"ping"`) or a number (`9`, `11`).
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct OpcodeValue(pub(super) u8);
+
+impl<'de> Deserialize<'de> for OpcodeValue {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct V;
+        impl Visitor<'_> for V {
+            type Value = OpcodeValue;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("an opcode name (continuation, text, binary, close, ping, pong) or a number 0-15")
+            }
+            fn visit_i64<E: de::Error>(self, n: i64) -> Result<OpcodeValue, E> {
+                u8::try_from(n)
+                    .ok()
+                    .filter(|n| *n <= 15)
+                    .map(OpcodeValue)
+                    .ok_or_else(|| E::custom(format!("opcode {n} is outside 0-15")))
+            }
+            fn visit_str<E: de::Error>(self, name: &str) -> Result<OpcodeValue, E> {
+                let code = match name {
+                    "continuation" => 0,
+                    "text" => 1,
+                    "binary" => 2,
+                    "close" => 8,
+                    "ping" => 9,
+                    "pong" => 10,
+                    _ => return Err(E::invalid_value(de::Unexpected::Str(name), &self)),
+                };
+                Ok(OpcodeValue(code))
+            }
+        }
+        deserializer.deserialize_any(V)
+    }
+}
+
+/// A single table or an array of them.
+pub(crate) struct OneOrMany<T>(pub(super) Vec<T>);
+
+impl<'de, T: Deserialize<'de>> Deserialize<'de> for OneOrMany<T> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct V<T>(PhantomData<T>);
+        impl<'de, T: Deserialize<'de>> Visitor<'de> for V<T> {
+            type Value = OneOrMany<T>;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a table or an array of tables")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
+                T::deserialize(MapAccessDeserializer::new(map)).map(|one| OneOrMany(vec![one]))
+            }
+            fn visit_seq<A: de::SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+                let mut items = Vec::new();
+                while let Some(item) = seq.next_element()? {
+                    items.push(item);
+                }
+                Ok(OneOrMany(items))
+            }
+        }
+        deserializer.deserialize_any(V(PhantomData))
+    }
+}
+
+/// A payload: `"text"`, `{ hex = "..." }`, or `{ repeat = <payload>, count = N }`.
+pub(crate) enum RawPayload {
+    Text(String),
+    Table(Box<PayloadTable>),
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct PayloadTable {
+    text: Option<String>,
+    hex: Option<String>,
+    repeat: Option<RawPayload>,
+    count: Option<u64>,
+    count_over_limit: Option<u64>,
+    corpus: Option<Corpus>,
+    deflate: Option<RawPayload>,
+}
+
+impl<'de> Deserialize<'de> for RawPayload {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = RawPayload;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a string, { hex = \"..\" }, { repeat = .., count = N }, { corpus = .., count = N } or { deflate = .. }")
+            }
+            fn visit_str<E: de::Error>(self, text: &str) -> Result<RawPayload, E> {
+                Ok(RawPayload::Text(text.to_owned()))
+            }
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<RawPayload, A::Error> {
+                PayloadTable::deserialize(MapAccessDeserializer::new(map))
+                    .map(|t| RawPayload::Table(Box::new(t)))
+            }
+        }
+        deserializer.deserialize_any(V)
+    }
+}
+
+impl RawPayload {
+    /// A payload that is built whole in memory: at most [`MAX_BUILT_PAYLOAD`] bytes.
+    pub(super) fn into_built(self, what: &str) -> Result<Payload, String> {
+        let payload = self.into_payload()?;
+        if payload.len() > MAX_BUILT_PAYLOAD {
+            return Err(format!(
+                "{what} of {} bytes is over the {MAX_BUILT_PAYLOAD} bytes built in memory (a `send` payload can be of any length)",
+                payload.len()
+            ));
+        }
+        Ok(payload)
+    }
+
+    pub(super) fn into_payload(self) -> Result<Payload, String> {
+        let table = match self {
+            RawPayload::Text(text) => return Ok(Payload::Text(text)),
+            RawPayload::Table(table) => *table,
+        };
+        if let Some(corpus) = table.corpus {
+            return match (
+                table.text,
+                table.hex,
+                table.repeat,
+                table.count_over_limit,
+                table.deflate,
+                table.count,
+            ) {
+                (None, None, None, None, None, Some(count)) => {
+                    Ok(Payload::Corpus { corpus, count })
+                }
+                _ => Err("a `corpus` payload takes only `count`".into()),
+            };
+        }
+        if let Some(inner) = table.deflate {
+            return match (
+                table.text,
+                table.hex,
+                table.repeat,
+                table.count,
+                table.count_over_limit,
+            ) {
+                (None, None, None, None, None) => Ok(Payload::Deflated(Box::new(
+                    inner.into_built("a `deflate` payload")?,
+                ))),
+                _ => Err("a `deflate` payload is only `{ deflate = PAYLOAD }`".into()),
+            };
+        }
+        match (table.text, table.hex, table.repeat, table.count, table.count_over_limit) {
+            (Some(text), None, None, None, None) => Ok(Payload::Text(text)),
+            (None, Some(hex), None, None, None) => parse_hex(&hex).map(Payload::Bytes),
+            (None, None, Some(pattern), count, over) => {
+                let pattern = pattern.into_built("a `repeat` pattern")?.to_bytes();
+                if pattern.is_empty() {
+                    return Err("`repeat` needs a non-empty pattern".into());
+                }
+                match (count, over) {
+                    (Some(count), None) => Ok(Payload::Repeat { pattern, count }),
+                    (None, Some(extra)) => Ok(Payload::OverLimit { pattern, extra }),
+                    _ => Err("`repeat` needs `count` (the length in bytes) or `count_over_limit`".into()),
+                }
+            }
+            _ => Err(
+                "a payload table has exactly one of `text`, `hex`, or `repeat` with `count` or `count_over_limit`"
+                    .into(),
+            ),
+        }
+    }
+}
+
+/// Parses hex digits; spaces, newlines and `_` between bytes are allowed.
+pub fn parse_hex(hex: &str) -> Result<Vec<u8>, String> {
+    let digits: Vec<u8> = hex
+        .bytes()
+        .filter(|b| !matches!(b, b' ' | b'\n' | b'\t' | b'_'))
+        .collect();
+    if digits.len() % 2 != 0 {
+        return Err(format!("hex payload {hex:?} has an odd number of digits"));
+    }
+    digits
+        .chunks(2)
+        .map(|pair| {
+            std::str::from_utf8(pair)
+                .ok()
+                .and_then(|pair| u8::from_str_radix(pair, 16).ok())
+                .ok_or_else(|| format!("hex payload {hex:?} has a non-hex digit"))
+        })
+        .collect()
+}
