@@ -570,3 +570,119 @@ fn a_flood_is_handled_a_turn_at_a_time() {
         "back to waiting for the close frame"
     );
 }
+
+#[test]
+fn send_message_splits_a_message_into_fragments_and_an_echo_of_the_whole_meets_it() {
+    let mut peer = Peer::client(
+        r#"steps = [
+  { send_message = { opcode = "binary", payload = "abcdefg", fragment = 3 } },
+  { expect = "echo" },
+]"#,
+    );
+    assert_eq!(
+        peer.written_frames(),
+        [
+            (Opcode::Binary, b"abc".to_vec()),
+            (Opcode::Continuation, b"def".to_vec()),
+            (Opcode::Continuation, b"g".to_vec()),
+        ]
+    );
+    peer.done_writing();
+    peer.send(FrameSpec::binary("abcdefg").with_mask(MASK));
+    peer.close_well();
+    assert_eq!(peer.judged().verdict, Verdict::Pass);
+}
+
+#[test]
+fn a_message_expectation_wants_that_opcode_and_payload() {
+    let body = r#"steps = [{ expect = { message = { opcode = "text", payload = "hi" } } }]"#;
+    let mut right = Peer::client(body);
+    right.send(FrameSpec::text("hi").with_mask(MASK));
+    right.close_well();
+    assert_eq!(right.judged().verdict, Verdict::Pass);
+
+    let mut wrong = Peer::client(body);
+    wrong.send(FrameSpec::binary("hi").with_mask(MASK));
+    wrong.close_well();
+    assert_eq!(wrong.judged().verdict, Verdict::Fail);
+}
+
+#[test]
+fn a_pong_expectation_wants_the_pings_payload() {
+    let body = r#"steps = [
+  { send = { opcode = "ping", payload = "p1" } },
+  { expect = { pong = "p1" } },
+]"#;
+    let mut right = Peer::client(body);
+    assert_eq!(right.written_frames(), [(Opcode::Ping, b"p1".to_vec())]);
+    right.done_writing();
+    right.send(FrameSpec::pong("p1").with_mask(MASK));
+    right.close_well();
+    assert_eq!(right.judged().verdict, Verdict::Pass);
+
+    let mut wrong = Peer::client(body);
+    wrong.written();
+    wrong.done_writing();
+    wrong.send(FrameSpec::pong("p2").with_mask(MASK));
+    wrong.close_well();
+    assert_eq!(wrong.judged().verdict, Verdict::Fail);
+}
+
+#[test]
+fn pongs_for_several_pings_may_answer_only_the_last() {
+    let mut peer = Peer::client(
+        r#"steps = [
+  { send = [{ opcode = "ping", payload = "a" }, { opcode = "ping", payload = "b" }] },
+  { expect = { pongs_for = ["a", "b"] } },
+]"#,
+    );
+    assert_eq!(
+        peer.written_frames(),
+        [(Opcode::Ping, b"a".to_vec()), (Opcode::Ping, b"b".to_vec())]
+    );
+    peer.done_writing();
+    peer.send(FrameSpec::pong("b").with_mask(MASK));
+    peer.close_well();
+    assert_eq!(peer.judged().verdict, Verdict::Pass);
+}
+
+#[test]
+fn a_close_expectation_is_met_by_the_peers_close_frame_which_the_harness_answers() {
+    let mut peer = Peer::client(
+        r#"steps = [
+  { close = 1000 },
+  { expect = { close = [1000] } },
+]"#,
+    );
+    assert_eq!(peer.written_frames(), [(Opcode::Close, vec![3, 232])]);
+    peer.done_writing();
+    peer.send(FrameSpec::close(Some(1000), b"").with_mask(MASK));
+    // The harness had sent its close already: nothing more to write but the end of TCP.
+    assert!(matches!(peer.action(), Some(Action::Shutdown)));
+    peer.done_writing();
+    peer.input(Input::Closed(None));
+    peer.finished();
+    let result = peer.judged();
+    assert_eq!(result.verdict, Verdict::Pass, "{}", result.actual);
+    assert!(result.close.clean);
+}
+
+#[test]
+fn one_of_takes_the_first_alternative_that_matches_and_its_rank() {
+    let mut peer = Peer::client(
+        r#"steps = [
+  { send = { opcode = "text", payload = "x" } },
+  { expect = { one_of = [
+    { expect = ["echo"], verdict = "ok" },
+    { expect = [{ message = { opcode = "text", payload = "y" } }], verdict = "non-strict" },
+  ] } },
+]"#,
+    );
+    peer.written();
+    peer.done_writing();
+    peer.send(FrameSpec::text("y").with_mask(MASK));
+    peer.close_well();
+    let result = peer.judged();
+    assert_eq!(result.verdict, Verdict::NonStrict, "{}", result.actual);
+    assert!(result.notes.iter().any(|n| n.contains("less preferred")));
+}
