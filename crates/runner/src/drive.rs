@@ -19,8 +19,8 @@ use crate::{
     Target,
     conn::Recorder,
     interpret::{
-        Action, Input, Interpreter, Record, request_for, response_cut_short, response_invalid,
-        response_too_slow,
+        Action, ClientHello, Input, Interpreter, Record, request_for, response_cut_short,
+        response_invalid, response_too_slow,
     },
     judge::{self, Timing},
     outgoing::Outgoing,
@@ -121,16 +121,13 @@ pub async fn run_client_case(
         head,
         leftover,
     } = accepted;
-    let mut interpreter = Interpreter::client(
-        case,
-        settings,
-        recorder.clone(),
-        start,
-        &request,
-        &head,
+    let hello = ClientHello {
+        request: &request,
+        head: &head,
         leftover,
         seen_before,
-    );
+    };
+    let mut interpreter = Interpreter::client(case, settings, recorder.clone(), start, hello);
     let run = drive(&mut interpreter, reader, writer);
     let timed_out = deadline_passed(case, settings, run).await;
     judged(

@@ -43,7 +43,10 @@ use wsspec_wire::{Opcode, deflate::Compressor};
 use self::{inbox::Inbox, opening::Opening, program::Program};
 pub use self::{
     inbox::{EVENT_COST, Incoming, READ_BUDGET},
-    opening::{head_text, request_for, response_cut_short, response_invalid, response_too_slow},
+    opening::{
+        ClientHello, head_text, request_for, response_cut_short, response_invalid,
+        response_too_slow,
+    },
     record::{Fact, MAX_OBSERVED, Record},
 };
 use crate::{

@@ -23,11 +23,24 @@ use crate::{
     outgoing::Outgoing,
 };
 
+/// A client's opening handshake, as it arrived.
+#[derive(Debug)]
+pub struct ClientHello<'a> {
+    /// The request, parsed.
+    pub request: &'a Request,
+    /// The request head as it came.
+    pub head: &'a [u8],
+    /// What followed the head in the same reads (frames sent early).
+    pub leftover: Vec<u8>,
+    /// Whether the client already used this request's key on another connection.
+    pub seen_before: bool,
+}
+
 /// The handshake under way.
 #[derive(Debug)]
 pub(super) enum Opening {
     /// The harness is the client: its request, then the server's answer.
-    Request(Box<AwaitResponse>),
+    Request(AwaitResponse),
     /// The harness is the server: its response is being written; then the frames start with these
     /// bytes, which came with the request.
     Response { leftover: Vec<u8> },
@@ -161,14 +174,14 @@ impl Interpreter {
             HandshakeExpect::Upgrade => None,
             HandshakeExpect::Refuse(refusal) => Some(refusal.clone()),
         };
-        self.phase = Phase::Opening(Box::new(Opening::Request(Box::new(AwaitResponse {
+        self.phase = Phase::Opening(Box::new(Opening::Request(AwaitResponse {
             head,
             offer,
             refusal,
             until: None,
             response: HeadReader::response(),
             ended: None,
-        }))));
+        })));
         self.advance();
     }
 
@@ -178,20 +191,21 @@ impl Interpreter {
         self.phase = Phase::Done;
     }
 
-    /// The interpreter of a client case, for a client that connected and sent `request` (its head as it
-    /// came, then `leftover`, what followed it in the same reads). `seen_before` tells whether the client
-    /// already used this request's key on another connection.
-    #[allow(clippy::too_many_arguments)]
+    /// The interpreter of a client case, for a client that connected and sent the opening handshake
+    /// `hello` describes.
     pub fn client(
         case: &Case,
         settings: &CaseSettings,
         recorder: Recorder,
         now: Instant,
-        request: &Request,
-        head: &[u8],
-        leftover: Vec<u8>,
-        seen_before: bool,
+        hello: ClientHello<'_>,
     ) -> Interpreter {
+        let ClientHello {
+            request,
+            head,
+            leftover,
+            seen_before,
+        } = hello;
         let mut this = Interpreter::new(case, Role::Client, settings, recorder, now);
         this.connected = true;
         this.recorder
@@ -326,7 +340,7 @@ impl Interpreter {
         let Opening::Request(request) = *opening else {
             return false;
         };
-        self.answered(*request, answer);
+        self.answered(request, answer);
         true
     }
 

@@ -43,6 +43,16 @@ Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n
     (value, head)
 }
 
+/// A fresh client handshake with nothing behind it.
+fn hello<'a>(request: &'a Request, head: &'a [u8]) -> super::ClientHello<'a> {
+    super::ClientHello {
+        request,
+        head,
+        leftover: Vec::new(),
+        seen_before: false,
+    }
+}
+
 /// The peer, played by hand: the interpreter and the time.
 struct Peer {
     it: Interpreter,
@@ -64,10 +74,7 @@ impl Peer {
             &settings(),
             recorder.clone(),
             start,
-            &request,
-            &head,
-            Vec::new(),
-            false,
+            hello(&request, &head),
         );
         let mut peer = Peer {
             it,
@@ -502,10 +509,7 @@ fn a_wrong_client_handshake_is_recorded_and_no_step_runs() {
         &settings(),
         Recorder::new(start),
         start,
-        &request,
-        &head,
-        Vec::new(),
-        false,
+        hello(&request, &head),
     );
     assert!(matches!(it.poll_action(), Some(Action::Write { .. })));
     it.handle(start, Input::Written(Ok(())));
