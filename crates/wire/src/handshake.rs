@@ -188,7 +188,7 @@ pub enum HeadError {
 pub fn parse_response(buf: &[u8]) -> Result<Parsed<Response>, HeadError> {
     let mut headers = [httparse::EMPTY_HEADER; MAX_HEADERS];
     let mut head = httparse::Response::new(&mut headers);
-    let Some(len) = head_len(head.parse(buf), buf.len())? else {
+    let Some(len) = head_len(head.parse(within_limit(buf)), buf.len())? else {
         return Ok(Parsed::Incomplete);
     };
     let value = Response {
@@ -204,7 +204,7 @@ pub fn parse_response(buf: &[u8]) -> Result<Parsed<Response>, HeadError> {
 pub fn parse_request(buf: &[u8]) -> Result<Parsed<Request>, HeadError> {
     let mut headers = [httparse::EMPTY_HEADER; MAX_HEADERS];
     let mut head = httparse::Request::new(&mut headers);
-    let Some(len) = head_len(head.parse(buf), buf.len())? else {
+    let Some(len) = head_len(head.parse(within_limit(buf)), buf.len())? else {
         return Ok(Parsed::Incomplete);
     };
     let value = Request {
@@ -318,6 +318,12 @@ fn head_bytes(start_line: &str, headers: &[(String, String)]) -> Vec<u8> {
 }
 
 /// The head's length if complete, `None` if more bytes are needed, or why it will never parse.
+/// The part of `buf` a head may occupy, and one byte more: the parser never looks past it, so a
+/// long head is `TooLarge` (not `TooManyHeaders` further on) however its bytes were split into reads.
+fn within_limit(buf: &[u8]) -> &[u8] {
+    &buf[..buf.len().min(MAX_HEAD_BYTES + 1)]
+}
+
 fn head_len(status: httparse::Result<usize>, buf_len: usize) -> Result<Option<usize>, HeadError> {
     match status {
         Ok(httparse::Status::Complete(len)) if len <= MAX_HEAD_BYTES => Ok(Some(len)),
@@ -499,6 +505,21 @@ mod tests {
         long.extend(b"\r\n\r\n");
         assert_eq!(
             parse_request(&long),
+            Err(HeadError::TooLarge(MAX_HEAD_BYTES))
+        );
+
+        // a 1 MiB block of 1 KiB fields is too large whether it is parsed at 4 KiB or all at once:
+        // its 129th field lies past the limit
+        let mut block = b"HTTP/1.1 101 Switching Protocols\r\n".to_vec();
+        while block.len() < 1 << 20 {
+            block.extend(format!("X-Filler: {}\r\n", "f".repeat(1000)).bytes());
+        }
+        let at_4_kib = (1..)
+            .map(|reads| parse_response(&block[..(reads * 4096).min(block.len())]))
+            .find(|parsed| *parsed != Ok(Parsed::Incomplete));
+        assert_eq!(at_4_kib, Some(Err(HeadError::TooLarge(MAX_HEAD_BYTES))));
+        assert_eq!(
+            parse_response(&block),
             Err(HeadError::TooLarge(MAX_HEAD_BYTES))
         );
     }
