@@ -19,8 +19,8 @@ use crate::{
     Target,
     conn::Recorder,
     interpret::{
-        Action, ClientHello, Input, Interpreter, Record, request_for, response_cut_short,
-        response_invalid, response_too_slow,
+        Action, ClientHello, Input, Interpreter, READ_CHUNK, Record, request_for,
+        response_cut_short, response_invalid, response_too_slow,
     },
     judge::{self, Timing},
     outgoing::Outgoing,
@@ -61,9 +61,6 @@ pub struct Accepted {
     /// What followed the head in the same reads (frames the client sent early).
     pub leftover: Vec<u8>,
 }
-
-/// How much each read asks for.
-const READ_CHUNK: usize = 64 * 1024;
 
 /// Runs one case against a server and returns its result. Never fails: problems become verdicts.
 pub async fn run_server_case(
@@ -190,7 +187,7 @@ pub fn missing_client_case(case: &Case, run_start: Instant, reason: String) -> C
 async fn drive(interpreter: &mut Interpreter, reader: Reader, writer: Writer) {
     let mut reader = Some(reader);
     let mut writer = Some(writer);
-    let mut buf = Vec::with_capacity(READ_CHUNK);
+    let mut buf = vec![0; READ_CHUNK];
     loop {
         while let Some(action) = interpreter.poll_action() {
             match action {
@@ -215,10 +212,11 @@ async fn drive(interpreter: &mut Interpreter, reader: Reader, writer: Writer) {
             interpreter.handle(Instant::now(), Input::Timer);
             continue;
         }
-        let reading = reader.is_some() && interpreter.wants_input();
+        let size = interpreter.read_size();
+        let reading = reader.is_some() && size > 0;
         let wake = interpreter.wake();
         tokio::select! {
-            read = read_some(&mut reader, &mut buf), if reading => {
+            read = read_some(&mut reader, &mut buf[..size]), if reading => {
                 feed(interpreter, read, &mut reader, &buf);
             }
             () = sleep_until(wake), if wake.is_some() => {
@@ -240,7 +238,7 @@ async fn write(
     plan: wsspec_suite::case::WritePlan,
     reader: &mut Option<Reader>,
     writer: &mut Option<Writer>,
-    buf: &mut Vec<u8>,
+    buf: &mut [u8],
 ) {
     let Some(sink) = writer.as_mut() else {
         let gone = Err("the connection is closed".to_owned());
@@ -251,13 +249,14 @@ async fn write(
     let write = out.write_to(sink, plan.chop, delay, &recorder);
     tokio::pin!(write);
     loop {
-        let reading = reader.is_some() && interpreter.wants_input();
+        let size = interpreter.read_size();
+        let reading = reader.is_some() && size > 0;
         tokio::select! {
             result = &mut write => {
                 let result = result.map_err(|err| err.to_string());
                 return interpreter.handle(Instant::now(), Input::Written(result));
             }
-            read = read_some(reader, buf), if reading => {
+            read = read_some(reader, &mut buf[..size]), if reading => {
                 feed(interpreter, read, reader, buf);
                 if !interpreter.is_writing() {
                     return;
@@ -267,11 +266,10 @@ async fn write(
     }
 }
 
-/// Reads what is there into `buf` (cleared first).
-async fn read_some(reader: &mut Option<Reader>, buf: &mut Vec<u8>) -> std::io::Result<usize> {
-    buf.clear();
+/// Reads what is there into `buf`, at most its length.
+async fn read_some(reader: &mut Option<Reader>, buf: &mut [u8]) -> std::io::Result<usize> {
     match reader.as_mut() {
-        Some(reader) => reader.read_buf(buf).await,
+        Some(reader) => reader.read(buf).await,
         None => std::future::pending().await,
     }
 }

@@ -58,6 +58,12 @@ use crate::{
     outgoing::Outgoing,
 };
 
+/// The most bytes a read of the peer's frames asks for.
+pub const READ_CHUNK: usize = 64 * 1024;
+
+/// The most bytes a read of a handshake response asks for.
+pub const HEAD_READ: usize = 4096;
+
 /// How many of the peer's events one input may handle; past that the interpreter asks for a turn of
 /// its own ([`Interpreter::has_more`]), so that a flood neither starves other cases nor outruns the
 /// clock the deadlines are read from.
@@ -285,11 +291,15 @@ impl Interpreter {
         self.more
     }
 
-    /// Whether the driver should read from the peer now.
-    pub fn wants_input(&self) -> bool {
+    /// How many bytes the driver should read from the peer now, at most (0: none). While the opening
+    /// handshake's response is read, a read is at most [`HEAD_READ`], so a header block over the limit
+    /// is refused after one more small read, not after a large one.
+    pub fn read_size(&self) -> usize {
         match &self.phase {
-            Phase::Opening(opening) => self.writing.is_none() && opening.wants_input(),
-            _ => self.conn.as_ref().is_some_and(|conn| conn.inbox.has_room()),
+            Phase::Opening(opening) if self.writing.is_none() && opening.wants_input() => HEAD_READ,
+            Phase::Opening(_) => 0,
+            _ if self.conn.as_ref().is_some_and(|conn| conn.inbox.has_room()) => READ_CHUNK,
+            _ => 0,
         }
     }
 
