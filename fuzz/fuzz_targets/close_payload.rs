@@ -23,7 +23,7 @@ fuzz_target!(|data: &[u8]| {
                 rest.as_ptr(),
                 "reason is not the payload's own tail"
             );
-            assert_eq!(encode_close_payload(code.0, reason), data);
+            assert_eq!(encode_close_payload(code, reason), data);
             let _ = (
                 code.class(),
                 code.may_be_sent(),

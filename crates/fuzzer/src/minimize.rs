@@ -9,6 +9,8 @@
 //! the scenario rather than on raw steps keeps every candidate well-formed: an expectation never
 //! loses the send it waits for, and a message never loses its last fragment.
 
+use wsspec_wire::Opcode;
+
 use crate::scenario::{Body, Ending, Item, Message, Opening, Scenario, Violation, ViolationKind};
 
 /// The scenarios one simplification away from `scenario`, most reducing first. None equals it.
@@ -170,15 +172,15 @@ fn simpler_messages(message: &Message) -> Vec<Message> {
             push(&|m| merge_fragments(m, i));
         }
     }
-    if message.opcode == 1 {
-        push(&|m| m.opcode = 2);
+    if message.opcode == Opcode::Text {
+        push(&|m| m.opcode = Opcode::Binary);
     }
     if let Body::Bytes(bytes) = &message.body {
         for (start, end) in fragment_halves(message, bytes) {
             push(&|m| remove_range(m, start, end));
         }
     }
-    for body in shorter_bodies(&message.body, message.opcode == 1) {
+    for body in shorter_bodies(&message.body, message.opcode == Opcode::Text) {
         push(&|m| {
             m.body = body.clone();
             let len = m.body.len();
@@ -210,7 +212,7 @@ fn merge_fragments(message: &mut Message, i: usize) {
 /// Byte ranges that halve one fragment each: the first or the second half of its bytes (for text,
 /// whole characters only, so that a character split across fragments stays split).
 fn fragment_halves(message: &Message, bytes: &[u8]) -> Vec<(usize, usize)> {
-    let text = if message.opcode == 1 {
+    let text = if message.opcode == Opcode::Text {
         std::str::from_utf8(bytes).ok()
     } else {
         None
@@ -331,12 +333,12 @@ fn simpler_violations(violation: &Violation) -> Vec<Violation> {
             opcode,
             payload,
         } => {
-            if *opcode == 0 {
+            if *opcode == Opcode::Continuation {
                 // RSV bits on a continuation need a message open; a whole frame needs none.
                 out.push(Violation {
                     kind: ViolationKind::Rsv {
                         rsv: *rsv,
-                        opcode: 2,
+                        opcode: Opcode::Binary,
                         payload: payload.clone(),
                     },
                     open: None,

@@ -63,14 +63,6 @@ const MAX_PIECES: u64 = 64;
 /// RFC 6455 §5.5: the largest control frame payload.
 const CONTROL_MAX: u64 = 125;
 
-/// Opcodes as the case model numbers them.
-const CONTINUATION: u8 = 0;
-const TEXT: u8 = 1;
-const BINARY: u8 = 2;
-const CLOSE: u8 = 8;
-const PING: u8 = 9;
-const PONG: u8 = 10;
-
 /// One connection's worth of fuzzing.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Scenario {
@@ -188,8 +180,8 @@ pub enum Item {
 /// A text or binary message.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Message {
-    /// [`TEXT`] or [`BINARY`].
-    pub opcode: u8,
+    /// [`Opcode::Text`] or [`Opcode::Binary`].
+    pub opcode: Opcode,
     /// The payload (valid UTF-8 for text).
     pub body: Body,
     /// Where the payload is cut into fragments: offsets in `0..=len`, in order, repeats allowed (an
@@ -231,7 +223,7 @@ pub enum Ending {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct CloseEnding {
     /// A code that may be sent (RFC 6455 §7.4).
-    pub code: u16,
+    pub code: CloseCode,
     /// A reason of at most 123 bytes.
     pub reason: String,
     /// The first fragment of a message that the close interrupts (it must not be echoed).
@@ -241,8 +233,8 @@ pub struct CloseEnding {
 /// The first fragment (FIN clear) of a message that stays open.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Fragment {
-    /// [`TEXT`] or [`BINARY`].
-    pub opcode: u8,
+    /// [`Opcode::Text`] or [`Opcode::Binary`].
+    pub opcode: Opcode,
     /// Its payload (ASCII for text).
     pub payload: Vec<u8>,
 }
@@ -345,7 +337,7 @@ impl Scenario {
             // A case file needs a step when the handshake is the standard one: the close that the
             // harness would make anyway, written out.
             Ending::Close(CloseEnding {
-                code: 1000,
+                code: CloseCode::NORMAL,
                 reason: String::new(),
                 open: None,
             })
@@ -406,7 +398,7 @@ impl Scenario {
                 Item::Message(message) => {
                     let mut word = format!(
                         "{}:{}",
-                        opcode_word(message.opcode),
+                        message.opcode.name(),
                         size_class(message.body.len())
                     );
                     if !message.cuts.is_empty() {
@@ -482,7 +474,7 @@ impl Scenario {
                     Some(open) => format!("{}, then ", open.describe()),
                     None => String::new(),
                 };
-                let _ = write!(text, "a close with code {}", close.code);
+                let _ = write!(text, "a close with code {}", close.code.0);
                 if !close.reason.is_empty() {
                     let _ = write!(text, " and a {}-byte reason", close.reason.len());
                 }
@@ -556,18 +548,6 @@ pub fn scenario_seed(seed: u64, index: u64) -> u64 {
     z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
     z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
     z ^ (z >> 31)
-}
-
-fn opcode_word(opcode: u8) -> &'static str {
-    match opcode {
-        CONTINUATION => "continuation",
-        TEXT => "text",
-        BINARY => "binary",
-        CLOSE => "close",
-        PING => "ping",
-        PONG => "pong",
-        _ => "reserved",
-    }
 }
 
 /// The length encodings a size falls in (RFC 6455 §5.2), for shapes.

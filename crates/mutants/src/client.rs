@@ -247,7 +247,9 @@ impl Connection {
     /// What the application sees when the connection ended without a close frame.
     fn dropped(&self) -> Observation {
         match self.defect {
-            ClientDefect::Reports1000AfterDrop => Observation::closed(Some(1000), ""),
+            ClientDefect::Reports1000AfterDrop => {
+                Observation::closed(Some(wsspec_wire::CloseCode::NORMAL.0), "")
+            }
             _ => Observation::abnormal(),
         }
     }
@@ -442,7 +444,7 @@ mod tests {
                 stream.write_all(&encode_frame(&binary)).await.unwrap();
                 let echo = read_frame(&mut stream, &mut buf).await;
                 record(echo);
-                let close = FrameSpec::close(Some(1000), b"done");
+                let close = FrameSpec::close(Some(wsspec_wire::CloseCode::NORMAL), b"done");
                 stream.write_all(&encode_frame(&close)).await.unwrap();
                 let reply = read_frame(&mut stream, &mut buf).await;
                 record(reply);

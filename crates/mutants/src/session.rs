@@ -11,7 +11,7 @@
 
 use wsspec_reference::client::Observation;
 use wsspec_wire::{
-    ClosePayload, DecodeEvent, FrameHeader, FrameSpec, Opcode, Utf8Validator,
+    CloseCode, ClosePayload, DecodeEvent, FrameHeader, FrameSpec, Opcode, RSV1, Utf8Validator,
     deflate::{Agreement, Compressor, Decompressor, Direction, InflateError},
     encode_frame, is_valid_utf8,
 };
@@ -23,16 +23,6 @@ const MAX_CONTROL_LEN: u64 = 125;
 
 /// What [`Defect::TruncatesLongMessages`] cuts an echo down to: the largest 16-bit length.
 const TRUNCATED_LEN: usize = 0xffff;
-
-/// Status code 1002: protocol error.
-const PROTOCOL_ERROR: u16 = 1002;
-/// Status code 1007: invalid payload data (here, text that is not UTF-8).
-const INVALID_PAYLOAD: u16 = 1007;
-/// Status code 1009: message too big.
-const TOO_BIG: u16 = 1009;
-
-/// The RSV1 bit: "Per-Message Compressed" under permessage-deflate.
-const RSV1: u8 = 0b100;
 
 /// The zlib level the mutants compress their echoes at.
 const LEVEL: u32 = 1;
@@ -63,7 +53,7 @@ pub(crate) enum Step {
     /// Fail the connection: send a close frame with this code and reason, then close TCP.
     Fail {
         /// The status code for the close frame.
-        code: u16,
+        code: CloseCode,
         /// A short reason for the close frame.
         reason: &'static str,
     },
@@ -214,11 +204,11 @@ impl Session {
         let defect = self.defect();
         match self.role {
             Role::Server(_) if h.mask.is_none() => {
-                return fail(PROTOCOL_ERROR, "unmasked client frame");
+                return fail(CloseCode::PROTOCOL_ERROR, "unmasked client frame");
             }
             Role::Client(client) => {
                 if h.mask.is_some() && client != ClientDefect::AcceptsMaskedServerFrames {
-                    return fail(PROTOCOL_ERROR, "masked server frame");
+                    return fail(CloseCode::PROTOCOL_ERROR, "masked server frame");
                 }
             }
             Role::Server(_) => {}
@@ -232,7 +222,7 @@ impl Session {
         };
         if h.rsv & !defined != 0 && defect != Defect::AcceptsRsv {
             return fail(
-                PROTOCOL_ERROR,
+                CloseCode::PROTOCOL_ERROR,
                 match self.role {
                     Role::Server(_) => "RSV bits set that no extension defines",
                     Role::Client(_) => "RSV bits set with no extension",
@@ -244,7 +234,7 @@ impl Session {
                 self.frame = Frame::Skip;
                 Step::Continue
             }
-            Opcode::Reserved(_) => fail(PROTOCOL_ERROR, "reserved opcode"),
+            Opcode::Reserved(_) => fail(CloseCode::PROTOCOL_ERROR, "reserved opcode"),
             Opcode::Ping | Opcode::Pong | Opcode::Close => self.control_header(h),
             Opcode::Continuation => self.continuation_header(h),
             Opcode::Text | Opcode::Binary => self.message_header(h),
@@ -256,17 +246,17 @@ impl Session {
         let oversized_allowed =
             defect == Defect::AcceptsOversizedControl && h.opcode == Opcode::Ping;
         if h.payload_len > MAX_CONTROL_LEN && !oversized_allowed {
-            return fail(PROTOCOL_ERROR, "control frame over 125 bytes");
+            return fail(CloseCode::PROTOCOL_ERROR, "control frame over 125 bytes");
         }
         if h.payload_len > MAX_MESSAGE_LEN {
-            return fail(TOO_BIG, "frame too big");
+            return fail(CloseCode::MESSAGE_TOO_BIG, "frame too big");
         }
         if !h.fin {
             let joinable = defect == Defect::AcceptsFragmentedControl
                 && matches!(h.opcode, Opcode::Ping | Opcode::Pong)
                 && self.message.is_none();
             if !joinable {
-                return fail(PROTOCOL_ERROR, "fragmented control frame");
+                return fail(CloseCode::PROTOCOL_ERROR, "fragmented control frame");
             }
             self.message = Some(Message::new(h.opcode));
             self.frame = Frame::Data { fin: false };
@@ -285,11 +275,14 @@ impl Session {
                 self.frame = Frame::Skip;
                 return Step::Continue;
             }
-            return fail(PROTOCOL_ERROR, "continuation frame with no message open");
+            return fail(
+                CloseCode::PROTOCOL_ERROR,
+                "continuation frame with no message open",
+            );
         };
         let have = message.payload.len() as u64;
         if h.payload_len > MAX_MESSAGE_LEN.saturating_sub(have) {
-            return fail(TOO_BIG, "message too big");
+            return fail(CloseCode::MESSAGE_TOO_BIG, "message too big");
         }
         self.frame = Frame::Data { fin: h.fin };
         Step::Continue
@@ -298,10 +291,13 @@ impl Session {
     fn message_header(&mut self, h: &FrameHeader) -> Step {
         let defect = self.defect();
         if self.message.is_some() && defect != Defect::AcceptsNewMessageMidFragment {
-            return fail(PROTOCOL_ERROR, "new message while a fragmented one is open");
+            return fail(
+                CloseCode::PROTOCOL_ERROR,
+                "new message while a fragmented one is open",
+            );
         }
         if h.payload_len > MAX_MESSAGE_LEN && defect != Defect::NoSizeLimit {
-            return fail(TOO_BIG, "message too big");
+            return fail(CloseCode::MESSAGE_TOO_BIG, "message too big");
         }
         // With AcceptsNewMessageMidFragment an open message is dropped here.
         let mut message = Message::new(h.opcode);
@@ -326,7 +322,7 @@ impl Session {
                     let valid =
                         !checked_now || message.utf8.as_mut().is_none_or(|v| v.feed(chunk).is_ok());
                     if !valid {
-                        return fail(INVALID_PAYLOAD, "text message is not UTF-8");
+                        return fail(CloseCode::INVALID_PAYLOAD, "text message is not UTF-8");
                     }
                     message.payload.extend_from_slice(chunk);
                 }
@@ -353,7 +349,7 @@ impl Session {
                 if whole {
                     Step::Continue
                 } else {
-                    fail(INVALID_PAYLOAD, "text frame is not UTF-8")
+                    fail(CloseCode::INVALID_PAYLOAD, "text frame is not UTF-8")
                 }
             }
             Frame::Idle | Frame::Skip | Frame::Data { fin: false } => Step::Continue,
@@ -379,15 +375,17 @@ impl Session {
                 .and_then(|()| deflate.decompressor.finish(&mut sink));
             match result {
                 Ok(()) => message.payload = inflated,
-                Err(InflateError::TooLarge(_)) => return fail(TOO_BIG, "message too big"),
+                Err(InflateError::TooLarge(_)) => {
+                    return fail(CloseCode::MESSAGE_TOO_BIG, "message too big");
+                }
                 Err(InflateError::Corrupt(_)) => {
-                    return fail(PROTOCOL_ERROR, "decompression failed");
+                    return fail(CloseCode::PROTOCOL_ERROR, "decompression failed");
                 }
             }
             if let Some(utf8) = message.utf8.as_mut() {
                 let checked = defect != Defect::AcceptsInvalidUtf8;
                 if checked && utf8.feed(&message.payload).is_err() {
-                    return fail(INVALID_PAYLOAD, "text message is not UTF-8");
+                    return fail(CloseCode::INVALID_PAYLOAD, "text message is not UTF-8");
                 }
             }
         }
@@ -397,7 +395,7 @@ impl Session {
             _ => message.utf8.as_ref().is_some_and(|v| v.finish().is_err()),
         };
         if invalid {
-            return fail(INVALID_PAYLOAD, "text message is not UTF-8");
+            return fail(CloseCode::INVALID_PAYLOAD, "text message is not UTF-8");
         }
         let Message {
             opcode,
@@ -455,21 +453,21 @@ impl Session {
         let (code, reason) = match ClosePayload::parse(payload) {
             ClosePayload::Empty => (None, String::new()),
             ClosePayload::Malformed(_) => {
-                return fail(PROTOCOL_ERROR, "one-byte close payload");
+                return fail(CloseCode::PROTOCOL_ERROR, "one-byte close payload");
             }
             ClosePayload::Code { code, .. }
                 if !code.may_be_sent() && defect != Defect::AcceptsInvalidCloseCodes =>
             {
-                return fail(PROTOCOL_ERROR, "close code that may not be sent");
+                return fail(CloseCode::PROTOCOL_ERROR, "close code that may not be sent");
             }
             ClosePayload::Code { reason, .. } if !is_valid_utf8(reason) => {
-                return fail(INVALID_PAYLOAD, "close reason is not UTF-8");
+                return fail(CloseCode::INVALID_PAYLOAD, "close reason is not UTF-8");
             }
             ClosePayload::Code { code, reason } => {
-                (Some(code.0), String::from_utf8_lossy(reason).into_owned())
+                (Some(code), String::from_utf8_lossy(reason).into_owned())
             }
         };
-        let observation = Observation::closed(code, reason);
+        let observation = Observation::closed(code.map(u16::from), reason);
         match defect {
             Defect::NoCloseReply => Step::Closed {
                 reply: None,
@@ -486,7 +484,7 @@ impl Session {
 }
 
 /// The step that fails the connection with `code`.
-fn fail(code: u16, reason: &'static str) -> Step {
+fn fail(code: CloseCode, reason: &'static str) -> Step {
     Step::Fail { code, reason }
 }
 
@@ -541,7 +539,7 @@ mod tests {
                 FrameSpec::ping("p"),
                 FrameSpec::continuation("cd"),
                 FrameSpec::pong("unsolicited"),
-                FrameSpec::close(Some(1000), b"bye"),
+                FrameSpec::close(Some(CloseCode::NORMAL), b"bye"),
             ],
         );
         assert_eq!(
@@ -550,7 +548,10 @@ mod tests {
                 send(FrameSpec::pong("p")),
                 send(FrameSpec::text("abcd")),
                 Step::Closed {
-                    reply: Some(encode_frame(&FrameSpec::close(Some(1000), b""))),
+                    reply: Some(encode_frame(&FrameSpec::close(
+                        Some(CloseCode::NORMAL),
+                        b""
+                    ))),
                     close_tcp: true,
                     observation: Observation::closed(Some(1000), "bye"),
                 }
@@ -565,10 +566,22 @@ mod tests {
             Defect::None,
             &[FrameSpec::text(&b"ok\xff"[..]).with_fin(false)],
         );
-        assert_eq!(steps, [fail(INVALID_PAYLOAD, "text message is not UTF-8")]);
+        assert_eq!(
+            steps,
+            [fail(
+                CloseCode::INVALID_PAYLOAD,
+                "text message is not UTF-8"
+            )]
+        );
         // a message ending inside a code point fails at its end
         let steps = run_server(Defect::None, &[FrameSpec::text(&b"\xe2\x82"[..])]);
-        assert_eq!(steps, [fail(INVALID_PAYLOAD, "text message is not UTF-8")]);
+        assert_eq!(
+            steps,
+            [fail(
+                CloseCode::INVALID_PAYLOAD,
+                "text message is not UTF-8"
+            )]
+        );
     }
 
     #[test]
@@ -577,7 +590,10 @@ mod tests {
         let mut wire = encode_frame(&FrameSpec::text("hi"));
         let (_, event) = FrameDecoder::new().decode(&mut wire);
         let step = session.on_event(event.unwrap());
-        assert_eq!(step, fail(PROTOCOL_ERROR, "unmasked client frame"));
+        assert_eq!(
+            step,
+            fail(CloseCode::PROTOCOL_ERROR, "unmasked client frame")
+        );
     }
 
     #[test]
@@ -586,13 +602,13 @@ mod tests {
         huge.declared_len = Some(MAX_MESSAGE_LEN + 1);
         assert_eq!(
             run_server(Defect::None, &[huge]),
-            [fail(TOO_BIG, "message too big")]
+            [fail(CloseCode::MESSAGE_TOO_BIG, "message too big")]
         );
         let mut ping = FrameSpec::ping("");
         ping.declared_len = Some(u64::MAX);
         assert_eq!(
             run_server(Defect::AcceptsOversizedControl, &[ping]),
-            [fail(TOO_BIG, "frame too big")]
+            [fail(CloseCode::MESSAGE_TOO_BIG, "frame too big")]
         );
     }
 
@@ -685,7 +701,7 @@ mod tests {
     fn close_frames_are_echoed_and_observed() {
         let steps = run_client(
             ClientDefect::None,
-            &[FrameSpec::close(Some(4000), "bye ✓".as_bytes())],
+            &[FrameSpec::close(Some(CloseCode(4000)), "bye ✓".as_bytes())],
         );
         let [
             Step::Closed {
@@ -721,10 +737,19 @@ mod tests {
     #[test]
     fn invalid_close_frames_fail() {
         let cases = [
-            (FrameSpec::close(None, b"x"), PROTOCOL_ERROR),
-            (FrameSpec::close(Some(999), b""), PROTOCOL_ERROR),
-            (FrameSpec::close(Some(1005), b""), PROTOCOL_ERROR),
-            (FrameSpec::close(Some(1000), b"\xff"), INVALID_PAYLOAD),
+            (FrameSpec::close(None, b"x"), CloseCode::PROTOCOL_ERROR),
+            (
+                FrameSpec::close(Some(CloseCode(999)), b""),
+                CloseCode::PROTOCOL_ERROR,
+            ),
+            (
+                FrameSpec::close(Some(CloseCode::NO_STATUS_RECEIVED), b""),
+                CloseCode::PROTOCOL_ERROR,
+            ),
+            (
+                FrameSpec::close(Some(CloseCode::NORMAL), b"\xff"),
+                CloseCode::INVALID_PAYLOAD,
+            ),
         ];
         for (frame, code) in cases {
             let steps = run_client(ClientDefect::None, std::slice::from_ref(&frame));
@@ -738,7 +763,7 @@ mod tests {
     #[test]
     fn protocol_violations_fail_with_1002() {
         let violations = [
-            vec![FrameSpec::text("a").with_rsv(4)],
+            vec![FrameSpec::text("a").with_rsv(RSV1)],
             vec![FrameSpec::new(Opcode::Reserved(3), "a")],
             vec![FrameSpec::new(Opcode::Reserved(11), "")],
             vec![FrameSpec::ping("a").with_fin(false)],
@@ -753,7 +778,7 @@ mod tests {
                 matches!(
                     steps[..],
                     [Step::Fail {
-                        code: PROTOCOL_ERROR,
+                        code: CloseCode::PROTOCOL_ERROR,
                         ..
                     }]
                 ),
@@ -775,9 +800,21 @@ mod tests {
             ClientDefect::None,
             &[FrameSpec::text(&b"ok\xff"[..]).with_fin(false)],
         );
-        assert_eq!(steps, [fail(INVALID_PAYLOAD, "text message is not UTF-8")]);
+        assert_eq!(
+            steps,
+            [fail(
+                CloseCode::INVALID_PAYLOAD,
+                "text message is not UTF-8"
+            )]
+        );
         let steps = run_client(ClientDefect::None, &[FrameSpec::text(&b"\xe2\x82"[..])]);
-        assert_eq!(steps, [fail(INVALID_PAYLOAD, "text message is not UTF-8")]);
+        assert_eq!(
+            steps,
+            [fail(
+                CloseCode::INVALID_PAYLOAD,
+                "text message is not UTF-8"
+            )]
+        );
     }
 
     #[test]
@@ -786,7 +823,7 @@ mod tests {
         huge.declared_len = Some(u64::MAX);
         assert_eq!(
             run_client(ClientDefect::None, &[huge]),
-            [fail(TOO_BIG, "message too big")]
+            [fail(CloseCode::MESSAGE_TOO_BIG, "message too big")]
         );
         let mut more = FrameSpec::continuation("");
         more.declared_len = Some(MAX_MESSAGE_LEN);
@@ -794,6 +831,6 @@ mod tests {
             ClientDefect::None,
             &[FrameSpec::binary("abc").with_fin(false), more],
         );
-        assert_eq!(steps, [fail(TOO_BIG, "message too big")]);
+        assert_eq!(steps, [fail(CloseCode::MESSAGE_TOO_BIG, "message too big")]);
     }
 }

@@ -11,8 +11,8 @@ use tokio::net::TcpStream;
 use tokio::time::timeout;
 use wsspec_mutants::{Defect, spawn};
 use wsspec_wire::{
-    DecodeEvent, FrameDecoder, FrameSpec, Opcode, Parsed, Request, accept_key, encode_frame,
-    encode_frame_into, parse_response,
+    CloseCode, DecodeEvent, FrameDecoder, FrameSpec, Opcode, Parsed, Request, accept_key,
+    encode_frame, encode_frame_into, parse_response,
 };
 
 /// How long a silent server is given before the test calls it silent.
@@ -151,7 +151,7 @@ fn pong(payload: impl Into<Vec<u8>>) -> Seen {
 }
 
 fn close_1000() -> FrameSpec {
-    FrameSpec::close(Some(1000), b"")
+    FrameSpec::close(Some(CloseCode::NORMAL), b"")
 }
 
 #[tokio::test]
@@ -199,8 +199,11 @@ async fn correct_server_fails_bad_input() {
         (&[FrameSpec::text(&b"ok\xc3"[..])], 1007),
         (&[FrameSpec::text(&b"\xff"[..]).with_fin(false)], 1007),
         (&[FrameSpec::close(None, b"\x03")], 1002),
-        (&[FrameSpec::close(Some(1005), b"")], 1002),
-        (&[FrameSpec::close(Some(1000), b"\xff")], 1007),
+        (
+            &[FrameSpec::close(Some(CloseCode::NO_STATUS_RECEIVED), b"")],
+            1002,
+        ),
+        (&[FrameSpec::close(Some(CloseCode::NORMAL), b"\xff")], 1007),
         (&[too_big], 1009),
     ];
     for (frames, code) in cases {

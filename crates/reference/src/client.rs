@@ -56,13 +56,6 @@ use url::Url;
 /// The agent name the built-in client driver reports under by default.
 pub const CLIENT_AGENT: &str = "wsspec-reference-client";
 
-/// The close code an application sees when the closing frame had no status code (RFC 6455 §7.1.5).
-pub const NO_STATUS_RECEIVED: u16 = 1005;
-
-/// The close code an application sees when the connection ended without a close frame
-/// (RFC 6455 §7.1.5).
-pub const ABNORMAL_CLOSURE: u16 = 1006;
-
 /// The largest message and frame the tungstenite driver accepts: section 9 sends up to 16 MiB.
 pub const MAX_MESSAGE_SIZE: usize = 64 << 20;
 
@@ -114,7 +107,7 @@ impl Observation {
     /// application sees as 1005.
     pub fn closed(code: Option<u16>, reason: impl Into<String>) -> Self {
         Observation {
-            code: Some(code.unwrap_or(NO_STATUS_RECEIVED)),
+            code: Some(code.unwrap_or(wsspec_wire::CloseCode::NO_STATUS_RECEIVED.0)),
             reason: reason.into(),
             clean: true,
         }
@@ -123,7 +116,7 @@ impl Observation {
     /// The connection ended without a close handshake: 1006, not clean.
     pub fn abnormal() -> Self {
         Observation {
-            code: Some(ABNORMAL_CLOSURE),
+            code: Some(wsspec_wire::CloseCode::ABNORMAL_CLOSURE.0),
             reason: String::new(),
             clean: false,
         }

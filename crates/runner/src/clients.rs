@@ -43,7 +43,7 @@ use wsspec_suite::{
     autobahn::AgentExclusions,
     results::{CaseResult, Observation, RunResults, SCHEMA_VERSION, Target},
 };
-use wsspec_wire::{FrameSpec, Request, Response, encode_frame};
+use wsspec_wire::{CloseCode, FrameSpec, Request, Response, encode_frame};
 
 use tokio_rustls::TlsAcceptor;
 
@@ -567,7 +567,10 @@ async fn control_reply(
     if let Some(text) = message {
         bytes.extend(encode_frame(&FrameSpec::text(text.as_bytes())));
     }
-    bytes.extend(encode_frame(&FrameSpec::close(Some(1000), b"")));
+    bytes.extend(encode_frame(&FrameSpec::close(
+        Some(CloseCode::NORMAL),
+        b"",
+    )));
     writer.write_all(&bytes).await?;
     writer.shutdown().await?;
     let mut sink = [0u8; 1024];

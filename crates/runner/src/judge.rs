@@ -31,7 +31,7 @@ use wsspec_suite::{
     Level, Role,
     results::{CloseBehavior, CloseInfo, Data, Side, Verdict},
 };
-use wsspec_wire::{CloseCode, ClosePayload};
+use wsspec_wire::{CloseCode, ClosePayload, Opcode};
 
 /// Something the peer did, after reassembly.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -39,7 +39,7 @@ pub enum Observed {
     /// A complete data message.
     Message {
         /// The opcode of its first frame.
-        opcode: u8,
+        opcode: Opcode,
         /// The reassembled payload's length, digest and first bytes.
         body: Body,
     },
@@ -60,8 +60,7 @@ impl fmt::Display for Observed {
         match self {
             Observed::Message { opcode, body } => write!(
                 f,
-                "{} message of {} bytes {}",
-                wsspec_suite::case::opcode_name(*opcode),
+                "{opcode} message of {} bytes {}",
                 body.len,
                 preview(&body.head)
             ),
@@ -99,7 +98,7 @@ pub struct Ending {
     /// Close and TCP facts.
     pub info: CloseInfo,
     /// The codes a `fail` expectation asked for, if the case expected the peer to fail the connection.
-    pub fail_codes: Option<Vec<u16>>,
+    pub fail_codes: Option<Vec<CloseCode>>,
     /// Whether the harness gave up waiting for the peer's close frame.
     pub close_timed_out: bool,
     /// Whether the harness gave up waiting for the peer to close TCP.
@@ -113,32 +112,32 @@ pub struct Ending {
 /// Judges how the connection closed: Autobahn's `behaviorClose`, with the RFC's levels.
 pub fn judge_close(ending: &Ending, notes: &mut Vec<String>) -> (CloseBehavior, Verdict) {
     let info = &ending.info;
+    let peer_code = info.peer_code.map(CloseCode);
+    let harness_code = info.harness_code.map(CloseCode);
     if let Some(codes) = &ending.fail_codes {
-        let accepted = match info.peer_code {
+        let accepted = match peer_code {
             None => true,
-            Some(code) => code == 1000 || Some(code) == info.harness_code,
+            Some(code) => code == CloseCode::NORMAL || Some(code) == harness_code,
         };
-        let wanted = info.peer_code.is_some_and(|code| codes.contains(&code));
+        let wanted = peer_code.is_some_and(|code| codes.contains(&code));
         if ending.answered_harness_close && accepted && !wanted {
             notes.push(format!(
                 "the peer answered the harness's close frame as a valid one ({}) instead of failing the connection",
-                info.peer_code.map_or("an empty close".to_owned(), |code| CloseCode(code).to_string())
+                peer_code.map_or("an empty close".to_owned(), |code| code.to_string())
             ));
             return (CloseBehavior::WrongCode, Verdict::Fail);
         }
-        match info.peer_code {
-            Some(code) if !CloseCode(code).may_be_sent() => {
+        match peer_code {
+            Some(code) if !code.may_be_sent() => {
                 notes.push(format!(
-                    "the peer closed with {}, a code that may not be sent (§7.4.1)",
-                    CloseCode(code)
+                    "the peer closed with {code}, a code that may not be sent (§7.4.1)"
                 ));
                 return (CloseBehavior::WrongCode, Verdict::Fail);
             }
             Some(code) if !codes.is_empty() && !codes.contains(&code) => {
                 notes.push(format!(
-                    "the peer failed the connection with {} where {} fits; §7.1.7 asks for an appropriate status code (SHOULD)",
-                    CloseCode(code),
-                    codes.iter().map(|c| CloseCode(*c).to_string()).collect::<Vec<_>>().join(" or ")
+                    "the peer failed the connection with {code} where {} fits; §7.1.7 asks for an appropriate status code (SHOULD)",
+                    codes.iter().map(ToString::to_string).collect::<Vec<_>>().join(" or ")
                 ));
                 return (CloseBehavior::WrongCode, Verdict::NonStrict);
             }
@@ -164,18 +163,16 @@ pub fn judge_close(ending: &Ending, notes: &mut Vec<String>) -> (CloseBehavior, 
             notes.push(why.into());
             return (CloseBehavior::Unclean, Verdict::Fail);
         }
-        if let Some(code) = info.peer_code {
-            if !CloseCode(code).may_be_sent() {
+        if let Some(code) = peer_code {
+            if !code.may_be_sent() {
                 notes.push(format!(
-                    "the peer answered with {}, a code that may not be sent (§7.4.1)",
-                    CloseCode(code)
+                    "the peer answered with {code}, a code that may not be sent (§7.4.1)"
                 ));
                 return (CloseBehavior::WrongCode, Verdict::Fail);
             }
-            if Some(code) != info.harness_code && code != 1000 {
+            if Some(code) != harness_code && code != CloseCode::NORMAL {
                 notes.push(format!(
-                    "the peer answered the close with {}; §5.5.1 says an endpoint typically echoes the code it received",
-                    CloseCode(code)
+                    "the peer answered the close with {code}; §5.5.1 says an endpoint typically echoes the code it received"
                 ));
             }
         }
@@ -204,10 +201,9 @@ pub fn overall(level: Level, behavior: Verdict, close: Verdict) -> Verdict {
 
 #[cfg(test)]
 mod tests {
-    use super::peer::RSV1;
     use super::*;
     use wsspec_suite::case::{AltVerdict, Alternative, Expect, FrameMatch, Payload};
-    use wsspec_wire::{FrameHeader, LengthForm, Opcode, deflate::Direction};
+    use wsspec_wire::{FrameHeader, LengthForm, RSV1, RSV2, deflate::Direction};
 
     fn header(fin: bool, opcode: Opcode, len: u64) -> FrameHeader {
         FrameHeader {
@@ -312,26 +308,26 @@ mod tests {
             Some(Observed::Violation(Violation::DoesNotInflate(_)))
         ));
         let mut rsv2 = header(true, Opcode::Text, 0);
-        rsv2.rsv = 0b010;
+        rsv2.rsv = RSV2;
         assert!(
             frame(&mut peer, &rsv2, b"")
-                == Some(Observed::Violation(Violation::RsvUndefinedByDeflate(0b010)))
+                == Some(Observed::Violation(Violation::RsvUndefinedByDeflate(RSV2)))
         );
         // Without the agreement, RSV1 is a violation as in section 3.
         let mut plain = PeerStream::new(Role::Server);
         assert!(
             frame(&mut plain, &first, &compressed)
-                == Some(Observed::Violation(Violation::RsvWithoutExtension(0b100)))
+                == Some(Observed::Violation(Violation::RsvWithoutExtension(RSV1)))
         );
     }
 
     fn outbox(items: &[&[u8]]) -> Outbox {
-        items.iter().map(|p| (1, Body::of(p))).collect()
+        items.iter().map(|p| (Opcode::Text, Body::of(p))).collect()
     }
 
     fn text(p: &[u8]) -> Observed {
         Observed::Message {
-            opcode: 1,
+            opcode: Opcode::Text,
             body: Body::of(p),
         }
     }
@@ -360,11 +356,11 @@ mod tests {
     fn ranked_alternatives_pick_the_first_that_matches() {
         let expect = Expect::OneOf(vec![
             Alternative {
-                expect: vec![Expect::Echo, Expect::Fail(vec![1002])],
+                expect: vec![Expect::Echo, Expect::Fail(vec![CloseCode::PROTOCOL_ERROR])],
                 verdict: AltVerdict::Ok,
             },
             Alternative {
-                expect: vec![Expect::Fail(vec![1002])],
+                expect: vec![Expect::Fail(vec![CloseCode::PROTOCOL_ERROR])],
                 verdict: AltVerdict::NonStrict,
             },
         ]);
@@ -421,7 +417,7 @@ mod tests {
             Some(MatchOutcome::Failed(_))
         ));
         let m = Matcher::new(&Expect::Message(FrameMatch {
-            opcode: 1,
+            opcode: Opcode::Text,
             payload: Payload::Text("x".into()),
         }));
         assert!(
@@ -474,7 +470,7 @@ mod tests {
                 peer_code: Some(1000),
                 ..clean.info.clone()
             },
-            fail_codes: Some(vec![1002]),
+            fail_codes: Some(vec![CloseCode::PROTOCOL_ERROR]),
             ..clean.clone()
         };
         assert_eq!(
@@ -489,7 +485,7 @@ mod tests {
                 tcp_closed_by: Some(Side::Peer),
                 ..CloseInfo::default()
             },
-            fail_codes: Some(vec![1002]),
+            fail_codes: Some(vec![CloseCode::PROTOCOL_ERROR]),
             ..clean
         };
         assert_eq!(

@@ -11,11 +11,12 @@ mod payload;
 
 use std::fmt;
 
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Deserializer, Serialize};
+use wsspec_wire::{CloseCode, Opcode};
 
 use crate::handshake::{DeflateSpec, Handshake, HandshakeExpect, Needs};
 
-pub use self::expect::{AltVerdict, Alternative, Expect, FrameMatch, opcode_name};
+pub use self::expect::{AltVerdict, Alternative, Expect, FrameMatch};
 pub use self::payload::Payload;
 
 /// A case id such as `1.1.8` or `2.10`: dot-separated numbers, ordered numerically.
@@ -290,22 +291,28 @@ impl Case {
 }
 
 /// What a client's application must report about the close (`observe = { code = 1006, clean = false }`).
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ObserveSpec {
     /// The close code.
-    pub code: Option<u16>,
+    #[serde(default, deserialize_with = "optional_close_code")]
+    pub code: Option<CloseCode>,
     /// Whether the close was clean.
     pub clean: Option<bool>,
     /// The close reason.
     pub reason: Option<String>,
 }
 
+/// An optional close code, read as the 16-bit number it is written as.
+fn optional_close_code<'de, D: Deserializer<'de>>(d: D) -> Result<Option<CloseCode>, D::Error> {
+    Ok(Option::<u16>::deserialize(d)?.map(CloseCode))
+}
+
 impl fmt::Display for ObserveSpec {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let mut parts = Vec::new();
         if let Some(code) = self.code {
-            parts.push(format!("code {code}"));
+            parts.push(format!("code {}", code.0));
         }
         if let Some(reason) = &self.reason {
             parts.push(format!("reason {reason:?}"));
@@ -349,10 +356,10 @@ pub enum LengthFormSpec {
 pub struct FrameSpec {
     /// The FIN bit.
     pub fin: bool,
-    /// The three RSV bits as a number, RSV1 = 4, RSV2 = 2, RSV3 = 1.
+    /// The three RSV bits as a number 0..=7: [`wsspec_wire::RSV1`], `RSV2`, `RSV3` or a combination.
     pub rsv: u8,
-    /// The opcode nibble, 0 to 15.
-    pub opcode: u8,
+    /// The opcode, reserved ones included.
+    pub opcode: Opcode,
     /// The masking rule.
     pub mask: MaskSpec,
     /// The payload (before masking).
@@ -386,8 +393,8 @@ pub enum Step {
     },
     /// Send a whole data message, split into frames of `fragment` bytes.
     SendMessage {
-        /// `1` for text, `2` for binary (other opcodes are allowed but unusual).
-        opcode: u8,
+        /// Text or binary (other opcodes are allowed but unusual).
+        opcode: Opcode,
         /// The message payload.
         payload: Payload,
         /// Fragment size in bytes; `None` sends one frame. With permessage-deflate, the size of the
@@ -523,7 +530,7 @@ pub enum ClosePayloadSpec {
     /// A status code and a reason.
     Code {
         /// The status code (anything, including invalid ones).
-        code: u16,
+        code: CloseCode,
         /// The reason bytes.
         reason: Payload,
     },

@@ -12,6 +12,7 @@ use serde::{
     de::{self, MapAccess, Visitor, value::MapAccessDeserializer},
 };
 use toml::Spanned;
+use wsspec_wire::{CloseCode, Opcode};
 
 use crate::case::{
     AltVerdict, Alternative, Case, CaseId, ClosePayloadSpec, Expect, FrameMatch, FrameSpec,
@@ -507,7 +508,7 @@ impl RawClose {
     fn into_spec(self) -> Result<ClosePayloadSpec, String> {
         match self {
             RawClose::Code(code) => Ok(ClosePayloadSpec::Code {
-                code,
+                code: CloseCode(code),
                 reason: Payload::default(),
             }),
             RawClose::Table(CloseTable {
@@ -515,7 +516,7 @@ impl RawClose {
                 reason,
                 payload: None,
             }) => Ok(ClosePayloadSpec::Code {
-                code,
+                code: CloseCode(code),
                 reason: reason
                     .map(|reason| reason.into_built("a close reason"))
                     .transpose()?
@@ -638,7 +639,10 @@ mod tests {
         else {
             panic!()
         };
-        assert_eq!((expect, within_ms), (Expect::Fail(vec![1002]), 500));
+        assert_eq!(
+            (expect, within_ms),
+            (Expect::Fail(vec![CloseCode::PROTOCOL_ERROR]), 500)
+        );
         assert!(step("expect = { fail = [1002], echo = true }").is_err());
         assert!(step("expect = 'pong'").is_err());
     }
@@ -653,7 +657,10 @@ mod tests {
         };
         assert_eq!(alts[0].verdict, AltVerdict::Ok);
         assert_eq!(alts[1].verdict, AltVerdict::NonStrict);
-        assert_eq!(alts[0].expect, vec![Expect::Echo, Expect::Fail(vec![1002])]);
+        assert_eq!(
+            alts[0].expect,
+            vec![Expect::Echo, Expect::Fail(vec![CloseCode::PROTOCOL_ERROR])]
+        );
     }
 
     #[test]
@@ -661,7 +668,7 @@ mod tests {
         let Step::Send { frames, .. } = step("send = { opcode = 11 }").unwrap() else {
             panic!()
         };
-        assert_eq!(frames[0].opcode, 11);
+        assert_eq!(frames[0].opcode, Opcode::Reserved(11));
         assert!(
             step("send = { opcode = 16 }")
                 .unwrap_err()

@@ -15,6 +15,8 @@ use self::handshake::handshake_entries;
 
 use std::fmt::Write as _;
 
+use wsspec_wire::{CloseCode, Opcode};
+
 use crate::{
     DEFAULT_EXPECT_MS,
     case::{
@@ -221,7 +223,7 @@ fn observe_value(observe: &ObserveSpec) -> Value {
     } = observe;
     let mut table = Vec::new();
     if let Some(code) = code {
-        table.push(("code", Value::Int(u64::from(*code))));
+        table.push(("code", Value::Int(u64::from(code.0))));
     }
     if let Some(clean) = clean {
         table.push(("clean", Value::Bool(*clean)));
@@ -271,15 +273,10 @@ fn hex(bytes: &[u8]) -> String {
 }
 
 /// An opcode by name where it has one, else its number.
-fn opcode_value(opcode: u8) -> Value {
+fn opcode_value(opcode: Opcode) -> Value {
     match opcode {
-        0 => Value::str("continuation"),
-        1 => Value::str("text"),
-        2 => Value::str("binary"),
-        8 => Value::str("close"),
-        9 => Value::str("ping"),
-        10 => Value::str("pong"),
-        n => Value::Int(u64::from(n)),
+        Opcode::Reserved(_) => Value::Int(u64::from(opcode.as_u8())),
+        named => Value::str(named.name()),
     }
 }
 
@@ -393,10 +390,10 @@ fn step_value(step: &Step) -> Value {
         Step::Close { payload, write } => {
             let close = match payload {
                 ClosePayloadSpec::Code { code, reason } if *reason == Payload::default() => {
-                    Value::Int(u64::from(*code))
+                    Value::Int(u64::from(code.0))
                 }
                 ClosePayloadSpec::Code { code, reason } => Value::Table(vec![
-                    ("code", Value::Int(u64::from(*code))),
+                    ("code", Value::Int(u64::from(code.0))),
                     ("reason", payload_value(reason)),
                 ]),
                 ClosePayloadSpec::Raw(payload) => {
@@ -437,8 +434,8 @@ fn step_value(step: &Step) -> Value {
     Value::Table(table)
 }
 
-fn codes_value(codes: &[u16]) -> Value {
-    Value::Array(codes.iter().map(|c| Value::Int(u64::from(*c))).collect())
+fn close_codes_value(codes: &[CloseCode]) -> Value {
+    Value::Array(codes.iter().map(|c| Value::Int(u64::from(c.0))).collect())
 }
 
 fn expect_value(expect: &Expect) -> Value {
@@ -457,9 +454,9 @@ fn expect_value(expect: &Expect) -> Value {
             Value::Array(pings.iter().map(payload_value).collect()),
         )]),
         Expect::Fail(codes) if codes.is_empty() => Value::str("fail"),
-        Expect::Fail(codes) => Value::Table(vec![("fail", codes_value(codes))]),
+        Expect::Fail(codes) => Value::Table(vec![("fail", close_codes_value(codes))]),
         Expect::Close(codes) if codes.is_empty() => Value::str("close"),
-        Expect::Close(codes) => Value::Table(vec![("close", codes_value(codes))]),
+        Expect::Close(codes) => Value::Table(vec![("close", close_codes_value(codes))]),
         Expect::Nothing(ms) => Value::Table(vec![("nothing", Value::Int(*ms))]),
         Expect::OneOf(alternatives) => Value::Table(vec![(
             "one_of",
@@ -564,8 +561,8 @@ mod tests {
             Step::Send {
                 frames: vec![FrameSpec {
                     fin: false,
-                    rsv: 5,
-                    opcode: 13,
+                    rsv: wsspec_wire::RSV1 | wsspec_wire::RSV3,
+                    opcode: Opcode::Reserved(13),
                     mask: MaskSpec::Key([1, 2, 3, 4]),
                     payload: Payload::Repeat {
                         pattern: vec![0, 0xff],
@@ -582,7 +579,7 @@ mod tests {
             },
             Step::Close {
                 payload: ClosePayloadSpec::Code {
-                    code: 1000,
+                    code: CloseCode::NORMAL,
                     reason: Payload::Text(String::new()),
                 },
                 write: WritePlan::default(),
@@ -592,7 +589,7 @@ mod tests {
                 write: WritePlan::default(),
             },
             Step::Expect {
-                expect: Expect::Fail(vec![1002, 1007]),
+                expect: Expect::Fail(vec![CloseCode::PROTOCOL_ERROR, CloseCode::INVALID_PAYLOAD]),
                 within_ms: 10,
                 on_timeout: OnTimeout::Pass,
             },

@@ -33,6 +33,39 @@ pub enum CloseCodeClass {
 }
 
 impl CloseCode {
+    /// 1000: normal closure (RFC 6455 §7.4.1).
+    pub const NORMAL: CloseCode = CloseCode(1000);
+    /// 1001: the endpoint is going away, a server going down or a browser leaving the page.
+    pub const GOING_AWAY: CloseCode = CloseCode(1001);
+    /// 1002: the endpoint is terminating the connection due to a protocol error.
+    pub const PROTOCOL_ERROR: CloseCode = CloseCode(1002);
+    /// 1003: the endpoint received a type of data it cannot accept.
+    pub const UNSUPPORTED_DATA: CloseCode = CloseCode(1003);
+    /// 1004: reserved; its meaning might be defined in the future.
+    pub const RESERVED: CloseCode = CloseCode(1004);
+    /// 1005: no status code was present (never sent in a close frame).
+    pub const NO_STATUS_RECEIVED: CloseCode = CloseCode(1005);
+    /// 1006: the connection closed abnormally, without a close frame (never sent in a close frame).
+    pub const ABNORMAL_CLOSURE: CloseCode = CloseCode(1006);
+    /// 1007: a message's data was not consistent with its type, e.g. text that is not UTF-8.
+    pub const INVALID_PAYLOAD: CloseCode = CloseCode(1007);
+    /// 1008: a message violates the endpoint's policy.
+    pub const POLICY_VIOLATION: CloseCode = CloseCode(1008);
+    /// 1009: a message is too big to process.
+    pub const MESSAGE_TOO_BIG: CloseCode = CloseCode(1009);
+    /// 1010: the client expected the server to negotiate an extension it did not.
+    pub const MANDATORY_EXTENSION: CloseCode = CloseCode(1010);
+    /// 1011: the server met an unexpected condition that kept it from fulfilling the request.
+    pub const INTERNAL_ERROR: CloseCode = CloseCode(1011);
+    /// 1012: the service is restarting (registered with IANA after RFC 6455).
+    pub const SERVICE_RESTART: CloseCode = CloseCode(1012);
+    /// 1013: try again later (registered with IANA after RFC 6455).
+    pub const TRY_AGAIN_LATER: CloseCode = CloseCode(1013);
+    /// 1014: bad gateway (registered with IANA after RFC 6455).
+    pub const BAD_GATEWAY: CloseCode = CloseCode(1014);
+    /// 1015: the TLS handshake failed (never sent in a close frame).
+    pub const TLS_HANDSHAKE: CloseCode = CloseCode(1015);
+
     /// The range this code falls in.
     pub fn class(self) -> CloseCodeClass {
         match self.0 {
@@ -60,24 +93,36 @@ impl CloseCode {
 
     /// The code's name, for 1000-1003 and 1005-1015 (1004 is reserved and has none).
     pub fn name(self) -> Option<&'static str> {
-        Some(match self.0 {
-            1000 => "normal closure",
-            1001 => "going away",
-            1002 => "protocol error",
-            1003 => "unsupported data",
-            1005 => "no status received",
-            1006 => "abnormal closure",
-            1007 => "invalid payload data",
-            1008 => "policy violation",
-            1009 => "message too big",
-            1010 => "mandatory extension",
-            1011 => "internal error",
-            1012 => "service restart",
-            1013 => "try again later",
-            1014 => "bad gateway",
-            1015 => "TLS handshake",
+        Some(match self {
+            CloseCode::NORMAL => "normal closure",
+            CloseCode::GOING_AWAY => "going away",
+            CloseCode::PROTOCOL_ERROR => "protocol error",
+            CloseCode::UNSUPPORTED_DATA => "unsupported data",
+            CloseCode::NO_STATUS_RECEIVED => "no status received",
+            CloseCode::ABNORMAL_CLOSURE => "abnormal closure",
+            CloseCode::INVALID_PAYLOAD => "invalid payload data",
+            CloseCode::POLICY_VIOLATION => "policy violation",
+            CloseCode::MESSAGE_TOO_BIG => "message too big",
+            CloseCode::MANDATORY_EXTENSION => "mandatory extension",
+            CloseCode::INTERNAL_ERROR => "internal error",
+            CloseCode::SERVICE_RESTART => "service restart",
+            CloseCode::TRY_AGAIN_LATER => "try again later",
+            CloseCode::BAD_GATEWAY => "bad gateway",
+            CloseCode::TLS_HANDSHAKE => "TLS handshake",
             _ => return None,
         })
+    }
+}
+
+impl From<u16> for CloseCode {
+    fn from(code: u16) -> CloseCode {
+        CloseCode(code)
+    }
+}
+
+impl From<CloseCode> for u16 {
+    fn from(code: CloseCode) -> u16 {
+        code.0
     }
 }
 
@@ -121,9 +166,9 @@ impl<'a> ClosePayload<'a> {
 }
 
 /// A close payload: `code` big-endian, then `reason` (any bytes, any length).
-pub fn encode_close_payload(code: u16, reason: &[u8]) -> Vec<u8> {
+pub fn encode_close_payload(code: CloseCode, reason: &[u8]) -> Vec<u8> {
     let mut out = Vec::with_capacity(2 + reason.len());
-    out.extend(code.to_be_bytes());
+    out.extend(code.0.to_be_bytes());
     out.extend_from_slice(reason);
     out
 }
@@ -200,8 +245,11 @@ mod tests {
     #[test]
     fn encode() {
         // 0f a0 = 4000, "x"
-        assert_eq!(encode_close_payload(4000, b"x"), [0x0f, 0xa0, b'x']);
+        assert_eq!(
+            encode_close_payload(CloseCode(4000), b"x"),
+            [0x0f, 0xa0, b'x']
+        );
         // ff ff = 65535, no reason
-        assert_eq!(encode_close_payload(65535, b""), [0xff, 0xff]);
+        assert_eq!(encode_close_payload(CloseCode(65535), b""), [0xff, 0xff]);
     }
 }

@@ -21,10 +21,19 @@
 
 use std::fmt;
 
+use crate::close::CloseCode;
 use crate::mask::apply_mask;
 
 /// The longest possible frame header: 2 fixed bytes, 8 of extended length and a 4-byte mask key.
 pub const MAX_HEADER_LEN: usize = 14;
+
+/// RSV1, the first reserved bit of a header's `rsv` field (RFC 6455 §5.2): 0b100. permessage-deflate
+/// (RFC 7692 §6) uses it as the "Per-Message Compressed" bit.
+pub const RSV1: u8 = 0b100;
+/// RSV2, the second reserved bit of a header's `rsv` field: 0b010.
+pub const RSV2: u8 = 0b010;
+/// RSV3, the third reserved bit of a header's `rsv` field: 0b001.
+pub const RSV3: u8 = 0b001;
 
 /// A frame opcode: the low four bits of the first header byte.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -95,22 +104,32 @@ impl Opcode {
         }
     }
 
+    /// The six opcodes RFC 6455 defines, each of which has a name of its own.
+    pub const DEFINED: [Opcode; 6] = [
+        Opcode::Continuation,
+        Opcode::Text,
+        Opcode::Binary,
+        Opcode::Close,
+        Opcode::Ping,
+        Opcode::Pong,
+    ];
+
+    /// The defined opcode whose [`Opcode::name`] is exactly `name`; the case language's opcode names.
+    pub fn named(name: &str) -> Option<Opcode> {
+        Opcode::DEFINED.into_iter().find(|op| op.name() == name)
+    }
+
     /// Parses a name as given by [`Opcode::name`] (plus "cont"), or a decimal number "0" to "15".
     ///
     /// The bare name "reserved" does not say which opcode is meant, so it gives `None`.
     pub fn from_name(s: &str) -> Option<Opcode> {
-        match s {
-            "continuation" | "cont" => Some(Opcode::Continuation),
-            "text" => Some(Opcode::Text),
-            "binary" => Some(Opcode::Binary),
-            "close" => Some(Opcode::Close),
-            "ping" => Some(Opcode::Ping),
-            "pong" => Some(Opcode::Pong),
-            _ => match s.parse::<u8>() {
-                Ok(n @ 0..=15) if s.bytes().all(|b| b.is_ascii_digit()) => Some(Opcode::from_u8(n)),
-                _ => None,
-            },
+        if s == "cont" {
+            return Some(Opcode::Continuation);
         }
+        Opcode::named(s).or_else(|| match s.parse::<u8>() {
+            Ok(n @ 0..=15) if s.bytes().all(|b| b.is_ascii_digit()) => Some(Opcode::from_u8(n)),
+            _ => None,
+        })
     }
 }
 
@@ -159,7 +178,7 @@ impl LengthForm {
 pub struct FrameHeader {
     /// The FIN bit.
     pub fin: bool,
-    /// The three RSV bits as a number 0..=7 (RSV1 = 4, RSV2 = 2, RSV3 = 1).
+    /// The three RSV bits as a number 0..=7 (bits [`RSV1`], [`RSV2`], [`RSV3`]).
     pub rsv: u8,
     /// The opcode.
     pub opcode: Opcode,
@@ -213,7 +232,7 @@ impl FrameHeader {
 pub struct FrameSpec {
     /// The FIN bit.
     pub fin: bool,
-    /// The RSV bits as a number 0..=7 (RSV1 = 4, RSV2 = 2, RSV3 = 1).
+    /// The RSV bits as a number 0..=7 (bits [`RSV1`], [`RSV2`], [`RSV3`]).
     pub rsv: u8,
     /// The opcode.
     pub opcode: Opcode,
@@ -270,7 +289,7 @@ impl FrameSpec {
     ///
     /// With no code the payload is `reason` as is, so `close(None, b"")` is the valid empty close
     /// and a non-empty reason without a code builds a malformed one.
-    pub fn close(code: Option<u16>, reason: &[u8]) -> Self {
+    pub fn close(code: Option<CloseCode>, reason: &[u8]) -> Self {
         let payload = match code {
             Some(code) => crate::close::encode_close_payload(code, reason),
             None => reason.to_vec(),
@@ -284,7 +303,7 @@ impl FrameSpec {
         self
     }
 
-    /// Sets the RSV bits (0..=7, RSV1 = 4).
+    /// Sets the RSV bits (0..=7: [`RSV1`], [`RSV2`], [`RSV3`] or a combination).
     pub fn with_rsv(mut self, rsv: u8) -> Self {
         self.rsv = rsv;
         self
@@ -637,7 +656,7 @@ mod tests {
         }
         // rsv=4 (RSV1) fin=1 op=3: 0xc3
         assert_eq!(
-            encode_frame(&FrameSpec::new(Opcode::Reserved(3), "").with_rsv(4)),
+            encode_frame(&FrameSpec::new(Opcode::Reserved(3), "").with_rsv(RSV1)),
             [0xc3, 0x00]
         );
     }
@@ -656,7 +675,7 @@ mod tests {
     fn close_frames() {
         // fin=1 op=8 len=5 code=1000 "bye"
         assert_eq!(
-            encode_frame(&FrameSpec::close(Some(1000), b"bye")),
+            encode_frame(&FrameSpec::close(Some(CloseCode::NORMAL), b"bye")),
             [0x88, 0x05, 0x03, 0xe8, b'b', b'y', b'e']
         );
         // fin=1 op=8 len=0
@@ -703,7 +722,10 @@ mod tests {
             &FrameSpec::binary(vec![0x5a; 300]).with_mask(key),
             &mut wire,
         );
-        encode_frame_into(&FrameSpec::close(Some(1001), b"").with_rsv(1), &mut wire);
+        encode_frame_into(
+            &FrameSpec::close(Some(CloseCode::GOING_AWAY), b"").with_rsv(RSV3),
+            &mut wire,
+        );
         let (whole, used) = decode_all(&wire);
         assert_eq!(used, wire.len());
         assert_eq!(whole.len(), 4);

@@ -31,7 +31,7 @@ pub mod utf8;
 pub use close::{CloseCode, CloseCodeClass, ClosePayload, encode_close_payload};
 pub use frame::{
     DecodeEvent, FrameDecoder, FrameHeader, FrameSpec, HeaderDecode, LengthForm, MAX_HEADER_LEN,
-    Opcode, decode_header, encode_frame, encode_frame_into,
+    Opcode, RSV1, RSV2, RSV3, decode_header, encode_frame, encode_frame_into,
 };
 pub use handshake::{
     Extension, HeadError, MAX_HEAD_BYTES, MAX_HEADERS, Parsed, Request, Response, WEBSOCKET_GUID,

@@ -28,7 +28,7 @@ fn candidates_are_simpler_and_stay_well_formed() {
                             .iter()
                             .all(|(after, _)| after + 1 < m.cuts.len() + 1)
                     );
-                    if m.opcode == 1 {
+                    if m.opcode == Opcode::Text {
                         if let Body::Bytes(bytes) = &m.body {
                             assert!(std::str::from_utf8(bytes).is_ok());
                         }
@@ -106,7 +106,7 @@ fn a_character_split_across_fragments_stays_split_while_the_rest_goes() {
         role: Role::Server,
         opening: Opening::Standard,
         items: vec![Item::Message(Message {
-            opcode: 1,
+            opcode: Opcode::Text,
             body: Body::Bytes(text.as_bytes().to_vec()),
             cuts: vec![3, split, 20],
             pings: vec![(2, b"ping".to_vec())],
@@ -117,7 +117,7 @@ fn a_character_split_across_fragments_stays_split_while_the_rest_goes() {
     // A "server" that refuses any text fragment that does not end on a character boundary.
     let small = minimize(scenario, |s| {
         s.items.iter().any(|item| match item {
-            Item::Message(m) if m.opcode == 1 => {
+            Item::Message(m) if m.opcode == Opcode::Text => {
                 let Body::Bytes(bytes) = &m.body else {
                     return false;
                 };
@@ -139,7 +139,7 @@ fn a_character_split_across_fragments_stays_split_while_the_rest_goes() {
 #[test]
 fn merging_fragments_keeps_the_pings_between_fragments() {
     let mut m = Message {
-        opcode: 2,
+        opcode: Opcode::Binary,
         body: Body::Bytes(vec![0; 10]),
         cuts: vec![2, 4, 6],
         pings: vec![(0, vec![]), (2, vec![1])],
@@ -160,7 +160,7 @@ fn a_length_threshold_is_found_byte_by_byte_near_it() {
         role: Role::Server,
         opening: Opening::Standard,
         items: vec![Item::Message(Message {
-            opcode: 2,
+            opcode: Opcode::Binary,
             body: Body::Repeat {
                 pattern: vec![1, 2],
                 len: 65540,

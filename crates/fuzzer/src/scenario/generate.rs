@@ -10,12 +10,12 @@
 
 use arbitrary::Unstructured;
 use wsspec_suite::{Role, handshake::HeaderCase};
-use wsspec_wire::CloseCode;
+use wsspec_wire::{CloseCode, Opcode};
 
 use super::{
-    AcceptEdit, BINARY, Body, CLOSE, CONTINUATION, CONTROL_MAX, CloseEnding, Ending, Fragment,
-    Item, MAX_FRAGMENTS, MAX_ITEMS, MAX_PIECES, Message, Opening, PING, PONG, RefuseEdit,
-    ResponseAcceptEdit, ResponseRefuseEdit, SPELLED_OUT, Scenario, TEXT, Violation, ViolationKind,
+    AcceptEdit, Body, CONTROL_MAX, CloseEnding, Ending, Fragment, Item, MAX_FRAGMENTS, MAX_ITEMS,
+    MAX_PIECES, Message, Opening, RefuseEdit, ResponseAcceptEdit, ResponseRefuseEdit, SPELLED_OUT,
+    Scenario, Violation, ViolationKind,
 };
 
 /// A scenario for a target of `role`.
@@ -248,7 +248,11 @@ fn message_len(u: &mut Unstructured<'_>) -> arbitrary::Result<u64> {
 }
 
 fn message(u: &mut Unstructured<'_>) -> arbitrary::Result<Message> {
-    let opcode = if u.arbitrary()? { TEXT } else { BINARY };
+    let opcode = if u.arbitrary()? {
+        Opcode::Text
+    } else {
+        Opcode::Binary
+    };
     let len = message_len(u)?;
     let body = body(u, opcode, len)?;
     let cuts = if u.ratio(2, 5)? {
@@ -299,11 +303,11 @@ fn cuts(u: &mut Unstructured<'_>, len: u64) -> arbitrary::Result<Vec<u64>> {
     Ok(cuts)
 }
 
-fn body(u: &mut Unstructured<'_>, opcode: u8, len: u64) -> arbitrary::Result<Body> {
+fn body(u: &mut Unstructured<'_>, opcode: Opcode, len: u64) -> arbitrary::Result<Body> {
     if len > SPELLED_OUT {
         let pattern_len = u.int_in_range(1..=8)?;
         let mut pattern = vec![0u8; pattern_len];
-        if opcode == TEXT {
+        if opcode == Opcode::Text {
             for byte in &mut pattern {
                 *byte = u.int_in_range(b' '..=b'~')?;
             }
@@ -313,7 +317,7 @@ fn body(u: &mut Unstructured<'_>, opcode: u8, len: u64) -> arbitrary::Result<Bod
         return Ok(Body::Repeat { pattern, len });
     }
     let len = len as usize;
-    Ok(Body::Bytes(if opcode == TEXT {
+    Ok(Body::Bytes(if opcode == Opcode::Text {
         text_of_len(u, len)?.into_bytes()
     } else {
         let mut bytes = vec![0u8; len];
@@ -389,8 +393,12 @@ fn ascii(u: &mut Unstructured<'_>, max: usize) -> arbitrary::Result<Vec<u8>> {
 
 /// The first fragment of a message left open: ASCII for text, so it stays valid UTF-8.
 fn fragment(u: &mut Unstructured<'_>) -> arbitrary::Result<Fragment> {
-    let opcode = if u.arbitrary()? { TEXT } else { BINARY };
-    let payload = if opcode == TEXT {
+    let opcode = if u.arbitrary()? {
+        Opcode::Text
+    } else {
+        Opcode::Binary
+    };
+    let payload = if opcode == Opcode::Text {
         ascii(u, 32)?
     } else {
         small_payload(u)?
@@ -398,25 +406,51 @@ fn fragment(u: &mut Unstructured<'_>) -> arbitrary::Result<Fragment> {
     Ok(Fragment { opcode, payload })
 }
 
-fn valid_close_code(u: &mut Unstructured<'_>) -> arbitrary::Result<u16> {
+/// A code a close frame may carry: 1000, another defined or registered one, a library or a private
+/// one.
+fn valid_close_code(u: &mut Unstructured<'_>) -> arbitrary::Result<CloseCode> {
     Ok(match u.int_in_range(0..=3u8)? {
-        0 => 1000,
+        0 => CloseCode::NORMAL,
         1 => *u.choose(&[
-            1001, 1002, 1003, 1007, 1008, 1009, 1010, 1011, 1012, 1013, 1014,
+            CloseCode::GOING_AWAY,
+            CloseCode::PROTOCOL_ERROR,
+            CloseCode::UNSUPPORTED_DATA,
+            CloseCode::INVALID_PAYLOAD,
+            CloseCode::POLICY_VIOLATION,
+            CloseCode::MESSAGE_TOO_BIG,
+            CloseCode::MANDATORY_EXTENSION,
+            CloseCode::INTERNAL_ERROR,
+            CloseCode::SERVICE_RESTART,
+            CloseCode::TRY_AGAIN_LATER,
+            CloseCode::BAD_GATEWAY,
         ])?,
-        2 => u.int_in_range(3000..=3999)?,
-        _ => u.int_in_range(4000..=4999)?,
+        2 => CloseCode(u.int_in_range(3000..=3999)?),
+        _ => CloseCode(u.int_in_range(4000..=4999)?),
     })
 }
 
-fn invalid_close_code(u: &mut Unstructured<'_>) -> arbitrary::Result<u16> {
-    let code = match u.int_in_range(0..=3u8)? {
+/// A code a close frame may not carry (§7.4.1, §7.4.2): unused, reserved or never sent.
+fn invalid_close_code(u: &mut Unstructured<'_>) -> arbitrary::Result<CloseCode> {
+    // 0 and 999, the codes RFC 6455 names that are not sent, and the edges of the reserved range.
+    const SAMPLES: [u16; 10] = [
+        0,
+        999,
+        CloseCode::RESERVED.0,
+        CloseCode::NO_STATUS_RECEIVED.0,
+        CloseCode::ABNORMAL_CLOSURE.0,
+        CloseCode::TLS_HANDSHAKE.0,
+        1016,
+        1100,
+        2000,
+        2999,
+    ];
+    let code = CloseCode(match u.int_in_range(0..=3u8)? {
         0 => u.int_in_range(0..=999)?,
-        1 => *u.choose(&[1004, 1005, 1006, 1015, 1016])?,
+        1 => *u.choose(&SAMPLES[2..7])?,
         2 => u.int_in_range(1016..=2999)?,
-        _ => *u.choose(&[0, 999, 1004, 1005, 1006, 1015, 1016, 1100, 2000, 2999])?,
-    };
-    debug_assert!(!CloseCode(code).may_be_sent());
+        _ => *u.choose(&SAMPLES)?,
+    });
+    debug_assert!(!code.may_be_sent());
     Ok(code)
 }
 
@@ -471,16 +505,22 @@ fn violation(u: &mut Unstructured<'_>, role: Role) -> arbitrary::Result<Violatio
         // ASCII payloads: a server that checks UTF-8 before the RSV bits must not fail with 1007.
         0 => ViolationKind::Rsv {
             rsv: u.int_in_range(1..=7)?,
-            opcode: *u.choose(&[TEXT, BINARY, PING, PONG, CONTINUATION])?,
+            opcode: *u.choose(&[
+                Opcode::Text,
+                Opcode::Binary,
+                Opcode::Ping,
+                Opcode::Pong,
+                Opcode::Continuation,
+            ])?,
             payload: ascii(u, 32)?,
         },
         1 => ViolationKind::ReservedOpcode {
-            opcode: *u.choose(&[3, 4, 5, 6, 7, 11, 12, 13, 14, 15])?,
+            opcode: Opcode::from_u8(*u.choose(&[3, 4, 5, 6, 7, 11, 12, 13, 14, 15])?),
             fin: !u.ratio(1, 4)?,
             payload: small_payload(u)?,
         },
         2 => ViolationKind::OversizedControl {
-            opcode: *u.choose(&[PING, PONG, CLOSE])?,
+            opcode: *u.choose(&[Opcode::Ping, Opcode::Pong, Opcode::Close])?,
             len: match u.int_in_range(0..=3u8)? {
                 0 => 126,
                 1 => 127,
@@ -489,7 +529,7 @@ fn violation(u: &mut Unstructured<'_>, role: Role) -> arbitrary::Result<Violatio
             },
         },
         3 => ViolationKind::FragmentedControl {
-            opcode: *u.choose(&[PING, PONG])?,
+            opcode: *u.choose(&[Opcode::Ping, Opcode::Pong])?,
             first: small_payload(u)?,
             rest: if u.ratio(2, 3)? {
                 Some(small_payload(u)?)
@@ -502,7 +542,7 @@ fn violation(u: &mut Unstructured<'_>, role: Role) -> arbitrary::Result<Violatio
             payload: small_payload(u)?,
         },
         5 => ViolationKind::NewMessage {
-            opcode: *u.choose(&[TEXT, BINARY])?,
+            opcode: *u.choose(&[Opcode::Text, Opcode::Binary])?,
             fin: u.arbitrary()?,
             payload: ascii(u, 16)?,
         },
@@ -528,7 +568,7 @@ fn violation(u: &mut Unstructured<'_>, role: Role) -> arbitrary::Result<Violatio
             reason: invalid_utf8(u)?.into_iter().take(123).collect(),
         },
         _ => {
-            let opcode = *u.choose(&[TEXT, BINARY, PING])?;
+            let opcode = *u.choose(&[Opcode::Text, Opcode::Binary, Opcode::Ping])?;
             let payload = ascii(u, 16)?;
             match role {
                 Role::Server => ViolationKind::Unmasked { opcode, payload },

@@ -169,7 +169,11 @@ impl ResponseRefuseEdit {
     /// to close, as in 14.5.10: silence passes, then the harness drops the connection.
     pub(super) fn push_steps(&self, steps: &mut Vec<Step>, wait: u64) {
         steps.push(send(
-            vec![frame(TEXT, true, text_payload("the handshake was wrong"))],
+            vec![frame(
+                Opcode::Text,
+                true,
+                text_payload("the handshake was wrong"),
+            )],
             None,
         ));
         if let ResponseRefuseEdit::Status(_) = self {

@@ -12,12 +12,16 @@ impl Item {
                 let last = fragments.len() - 1;
                 for (i, payload) in fragments.into_iter().enumerate() {
                     frames.push(frame(
-                        if i == 0 { message.opcode } else { CONTINUATION },
+                        if i == 0 {
+                            message.opcode
+                        } else {
+                            Opcode::Continuation
+                        },
                         i == last,
                         payload,
                     ));
                     for (_, ping) in message.pings.iter().filter(|(after, _)| *after == i) {
-                        frames.push(frame(PING, true, bytes_payload(ping)));
+                        frames.push(frame(Opcode::Ping, true, bytes_payload(ping)));
                     }
                 }
                 steps.push(send(frames, message.chop));
@@ -45,11 +49,17 @@ impl Item {
                 steps.push(expectation(expect, wait));
             }
             Item::Ping(payload) => {
-                steps.push(send(vec![frame(PING, true, bytes_payload(payload))], None));
+                steps.push(send(
+                    vec![frame(Opcode::Ping, true, bytes_payload(payload))],
+                    None,
+                ));
                 steps.push(expectation(Expect::Pong(bytes_payload(payload)), wait));
             }
             Item::Pong(payload) => {
-                steps.push(send(vec![frame(PONG, true, bytes_payload(payload))], None));
+                steps.push(send(
+                    vec![frame(Opcode::Pong, true, bytes_payload(payload))],
+                    None,
+                ));
             }
         }
     }
@@ -59,7 +69,7 @@ impl Item {
             Item::Message(message) => {
                 let mut text = format!(
                     "a {} message of {} bytes",
-                    opcode_word(message.opcode),
+                    message.opcode.name(),
                     message.body.len()
                 );
                 if !message.cuts.is_empty() {
@@ -140,7 +150,7 @@ impl Fragment {
         format!(
             "the first {}-byte fragment of a {} message",
             self.payload.len(),
-            opcode_word(self.opcode)
+            self.opcode.name()
         )
     }
 }
@@ -157,8 +167,8 @@ impl Ending {
                     code: close.code,
                     reason: text_payload(&close.reason),
                 }));
-                let mut codes = vec![1000];
-                if close.code != 1000 {
+                let mut codes = vec![CloseCode::NORMAL];
+                if close.code != CloseCode::NORMAL {
                     codes.push(close.code);
                 }
                 steps.push(expectation(Expect::Close(codes), wait));
@@ -167,15 +177,16 @@ impl Ending {
                 let mut frames: Vec<FrameSpec> =
                     violation.open.iter().map(Fragment::frame).collect();
                 let close = match &violation.kind {
-                    ViolationKind::OversizedControl { opcode: CLOSE, len } => {
-                        Some(ClosePayloadSpec::Code {
-                            code: 1000,
-                            reason: Payload::Repeat {
-                                pattern: b"*".to_vec(),
-                                count: len.saturating_sub(2),
-                            },
-                        })
-                    }
+                    ViolationKind::OversizedControl {
+                        opcode: Opcode::Close,
+                        len,
+                    } => Some(ClosePayloadSpec::Code {
+                        code: CloseCode::NORMAL,
+                        reason: Payload::Repeat {
+                            pattern: b"*".to_vec(),
+                            count: len.saturating_sub(2),
+                        },
+                    }),
                     ViolationKind::InvalidCloseCode { code, reason } => {
                         Some(ClosePayloadSpec::Code {
                             code: *code,
@@ -212,7 +223,7 @@ impl Ending {
 }
 
 /// A frame with the default mask (the client masks).
-pub(super) fn frame(opcode: u8, fin: bool, payload: Payload) -> FrameSpec {
+pub(super) fn frame(opcode: Opcode, fin: bool, payload: Payload) -> FrameSpec {
     FrameSpec {
         fin,
         rsv: 0,

@@ -187,7 +187,7 @@ fn texts_are_utf8_and_invalid_ones_are_not() {
         let scenario = Scenario::generate(Role::Server, 5, i);
         for item in &scenario.items {
             if let Item::Message(Message {
-                opcode: TEXT,
+                opcode: Opcode::Text,
                 body: Body::Bytes(bytes),
                 ..
             }) = item
@@ -211,7 +211,7 @@ fn a_fragmented_message_with_pings_becomes_frames_and_expectations() {
         role: Role::Server,
         opening: Opening::Standard,
         items: vec![Item::Message(Message {
-            opcode: TEXT,
+            opcode: Opcode::Text,
             body: Body::Bytes("κόσμε".as_bytes().to_vec()),
             cuts: vec![1, 1, 5],
             pings: vec![(1, b"p".to_vec())],
@@ -229,7 +229,7 @@ fn a_fragmented_message_with_pings_becomes_frames_and_expectations() {
     };
     let shape: Vec<(u8, bool, u64)> = frames
         .iter()
-        .map(|f| (f.opcode, f.fin, f.payload.len()))
+        .map(|f| (f.opcode.as_u8(), f.fin, f.payload.len()))
         .collect();
     assert_eq!(
         shape,
@@ -249,7 +249,7 @@ fn a_fragmented_message_with_pings_becomes_frames_and_expectations() {
     assert!(matches!(&case.steps[2], Step::Close { .. }));
     assert!(matches!(
         &case.steps[3],
-        Step::Expect { expect: Expect::Fail(codes), .. } if codes == &[1002]
+        Step::Expect { expect: Expect::Fail(codes), .. } if codes == &[CloseCode::PROTOCOL_ERROR]
     ));
     assert!(case.handshake.then_connect);
     assert_eq!(scenario.step_count(), 4);

@@ -23,14 +23,14 @@ pub enum ViolationKind {
         /// The RSV bits, 1-7.
         rsv: u8,
         /// The frame's opcode (continuation only when a message is open).
-        opcode: u8,
+        opcode: Opcode,
         /// Its payload.
         payload: Vec<u8>,
     },
     /// A reserved opcode, 3-7 or 11-15 (§5.2).
     ReservedOpcode {
         /// The opcode.
-        opcode: u8,
+        opcode: Opcode,
         /// The FIN bit.
         fin: bool,
         /// Its payload.
@@ -38,15 +38,15 @@ pub enum ViolationKind {
     },
     /// A ping, pong or close of more than 125 bytes (§5.5).
     OversizedControl {
-        /// [`PING`], [`PONG`] or [`CLOSE`].
-        opcode: u8,
+        /// [`Opcode::Ping`], [`Opcode::Pong`] or [`Opcode::Close`].
+        opcode: Opcode,
         /// The payload length, 126 or more.
         len: u64,
     },
     /// A ping or pong with FIN clear (§5.5), perhaps followed by a continuation.
     FragmentedControl {
-        /// [`PING`] or [`PONG`].
-        opcode: u8,
+        /// [`Opcode::Ping`] or [`Opcode::Pong`].
+        opcode: Opcode,
         /// The first frame's payload.
         first: Vec<u8>,
         /// A continuation frame's payload, if one follows.
@@ -61,8 +61,8 @@ pub enum ViolationKind {
     },
     /// A new text or binary frame while a message is open (§5.4); needs `open`.
     NewMessage {
-        /// [`TEXT`] or [`BINARY`].
-        opcode: u8,
+        /// [`Opcode::Text`] or [`Opcode::Binary`].
+        opcode: Opcode,
         /// The FIN bit.
         fin: bool,
         /// Its payload.
@@ -78,7 +78,7 @@ pub enum ViolationKind {
     /// A close frame with a code that may not be sent (§7.4.1).
     InvalidCloseCode {
         /// The code (below 5000: larger ones the RFC leaves open).
-        code: u16,
+        code: CloseCode,
         /// A valid reason.
         reason: String,
     },
@@ -87,21 +87,21 @@ pub enum ViolationKind {
     /// A close frame whose reason is not valid UTF-8 (§5.5.1, §8.1).
     InvalidCloseReason {
         /// A valid code.
-        code: u16,
+        code: CloseCode,
         /// The reason's bytes.
         reason: Vec<u8>,
     },
     /// A frame from the client without a mask (§5.1); servers only.
     Unmasked {
         /// The opcode: text, binary or ping.
-        opcode: u8,
+        opcode: Opcode,
         /// Its payload.
         payload: Vec<u8>,
     },
     /// A frame from the server with a mask (§5.1); clients only.
     Masked {
         /// The opcode: text, binary or ping.
-        opcode: u8,
+        opcode: Opcode,
         /// Its payload.
         payload: Vec<u8>,
     },
@@ -139,12 +139,12 @@ impl ViolationKind {
             } => {
                 let mut frames = vec![frame(*opcode, false, bytes_payload(first))];
                 if let Some(rest) = rest {
-                    frames.push(frame(CONTINUATION, true, bytes_payload(rest)));
+                    frames.push(frame(Opcode::Continuation, true, bytes_payload(rest)));
                 }
                 frames
             }
             ViolationKind::StrayContinuation { fin, payload } => {
-                vec![frame(CONTINUATION, *fin, bytes_payload(payload))]
+                vec![frame(Opcode::Continuation, *fin, bytes_payload(payload))]
             }
             ViolationKind::NewMessage {
                 opcode,
@@ -152,7 +152,7 @@ impl ViolationKind {
                 payload,
             } => vec![frame(*opcode, *fin, bytes_payload(payload))],
             ViolationKind::InvalidUtf8 { bytes, cuts } => Message {
-                opcode: TEXT,
+                opcode: Opcode::Text,
                 body: Body::Bytes(bytes.clone()),
                 cuts: cuts.clone(),
                 pings: Vec::new(),
@@ -163,7 +163,11 @@ impl ViolationKind {
             .enumerate()
             .map(|(i, payload)| {
                 frame(
-                    if i == 0 { TEXT } else { CONTINUATION },
+                    if i == 0 {
+                        Opcode::Text
+                    } else {
+                        Opcode::Continuation
+                    },
                     i == cuts.len(),
                     payload,
                 )
@@ -187,22 +191,20 @@ impl ViolationKind {
     pub fn breaks(&self) -> RuleBroken {
         match self {
             ViolationKind::Rsv { rsv, .. } => RuleBroken::RsvWithoutExtension(*rsv),
-            ViolationKind::ReservedOpcode { opcode, .. } => RuleBroken::ReservedOpcode(*opcode),
+            ViolationKind::ReservedOpcode { opcode, .. } => {
+                RuleBroken::ReservedOpcode(opcode.as_u8())
+            }
             ViolationKind::OversizedControl { opcode, len } => RuleBroken::OversizedControlFrame {
-                opcode: Opcode::from_u8(*opcode),
+                opcode: *opcode,
                 len: *len,
             },
             ViolationKind::FragmentedControl { opcode, .. } => {
-                RuleBroken::FragmentedControlFrame(Opcode::from_u8(*opcode))
+                RuleBroken::FragmentedControlFrame(*opcode)
             }
             ViolationKind::StrayContinuation { .. } => RuleBroken::StrayContinuation,
-            ViolationKind::NewMessage { opcode, .. } => {
-                RuleBroken::NewMessageInFragmented(Opcode::from_u8(*opcode))
-            }
+            ViolationKind::NewMessage { opcode, .. } => RuleBroken::NewMessageInFragmented(*opcode),
             ViolationKind::InvalidUtf8 { .. } => RuleBroken::InvalidUtf8Text,
-            ViolationKind::InvalidCloseCode { code, .. } => {
-                RuleBroken::InvalidCloseCode(CloseCode(*code))
-            }
+            ViolationKind::InvalidCloseCode { code, .. } => RuleBroken::InvalidCloseCode(*code),
             ViolationKind::OneByteClose(_) => RuleBroken::OneByteClosePayload,
             ViolationKind::InvalidCloseReason { .. } => RuleBroken::InvalidCloseReason,
             ViolationKind::Unmasked { .. } => RuleBroken::UnmaskedClientFrame,
@@ -212,7 +214,7 @@ impl ViolationKind {
 
     /// The close codes that fit, as the rule broken says. Another code is NON-STRICT only (§7.1.7
     /// says SHOULD).
-    pub(super) fn codes(&self) -> Vec<u16> {
+    pub(super) fn codes(&self) -> Vec<CloseCode> {
         self.breaks().close_codes().to_vec()
     }
 
@@ -242,21 +244,22 @@ impl ViolationKind {
                 payload,
             } => format!(
                 "a {} frame of {} bytes with RSV = {rsv}",
-                opcode_word(*opcode),
+                opcode.name(),
                 payload.len()
             ),
             ViolationKind::ReservedOpcode { opcode, fin, .. } => {
                 format!(
-                    "a frame with the reserved opcode {opcode} (FIN = {})",
+                    "a frame with the reserved opcode {} (FIN = {})",
+                    opcode.as_u8(),
                     u8::from(*fin)
                 )
             }
             ViolationKind::OversizedControl { opcode, len } => {
-                format!("a {} frame of {len} bytes", opcode_word(*opcode))
+                format!("a {} frame of {len} bytes", opcode.name())
             }
             ViolationKind::FragmentedControl { opcode, rest, .. } => format!(
                 "a {} frame with FIN = 0{}",
-                opcode_word(*opcode),
+                opcode.name(),
                 if rest.is_some() {
                     " and a continuation"
                 } else {
@@ -268,10 +271,7 @@ impl ViolationKind {
                 u8::from(*fin)
             ),
             ViolationKind::NewMessage { opcode, .. } => {
-                format!(
-                    "a new {} frame while that message is open",
-                    opcode_word(*opcode)
-                )
+                format!("a new {} frame while that message is open", opcode.name())
             }
             ViolationKind::InvalidUtf8 { bytes, cuts } => format!(
                 "a text message of {} bytes that is not valid UTF-8{}",
@@ -283,17 +283,20 @@ impl ViolationKind {
                 }
             ),
             ViolationKind::InvalidCloseCode { code, .. } => {
-                format!("a close frame with the invalid code {code}")
+                format!("a close frame with the invalid code {}", code.0)
             }
             ViolationKind::OneByteClose(_) => "a close frame with a 1-byte payload".into(),
             ViolationKind::InvalidCloseReason { code, .. } => {
-                format!("a close frame with code {code} and a reason that is not UTF-8")
+                format!(
+                    "a close frame with code {} and a reason that is not UTF-8",
+                    code.0
+                )
             }
             ViolationKind::Unmasked { opcode, .. } => {
-                format!("an unmasked {} frame", opcode_word(*opcode))
+                format!("an unmasked {} frame", opcode.name())
             }
             ViolationKind::Masked { opcode, .. } => {
-                format!("a masked {} frame", opcode_word(*opcode))
+                format!("a masked {} frame", opcode.name())
             }
         }
     }
@@ -349,7 +352,7 @@ impl ViolationKind {
             self,
             ViolationKind::NewMessage { .. }
                 | ViolationKind::Rsv {
-                    opcode: CONTINUATION,
+                    opcode: Opcode::Continuation,
                     ..
                 }
         )

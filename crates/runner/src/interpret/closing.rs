@@ -3,7 +3,7 @@
 //! sent that no step asked for.
 
 use wsspec_suite::{Role, case::WritePlan, results::Side};
-use wsspec_wire::encode_close_payload;
+use wsspec_wire::{CloseCode, encode_close_payload};
 
 use super::{Fact, Interpreter, Phase, WriteOp, endpoint::Taken};
 use crate::judge::Observed;
@@ -18,7 +18,10 @@ impl Interpreter {
         let peer_closed =
             self.record.close.initiated_by == Some(Side::Peer) || self.record.close.clean;
         if !conn.sent_close && !peer_closed && !self.tcp_closed() {
-            self.send_close(encode_close_payload(1000, b""), WritePlan::default());
+            self.send_close(
+                encode_close_payload(CloseCode::NORMAL, b""),
+                WritePlan::default(),
+            );
         }
         self.phase = Phase::AwaitClose { until: None };
     }

@@ -78,7 +78,7 @@ impl Interpreter {
                 if !sent_close {
                     // Answer with the peer's code, as §5.5.1 suggests; an empty close is answered empty.
                     let reply = match parsed {
-                        ClosePayload::Code { code, .. } => encode_close_payload(code.0, b""),
+                        ClosePayload::Code { code, .. } => encode_close_payload(code, b""),
                         _ => Vec::new(),
                     };
                     self.send_close(reply, WritePlan::default());

@@ -13,7 +13,7 @@ use wsspec_suite::{
     results::{Direction, Side},
 };
 use wsspec_wire::{
-    FrameHeader, LengthForm, Opcode,
+    FrameHeader, LengthForm, Opcode, RSV1,
     deflate::{Compressor, Direction as DeflateDirection},
     encode_close_payload,
 };
@@ -26,9 +26,6 @@ use crate::{
     judge::Matcher,
     outgoing::Outgoing,
 };
-
-/// The RSV1 bit: "Per-Message Compressed" under permessage-deflate (RFC 7692 §6).
-const RSV1: u8 = 0b100;
 
 /// Where the case is in its steps: a stack of step lists, innermost last.
 #[derive(Debug)]
@@ -170,7 +167,13 @@ impl Interpreter {
     }
 
     /// Sends a data message uncompressed, in frames of `fragment` bytes.
-    fn send_plain(&mut self, opcode: u8, source: &Source, fragment: Option<u64>, write: WritePlan) {
+    fn send_plain(
+        &mut self,
+        opcode: Opcode,
+        source: &Source,
+        fragment: Option<u64>,
+        write: WritePlan,
+    ) {
         let len = source.len;
         let size = fragment.unwrap_or(len).max(1);
         let count = len.div_ceil(size).max(1);
@@ -181,11 +184,7 @@ impl Interpreter {
             let header = FrameHeader {
                 fin: i + 1 == count,
                 rsv: 0,
-                opcode: if i == 0 {
-                    Opcode::from_u8(opcode)
-                } else {
-                    Opcode::Continuation
-                },
+                opcode: if i == 0 { opcode } else { Opcode::Continuation },
                 mask: self.mask(MaskSpec::Auto),
                 payload_len: n,
                 length_form: LengthForm::minimal(n),
@@ -229,7 +228,7 @@ impl Interpreter {
         let header = FrameHeader {
             fin: frame.fin,
             rsv: frame.rsv,
-            opcode: Opcode::from_u8(frame.opcode),
+            opcode: frame.opcode,
             mask: self.mask(frame.mask),
             payload_len: declared,
             length_form: match frame.length_form {
@@ -263,7 +262,7 @@ impl Interpreter {
     /// payload split into frames of `fragment` bytes. The outbox keeps the uncompressed message.
     fn send_compressed(
         &mut self,
-        opcode: u8,
+        opcode: Opcode,
         source: &Source,
         fragment: Option<u64>,
         write: WritePlan,
@@ -294,11 +293,7 @@ impl Interpreter {
             let header = FrameHeader {
                 fin: i + 1 == pieces.len(),
                 rsv: if i == 0 { RSV1 } else { 0 },
-                opcode: if i == 0 {
-                    Opcode::from_u8(opcode)
-                } else {
-                    Opcode::Continuation
-                },
+                opcode: if i == 0 { opcode } else { Opcode::Continuation },
                 mask: self.mask(MaskSpec::Auto),
                 payload_len: len,
                 length_form: LengthForm::minimal(len),
@@ -343,7 +338,7 @@ impl Interpreter {
         }
         if header.fin {
             if let Some((opcode, body)) = self.outgoing_fragment.take() {
-                self.outbox.push_back((opcode.as_u8(), body.finish()));
+                self.outbox.push_back((opcode, body.finish()));
             }
         }
     }

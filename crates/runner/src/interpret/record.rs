@@ -10,6 +10,7 @@ use wsspec_suite::{
     Role,
     results::{CloseInfo, HandshakeRecord},
 };
+use wsspec_wire::CloseCode;
 
 use crate::judge::{HandshakeJudgement, Observed};
 
@@ -59,7 +60,7 @@ pub struct Record {
     /// Who closed what, and with which codes.
     pub close: CloseInfo,
     /// The codes a `fail` expectation asked for, when the peer failed the connection as expected.
-    pub fail_codes: Option<Vec<u16>>,
+    pub fail_codes: Option<Vec<CloseCode>>,
     /// Whether the harness gave up waiting for the peer's close frame.
     pub close_timed_out: bool,
     /// Whether the harness gave up waiting for the peer to close TCP.

@@ -10,7 +10,8 @@ use wsspec_suite::{
     results::{CloseBehavior, Side, Verdict},
 };
 use wsspec_wire::{
-    FrameDecoder, FrameSpec, Opcode, Parsed, Request, accept_key, encode_frame, parse_request,
+    CloseCode, FrameDecoder, FrameSpec, Opcode, Parsed, Request, accept_key, encode_frame,
+    parse_request,
 };
 
 use super::{Action, Fact, Input, Interpreter};
@@ -160,7 +161,7 @@ impl Peer {
     fn close_well(&mut self) {
         assert_eq!(self.written_frames(), [(Opcode::Close, vec![3, 232])]);
         self.done_writing();
-        self.send(FrameSpec::close(Some(1000), b"").with_mask(MASK));
+        self.send(FrameSpec::close(Some(CloseCode::NORMAL), b"").with_mask(MASK));
         self.input(Input::Closed(None));
         self.finished();
     }
@@ -321,7 +322,7 @@ fn a_peer_that_fails_the_connection_as_expected_passes() {
     );
     peer.written();
     peer.done_writing();
-    peer.send(FrameSpec::close(Some(1002), b"").with_mask(MASK));
+    peer.send(FrameSpec::close(Some(CloseCode::PROTOCOL_ERROR), b"").with_mask(MASK));
     // The harness answers the close frame with the same code.
     assert_eq!(peer.written_frames(), [(Opcode::Close, vec![3, 234])]);
     peer.done_writing();
@@ -390,7 +391,7 @@ fn a_peer_closing_during_a_write_abandons_it_and_the_steps_after() {
     );
     peer.written();
     assert!(peer.it.is_writing());
-    peer.send(FrameSpec::close(Some(1002), b"").with_mask(MASK));
+    peer.send(FrameSpec::close(Some(CloseCode::PROTOCOL_ERROR), b"").with_mask(MASK));
     // No more frames go out: not "b", not even the close reply (the write failed); as the server, the
     // harness then closes TCP.
     assert!(matches!(peer.action(), Some(Action::Shutdown)));
@@ -452,7 +453,7 @@ fn the_harness_as_client_checks_the_upgrade_and_finds_the_frames_behind_it() {
     let frames = peer.written();
     assert_eq!(frames[0], 0x88, "the closing starts");
     peer.done_writing();
-    peer.send(FrameSpec::close(Some(1000), b""));
+    peer.send(FrameSpec::close(Some(CloseCode::NORMAL), b""));
     peer.input(Input::Closed(None));
     peer.finished();
     let result = peer.judged();

@@ -6,9 +6,10 @@ use wsspec_suite::{
     case::{AltVerdict, Expect, Payload},
     results::Verdict,
 };
+use wsspec_wire::{CloseCode, Opcode};
 
 /// What the harness has sent and not yet seen echoed, for `echo` expectations.
-pub type Outbox = std::collections::VecDeque<(u8, Body)>;
+pub type Outbox = std::collections::VecDeque<(Opcode, Body)>;
 
 /// The outcome of one expectation step.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -22,7 +23,7 @@ pub enum MatchOutcome {
         /// A description of what matched.
         what: String,
         /// The codes of the `fail` atom in the alternative that matched: the peer failed the connection.
-        fail_codes: Option<Vec<u16>>,
+        fail_codes: Option<Vec<CloseCode>>,
     },
     /// No alternative can match any more.
     Failed(String),
@@ -235,7 +236,7 @@ impl Track {
                 }
                 Some((sent_op, sent)) => Step::Reject(format!(
                     "expected the echo of the {} message of {} bytes {} sent, got a {}",
-                    wsspec_suite::case::opcode_name(*sent_op),
+                    sent_op,
                     sent.len,
                     preview(&sent.head),
                     event

@@ -19,9 +19,9 @@ pub fn judge_observation(expect: &ObserveSpec, seen: Option<&Observation>) -> (V
         );
     };
     let mut wrong = Vec::new();
-    if let Some(code) = expect.code.filter(|code| seen.code != Some(*code)) {
+    if let Some(code) = expect.code.filter(|code| seen.code != Some(code.0)) {
         let got = seen.code.map_or("no code".to_owned(), |c| c.to_string());
-        wrong.push(format!("code {got} instead of {code}"));
+        wrong.push(format!("code {got} instead of {}", code.0));
     }
     if let Some(clean) = expect.clean.filter(|clean| seen.clean != *clean) {
         wrong.push(format!("wasClean={} instead of {clean}", seen.clean));

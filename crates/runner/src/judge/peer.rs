@@ -5,7 +5,7 @@ use crate::body::BodyBuilder;
 use crate::deflate::MAX_INFLATED;
 use wsspec_suite::Role;
 use wsspec_wire::{
-    ClosePayload, FrameHeader, Opcode, Utf8Validator,
+    ClosePayload, FrameHeader, Opcode, RSV1, Utf8Validator,
     deflate::{Decompressor, Direction},
 };
 
@@ -17,7 +17,7 @@ use super::{Observed, Violation};
 pub struct PeerStream {
     role: Role,
     frame: FrameState,
-    message: Option<(u8, BodyBuilder)>,
+    message: Option<(Opcode, BodyBuilder)>,
     utf8: Utf8Validator,
     /// The peer's messages are inflated with this, when permessage-deflate was agreed.
     inflater: Option<Decompressor>,
@@ -83,7 +83,7 @@ impl PeerStream {
             Opcode::Text | Opcode::Binary => {
                 self.utf8.reset();
                 self.compressed = self.inflater.is_some() && header.rsv & RSV1 != 0;
-                self.message = Some((header.opcode.as_u8(), BodyBuilder::default()));
+                self.message = Some((header.opcode, BodyBuilder::default()));
                 self.frame = FrameState::Data { fin: header.fin };
             }
             Opcode::Reserved(_) => {}
@@ -118,7 +118,7 @@ impl PeerStream {
     /// UTF-8.
     fn take(&mut self, bytes: &[u8]) -> Option<Observed> {
         let (opcode, body) = self.message.as_mut()?;
-        if *opcode == 1 && self.utf8.feed(bytes).is_err() {
+        if *opcode == Opcode::Text && self.utf8.feed(bytes).is_err() {
             return Some(Observed::Violation(Violation::InvalidUtf8Text));
         }
         body.push(bytes);
@@ -159,7 +159,7 @@ impl PeerStream {
                     }
                 }
                 let (opcode, body) = self.message.take()?;
-                if opcode == 1 && self.utf8.finish().is_err() {
+                if opcode == Opcode::Text && self.utf8.finish().is_err() {
                     return Some(Observed::Violation(Violation::TruncatedUtf8Text));
                 }
                 Some(Observed::Message {
@@ -235,6 +235,3 @@ impl PeerStream {
         }
     }
 }
-
-/// The RSV1 bit in [`FrameHeader::rsv`]: "Per-Message Compressed" under permessage-deflate.
-pub(super) const RSV1: u8 = 0b100;

@@ -11,15 +11,6 @@ use std::fmt;
 use wsspec_suite::Level;
 use wsspec_wire::{CloseCode, Opcode, deflate::InflateError};
 
-/// RFC 6455 §7.4.1: "a protocol error".
-const PROTOCOL_ERROR: u16 = 1002;
-
-/// RFC 6455 §7.4.1: "data within a message that was not consistent with the type of the message".
-const INVALID_PAYLOAD: u16 = 1007;
-
-/// RFC 6455 §7.4.1: "a message that is too big for it to process".
-const TOO_BIG: u16 = 1009;
-
 /// The RFC that states a rule.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Rfc {
@@ -126,15 +117,17 @@ impl Violation {
 
     /// The close codes a correct endpoint fails the connection with on receiving this (§7.4.1),
     /// best first. Another code is NON-STRICT only: §7.1.7 says SHOULD.
-    pub fn close_codes(&self) -> &'static [u16] {
+    pub fn close_codes(&self) -> &'static [CloseCode] {
         match self {
-            Violation::InvalidUtf8Text | Violation::TruncatedUtf8Text => &[INVALID_PAYLOAD],
+            Violation::InvalidUtf8Text | Violation::TruncatedUtf8Text => {
+                &[CloseCode::INVALID_PAYLOAD]
+            }
             Violation::InvalidCloseReason | Violation::DoesNotInflate(InflateError::Corrupt(_)) => {
-                &[PROTOCOL_ERROR, INVALID_PAYLOAD]
+                &[CloseCode::PROTOCOL_ERROR, CloseCode::INVALID_PAYLOAD]
             }
             Violation::DoesNotInflate(InflateError::TooLarge(_))
-            | Violation::MessageOverLimit { .. } => &[TOO_BIG],
-            _ => &[PROTOCOL_ERROR],
+            | Violation::MessageOverLimit { .. } => &[CloseCode::MESSAGE_TOO_BIG],
+            _ => &[CloseCode::PROTOCOL_ERROR],
         }
     }
 }
@@ -264,12 +257,21 @@ mod tests {
         assert_eq!(Violation::CompressedContinuation.rfc(), Rfc::Rfc7692);
         assert_eq!(Violation::StrayContinuation.rfc(), Rfc::Rfc6455);
         assert_eq!(Violation::StrayContinuation.level(), Level::Must);
-        assert_eq!(Violation::ReservedOpcode(3).close_codes(), &[1002]);
-        assert_eq!(Violation::InvalidUtf8Text.close_codes(), &[1007]);
-        assert_eq!(Violation::InvalidCloseReason.close_codes(), &[1002, 1007]);
+        assert_eq!(
+            Violation::ReservedOpcode(3).close_codes(),
+            &[CloseCode::PROTOCOL_ERROR]
+        );
+        assert_eq!(
+            Violation::InvalidUtf8Text.close_codes(),
+            &[CloseCode::INVALID_PAYLOAD]
+        );
+        assert_eq!(
+            Violation::InvalidCloseReason.close_codes(),
+            &[CloseCode::PROTOCOL_ERROR, CloseCode::INVALID_PAYLOAD]
+        );
         assert_eq!(
             Violation::MessageOverLimit { limit: 1 }.close_codes(),
-            &[1009]
+            &[CloseCode::MESSAGE_TOO_BIG]
         );
     }
 }

@@ -3,14 +3,15 @@
 use std::fmt;
 
 use serde::{Deserialize, Serialize};
+use wsspec_wire::{CloseCode, Opcode};
 
 use super::Payload;
 
 /// A frame the peer must send, as an expectation.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct FrameMatch {
-    /// The opcode nibble.
-    pub opcode: u8,
+    /// The opcode.
+    pub opcode: Opcode,
     /// The payload.
     pub payload: Payload,
 }
@@ -28,9 +29,9 @@ pub enum Expect {
     /// only the most recent of several pings, so any in-order subset that ends with the last one passes.
     PongsFor(Vec<Payload>),
     /// The peer fails the connection: a close frame with one of these codes, or a TCP close.
-    Fail(Vec<u16>),
+    Fail(Vec<CloseCode>),
     /// The peer sends a close frame with one of these codes (an empty close payload also matches).
-    Close(Vec<u16>),
+    Close(Vec<CloseCode>),
     /// Nothing at all arrives for this many milliseconds.
     Nothing(u64),
     /// Alternative sequences; the first that matches gives its verdict.
@@ -62,7 +63,7 @@ impl fmt::Display for Expect {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Expect::Echo => f.write_str("echo of the message sent"),
-            Expect::Message(m) => write!(f, "{} message {}", opcode_name(m.opcode), m.payload),
+            Expect::Message(m) => write!(f, "{} message {}", m.opcode, m.payload),
             Expect::Pong(p) => write!(f, "pong with payload {p}"),
             Expect::PongsFor(pings) => write!(f, "pongs for the {} pings, in order", pings.len()),
             Expect::Fail(codes) => write!(
@@ -91,21 +92,8 @@ impl fmt::Display for Expect {
     }
 }
 
-/// The usual name of an opcode nibble.
-pub fn opcode_name(opcode: u8) -> String {
-    match opcode {
-        0 => "continuation".into(),
-        1 => "text".into(),
-        2 => "binary".into(),
-        8 => "close".into(),
-        9 => "ping".into(),
-        10 => "pong".into(),
-        n => format!("reserved({n})"),
-    }
-}
-
-fn codes_list(codes: &[u16]) -> String {
-    let codes: Vec<String> = codes.iter().map(ToString::to_string).collect();
+fn codes_list(codes: &[CloseCode]) -> String {
+    let codes: Vec<String> = codes.iter().map(|code| code.0.to_string()).collect();
     if codes.is_empty() {
         "with any code".to_owned()
     } else {

@@ -109,9 +109,9 @@ impl RawExpect {
                     .collect::<Result<_, _>>()?,
             )
         } else if let Some(codes) = fail {
-            Expect::Fail(codes)
+            Expect::Fail(codes.into_iter().map(CloseCode).collect())
         } else if let Some(codes) = close {
-            Expect::Close(codes)
+            Expect::Close(codes.into_iter().map(CloseCode).collect())
         } else if let Some(ms) = nothing {
             Expect::Nothing(ms)
         } else {

@@ -4,7 +4,7 @@ use super::*;
 
 /// An opcode written as a name (`"ping"`) or a number (`9`, `11`).
 #[derive(Clone, Copy, Debug)]
-pub(crate) struct OpcodeValue(pub(super) u8);
+pub(crate) struct OpcodeValue(pub(super) Opcode);
 
 impl<'de> Deserialize<'de> for OpcodeValue {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
@@ -18,20 +18,13 @@ impl<'de> Deserialize<'de> for OpcodeValue {
                 u8::try_from(n)
                     .ok()
                     .filter(|n| *n <= 15)
-                    .map(OpcodeValue)
+                    .map(|n| OpcodeValue(Opcode::from_u8(n)))
                     .ok_or_else(|| E::custom(format!("opcode {n} is outside 0-15")))
             }
             fn visit_str<E: de::Error>(self, name: &str) -> Result<OpcodeValue, E> {
-                let code = match name {
-                    "continuation" => 0,
-                    "text" => 1,
-                    "binary" => 2,
-                    "close" => 8,
-                    "ping" => 9,
-                    "pong" => 10,
-                    _ => return Err(E::invalid_value(de::Unexpected::Str(name), &self)),
-                };
-                Ok(OpcodeValue(code))
+                Opcode::named(name)
+                    .map(OpcodeValue)
+                    .ok_or_else(|| E::invalid_value(de::Unexpected::Str(name), &self))
             }
         }
         deserializer.deserialize_any(V)

@@ -2,6 +2,11 @@
 
 use super::*;
 
+/// HTTP status codes, as a list of numbers.
+fn statuses_value(statuses: &[u16]) -> Value {
+    Value::Array(statuses.iter().map(|s| Value::Int(u64::from(*s))).collect())
+}
+
 pub(super) fn pairs_value(pairs: &[(String, String)]) -> Value {
     Value::Array(
         pairs
@@ -134,7 +139,7 @@ pub(super) fn refusal_value(refusal: &Refusal) -> Value {
         table.push(("version_header", Value::Bool(true)));
     }
     if !typical.is_empty() {
-        table.push(("typical", codes_value(typical)));
+        table.push(("typical", statuses_value(typical)));
     }
     for (key, value, default) in [
         ("if_upgraded", if_upgraded, defaults.if_upgraded),
