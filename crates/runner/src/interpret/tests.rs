@@ -661,7 +661,7 @@ fn a_close_expectation_is_met_by_the_peers_close_frame_which_the_harness_answers
     );
     assert_eq!(peer.written_frames(), [(Opcode::Close, vec![3, 232])]);
     peer.done_writing();
-    peer.send(FrameSpec::close(Some(1000), b"").with_mask(MASK));
+    peer.send(FrameSpec::close(Some(CloseCode::NORMAL), b"").with_mask(MASK));
     // The harness had sent its close already: nothing more to write but the end of TCP.
     assert!(matches!(peer.action(), Some(Action::Shutdown)));
     peer.done_writing();
