@@ -89,15 +89,8 @@ pub async fn run_server_case(
         }
     };
     let timed_out = deadline_passed(case, settings, run).await;
-    judged(
-        case,
-        interpreter,
-        timed_out,
-        settings,
-        &recorder,
-        start,
-        run_start,
-    )
+    let timing = Timing { run_start, start };
+    judged(case, settings, interpreter, timed_out, &recorder, timing)
 }
 
 /// Runs one case with a client that connected for it, and returns its result. `seen_before` tells
@@ -127,15 +120,8 @@ pub async fn run_client_case(
     let mut interpreter = Interpreter::client(case, settings, recorder.clone(), start, hello);
     let run = drive(&mut interpreter, reader, writer);
     let timed_out = deadline_passed(case, settings, run).await;
-    judged(
-        case,
-        interpreter,
-        timed_out,
-        settings,
-        &recorder,
-        start,
-        run_start,
-    )
+    let timing = Timing { run_start, start };
+    judged(case, settings, interpreter, timed_out, &recorder, timing)
 }
 
 /// The case's deadline.
@@ -158,17 +144,15 @@ async fn deadline_passed(
 /// Judges what the interpreter recorded.
 fn judged(
     case: &Case,
+    settings: &CaseSettings,
     mut interpreter: Interpreter,
     timed_out: bool,
-    settings: &CaseSettings,
     recorder: &Recorder,
-    start: Instant,
-    run_start: Instant,
+    timing: Timing,
 ) -> CaseResult {
     if timed_out {
         interpreter.deadline_reached(deadline(case, settings));
     }
-    let timing = Timing { run_start, start };
     judge::judge_case(case, interpreter.into_record(), timing, recorder.snapshot())
 }
 
