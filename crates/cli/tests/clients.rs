@@ -406,8 +406,13 @@ fn a_client_that_disconnects_mid_case_fails_it_with_the_reason() {
         &["--exec", quitter, "--cases", "1.1.1", "--timeout", "5"],
     );
     assert_eq!(code, 1, "{stderr}");
+    // Closing a socket with the case's frame still unread sends a reset instead of a FIN (RFC 9293
+    // §3.6.1), so which of the two the harness sees depends on whether that frame arrived first.
     let actual = results["cases"][0]["actual"].as_str().unwrap();
-    assert!(actual.contains("TCP closed by the peer"), "{actual}");
+    assert!(
+        actual.contains("TCP closed by the peer") || actual.contains("Connection reset by peer"),
+        "{actual}"
+    );
     assert!(started.elapsed() < Duration::from_secs(10));
 }
 
