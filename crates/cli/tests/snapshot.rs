@@ -16,8 +16,9 @@
 //!
 //! Run as `cargo test -p wsspec --test snapshot`, it compares and fails with the lines that changed
 //! (`server ws 9.3.1: NON-STRICT OK in the snapshot, now FAILED OK`). With
-//! `WSSPEC_UPDATE_SNAPSHOT=1` it rewrites both files instead; a commit that changes them says which
-//! verdicts changed and why.
+//! `WSSPEC_UPDATE_SNAPSHOT=1` it rewrites both files instead, after the same re-runs (below), so that
+//! a verdict flipped by load is not written; a commit that changes them says which verdicts changed
+//! and why.
 //!
 //! Some verdicts depend on timing, and a busy machine (a 2-core CI runner) can flip one. So a mismatch
 //! is not final: the mismatching cases of that peer are run again on their own (`--cases IDS --jobs
@@ -659,16 +660,17 @@ fn differing(expected: &Outcomes, actual: &Outcomes) -> Vec<String> {
     ids
 }
 
-/// Compares a subject's fresh outcomes with the snapshot, running mismatching cases again; returns
-/// the mismatches that persisted, one readable line each.
+/// Compares a subject's fresh outcomes with the snapshot, running mismatching cases again (and
+/// keeping in `actual` what the last run gave); returns the mismatches that persisted, one readable
+/// line each.
 fn confirm(
     subject: Subject,
     scaled: &Path,
     expected: &Outcomes,
-    mut actual: Outcomes,
+    actual: &mut Outcomes,
 ) -> Vec<String> {
     let label = format!("{} {}", subject.role(), subject.peer());
-    let first = differing(expected, &actual);
+    let first = differing(expected, actual);
     let mut seen: BTreeMap<String, Vec<String>> = BTreeMap::new();
     let mut remaining = first.clone();
     for _ in 0..RETRIES {
@@ -770,10 +772,22 @@ fn verdicts_match_the_snapshot() {
 
     let verdicts_path = root().join(VERDICTS);
     let findings_path = root().join(FINDINGS);
+    let snapshot = std::fs::read_to_string(&verdicts_path)
+        .map(|text| parse(&text))
+        .unwrap_or_default();
+    let expected_findings = std::fs::read_to_string(&findings_path).unwrap_or_default();
+    let none = Outcomes::new();
+    let settled: Vec<(Subject, Outcomes, Vec<String>)> =
+        in_parallel(fresh, |(subject, mut actual)| {
+            let key = (subject.role().to_owned(), subject.peer());
+            let expected = snapshot.get(&key).unwrap_or(&none);
+            let failures = confirm(subject, &scaled, expected, &mut actual);
+            (subject, actual, failures)
+        });
     if update {
-        let runs = fresh
+        let runs = settled
             .iter()
-            .map(|(s, outcomes)| ((s.role().to_owned(), s.peer()), outcomes.clone()))
+            .map(|(s, outcomes, _)| ((s.role().to_owned(), s.peer()), outcomes.clone()))
             .collect();
         std::fs::create_dir_all(verdicts_path.parent().unwrap()).unwrap();
         std::fs::write(&verdicts_path, render(&runs)).unwrap();
@@ -788,31 +802,22 @@ fn verdicts_match_the_snapshot() {
             }
         }
         std::fs::write(&findings_path, text).unwrap();
-        eprintln!("wrote {VERDICTS} and {FINDINGS}");
+        let changed: Vec<String> = settled.into_iter().flat_map(|(_, _, f)| f).collect();
+        eprintln!(
+            "wrote {VERDICTS} and {FINDINGS}; {} verdicts changed:\n{}",
+            changed.len(),
+            changed.join("\n")
+        );
         return;
     }
 
-    let snapshot = parse(&std::fs::read_to_string(&verdicts_path).unwrap());
-    let expected_findings = std::fs::read_to_string(&findings_path).unwrap();
-    let none = Outcomes::new();
-    let checks: Vec<Done> = fresh
-        .into_iter()
-        .map(|(subject, outcomes)| Done::Cases(subject, outcomes))
-        .chain(
-            fuzzed
-                .into_iter()
-                .map(|(run, lines)| Done::Fuzz(run, lines)),
-        )
-        .collect();
-    let mut failures: Vec<String> = in_parallel(checks, |done| match done {
-        Done::Cases(subject, actual) => {
-            let key = (subject.role().to_owned(), subject.peer());
-            let expected = snapshot.get(&key).unwrap_or(&none);
-            confirm(subject, &scaled, expected, actual)
-        }
-        Done::Fuzz(run, lines) => confirm_fuzz(run, &expected_findings, lines),
-    })
-    .concat();
+    let mut failures: Vec<String> = settled.into_iter().flat_map(|(_, _, f)| f).collect();
+    failures.extend(
+        in_parallel(fuzzed, |(run, lines)| {
+            confirm_fuzz(run, &expected_findings, lines)
+        })
+        .concat(),
+    );
     // A peer that the snapshot has and this run never ran (and did not skip) is a mismatch too.
     for (role, peer) in snapshot.keys() {
         let known = Subject::all()

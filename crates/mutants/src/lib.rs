@@ -99,11 +99,18 @@ pub enum Defect {
     /// With permessage-deflate agreed, sets RSV1 on its pongs (RFC 7692 §6: never on control
     /// frames).
     DeflateRsv1OnPong,
+    /// Takes unmasked client frames as if they were masked (RFC 6455 §5.1: the server MUST close
+    /// the connection).
+    AcceptsUnmaskedFrames,
+    /// Answers a close frame it cannot accept (a 1-byte payload, a code that may not be sent, a
+    /// reason that is not UTF-8) with an empty close frame and closes TCP: it fails the connection,
+    /// but without the status code §7.1.7 asks for (SHOULD).
+    FailsWithoutStatusCode,
 }
 
 impl Defect {
     /// Every variant, [`Defect::None`] first.
-    pub const ALL: [Defect; 25] = [
+    pub const ALL: [Defect; 27] = [
         Defect::None,
         Defect::AcceptsRsv,
         Defect::AcceptsReservedOpcode,
@@ -129,6 +136,8 @@ impl Defect {
         Defect::DeflateUnofferedParameter,
         Defect::DeflateKeepsContext,
         Defect::DeflateRsv1OnPong,
+        Defect::AcceptsUnmaskedFrames,
+        Defect::FailsWithoutStatusCode,
     ];
 
     /// The kebab-case name, such as "accepts-rsv" (and "none" for the correct server).
@@ -159,6 +168,8 @@ impl Defect {
             Defect::DeflateUnofferedParameter => "deflate-unoffered-parameter",
             Defect::DeflateKeepsContext => "deflate-keeps-context",
             Defect::DeflateRsv1OnPong => "deflate-rsv1-on-pong",
+            Defect::AcceptsUnmaskedFrames => "accepts-unmasked-frames",
+            Defect::FailsWithoutStatusCode => "fails-without-status-code",
         }
     }
 }

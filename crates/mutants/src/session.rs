@@ -203,7 +203,7 @@ impl Session {
     fn on_header(&mut self, h: &FrameHeader) -> Step {
         let defect = self.defect();
         match self.role {
-            Role::Server(_) if h.mask.is_none() => {
+            Role::Server(defect) if h.mask.is_none() && defect != Defect::AcceptsUnmaskedFrames => {
                 return fail(CloseCode::PROTOCOL_ERROR, "unmasked client frame");
             }
             Role::Client(client) => {
@@ -450,18 +450,28 @@ impl Session {
 
     fn on_close(&self, payload: &[u8]) -> Step {
         let defect = self.defect();
+        // A close frame this end cannot accept fails the connection, with a status code unless the
+        // defect leaves it out.
+        let refuse = |code, reason| match defect {
+            Defect::FailsWithoutStatusCode => Step::Closed {
+                reply: Some(self.encode(FrameSpec::close(None, b""))),
+                close_tcp: true,
+                observation: Observation::closed(None, String::new()),
+            },
+            _ => fail(code, reason),
+        };
         let (code, reason) = match ClosePayload::parse(payload) {
             ClosePayload::Empty => (None, String::new()),
             ClosePayload::Malformed(_) => {
-                return fail(CloseCode::PROTOCOL_ERROR, "one-byte close payload");
+                return refuse(CloseCode::PROTOCOL_ERROR, "one-byte close payload");
             }
             ClosePayload::Code { code, .. }
                 if !code.may_be_sent() && defect != Defect::AcceptsInvalidCloseCodes =>
             {
-                return fail(CloseCode::PROTOCOL_ERROR, "close code that may not be sent");
+                return refuse(CloseCode::PROTOCOL_ERROR, "close code that may not be sent");
             }
             ClosePayload::Code { reason, .. } if !is_valid_utf8(reason) => {
-                return fail(CloseCode::INVALID_PAYLOAD, "close reason is not UTF-8");
+                return refuse(CloseCode::INVALID_PAYLOAD, "close reason is not UTF-8");
             }
             ClosePayload::Code { code, reason } => {
                 (Some(code), String::from_utf8_lossy(reason).into_owned())

@@ -120,13 +120,6 @@ pub fn judge_close(ending: &Ending, notes: &mut Vec<String>) -> (CloseBehavior, 
             Some(code) => code == CloseCode::NORMAL || Some(code) == harness_code,
         };
         let wanted = peer_code.is_some_and(|code| codes.contains(&code));
-        if ending.answered_harness_close && accepted && !wanted {
-            notes.push(format!(
-                "the peer answered the harness's close frame as a valid one ({}) instead of failing the connection",
-                peer_code.map_or("an empty close".to_owned(), |code| code.to_string())
-            ));
-            return (CloseBehavior::WrongCode, Verdict::Fail);
-        }
         match peer_code {
             Some(code) if !code.may_be_sent() => {
                 notes.push(format!(
@@ -134,10 +127,21 @@ pub fn judge_close(ending: &Ending, notes: &mut Vec<String>) -> (CloseBehavior, 
                 ));
                 return (CloseBehavior::WrongCode, Verdict::Fail);
             }
+            // Failing the connection is closing it (a MUST, met here: the peer sent its close frame
+            // and the connection ended); the close frame's "appropriate status code" is a SHOULD
+            // (§7.1.7). An answer that reads as if the harness's close were valid misses only that.
+            _ if ending.answered_harness_close && accepted && !wanted => {
+                notes.push(format!(
+                    "the peer answered the harness's invalid close frame as a valid one ({}) instead of failing the connection with {}; §7.1.7 asks for an appropriate status code (SHOULD)",
+                    peer_code.map_or("an empty close".to_owned(), |code| code.to_string()),
+                    fitting(codes),
+                ));
+                return (CloseBehavior::WrongCode, Verdict::NonStrict);
+            }
             Some(code) if !codes.is_empty() && !codes.contains(&code) => {
                 notes.push(format!(
                     "the peer failed the connection with {code} where {} fits; §7.1.7 asks for an appropriate status code (SHOULD)",
-                    codes.iter().map(ToString::to_string).collect::<Vec<_>>().join(" or ")
+                    fitting(codes)
                 ));
                 return (CloseBehavior::WrongCode, Verdict::NonStrict);
             }
@@ -182,6 +186,19 @@ pub fn judge_close(ending: &Ending, notes: &mut Vec<String>) -> (CloseBehavior, 
         return (CloseBehavior::FailedByClient, Verdict::NonStrict);
     }
     (CloseBehavior::Ok, Verdict::Pass)
+}
+
+/// The codes a `fail` expectation asked for, as a note names them ("1002 or 1007"; "a status code"
+/// when it asked for none in particular).
+fn fitting(codes: &[CloseCode]) -> String {
+    if codes.is_empty() {
+        return "a status code".to_owned();
+    }
+    codes
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join(" or ")
 }
 
 /// The case's verdict: the worse of the two, capped by the requirement level.
@@ -476,6 +493,34 @@ mod tests {
         assert_eq!(
             judge_close(&failed_wrong_code, &mut notes),
             (CloseBehavior::WrongCode, Verdict::NonStrict)
+        );
+        // 7.3.2: an invalid close frame answered with an empty one, and the connection closed.
+        let answered_as_valid = Ending {
+            info: CloseInfo {
+                initiated_by: Some(Side::Harness),
+                peer_code: None,
+                ..clean.info.clone()
+            },
+            fail_codes: Some(vec![CloseCode::PROTOCOL_ERROR]),
+            answered_harness_close: true,
+            ..clean.clone()
+        };
+        assert_eq!(
+            judge_close(&answered_as_valid, &mut notes),
+            (CloseBehavior::WrongCode, Verdict::NonStrict)
+        );
+        // 7.9.x: a code that may not be sent, echoed back, breaks the sender's MUST.
+        let echoed_unsendable = Ending {
+            info: CloseInfo {
+                peer_code: Some(1005),
+                harness_code: Some(1005),
+                ..answered_as_valid.info.clone()
+            },
+            ..answered_as_valid
+        };
+        assert_eq!(
+            judge_close(&echoed_unsendable, &mut notes),
+            (CloseBehavior::WrongCode, Verdict::Fail)
         );
         let dropped = Ending {
             info: CloseInfo {
