@@ -1,6 +1,15 @@
 //! The raw form of expectations in a case file, as serde reads them, and their conversion to the model.
 
-use super::*;
+use std::fmt;
+
+use serde::{
+    Deserialize, Deserializer,
+    de::{self, MapAccess, Visitor, value::MapAccessDeserializer},
+};
+use wsspec_wire::CloseCode;
+
+use super::payload::{OpcodeValue, RawPayload};
+use crate::case::{AltVerdict, Alternative, Expect, FrameMatch};
 
 /// `expect = "echo"` or one of the atom tables.
 pub(crate) enum RawExpect {

@@ -7,7 +7,9 @@ use serde::{
     de::{self, MapAccess, Visitor, value::MapAccessDeserializer},
 };
 
-use super::{DEFAULT_CHOP_DELAY_MS, OneOrMany, RawFrame};
+use super::DEFAULT_CHOP_DELAY_MS;
+use super::frame::RawFrame;
+use super::payload::OneOrMany;
 use crate::case::WritePlan;
 use crate::handshake::{
     Handshake, HandshakeExpect, HeaderCase, Refusal, RequestEdit, RequestSpec, ResponseEdit,

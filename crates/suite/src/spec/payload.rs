@@ -1,6 +1,16 @@
 //! The raw forms of payloads, opcodes and one-or-many lists in a case file, as serde reads them.
 
-use super::*;
+use std::{fmt, marker::PhantomData};
+
+use serde::{
+    Deserialize, Deserializer,
+    de::{self, MapAccess, Visitor, value::MapAccessDeserializer},
+};
+use wsspec_wire::Opcode;
+
+use super::MAX_BUILT_PAYLOAD;
+use crate::case::Payload;
+use crate::corpus::Corpus;
 
 /// An opcode written as a name (`"ping"`) or a number (`9`, `11`).
 #[derive(Clone, Copy, Debug)]
@@ -182,4 +192,16 @@ pub fn parse_hex(hex: &str) -> Result<Vec<u8>, String> {
                 .ok_or_else(|| format!("hex payload {hex:?} has a non-hex digit"))
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hex_allows_spaces_and_rejects_odd_digits() {
+        assert_eq!(parse_hex("ce ba_e1").unwrap(), vec![0xce, 0xba, 0xe1]);
+        assert!(parse_hex("abc").is_err());
+        assert!(parse_hex("zz").is_err());
+    }
 }
