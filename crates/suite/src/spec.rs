@@ -1,13 +1,25 @@
-//! The case file's serde shapes, and their validation into the [`crate::case`] model.
+//! The case language: the case file's serde shapes (the raw forms), their validation into the
+//! [`crate::case`] model, and the way back from the model to them.
 //!
-//! These types mirror the TOML exactly (`deny_unknown_fields` everywhere, so a typo is an error, not a
-//! silently ignored key). Values that may be written short or long (`payload = "text"` or
-//! `payload = { hex = "ff" }`, `expect = "echo"` or `expect = { fail = [1002] }`) deserialize through
-//! small hand-written visitors, which keeps serde's precise error messages.
+//! These types mirror the TOML exactly, in both directions: [`crate::load`] deserializes them and
+//! validates them into the model (`into_case`, `into_step`, ...), and [`crate::write`] converts the
+//! model back to them (`from_case`, `from_step`, ...) and serializes them. Each piece of the language
+//! is read, validated and written in one place: this file holds a case's own keys and `deflate`,
+//! [`step`] the steps, [`frame`] a frame, [`payload`] payloads and opcodes, [`expect`] the
+//! expectations, [`handshake`] the `[case.handshake]` table.
+//!
+//! Reading, `deny_unknown_fields` is everywhere, so a typo is an error, not a silently ignored key.
+//! Values that may be written short or long (`payload = "text"` or `payload = { hex = "ff" }`,
+//! `expect = "echo"` or `expect = { fail = [1002] }`) deserialize through small hand-written visitors,
+//! which keeps serde's precise error messages. Writing, a key is left out where the loader's default
+//! gives the same value (`None` is no key at all in TOML; `skip_serializing_if` leaves out the other
+//! defaults), the short form is written where it is enough, and keys come in the order the raw form
+//! declares them (the order in which an unknown key's error lists them). A `Spanned` value serializes as the value itself; the model has no spans, so the
+//! way back gives its values an empty one ([`unspanned`]).
 
 use std::ops::Range;
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use toml::Spanned;
 
 use crate::case::{Case, CaseId, Level, ObserveSpec, Role, Source, WritePlan};
@@ -40,7 +52,7 @@ pub const MAX_BUILT_PAYLOAD: u64 = 16 << 20;
 
 type SpanError = (Option<Range<usize>>, String);
 
-#[derive(Deserialize)]
+#[derive(Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct RawCase {
     id: Spanned<String>,
@@ -54,7 +66,7 @@ pub(crate) struct RawCase {
     roles: Option<Vec<Role>>,
     #[serde(default)]
     timeout_ms: Option<u64>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "is_default")]
     performance: bool,
     #[serde(default)]
     handshake: Option<Spanned<RawHandshake>>,
@@ -67,18 +79,18 @@ pub(crate) struct RawCase {
 }
 
 /// `deflate = { peer_max_window_bits = 9 }` (one offer), or `deflate = { offers = [..], required = false }`.
-#[derive(Deserialize)]
+#[derive(Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct RawDeflate {
     #[serde(default)]
     offers: Option<Vec<DeflateOffer>>,
     #[serde(default = "yes")]
     required: bool,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "is_default")]
     peer_no_context_takeover: bool,
     #[serde(default)]
     peer_max_window_bits: Option<u8>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "is_default")]
     no_context_takeover: bool,
     #[serde(default)]
     max_window_bits: Option<u8>,
@@ -121,6 +133,19 @@ impl RawDeflate {
             offers,
             required: self.required,
         })
+    }
+
+    /// Every offer written out in `offers`, and `required` always, as hand-written cases do.
+    fn from_spec(spec: &DeflateSpec) -> RawDeflate {
+        let DeflateSpec { offers, required } = spec;
+        RawDeflate {
+            offers: Some(offers.clone()),
+            required: *required,
+            peer_no_context_takeover: false,
+            peer_max_window_bits: None,
+            no_context_takeover: false,
+            max_window_bits: None,
+        }
     }
 }
 
@@ -208,8 +233,66 @@ impl RawCase {
             source,
         })
     }
+
+    /// The raw form of a case: every key whose value is not the loader's default.
+    pub(crate) fn from_case(case: &Case) -> RawCase {
+        // Every field by name, so that a field added to `Case` does not compile until it is written.
+        let Case {
+            id,
+            title,
+            section_title: _,
+            rfc,
+            level,
+            requirement,
+            note,
+            roles,
+            steps,
+            timeout_ms,
+            performance,
+            handshake,
+            observe,
+            deflate,
+            source: _,
+        } = case;
+        RawCase {
+            id: unspanned(id.as_str().to_owned()),
+            title: title.clone(),
+            rfc: rfc.clone(),
+            level: *level,
+            requirement: requirement.clone(),
+            note: note.clone(),
+            roles: (*roles != crate::load::default_roles()).then(|| roles.clone()),
+            timeout_ms: *timeout_ms,
+            performance: *performance,
+            handshake: (!handshake.is_standard())
+                .then(|| unspanned(RawHandshake::from_handshake(handshake))),
+            observe: observe.clone(),
+            deflate: deflate
+                .as_ref()
+                .map(|spec| unspanned(RawDeflate::from_spec(spec))),
+            steps: steps
+                .iter()
+                .map(|step| unspanned(RawStep::from_step(step)))
+                .collect(),
+        }
+    }
+}
+
+/// A raw value made from the model, which has no place in a file: its span is empty.
+fn unspanned<T>(value: T) -> Spanned<T> {
+    Spanned::new(0..0, value)
 }
 
 fn yes() -> bool {
     true
+}
+
+/// Whether a key that defaults to `true` holds it, and is left out when written.
+fn is_yes(value: &bool) -> bool {
+    *value
+}
+
+/// Whether a key holds the loader's default (`false`, `0`, an empty list), and is left out when written.
+pub(crate) fn is_default<T: Default + PartialEq>(value: &T) -> bool {
+    *value == T::default()
 }

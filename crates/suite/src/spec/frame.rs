@@ -1,19 +1,20 @@
-//! The raw form of one frame in a case file (`send = { opcode = "text", fin = false }`), as serde
-//! reads it, and its validation into a [`FrameSpec`].
+//! The raw form of one frame in a case file (`send = { opcode = "text", fin = false }`): read and
+//! validated into a [`FrameSpec`], and written back from one.
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
-use super::payload::{OpcodeValue, RawPayload, parse_hex};
-use super::yes;
-use crate::case::{FrameSpec, LengthFormSpec, MaskSpec};
+use super::payload::{OpcodeValue, RawPayload, parse_hex, to_hex};
+use super::{is_default, is_yes, yes};
+use crate::case::{FrameSpec, LengthFormSpec, MaskSpec, Payload};
 
-#[derive(Deserialize)]
+/// A frame: `send = FRAME`, `pipelined = FRAME`, or one of a list of them.
+#[derive(Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct RawFrame {
     opcode: OpcodeValue,
-    #[serde(default = "yes")]
+    #[serde(default = "yes", skip_serializing_if = "is_yes")]
     fin: bool,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "is_default")]
     rsv: u8,
     #[serde(default)]
     mask: Option<String>,
@@ -65,5 +66,42 @@ impl RawFrame {
             length_form,
             declared_len: self.declared_len,
         })
+    }
+
+    /// The raw form of a frame: the opcode, and every other key that is not the default.
+    pub(super) fn from_frame(frame: &FrameSpec) -> RawFrame {
+        let FrameSpec {
+            fin,
+            rsv,
+            opcode,
+            mask,
+            payload,
+            length_form,
+            declared_len,
+        } = frame;
+        let mask = match mask {
+            MaskSpec::Auto => None,
+            MaskSpec::None => Some("none".to_owned()),
+            MaskSpec::Random => Some("random".to_owned()),
+            MaskSpec::AutoZero => Some("auto-zero".to_owned()),
+            MaskSpec::Key(key) => Some(to_hex(key)),
+        };
+        let length_form = length_form.map(|form| {
+            match form {
+                LengthFormSpec::Short => "short",
+                LengthFormSpec::U16 => "u16",
+                LengthFormSpec::U64 => "u64",
+            }
+            .to_owned()
+        });
+        RawFrame {
+            opcode: OpcodeValue(*opcode),
+            fin: *fin,
+            rsv: *rsv,
+            mask,
+            payload: (*payload != Payload::default()).then(|| RawPayload::from_payload(payload)),
+            length_form,
+            declared_len: *declared_len,
+        }
     }
 }

@@ -1,10 +1,10 @@
-//! The raw form of steps in a case file (the actions, `repeat`, `send_message` and `close`), as serde
-//! reads them, and their validation into [`Step`]s.
+//! The raw form of steps in a case file (the actions, `repeat`, `send_message` and `close`, and how a
+//! step writes): read and validated into [`Step`]s, and written back from them.
 
 use std::fmt;
 
 use serde::{
-    Deserialize, Deserializer,
+    Deserialize, Deserializer, Serialize,
     de::{self, MapAccess, Visitor, value::MapAccessDeserializer},
 };
 use toml::Spanned;
@@ -13,7 +13,7 @@ use wsspec_wire::CloseCode;
 use super::expect::RawExpect;
 use super::frame::RawFrame;
 use super::payload::{OneOrMany, OpcodeValue, RawPayload};
-use super::{DEFAULT_CHOP_DELAY_MS, DEFAULT_EXPECT_MS, SpanError};
+use super::{DEFAULT_CHOP_DELAY_MS, DEFAULT_EXPECT_MS, SpanError, unspanned};
 use crate::case::{ClosePayloadSpec, OnTimeout, Payload, Step, WritePlan};
 
 /// Validates steps, keeping the span of the one at fault.
@@ -29,7 +29,7 @@ pub(super) fn into_steps(raw: Vec<Spanned<RawStep>>) -> Result<Vec<Step>, SpanEr
 }
 
 /// `repeat = { times = N, steps = [...] }`.
-#[derive(Deserialize)]
+#[derive(Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct RawRepeat {
     times: u32,
@@ -37,7 +37,7 @@ pub(crate) struct RawRepeat {
 }
 
 /// One step: exactly one action key, plus the modifiers that apply to it.
-#[derive(Deserialize)]
+#[derive(Default, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct RawStep {
     send: Option<OneOrMany<RawFrame>>,
@@ -132,19 +132,7 @@ impl RawStep {
                 ));
             }
         };
-        let chop = self.chop.filter(|bytes| *bytes > 0);
-        let write = WritePlan {
-            chop,
-            // Pieces written back to back can merge in the peer's receive buffer, and then a byte-by-byte
-            // case tests nothing. A short pause makes each piece arrive on its own, as Autobahn's
-            // synchronous writes do.
-            delay_ms: self.delay_ms.unwrap_or(if chop.is_some() {
-                DEFAULT_CHOP_DELAY_MS
-            } else {
-                0
-            }),
-            per_frame: self.per_frame.unwrap_or(false),
-        };
+        let write = write_plan(self.chop, self.delay_ms, self.per_frame.unwrap_or(false));
         Ok(if let Some(frames) = self.send {
             let frames = frames
                 .0
@@ -189,9 +177,93 @@ impl RawStep {
             }
         })
     }
+
+    /// The raw form of a step: its action, and the modifiers that differ from the defaults.
+    pub(super) fn from_step(step: &Step) -> RawStep {
+        let mut raw = RawStep::default();
+        match step {
+            Step::Send { frames, .. } => {
+                raw.send = Some(OneOrMany(frames.iter().map(RawFrame::from_frame).collect()));
+            }
+            Step::SendMessage {
+                opcode,
+                payload,
+                fragment,
+                compress,
+                ..
+            } => {
+                raw.send_message = Some(RawMessage {
+                    opcode: OpcodeValue(*opcode),
+                    payload: RawPayload::from_payload(payload),
+                    fragment: *fragment,
+                    compress: *compress,
+                });
+            }
+            Step::SendRaw { bytes, .. } => raw.send_raw = Some(RawPayload::from_bytes(bytes)),
+            Step::Wait { ms } => raw.wait = Some(*ms),
+            Step::Close { payload, .. } => raw.close = Some(RawClose::from_spec(payload)),
+            Step::Drop => raw.drop = Some(true),
+            Step::HalfClose => raw.half_close = Some(true),
+            Step::Repeat { times, steps } => {
+                raw.repeat = Some(RawRepeat {
+                    times: *times,
+                    steps: steps
+                        .iter()
+                        .map(|step| unspanned(RawStep::from_step(step)))
+                        .collect(),
+                });
+            }
+            Step::Expect {
+                expect,
+                within_ms,
+                on_timeout,
+            } => {
+                raw.expect = Some(RawExpect::from_expect(expect));
+                raw.within_ms = Some(*within_ms).filter(|ms| *ms != DEFAULT_EXPECT_MS);
+                raw.on_timeout = match on_timeout {
+                    OnTimeout::Fail => None,
+                    OnTimeout::NonStrict => Some("non-strict".to_owned()),
+                    OnTimeout::Pass => Some("pass".to_owned()),
+                };
+            }
+        }
+        if let Some(write) = step.write_plan() {
+            (raw.chop, raw.delay_ms) = chop_keys(write);
+            raw.per_frame = write.per_frame.then_some(true);
+        }
+        raw
+    }
 }
 
-#[derive(Deserialize)]
+/// The write plan that a step's (or a handshake's) `chop` and `delay_ms` keys give.
+pub(super) fn write_plan(chop: Option<usize>, delay_ms: Option<u64>, per_frame: bool) -> WritePlan {
+    let chop = chop.filter(|bytes| *bytes > 0);
+    WritePlan {
+        chop,
+        delay_ms: delay_ms.unwrap_or(default_delay_ms(chop)),
+        per_frame,
+    }
+}
+
+/// The `chop` and `delay_ms` keys that give `plan` back, each left out where it is the default.
+pub(super) fn chop_keys(plan: &WritePlan) -> (Option<usize>, Option<u64>) {
+    let delay_ms = Some(plan.delay_ms).filter(|ms| *ms != default_delay_ms(plan.chop));
+    (plan.chop, delay_ms)
+}
+
+/// The `delay_ms` of a write that sets none: a short pause between chopped pieces, none otherwise.
+/// Pieces written back to back can merge in the peer's receive buffer, and then a byte-by-byte case
+/// tests nothing; the pause makes each piece arrive on its own, as Autobahn's synchronous writes do.
+fn default_delay_ms(chop: Option<usize>) -> u64 {
+    if chop.is_some() {
+        DEFAULT_CHOP_DELAY_MS
+    } else {
+        0
+    }
+}
+
+/// `send_message = { opcode, payload, fragment = N, compress = false }`.
+#[derive(Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct RawMessage {
     opcode: OpcodeValue,
@@ -203,12 +275,14 @@ pub(crate) struct RawMessage {
 }
 
 /// `close = 1000`, or `close = { code = 1000, reason = "bye" }`, or `close = { payload = { hex = "03" } }`.
+#[derive(Serialize)]
+#[serde(untagged)]
 pub(crate) enum RawClose {
     Code(u16),
     Table(CloseTable),
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct CloseTable {
     code: Option<u16>,
@@ -265,6 +339,25 @@ impl RawClose {
             RawClose::Table(_) => {
                 Err("`close` takes `code` (and `reason`), or only `payload`".into())
             }
+        }
+    }
+
+    /// The raw form of a close payload: the bare code when it has no reason.
+    fn from_spec(spec: &ClosePayloadSpec) -> RawClose {
+        match spec {
+            ClosePayloadSpec::Code { code, reason } if *reason == Payload::default() => {
+                RawClose::Code(code.0)
+            }
+            ClosePayloadSpec::Code { code, reason } => RawClose::Table(CloseTable {
+                code: Some(code.0),
+                reason: Some(RawPayload::from_payload(reason)),
+                payload: None,
+            }),
+            ClosePayloadSpec::Raw(payload) => RawClose::Table(CloseTable {
+                code: None,
+                reason: None,
+                payload: Some(RawPayload::from_payload(payload)),
+            }),
         }
     }
 }
