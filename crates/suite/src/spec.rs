@@ -10,12 +10,13 @@
 //!
 //! Reading, `deny_unknown_fields` is everywhere, so a typo is an error, not a silently ignored key.
 //! Values that may be written short or long (`payload = "text"` or `payload = { hex = "ff" }`,
-//! `expect = "echo"` or `expect = { fail = [1002] }`) deserialize through small hand-written visitors,
-//! which keeps serde's precise error messages. Writing, a key is left out where the loader's default
-//! gives the same value (`None` is no key at all in TOML; `skip_serializing_if` leaves out the other
-//! defaults), the short form is written where it is enough, and keys come in the order the raw form
-//! declares them (the order in which an unknown key's error lists them). A `Spanned` value serializes as the value itself; the model has no spans, so the
-//! way back gives its values an empty one ([`unspanned`]).
+//! `expect = "echo"` or `expect = { fail = [1002] }`) deserialize through small hand-written
+//! visitors, which keeps serde's precise error messages. Writing, a key is left out where the
+//! loader's default gives the same value (`None` is no key at all in TOML; `skip_serializing_if`
+//! leaves out the other defaults), the short form is written where it is enough, and keys come in
+//! the order the raw form declares them (the order in which an unknown key's error lists them). A
+//! `Spanned` value serializes as the value itself; the model has no spans, so the way back gives
+//! its values an empty one ([`unspanned`]).
 
 use std::ops::Range;
 

@@ -6,11 +6,11 @@
 //! with it.
 //!
 //! What a case says in TOML is not decided here: each case is converted to its raw form (the case
-//! language of [`crate::spec`], which leaves out every key that holds the loader's default and writes
-//! short forms where they are enough), and toml serializes that. This module only lays the result out
-//! as a hand-written file: one `[[case]]` table per case, its keys one per line in the order the raw
-//! form declares them, each step an inline table on a line of its own, and the handshake as a
-//! `[case.handshake]` table.
+//! language of the crate's `spec` module, which leaves out every key that holds the loader's default
+//! and writes short forms where they are enough), and toml serializes that. This module only lays the
+//! result out as a hand-written file: one `[[case]]` table per case, its keys one per line in the
+//! order the raw form declares them, each step an inline table on a line of its own, and the
+//! handshake as a `[case.handshake]` table.
 //!
 //! A `toml::Value` would lose that order: its tables sort their keys (putting `chop` before `send`)
 //! unless toml's `preserve_order` feature is on, and that feature would also change the order in
