@@ -11,7 +11,7 @@ mod payload;
 
 use std::fmt;
 
-use serde::{Deserialize, Deserializer, Serialize};
+use serde::{Deserialize, Serialize};
 use wsspec_wire::{CloseCode, Opcode};
 
 use crate::handshake::{DeflateSpec, Handshake, HandshakeExpect, Needs};
@@ -291,11 +291,12 @@ impl Case {
 }
 
 /// What a client's application must report about the close (`observe = { code = 1006, clean = false }`).
-#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
+/// A case file holds it as it is: this is its raw form too.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct ObserveSpec {
     /// The close code.
-    #[serde(default, deserialize_with = "optional_close_code")]
+    #[serde(default, with = "optional_close_code")]
     pub code: Option<CloseCode>,
     /// Whether the close was clean.
     pub clean: Option<bool>,
@@ -303,9 +304,23 @@ pub struct ObserveSpec {
     pub reason: Option<String>,
 }
 
-/// An optional close code, read as the 16-bit number it is written as.
-fn optional_close_code<'de, D: Deserializer<'de>>(d: D) -> Result<Option<CloseCode>, D::Error> {
-    Ok(Option::<u16>::deserialize(d)?.map(CloseCode))
+/// An optional close code, read and written as the 16-bit number it is.
+mod optional_close_code {
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+    use wsspec_wire::CloseCode;
+
+    pub(super) fn deserialize<'de, D: Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Option<CloseCode>, D::Error> {
+        Ok(Option::<u16>::deserialize(deserializer)?.map(CloseCode))
+    }
+
+    pub(super) fn serialize<S: Serializer>(
+        code: &Option<CloseCode>,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        code.map(|code| code.0).serialize(serializer)
+    }
 }
 
 impl fmt::Display for ObserveSpec {

@@ -231,13 +231,14 @@ pub struct DeflateSpec {
 }
 
 /// One set of permessage-deflate parameters, from the harness's side: `peer_*` asks the peer,
-/// the others are the harness's own promises.
+/// the others are the harness's own promises. A case file holds it as it is (`deflate = { offers =
+/// [..] }`): this is its raw form too.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct DeflateOffer {
     /// Ask the peer not to use context takeover (`server_no_context_takeover` in an offer,
     /// `client_no_context_takeover` in a response).
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "crate::spec::is_default")]
     pub peer_no_context_takeover: bool,
     /// Ask the peer to use at most a 2^N window (`server_max_window_bits=N` in an offer,
     /// `client_max_window_bits=N` in a response: only when the client's offer allows it).
@@ -245,7 +246,7 @@ pub struct DeflateOffer {
     pub peer_max_window_bits: Option<u8>,
     /// The harness will not use context takeover (`client_no_context_takeover` in an offer,
     /// `server_no_context_takeover` in a response).
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "crate::spec::is_default")]
     pub no_context_takeover: bool,
     /// The harness will use at most a 2^N window (`client_max_window_bits=N` in an offer, where
     /// otherwise `client_max_window_bits` has no value; `server_max_window_bits=N` in a response).

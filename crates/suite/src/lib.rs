@@ -5,7 +5,8 @@
 //! `file:line` ([`load`]), describes them as a typed model ([`case`]), selects them with Autobahn-style
 //! wildcards ([`select`]), reads Autobahn's spec files ([`autobahn`]), writes cases back as case files
 //! ([`write`]), and defines [`results::RunResults`], the one type the runner produces and the
-//! reporters render.
+//! reporters render. Loading and writing go through one definition of the case language, the raw
+//! forms of the private `spec` module.
 //!
 //! ```
 //! let suite = wsspec_suite::Suite::builtin().expect("the built-in cases load");

@@ -1,23 +1,31 @@
-//! The case file's serde shapes, and their validation into the [`crate::case`] model.
+//! The case language: the case file's serde shapes (the raw forms), their validation into the
+//! [`crate::case`] model, and the way back from the model to them.
 //!
-//! These types mirror the TOML exactly (`deny_unknown_fields` everywhere, so a typo is an error, not a
-//! silently ignored key). Values that may be written short or long (`payload = "text"` or
-//! `payload = { hex = "ff" }`, `expect = "echo"` or `expect = { fail = [1002] }`) deserialize through
-//! small hand-written visitors, which keeps serde's precise error messages.
+//! These types mirror the TOML exactly, in both directions: [`crate::load`] deserializes them and
+//! validates them into the model (`into_case`, `into_step`, ...), and [`crate::write`] converts the
+//! model back to them (`from_case`, `from_step`, ...) and serializes them. Each piece of the language
+//! is read, validated and written in one place: this file holds a case's own keys and `deflate`,
+//! [`step`] the steps, [`frame`] a frame, [`payload`] payloads and opcodes, [`expect`] the
+//! expectations, [`handshake`] the `[case.handshake]` table.
+//!
+//! Reading, `deny_unknown_fields` is everywhere, so a typo is an error, not a silently ignored key.
+//! Values that may be written short or long (`payload = "text"` or `payload = { hex = "ff" }`,
+//! `expect = "echo"` or `expect = { fail = [1002] }`) deserialize through small hand-written
+//! visitors, which keeps serde's precise error messages. Writing, a key is left out where the
+//! loader's default gives the same value (`None` is no key at all in TOML; `skip_serializing_if`
+//! leaves out the other defaults), the short form is written where it is enough, and keys come in
+//! the order the raw form declares them (the order in which an unknown key's error lists them). A
+//! `Spanned` value serializes as the value itself; the model has no spans, so the way back gives
+//! its values an empty one ([`unspanned`]).
 
-use std::{fmt, marker::PhantomData, ops::Range};
+use std::ops::Range;
 
-use serde::{
-    Deserialize, Deserializer,
-    de::{self, MapAccess, Visitor, value::MapAccessDeserializer},
-};
+use serde::{Deserialize, Serialize};
 use toml::Spanned;
-use wsspec_wire::{CloseCode, Opcode};
 
-use crate::case::{
-    AltVerdict, Alternative, Case, CaseId, ClosePayloadSpec, Expect, FrameMatch, FrameSpec,
-    LengthFormSpec, Level, MaskSpec, ObserveSpec, OnTimeout, Payload, Role, Source, Step,
-    WritePlan,
+use crate::case::{Case, CaseId, Level, ObserveSpec, Role, Source, WritePlan};
+use crate::handshake::{
+    DeflateOffer, DeflateSpec, Handshake, HandshakeExpect, RequestSpec, ResponseSpec,
 };
 
 /// How long an expectation waits by default, in milliseconds. A conforming peer answers within a round
@@ -28,17 +36,14 @@ pub const DEFAULT_EXPECT_MS: u64 = 2_000;
 pub const DEFAULT_CHOP_DELAY_MS: u64 = 1;
 
 mod expect;
+mod frame;
 mod handshake;
 mod payload;
+mod step;
 
-use self::expect::RawExpect;
 use self::handshake::RawHandshake;
 pub use self::payload::parse_hex;
-use self::payload::{OneOrMany, OpcodeValue, RawPayload};
-use crate::corpus::Corpus;
-use crate::handshake::{
-    DeflateOffer, DeflateSpec, Handshake, HandshakeExpect, RequestSpec, ResponseSpec,
-};
+use self::step::{RawStep, into_steps};
 
 /// The most bytes of a payload the harness builds whole in memory: a `send_raw` payload, a close payload
 /// or reason, and the pattern of a `repeat`. (A frame's payload is generated as it is written, so a
@@ -48,7 +53,7 @@ pub const MAX_BUILT_PAYLOAD: u64 = 16 << 20;
 
 type SpanError = (Option<Range<usize>>, String);
 
-#[derive(Deserialize)]
+#[derive(Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct RawCase {
     id: Spanned<String>,
@@ -62,7 +67,7 @@ pub(crate) struct RawCase {
     roles: Option<Vec<Role>>,
     #[serde(default)]
     timeout_ms: Option<u64>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "is_default")]
     performance: bool,
     #[serde(default)]
     handshake: Option<Spanned<RawHandshake>>,
@@ -75,18 +80,18 @@ pub(crate) struct RawCase {
 }
 
 /// `deflate = { peer_max_window_bits = 9 }` (one offer), or `deflate = { offers = [..], required = false }`.
-#[derive(Deserialize)]
+#[derive(Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct RawDeflate {
     #[serde(default)]
     offers: Option<Vec<DeflateOffer>>,
     #[serde(default = "yes")]
     required: bool,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "is_default")]
     peer_no_context_takeover: bool,
     #[serde(default)]
     peer_max_window_bits: Option<u8>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "is_default")]
     no_context_takeover: bool,
     #[serde(default)]
     max_window_bits: Option<u8>,
@@ -129,6 +134,19 @@ impl RawDeflate {
             offers,
             required: self.required,
         })
+    }
+
+    /// Every offer written out in `offers`, and `required` always, as hand-written cases do.
+    fn from_spec(spec: &DeflateSpec) -> RawDeflate {
+        let DeflateSpec { offers, required } = spec;
+        RawDeflate {
+            offers: Some(offers.clone()),
+            required: *required,
+            peer_no_context_takeover: false,
+            peer_max_window_bits: None,
+            no_context_takeover: false,
+            max_window_bits: None,
+        }
     }
 }
 
@@ -216,481 +234,66 @@ impl RawCase {
             source,
         })
     }
-}
 
-/// Validates steps, keeping the span of the one at fault.
-fn into_steps(raw: Vec<Spanned<RawStep>>) -> Result<Vec<Step>, SpanError> {
-    raw.into_iter()
-        .map(|step| {
-            let span = step.span();
-            step.into_inner()
-                .into_step()
-                .map_err(|(inner, msg)| (inner.or(Some(span)), msg))
-        })
-        .collect()
-}
-
-/// `repeat = { times = N, steps = [...] }`.
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct RawRepeat {
-    times: u32,
-    steps: Vec<Spanned<RawStep>>,
-}
-
-/// One step: exactly one action key, plus the modifiers that apply to it.
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct RawStep {
-    send: Option<OneOrMany<RawFrame>>,
-    send_message: Option<RawMessage>,
-    send_raw: Option<RawPayload>,
-    wait: Option<u64>,
-    close: Option<RawClose>,
-    drop: Option<bool>,
-    half_close: Option<bool>,
-    repeat: Option<RawRepeat>,
-    expect: Option<RawExpect>,
-    within_ms: Option<u64>,
-    on_timeout: Option<String>,
-    chop: Option<usize>,
-    delay_ms: Option<u64>,
-    per_frame: Option<bool>,
-}
-
-impl RawStep {
-    fn into_step(self) -> Result<Step, SpanError> {
-        if let Some(repeat) = self.repeat {
-            let others = self.send.is_some() as u8
-                + self.send_message.is_some() as u8
-                + self.send_raw.is_some() as u8
-                + self.wait.is_some() as u8
-                + self.close.is_some() as u8
-                + self.drop.is_some() as u8
-                + self.half_close.is_some() as u8
-                + self.expect.is_some() as u8;
-            if others > 0 || self.chop.is_some() || self.within_ms.is_some() {
-                return Err((
-                    None,
-                    "a `repeat` step has only `repeat = { times, steps }`".into(),
-                ));
-            }
-            if repeat.times == 0 || repeat.steps.is_empty() {
-                return Err((
-                    None,
-                    "`repeat` needs times >= 1 and at least one step".into(),
-                ));
-            }
-            let steps = into_steps(repeat.steps)?;
-            return Ok(Step::Repeat {
-                times: repeat.times,
-                steps,
-            });
+    /// The raw form of a case: every key whose value is not the loader's default.
+    pub(crate) fn from_case(case: &Case) -> RawCase {
+        // Every field by name, so that a field added to `Case` does not compile until it is written.
+        let Case {
+            id,
+            title,
+            section_title: _,
+            rfc,
+            level,
+            requirement,
+            note,
+            roles,
+            steps,
+            timeout_ms,
+            performance,
+            handshake,
+            observe,
+            deflate,
+            source: _,
+        } = case;
+        RawCase {
+            id: unspanned(id.as_str().to_owned()),
+            title: title.clone(),
+            rfc: rfc.clone(),
+            level: *level,
+            requirement: requirement.clone(),
+            note: note.clone(),
+            roles: (*roles != crate::load::default_roles()).then(|| roles.clone()),
+            timeout_ms: *timeout_ms,
+            performance: *performance,
+            handshake: (!handshake.is_standard())
+                .then(|| unspanned(RawHandshake::from_handshake(handshake))),
+            observe: observe.clone(),
+            deflate: deflate
+                .as_ref()
+                .map(|spec| unspanned(RawDeflate::from_spec(spec))),
+            steps: steps
+                .iter()
+                .map(|step| unspanned(RawStep::from_step(step)))
+                .collect(),
         }
-        self.into_simple_step().map_err(|msg| (None, msg))
-    }
-
-    fn into_simple_step(self) -> Result<Step, String> {
-        let actions = [
-            ("send", self.send.is_some()),
-            ("send_message", self.send_message.is_some()),
-            ("send_raw", self.send_raw.is_some()),
-            ("wait", self.wait.is_some()),
-            ("close", self.close.is_some()),
-            ("drop", self.drop.is_some()),
-            ("half_close", self.half_close.is_some()),
-            ("expect", self.expect.is_some()),
-        ];
-        let present: Vec<&str> = actions
-            .iter()
-            .filter(|(_, on)| *on)
-            .map(|(name, _)| *name)
-            .collect();
-        match present.as_slice() {
-            [_] => {}
-            [] => return Err("a step needs one action: send, send_message, send_raw, wait, close, drop, half_close, repeat or expect".into()),
-            many => return Err(format!("a step has one action, this one has {}", many.join(" and "))),
-        }
-        let writes = matches!(present[0], "send" | "send_message" | "send_raw" | "close");
-        if !writes && (self.chop.is_some() || self.delay_ms.is_some()) {
-            return Err(format!(
-                "`chop` and `delay_ms` apply to steps that write, not to `{}`",
-                present[0]
-            ));
-        }
-        if self.per_frame.is_some() && self.send.is_none() {
-            return Err("`per_frame` applies only to `send`".into());
-        }
-        if self.expect.is_none() && (self.within_ms.is_some() || self.on_timeout.is_some()) {
-            return Err("`within_ms` and `on_timeout` apply only to `expect` steps".into());
-        }
-        let on_timeout = match self.on_timeout.as_deref() {
-            None | Some("fail") => OnTimeout::Fail,
-            Some("non-strict") => OnTimeout::NonStrict,
-            Some("pass") => OnTimeout::Pass,
-            Some(other) => {
-                return Err(format!(
-                    "on_timeout {other:?} must be \"fail\", \"non-strict\" or \"pass\""
-                ));
-            }
-        };
-        let chop = self.chop.filter(|bytes| *bytes > 0);
-        let write = WritePlan {
-            chop,
-            // Pieces written back to back can merge in the peer's receive buffer, and then a byte-by-byte
-            // case tests nothing. A short pause makes each piece arrive on its own, as Autobahn's
-            // synchronous writes do.
-            delay_ms: self.delay_ms.unwrap_or(if chop.is_some() {
-                DEFAULT_CHOP_DELAY_MS
-            } else {
-                0
-            }),
-            per_frame: self.per_frame.unwrap_or(false),
-        };
-        Ok(if let Some(frames) = self.send {
-            let frames = frames
-                .0
-                .into_iter()
-                .map(RawFrame::into_frame)
-                .collect::<Result<Vec<_>, _>>()?;
-            Step::Send { frames, write }
-        } else if let Some(message) = self.send_message {
-            Step::SendMessage {
-                opcode: message.opcode.0,
-                payload: message.payload.into_payload()?,
-                fragment: message.fragment.filter(|bytes| *bytes > 0),
-                compress: message.compress.filter(|compress| !compress),
-                write,
-            }
-        } else if let Some(raw) = self.send_raw {
-            Step::SendRaw {
-                bytes: raw.into_built("a `send_raw` payload")?.to_bytes(),
-                write,
-            }
-        } else if let Some(ms) = self.wait {
-            Step::Wait { ms }
-        } else if let Some(close) = self.close {
-            Step::Close {
-                payload: close.into_spec()?,
-                write,
-            }
-        } else if self.drop.is_some() {
-            Step::Drop
-        } else if self.half_close.is_some() {
-            Step::HalfClose
-        } else {
-            let expect = self
-                .expect
-                .map(RawExpect::into_expect)
-                .transpose()?
-                .ok_or("no expectation")?;
-            Step::Expect {
-                expect,
-                within_ms: self.within_ms.unwrap_or(DEFAULT_EXPECT_MS),
-                on_timeout,
-            }
-        })
     }
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct RawFrame {
-    opcode: OpcodeValue,
-    #[serde(default = "yes")]
-    fin: bool,
-    #[serde(default)]
-    rsv: u8,
-    #[serde(default)]
-    mask: Option<String>,
-    #[serde(default)]
-    payload: Option<RawPayload>,
-    #[serde(default)]
-    length_form: Option<String>,
-    #[serde(default)]
-    declared_len: Option<u64>,
+/// A raw value made from the model, which has no place in a file: its span is empty.
+fn unspanned<T>(value: T) -> Spanned<T> {
+    Spanned::new(0..0, value)
 }
 
 fn yes() -> bool {
     true
 }
 
-impl RawFrame {
-    fn into_frame(self) -> Result<FrameSpec, String> {
-        if self.rsv > 7 {
-            return Err(format!(
-                "rsv {} is outside 0-7 (RSV1 = 4, RSV2 = 2, RSV3 = 1)",
-                self.rsv
-            ));
-        }
-        let mask = match self.mask.as_deref() {
-            None | Some("auto") => MaskSpec::Auto,
-            Some("none") => MaskSpec::None,
-            Some("random") => MaskSpec::Random,
-            Some("auto-zero") => MaskSpec::AutoZero,
-            Some(hex) => {
-                let key: [u8; 4] = parse_hex(hex)?.try_into().map_err(|_| {
-                    format!("mask {hex:?} must be auto, none, random or 4 bytes of hex")
-                })?;
-                MaskSpec::Key(key)
-            }
-        };
-        let length_form = match self.length_form.as_deref() {
-            None => None,
-            Some("short" | "7") => Some(LengthFormSpec::Short),
-            Some("u16" | "16") => Some(LengthFormSpec::U16),
-            Some("u64" | "64") => Some(LengthFormSpec::U64),
-            Some(other) => return Err(format!("length_form {other:?} must be short, u16 or u64")),
-        };
-        Ok(FrameSpec {
-            fin: self.fin,
-            rsv: self.rsv,
-            opcode: self.opcode.0,
-            mask,
-            payload: self
-                .payload
-                .map(RawPayload::into_payload)
-                .transpose()?
-                .unwrap_or_default(),
-            length_form,
-            declared_len: self.declared_len,
-        })
-    }
+/// Whether a key that defaults to `true` holds it, and is left out when written.
+fn is_yes(value: &bool) -> bool {
+    *value
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct RawMessage {
-    opcode: OpcodeValue,
-    payload: RawPayload,
-    #[serde(default)]
-    fragment: Option<u64>,
-    #[serde(default)]
-    compress: Option<bool>,
-}
-
-/// `close = 1000`, or `close = { code = 1000, reason = "bye" }`, or `close = { payload = { hex = "03" } }`.
-pub(crate) enum RawClose {
-    Code(u16),
-    Table(CloseTable),
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct CloseTable {
-    code: Option<u16>,
-    reason: Option<RawPayload>,
-    payload: Option<RawPayload>,
-}
-
-impl<'de> Deserialize<'de> for RawClose {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> Visitor<'de> for V {
-            type Value = RawClose;
-            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str("a close code, or { code, reason } or { payload }")
-            }
-            fn visit_i64<E: de::Error>(self, n: i64) -> Result<RawClose, E> {
-                u16::try_from(n)
-                    .map(RawClose::Code)
-                    .map_err(|_| E::custom(format!("close code {n} does not fit in 16 bits")))
-            }
-            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<RawClose, A::Error> {
-                CloseTable::deserialize(MapAccessDeserializer::new(map)).map(RawClose::Table)
-            }
-        }
-        deserializer.deserialize_any(V)
-    }
-}
-
-impl RawClose {
-    fn into_spec(self) -> Result<ClosePayloadSpec, String> {
-        match self {
-            RawClose::Code(code) => Ok(ClosePayloadSpec::Code {
-                code: CloseCode(code),
-                reason: Payload::default(),
-            }),
-            RawClose::Table(CloseTable {
-                code: Some(code),
-                reason,
-                payload: None,
-            }) => Ok(ClosePayloadSpec::Code {
-                code: CloseCode(code),
-                reason: reason
-                    .map(|reason| reason.into_built("a close reason"))
-                    .transpose()?
-                    .unwrap_or_default(),
-            }),
-            RawClose::Table(CloseTable {
-                code: None,
-                reason: None,
-                payload: Some(payload),
-            }) => Ok(ClosePayloadSpec::Raw(
-                payload.into_built("a close payload")?,
-            )),
-            RawClose::Table(_) => {
-                Err("`close` takes `code` (and `reason`), or only `payload`".into())
-            }
-        }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn step(text: &str) -> Result<Step, String> {
-        let raw: RawStep = toml::from_str(text).map_err(|e| e.message().to_owned())?;
-        raw.into_step().map_err(|(_, msg)| msg)
-    }
-
-    #[test]
-    fn repeat_nests_steps() {
-        let Step::Repeat { times, steps } =
-            step("repeat = { times = 3, steps = [{ send_message = { opcode = 'text', payload = 'x' } }, { expect = 'echo' }] }")
-                .unwrap()
-        else {
-            panic!()
-        };
-        assert_eq!((times, steps.len()), (3, 2));
-        assert!(step("repeat = { times = 0, steps = [{ wait = 1 }] }").is_err());
-        assert!(step("repeat = { times = 2, steps = [{ wait = 1 }] }\nwait = 3").is_err());
-    }
-
-    #[test]
-    fn payloads_built_in_memory_are_bounded() {
-        for text in [
-            "send_raw = { repeat = 'x', count = 1_000_000_000_000 }",
-            "close = { code = 1000, reason = { repeat = 'x', count = 1_000_000_000_000 } }",
-            "close = { payload = { repeat = 'x', count = 1_000_000_000_000 } }",
-            "send = { opcode = 'text', payload = { repeat = { repeat = 'x', count = 1_000_000_000_000 }, count = 1 } }",
-        ] {
-            let err = step(text).unwrap_err();
-            assert!(
-                err.contains("over the 16777216 bytes built in memory"),
-                "{text}: {err}"
-            );
-        }
-        // A frame's payload is generated as it is written: any length is fine.
-        assert!(
-            step(
-                "send = { opcode = 'text', payload = { repeat = 'x', count = 1_000_000_000_000 } }"
-            )
-            .is_ok()
-        );
-    }
-
-    #[test]
-    fn hex_allows_spaces_and_rejects_odd_digits() {
-        assert_eq!(parse_hex("ce ba_e1").unwrap(), vec![0xce, 0xba, 0xe1]);
-        assert!(parse_hex("abc").is_err());
-        assert!(parse_hex("zz").is_err());
-    }
-
-    #[test]
-    fn send_accepts_one_frame_or_many() {
-        let one = step("send = { opcode = 'text', payload = 'hi' }").unwrap();
-        let Step::Send { frames, .. } = one else {
-            panic!()
-        };
-        assert_eq!(frames.len(), 1);
-        assert_eq!(frames[0].payload, Payload::Text("hi".into()));
-        let many =
-            step("send = [{ opcode = 1, fin = false }, { opcode = 'continuation' }]\nchop = 1")
-                .unwrap();
-        let Step::Send { frames, write } = many else {
-            panic!()
-        };
-        assert_eq!(
-            (frames.len(), frames[0].fin, write.chop),
-            (2, false, Some(1))
-        );
-    }
-
-    #[test]
-    fn step_needs_exactly_one_action() {
-        assert!(
-            step("wait = 5\nexpect = 'echo'")
-                .unwrap_err()
-                .contains("wait and expect")
-        );
-        assert!(step("chop = 3").unwrap_err().contains("needs one action"));
-        assert!(
-            step("wait = 5\nchop = 3")
-                .unwrap_err()
-                .contains("apply to steps that write")
-        );
-    }
-
-    #[test]
-    fn expect_short_and_long_forms() {
-        assert_eq!(
-            step("expect = 'echo'").unwrap(),
-            Step::Expect {
-                expect: Expect::Echo,
-                within_ms: DEFAULT_EXPECT_MS,
-                on_timeout: OnTimeout::Fail,
-            }
-        );
-        let Step::Expect {
-            expect, within_ms, ..
-        } = step("expect = { fail = [1002] }\nwithin_ms = 500").unwrap()
-        else {
-            panic!()
-        };
-        assert_eq!(
-            (expect, within_ms),
-            (Expect::Fail(vec![CloseCode::PROTOCOL_ERROR]), 500)
-        );
-        assert!(step("expect = { fail = [1002], echo = true }").is_err());
-        assert!(step("expect = 'pong'").is_err());
-    }
-
-    #[test]
-    fn one_of_ranks_alternatives() {
-        let Step::Expect { expect: Expect::OneOf(alts), .. } = step(
-            "expect = { one_of = [{ expect = ['echo', { fail = [1002] }] }, { expect = [{ fail = [1002] }], verdict = 'non-strict' }] }",
-        )
-        .unwrap() else {
-            panic!()
-        };
-        assert_eq!(alts[0].verdict, AltVerdict::Ok);
-        assert_eq!(alts[1].verdict, AltVerdict::NonStrict);
-        assert_eq!(
-            alts[0].expect,
-            vec![Expect::Echo, Expect::Fail(vec![CloseCode::PROTOCOL_ERROR])]
-        );
-    }
-
-    #[test]
-    fn opcodes_by_name_or_number() {
-        let Step::Send { frames, .. } = step("send = { opcode = 11 }").unwrap() else {
-            panic!()
-        };
-        assert_eq!(frames[0].opcode, Opcode::Reserved(11));
-        assert!(
-            step("send = { opcode = 16 }")
-                .unwrap_err()
-                .contains("outside 0-15")
-        );
-        assert!(step("send = { opcode = 'pingg' }").is_err());
-    }
-
-    #[test]
-    fn repeat_payload_and_close_forms() {
-        let Step::Send { frames, .. } =
-            step("send = { opcode = 'ping', payload = { repeat = { hex = 'fe' }, count = 3 } }")
-                .unwrap()
-        else {
-            panic!()
-        };
-        assert_eq!(frames[0].payload.to_bytes(), vec![0xfe; 3]);
-        let Step::Close { payload, .. } = step("close = { payload = { hex = '03' } }").unwrap()
-        else {
-            panic!()
-        };
-        assert_eq!(payload, ClosePayloadSpec::Raw(Payload::Bytes(vec![3])));
-        assert!(step("close = { code = 1000, payload = 'x' }").is_err());
-    }
+/// Whether a key holds the loader's default (`false`, `0`, an empty list), and is left out when written.
+pub(crate) fn is_default<T: Default + PartialEq>(value: &T) -> bool {
+    *value == T::default()
 }

@@ -1,13 +1,35 @@
-//! The raw form of expectations in a case file, as serde reads them, and their conversion to the model.
+//! The raw form of expectations in a case file: read and validated into an [`Expect`], and written
+//! back from one (in the short form where it is enough).
 
-use super::*;
+use std::fmt;
+
+use serde::{
+    Deserialize, Deserializer, Serialize,
+    de::{self, MapAccess, Visitor, value::MapAccessDeserializer},
+};
+use wsspec_wire::CloseCode;
+
+use super::payload::{OpcodeValue, RawPayload};
+use crate::case::{AltVerdict, Alternative, Expect, FrameMatch};
 
 /// `expect = "echo"` or one of the atom tables.
+#[derive(Serialize)]
+#[serde(untagged)]
 pub(crate) enum RawExpect {
+    Short(ShortExpect),
     Table(Box<ExpectTable>),
 }
 
-#[derive(Deserialize)]
+/// The atoms that are written as a bare string: `"echo"`, and `"fail"` or `"close"` with any code.
+#[derive(Clone, Copy, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub(crate) enum ShortExpect {
+    Echo,
+    Fail,
+    Close,
+}
+
+#[derive(Default, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct ExpectTable {
     echo: Option<bool>,
@@ -29,23 +51,13 @@ impl<'de> Deserialize<'de> for RawExpect {
                 f.write_str("\"echo\", \"fail\", \"close\", or a table such as { fail = [1002] }")
             }
             fn visit_str<E: de::Error>(self, text: &str) -> Result<RawExpect, E> {
-                let mut table = ExpectTable {
-                    echo: None,
-                    message: None,
-                    pong: None,
-                    pongs_for: None,
-                    fail: None,
-                    close: None,
-                    nothing: None,
-                    one_of: None,
-                };
-                match text {
-                    "echo" => table.echo = Some(true),
-                    "fail" => table.fail = Some(Vec::new()),
-                    "close" => table.close = Some(Vec::new()),
+                let short = match text {
+                    "echo" => ShortExpect::Echo,
+                    "fail" => ShortExpect::Fail,
+                    "close" => ShortExpect::Close,
                     _ => return Err(E::invalid_value(de::Unexpected::Str(text), &self)),
-                }
-                Ok(RawExpect::Table(Box::new(table)))
+                };
+                Ok(RawExpect::Short(short))
             }
             fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<RawExpect, A::Error> {
                 ExpectTable::deserialize(MapAccessDeserializer::new(map))
@@ -58,7 +70,12 @@ impl<'de> Deserialize<'de> for RawExpect {
 
 impl RawExpect {
     pub(super) fn into_expect(self) -> Result<Expect, String> {
-        let RawExpect::Table(table) = self;
+        let table = match self {
+            RawExpect::Short(ShortExpect::Echo) => return Ok(Expect::Echo),
+            RawExpect::Short(ShortExpect::Fail) => return Ok(Expect::Fail(Vec::new())),
+            RawExpect::Short(ShortExpect::Close) => return Ok(Expect::Close(Vec::new())),
+            RawExpect::Table(table) => table,
+        };
         let ExpectTable {
             echo,
             message,
@@ -141,18 +158,63 @@ impl RawExpect {
             Expect::OneOf(out)
         })
     }
+
+    /// The raw form of an expectation: the short form where there is one, else its atom's table.
+    pub(super) fn from_expect(expect: &Expect) -> RawExpect {
+        let codes = |codes: &[CloseCode]| Some(codes.iter().map(|code| code.0).collect());
+        let mut table = ExpectTable::default();
+        match expect {
+            Expect::Echo => return RawExpect::Short(ShortExpect::Echo),
+            Expect::Fail(any) if any.is_empty() => return RawExpect::Short(ShortExpect::Fail),
+            Expect::Close(any) if any.is_empty() => return RawExpect::Short(ShortExpect::Close),
+            Expect::Message(FrameMatch { opcode, payload }) => {
+                table.message = Some(RawFrameMatch {
+                    opcode: OpcodeValue(*opcode),
+                    payload: RawPayload::from_payload(payload),
+                });
+            }
+            Expect::Pong(payload) => table.pong = Some(RawPayload::from_payload(payload)),
+            Expect::PongsFor(pings) => {
+                table.pongs_for = Some(pings.iter().map(RawPayload::from_payload).collect());
+            }
+            Expect::Fail(fail) => table.fail = codes(fail),
+            Expect::Close(close) => table.close = codes(close),
+            Expect::Nothing(ms) => table.nothing = Some(*ms),
+            Expect::OneOf(alternatives) => {
+                table.one_of = Some(
+                    alternatives
+                        .iter()
+                        .map(RawAlternative::from_alternative)
+                        .collect(),
+                );
+            }
+        }
+        RawExpect::Table(Box::new(table))
+    }
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct RawFrameMatch {
     opcode: OpcodeValue,
     payload: RawPayload,
 }
 
-#[derive(Deserialize)]
+/// `{ expect = [ATOM, ...], verdict = "non-strict" }`: one ranked alternative of a `one_of`.
+#[derive(Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct RawAlternative {
     expect: Vec<RawExpect>,
     verdict: Option<AltVerdict>,
+}
+
+impl RawAlternative {
+    /// Its atoms, and its verdict unless it is the default `ok`.
+    fn from_alternative(alternative: &Alternative) -> RawAlternative {
+        let Alternative { expect, verdict } = alternative;
+        RawAlternative {
+            expect: expect.iter().map(RawExpect::from_expect).collect(),
+            verdict: (*verdict != AltVerdict::Ok).then_some(*verdict),
+        }
+    }
 }

@@ -1,14 +1,17 @@
-//! The `[case.handshake]` table's serde shape, and its validation into [`Handshake`].
+//! The `[case.handshake]` table's serde shape: read and validated into a [`Handshake`], and written
+//! back from one (the request's edits, how it is written, the refusal and the response).
 
 use std::fmt;
 
 use serde::{
-    Deserialize, Deserializer,
+    Deserialize, Deserializer, Serialize,
     de::{self, MapAccess, Visitor, value::MapAccessDeserializer},
 };
 
-use super::{DEFAULT_CHOP_DELAY_MS, OneOrMany, RawFrame};
-use crate::case::WritePlan;
+use super::frame::RawFrame;
+use super::is_default;
+use super::payload::OneOrMany;
+use super::step::{chop_keys, write_plan};
 use crate::handshake::{
     Handshake, HandshakeExpect, HeaderCase, Refusal, RequestEdit, RequestSpec, ResponseEdit,
     ResponseSpec,
@@ -16,46 +19,46 @@ use crate::handshake::{
 use crate::results::Verdict;
 
 /// `[case.handshake]`: the request, how it is written, and what must answer it.
-#[derive(Deserialize)]
+#[derive(Default, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct RawHandshake {
     method: Option<String>,
     http_version: Option<String>,
     query: Option<String>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "is_default")]
     query_bytes: usize,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "is_default")]
     remove: Vec<String>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "is_default")]
     set: Vec<(String, String)>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "is_default")]
     add: Vec<(String, String)>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "is_default")]
     filler_bytes: usize,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "is_default")]
     filler_fields: usize,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "is_default")]
     header_case: HeaderCase,
     raw: Option<String>,
     chop: Option<usize>,
     delay_ms: Option<u64>,
     pipelined: Option<OneOrMany<RawFrame>>,
     refuse: Option<RawRefuse>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "is_default")]
     then_connect: bool,
     response: Option<RawResponse>,
 }
 
 /// `[case.handshake.response]`: what to answer a client with.
-#[derive(Deserialize)]
+#[derive(Default, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct RawResponse {
     status: Option<u16>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "is_default")]
     remove: Vec<String>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "is_default")]
     set: Vec<(String, String)>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "is_default")]
     add: Vec<(String, String)>,
     raw: Option<String>,
 }
@@ -80,6 +83,29 @@ impl RawResponse {
                 set: self.set,
                 add: self.add,
             })),
+        }
+    }
+
+    /// The raw form of the response a client is given: none for the correct 101.
+    fn from_response(response: &ResponseSpec) -> Option<RawResponse> {
+        match response {
+            ResponseSpec::Upgrade => None,
+            ResponseSpec::Raw(head) => Some(RawResponse {
+                raw: Some(head.clone()),
+                ..RawResponse::default()
+            }),
+            ResponseSpec::Edit(ResponseEdit {
+                status,
+                remove,
+                set,
+                add,
+            }) => Some(RawResponse {
+                status: *status,
+                remove: remove.clone(),
+                set: set.clone(),
+                add: add.clone(),
+                raw: None,
+            }),
         }
     }
 }
@@ -119,16 +145,7 @@ impl RawHandshake {
                 header_case: self.header_case,
             }),
         };
-        let chop = self.chop.filter(|bytes| *bytes > 0);
-        let write = WritePlan {
-            chop,
-            delay_ms: self.delay_ms.unwrap_or(if chop.is_some() {
-                DEFAULT_CHOP_DELAY_MS
-            } else {
-                0
-            }),
-            per_frame: false,
-        };
+        let write = write_plan(self.chop, self.delay_ms, false);
         let pipelined = self
             .pipelined
             .map(|frames| {
@@ -162,20 +179,106 @@ impl RawHandshake {
             response,
         })
     }
+
+    /// The raw form of a handshake: the request's edits (or its raw head), how it is written, the
+    /// pipelined frames, the refusal and the response, each left out where it is the default.
+    pub(crate) fn from_handshake(handshake: &Handshake) -> RawHandshake {
+        let Handshake {
+            request,
+            write,
+            pipelined,
+            expect,
+            then_connect,
+            response,
+        } = handshake;
+        let mut raw = match request {
+            RequestSpec::Raw(head) => RawHandshake {
+                raw: Some(head.clone()),
+                ..RawHandshake::default()
+            },
+            RequestSpec::Edit(edit) => {
+                let RequestEdit {
+                    method,
+                    http_version,
+                    query,
+                    query_bytes,
+                    remove,
+                    set,
+                    add,
+                    filler_bytes,
+                    filler_fields,
+                    header_case,
+                } = edit.clone();
+                RawHandshake {
+                    method,
+                    http_version,
+                    query,
+                    query_bytes,
+                    remove,
+                    set,
+                    add,
+                    filler_bytes,
+                    filler_fields,
+                    header_case,
+                    ..RawHandshake::default()
+                }
+            }
+        };
+        (raw.chop, raw.delay_ms) = chop_keys(write);
+        raw.pipelined = (!pipelined.is_empty())
+            .then(|| OneOrMany(pipelined.iter().map(RawFrame::from_frame).collect()));
+        raw.refuse = match expect {
+            HandshakeExpect::Upgrade => None,
+            HandshakeExpect::Refuse(refusal) => Some(RawRefuse::from_refusal(refusal)),
+        };
+        raw.then_connect = *then_connect;
+        raw.response = RawResponse::from_response(response);
+        raw
+    }
 }
 
 /// `refuse = true` or `refuse = { version_header = true, if_upgraded = "informational", ... }`.
+#[derive(Serialize)]
+#[serde(untagged)]
 pub(crate) enum RawRefuse {
     Flag(bool),
     Table(RawRefusal),
 }
 
-#[derive(Deserialize)]
+impl RawRefuse {
+    /// `true` for the default refusal, else a table of what differs from it.
+    fn from_refusal(refusal: &Refusal) -> RawRefuse {
+        let defaults = Refusal::default();
+        if *refusal == defaults {
+            return RawRefuse::Flag(true);
+        }
+        let Refusal {
+            version_header,
+            typical,
+            if_upgraded,
+            if_not_error,
+            if_server_error,
+            if_no_response,
+        } = refusal;
+        let unless_default =
+            |verdict: Verdict, default: Verdict| (verdict != default).then_some(verdict);
+        RawRefuse::Table(RawRefusal {
+            version_header: *version_header,
+            typical: typical.clone(),
+            if_upgraded: unless_default(*if_upgraded, defaults.if_upgraded),
+            if_not_error: unless_default(*if_not_error, defaults.if_not_error),
+            if_server_error: unless_default(*if_server_error, defaults.if_server_error),
+            if_no_response: unless_default(*if_no_response, defaults.if_no_response),
+        })
+    }
+}
+
+#[derive(Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct RawRefusal {
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "is_default")]
     version_header: bool,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "is_default")]
     typical: Vec<u16>,
     if_upgraded: Option<Verdict>,
     if_not_error: Option<Verdict>,
@@ -234,6 +337,7 @@ impl<'de> Deserialize<'de> for RawRefuse {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::spec::DEFAULT_CHOP_DELAY_MS;
 
     fn handshake(text: &str) -> Result<Handshake, String> {
         toml::from_str::<RawHandshake>(text)

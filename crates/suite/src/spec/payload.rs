@@ -1,6 +1,17 @@
-//! The raw forms of payloads, opcodes and one-or-many lists in a case file, as serde reads them.
+//! The raw forms of payloads, opcodes and one-or-many lists in a case file: read and validated into
+//! the model, and written back from it.
 
-use super::*;
+use std::{fmt, fmt::Write as _, marker::PhantomData};
+
+use serde::{
+    Deserialize, Deserializer, Serialize, Serializer,
+    de::{self, MapAccess, Visitor, value::MapAccessDeserializer},
+};
+use wsspec_wire::Opcode;
+
+use super::MAX_BUILT_PAYLOAD;
+use crate::case::Payload;
+use crate::corpus::Corpus;
 
 /// An opcode written as a name (`"ping"`) or a number (`9`, `11`).
 #[derive(Clone, Copy, Debug)]
@@ -31,6 +42,16 @@ impl<'de> Deserialize<'de> for OpcodeValue {
     }
 }
 
+/// An opcode by name where it has one, else by number.
+impl Serialize for OpcodeValue {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match self.0 {
+            Opcode::Reserved(_) => serializer.serialize_u8(self.0.as_u8()),
+            named => serializer.serialize_str(named.name()),
+        }
+    }
+}
+
 /// A single table or an array of them.
 pub(crate) struct OneOrMany<T>(pub(super) Vec<T>);
 
@@ -57,13 +78,25 @@ impl<'de, T: Deserialize<'de>> Deserialize<'de> for OneOrMany<T> {
     }
 }
 
+/// One item as itself, any other number as an array.
+impl<T: Serialize> Serialize for OneOrMany<T> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match self.0.as_slice() {
+            [one] => one.serialize(serializer),
+            many => many.serialize(serializer),
+        }
+    }
+}
+
 /// A payload: `"text"`, `{ hex = "..." }`, or `{ repeat = <payload>, count = N }`.
+#[derive(Serialize)]
+#[serde(untagged)]
 pub(crate) enum RawPayload {
     Text(String),
     Table(Box<PayloadTable>),
 }
 
-#[derive(Deserialize)]
+#[derive(Default, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct PayloadTable {
     text: Option<String>,
@@ -162,6 +195,50 @@ impl RawPayload {
             ),
         }
     }
+
+    /// The raw form of a payload: text as a string, bytes as `{ hex }`, and the tables of the others.
+    pub(super) fn from_payload(payload: &Payload) -> RawPayload {
+        let table = match payload {
+            Payload::Text(text) => return RawPayload::Text(text.clone()),
+            Payload::Bytes(bytes) => return RawPayload::from_bytes(bytes),
+            Payload::Repeat { pattern, count } => PayloadTable {
+                repeat: Some(RawPayload::from_pattern(pattern)),
+                count: Some(*count),
+                ..PayloadTable::default()
+            },
+            Payload::OverLimit { pattern, extra } => PayloadTable {
+                repeat: Some(RawPayload::from_pattern(pattern)),
+                count_over_limit: Some(*extra),
+                ..PayloadTable::default()
+            },
+            Payload::Corpus { corpus, count } => PayloadTable {
+                corpus: Some(*corpus),
+                count: Some(*count),
+                ..PayloadTable::default()
+            },
+            Payload::Deflated(inner) => PayloadTable {
+                deflate: Some(RawPayload::from_payload(inner)),
+                ..PayloadTable::default()
+            },
+        };
+        RawPayload::Table(Box::new(table))
+    }
+
+    /// Bytes as `{ hex = "..." }`.
+    pub(super) fn from_bytes(bytes: &[u8]) -> RawPayload {
+        RawPayload::Table(Box::new(PayloadTable {
+            hex: Some(to_hex(bytes)),
+            ..PayloadTable::default()
+        }))
+    }
+
+    /// A `repeat` pattern: the loader keeps only its bytes, so text reads better where it is text.
+    fn from_pattern(pattern: &[u8]) -> RawPayload {
+        match std::str::from_utf8(pattern) {
+            Ok(text) if !text.chars().any(char::is_control) => RawPayload::Text(text.to_owned()),
+            _ => RawPayload::from_bytes(pattern),
+        }
+    }
 }
 
 /// Parses hex digits; spaces, newlines and `_` between bytes are allowed.
@@ -182,4 +259,25 @@ pub fn parse_hex(hex: &str) -> Result<Vec<u8>, String> {
                 .ok_or_else(|| format!("hex payload {hex:?} has a non-hex digit"))
         })
         .collect()
+}
+
+/// Lower-case hex digits, no separators: what [`parse_hex`] reads.
+pub(super) fn to_hex(bytes: &[u8]) -> String {
+    let mut out = String::with_capacity(bytes.len() * 2);
+    for byte in bytes {
+        let _ = write!(out, "{byte:02x}");
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hex_allows_spaces_and_rejects_odd_digits() {
+        assert_eq!(parse_hex("ce ba_e1").unwrap(), vec![0xce, 0xba, 0xe1]);
+        assert!(parse_hex("abc").is_err());
+        assert!(parse_hex("zz").is_err());
+    }
 }
