@@ -19,6 +19,7 @@ mod list;
 mod outcome;
 mod progress;
 mod report;
+mod requirements;
 mod run_options;
 mod selection;
 mod serve_tls;
@@ -44,6 +45,9 @@ enum Command {
     Server(server::ServerArgs),
     /// List the cases: id, level, RFC section and title.
     List(list::ListArgs),
+    /// List the requirements of RFC 6455, RFC 7692 and the HTTP rules of the handshake: each with its
+    /// keyword, whom it binds, the cases that check it and a test peer that fails them.
+    Requirements(requirements::RequirementsArgs),
     /// Render one or more results.json files into one report (index.html and badge.svg): the matrix
     /// of agents × cases. Runs of the same agent (e.g. shards) merge; a later file wins on a case.
     Report(report::ReportArgs),
@@ -91,6 +95,7 @@ fn main() -> ExitCode {
             Command::Server(args) => server::server(args).await,
             Command::Client(args) => client::client(args).await,
             Command::List(args) => list::list(args),
+            Command::Requirements(args) => requirements::requirements(args),
             Command::Report(args) => report::report(args),
             Command::Echo(args) => echo::echo(args).await,
             Command::Drive(args) => drive::drive(args).await,

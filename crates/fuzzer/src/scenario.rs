@@ -351,6 +351,7 @@ impl Scenario {
             rfc,
             level: Level::Must,
             requirement,
+            requirements: Vec::new(),
             note: options.note.clone(),
             roles: vec![self.role],
             steps,

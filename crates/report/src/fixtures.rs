@@ -17,6 +17,7 @@ pub fn case(id: &str, verdict: Verdict) -> CaseResult {
         rfc: "RFC 6455 §5.5".into(),
         level: Level::Must,
         requirement: "All control frames MUST have a payload length of 125 bytes or less".into(),
+        requirements: vec!["6455-5.5-1".into()],
         verdict,
         behavior: verdict,
         behavior_close: CloseBehavior::Ok,

@@ -4,7 +4,8 @@
 //!
 //! The page holds, in order: the summary (a card per agent with its grade, scores, verdict counts and
 //! what was run), the score per suite section and per RFC 6455 section, the matrix of cases × agents
-//! (failures first, filtered by section, verdict and agent), the throughput charts of the performance
+//! (failures first, filtered by section, verdict and agent), the requirements the cases check with
+//! each agent's worst verdict, the throughput charts of the performance
 //! cases, and every case's detail. Wire transcripts and handshakes stay out of the page's markup: they
 //! sit in one embedded JSON block and are drawn when their `<details>` is opened, so a report of 10
 //! agents × 700 cases stays quick to open. They are cut to their first and last entries here; the full
@@ -16,6 +17,7 @@
 mod chart;
 mod detail;
 mod matrix;
+mod requirements;
 mod summary;
 mod wire;
 
@@ -37,6 +39,9 @@ const SCRIPT: &str = include_str!("html/script.js");
 /// Renders the report of one or more runs (one per agent; see [`crate::merge`]).
 pub fn render(runs: &[RunResults]) -> String {
     let report = Report::new(runs);
+    // The registry's sentences for the requirement view; a build whose registry does not load (the
+    // tests forbid it) shows the ids alone.
+    let registry = wsspec_suite::requirement::Registry::builtin().unwrap_or_default();
     let title = match runs {
         [run] => format!("{} · wsspec report", run.agent),
         _ => format!("{} agents · wsspec report", runs.len()),
@@ -58,6 +63,7 @@ pub fn render(runs: &[RunResults]) -> String {
                     (summary::agent_cards(&report))
                     (summary::score_tables(&report))
                     (matrix::matrix(&report))
+                    (requirements::requirements(&report, &registry))
                     (chart::performance(&report))
                     (detail::cases(&report))
                 }

@@ -165,6 +165,8 @@ pub struct Case {
     pub level: Level,
     /// The RFC sentence that the case checks.
     pub requirement: String,
+    /// The ids of the requirements the case checks, in the registry ([`crate::requirement`]).
+    pub requirements: Vec<String>,
     /// Notes: how this case differs from Autobahn's, and why.
     pub note: Option<String>,
     /// The roles the case applies to.

@@ -19,6 +19,7 @@ pub mod case;
 pub mod corpus;
 pub mod handshake;
 pub mod load;
+pub mod requirement;
 pub mod results;
 pub mod select;
 mod spec;
@@ -29,4 +30,4 @@ pub use load::{LoadError, Suite};
 pub use spec::{DEFAULT_EXPECT_MS, parse_hex};
 pub use write::write_file;
 
-include!(concat!(env!("OUT_DIR"), "/builtin_cases.rs"));
+include!(concat!(env!("OUT_DIR"), "/builtin_files.rs"));

@@ -416,24 +416,24 @@ fn scalar_text(value: &DeValue<'_>) -> Option<String> {
 }
 
 /// toml's messages can span several lines; keep the first, which says what is wrong.
-fn clean_message(message: &str) -> String {
+pub(crate) fn clean_message(message: &str) -> String {
     message.lines().next().unwrap_or(message).trim().to_owned()
 }
 
 /// Maps byte offsets to 1-based line numbers.
-struct LineIndex {
+pub(crate) struct LineIndex {
     starts: Vec<usize>,
 }
 
 impl LineIndex {
-    fn new(text: &str) -> Self {
+    pub(crate) fn new(text: &str) -> Self {
         let starts = std::iter::once(0)
             .chain(text.match_indices('\n').map(|(i, _)| i + 1))
             .collect();
         LineIndex { starts }
     }
 
-    fn line_of(&self, offset: usize) -> usize {
+    pub(crate) fn line_of(&self, offset: usize) -> usize {
         self.starts.partition_point(|&start| start <= offset).max(1)
     }
 }

@@ -211,6 +211,10 @@ pub struct CaseResult {
     pub level: Level,
     /// The RFC sentence checked.
     pub requirement: String,
+    /// The ids of the requirements checked, in the registry (`wsspec requirements`); empty in files
+    /// written before it existed.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub requirements: Vec<String>,
     /// The overall verdict: the worse of `behavior` and the close verdict, capped by the level.
     pub verdict: Verdict,
     /// The verdict on what the peer sent (Autobahn's `behavior`).

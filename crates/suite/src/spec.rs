@@ -62,6 +62,8 @@ pub(crate) struct RawCase {
     level: Level,
     requirement: String,
     #[serde(default)]
+    requirements: Option<Spanned<Vec<String>>>,
+    #[serde(default)]
     note: Option<String>,
     #[serde(default)]
     roles: Option<Vec<Role>>,
@@ -174,6 +176,15 @@ impl RawCase {
             }
             None => None,
         };
+        let requirements = match self.requirements {
+            Some(ids) => {
+                let span = ids.span();
+                let ids = ids.into_inner();
+                crate::requirement::check_ids(&ids).map_err(|msg| (Some(span), msg))?;
+                ids
+            }
+            None => Vec::new(),
+        };
         let roles = self.roles.unwrap_or_else(crate::load::default_roles);
         let request_changed = handshake.request != RequestSpec::default()
             || handshake.write != WritePlan::default()
@@ -223,6 +234,7 @@ impl RawCase {
             rfc: self.rfc,
             level: self.level,
             requirement: self.requirement,
+            requirements,
             note: self.note,
             roles,
             steps,
@@ -245,6 +257,7 @@ impl RawCase {
             rfc,
             level,
             requirement,
+            requirements,
             note,
             roles,
             steps,
@@ -261,6 +274,7 @@ impl RawCase {
             rfc: rfc.clone(),
             level: *level,
             requirement: requirement.clone(),
+            requirements: (!requirements.is_empty()).then(|| unspanned(requirements.clone())),
             note: note.clone(),
             roles: (*roles != crate::load::default_roles()).then(|| roles.clone()),
             timeout_ms: *timeout_ms,

@@ -208,6 +208,7 @@ fn result_of(case: &Case, verdict: Verdict, actual: String) -> CaseResult {
         rfc: case.rfc.clone(),
         level: case.level,
         requirement: case.requirement.clone(),
+        requirements: case.requirements.clone(),
         verdict,
         behavior: verdict,
         behavior_close: CloseBehavior::Informational,

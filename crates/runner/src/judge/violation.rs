@@ -110,6 +110,83 @@ impl Violation {
         }
     }
 
+    /// One violation of each kind (with sample values), for listing the rules the judge checks.
+    pub fn one_of_each() -> Vec<Violation> {
+        vec![
+            Violation::MaskedServerFrame,
+            Violation::UnmaskedClientFrame,
+            Violation::CompressedControlFrame(Opcode::Ping),
+            Violation::CompressedContinuation,
+            Violation::RsvWithoutExtension(4),
+            Violation::RsvUndefinedByDeflate(2),
+            Violation::ReservedOpcode(3),
+            Violation::FragmentedControlFrame(Opcode::Ping),
+            Violation::OversizedControlFrame {
+                opcode: Opcode::Ping,
+                len: 126,
+            },
+            Violation::StrayContinuation,
+            Violation::NewMessageInFragmented(Opcode::Text),
+            Violation::InvalidUtf8Text,
+            Violation::TruncatedUtf8Text,
+            Violation::DoesNotInflate(InflateError::TooLarge(1)),
+            Violation::OneByteClosePayload,
+            Violation::InvalidCloseCode(CloseCode(1005)),
+            Violation::InvalidCloseReason,
+            Violation::MessageOverLimit { limit: 1 },
+        ]
+    }
+
+    /// The ids of the rule's sentences in the requirement registry (`wsspec requirements`): what the
+    /// sender broke, and what a receiver must then do.
+    pub fn requirements(&self) -> &'static [&'static str] {
+        match self {
+            Violation::MaskedServerFrame => &["6455-5.1-4"],
+            Violation::UnmaskedClientFrame => &["6455-5.1-1", "6455-6.1-8", "6455-5.3-1"],
+            Violation::CompressedControlFrame(_) => &["7692-6.1-1"],
+            Violation::CompressedContinuation => &["7692-6.1-1"],
+            Violation::RsvWithoutExtension(_) => &[
+                "6455-5.2-2",
+                "6455-5.2-8",
+                "6455-5.2-9",
+                "6455-5.2-10",
+                "6455-5.8-1",
+                "6455-9.1-6",
+            ],
+            Violation::RsvUndefinedByDeflate(_) => &[
+                "6455-5.2-2",
+                "6455-5.2-8",
+                "6455-5.2-9",
+                "6455-5.2-10",
+                "7692-6.1-1",
+            ],
+            Violation::ReservedOpcode(_) => &["6455-6.1-6", "6455-5.2-4"],
+            Violation::FragmentedControlFrame(_) => &["6455-5.4-2", "6455-5.5-1", "6455-5.4-12"],
+            Violation::OversizedControlFrame { .. } => &["6455-5.5-1"],
+            Violation::StrayContinuation => &["6455-6.1-6"],
+            Violation::NewMessageInFragmented(_) => &["6455-5.4-4"],
+            Violation::InvalidUtf8Text => &["6455-5.6-1"],
+            Violation::TruncatedUtf8Text => &["6455-5.6-1"],
+            Violation::DoesNotInflate(_) => &[
+                "7692-5-9",
+                "7692-7.2.1-1",
+                "7692-7.2.1-3",
+                "7692-7.2.1-6",
+                "7692-7.2.1-7",
+                "7692-7.2.1-9",
+            ],
+            Violation::OneByteClosePayload => &["6455-5.5.1-2"],
+            Violation::InvalidCloseCode(_) => &[
+                "6455-5.5.1-2",
+                "6455-7.4.1-3",
+                "6455-7.4.1-4",
+                "6455-7.4.1-6",
+            ],
+            Violation::InvalidCloseReason => &["6455-5.5.1-3", "6455-8.1-1"],
+            Violation::MessageOverLimit { .. } => &["6455-10.4-1"],
+        }
+    }
+
     /// The requirement level of the rule: every one is a MUST.
     pub fn level(&self) -> Level {
         Level::Must
@@ -248,6 +325,25 @@ mod tests {
             ),
         ] {
             assert_eq!(violation.to_string(), sentence);
+        }
+    }
+
+    #[test]
+    fn each_violation_names_requirements_of_the_registry() {
+        let registry = wsspec_suite::requirement::Registry::builtin().unwrap();
+        for violation in Violation::one_of_each() {
+            let ids = violation.requirements();
+            assert!(!ids.is_empty(), "{violation:?}");
+            for id in ids {
+                let requirement = registry
+                    .get(id)
+                    .unwrap_or_else(|| panic!("{violation:?}: {id}"));
+                assert!(
+                    requirement.keyword.level() == Level::Must || ids.len() > 1,
+                    "{violation:?}: {id} is only a {}",
+                    requirement.keyword
+                );
+            }
         }
     }
 
