@@ -339,7 +339,11 @@ mod tests {
     }
 
     fn outbox(items: &[&[u8]]) -> Outbox {
-        items.iter().map(|p| (Opcode::Text, Body::of(p))).collect()
+        let mut outbox = Outbox::default();
+        outbox
+            .messages
+            .extend(items.iter().map(|p| (Opcode::Text, Body::of(p))));
+        outbox
     }
 
     fn text(p: &[u8]) -> Observed {
@@ -409,10 +413,15 @@ mod tests {
             ),
             "{got:?}"
         );
+        // A pong while the peer should be failing the connection: a heartbeat (no ping carried its
+        // payload) is allowed at any time; an answer to the harness's ping means it read on.
+        let mut sent = outbox(&[b"hi"]);
         let mut m = Matcher::new(&expect);
         assert_eq!(m.feed(&text(b"hi"), &sent), None);
+        assert_eq!(m.feed(&Observed::Pong(b"beat".to_vec()), &sent), None);
+        sent.sent_ping(b"after the bad frame");
         assert!(matches!(
-            m.feed(&Observed::Pong(vec![]), &sent),
+            m.feed(&Observed::Pong(b"after the bad frame".to_vec()), &sent),
             Some(MatchOutcome::Failed(_))
         ));
     }
@@ -421,7 +430,10 @@ mod tests {
     fn pongs_for_accepts_only_the_last_ping_answered() {
         let pings: Vec<Payload> = (0..3).map(|i| Payload::Text(format!("p{i}"))).collect();
         let expect = Expect::PongsFor(pings);
-        let none = Outbox::new();
+        let mut none = Outbox::default();
+        for ping in ["p0", "p1", "p2"] {
+            none.sent_ping(ping.as_bytes());
+        }
         let mut m = Matcher::new(&expect);
         assert!(matches!(
             m.feed(&Observed::Pong(b"p2".to_vec()), &none),

@@ -200,7 +200,7 @@ pub struct Interpreter {
     more: bool,
     finished: bool,
     steps_started: Option<Instant>,
-    /// Complete data messages sent and not yet echoed, oldest first.
+    /// Complete data messages sent and not yet echoed, and the latest pings sent.
     outbox: Outbox,
     /// The data message being sent in fragments, if one is open.
     outgoing_fragment: Option<(Opcode, BodyBuilder)>,
@@ -251,7 +251,7 @@ impl Interpreter {
             more: false,
             finished: false,
             steps_started: None,
-            outbox: Outbox::new(),
+            outbox: Outbox::default(),
             outgoing_fragment: None,
             deflate: case.deflate.clone(),
             settled: None,

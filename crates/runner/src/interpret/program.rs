@@ -305,7 +305,7 @@ impl Interpreter {
             );
             out.push_payload(&header, piece);
         }
-        self.outbox.push_back((opcode, body.finish()));
+        self.outbox.messages.push_back((opcode, body.finish()));
         self.write(out, write);
     }
 
@@ -334,11 +334,17 @@ impl Interpreter {
                     feed(body);
                 }
             }
+            Opcode::Ping => {
+                // No pong may carry more than 125 bytes, so no more are needed to tell one.
+                let mut head = [0; 125];
+                self.outbox.sent_ping(plain.preview(&mut head));
+                return;
+            }
             _ => return,
         }
         if header.fin {
             if let Some((opcode, body)) = self.outgoing_fragment.take() {
-                self.outbox.push_back((opcode, body.finish()));
+                self.outbox.messages.push_back((opcode, body.finish()));
             }
         }
     }

@@ -75,7 +75,9 @@ impl Interpreter {
                     rank: verdict,
                     what,
                 });
-                self.outbox.drain(..echoes.min(self.outbox.len()));
+                self.outbox
+                    .messages
+                    .drain(..echoes.min(self.outbox.messages.len()));
                 if fail_codes.is_some() {
                     self.record.fail_codes = fail_codes;
                     self.peer_failed = true;

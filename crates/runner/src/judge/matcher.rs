@@ -8,8 +8,37 @@ use wsspec_suite::{
 };
 use wsspec_wire::{CloseCode, Opcode};
 
-/// What the harness has sent and not yet seen echoed, for `echo` expectations.
-pub type Outbox = std::collections::VecDeque<(Opcode, Body)>;
+use std::collections::VecDeque;
+
+/// What the harness has sent that the peer may answer.
+#[derive(Debug, Default)]
+pub struct Outbox {
+    /// Complete data messages not yet seen echoed, oldest first, for `echo` expectations.
+    pub messages: VecDeque<(Opcode, Body)>,
+    /// The payloads of the latest pings, newest last: a pong carrying one of them answers a ping,
+    /// any other pong is unsolicited, which §5.5.3 allows at any time.
+    pings: VecDeque<Vec<u8>>,
+}
+
+impl Outbox {
+    /// How many of the latest pings are remembered: far more than a case sends between two
+    /// expectations, and a bound on what a case can make the harness keep.
+    const PINGS_KEPT: usize = 64;
+
+    /// Remembers a ping the harness sent, by its payload (a ping's first 125 bytes suffice: no
+    /// pong may carry more).
+    pub fn sent_ping(&mut self, payload: &[u8]) {
+        if self.pings.len() == Self::PINGS_KEPT {
+            self.pings.pop_front();
+        }
+        self.pings.push_back(payload.to_vec());
+    }
+
+    /// Whether a pong with this payload answers a ping the harness sent.
+    fn answers_a_ping(&self, pong: &[u8]) -> bool {
+        self.pings.iter().any(|ping| ping == pong)
+    }
+}
 
 /// The outcome of one expectation step.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -206,6 +235,7 @@ impl Track {
         use Observed as O;
         let over_limit = matches!(atom, Expect::Echo)
             && outbox
+                .messages
                 .get(self.echoes)
                 .zip(self.limit)
                 .is_some_and(|((_, sent), limit)| sent.len > limit);
@@ -217,6 +247,9 @@ impl Track {
                 Step::Done
             }
             (_, O::Pong(_)) if over_limit => Step::Ignore,
+            // A pong that answers no ping of the harness is a heartbeat, allowed at any time
+            // (§5.5.3): it never decides an expectation, whatever the expectation waits for.
+            (_, O::Pong(payload)) if !outbox.answers_a_ping(payload) => Step::Ignore,
             (_, other) if over_limit => Step::Reject(format!(
                 "the message sent is over the declared limit (--max-message-size), so the peer must fail the connection with 1009; got {other}"
             )),
@@ -229,7 +262,7 @@ impl Track {
             }
             (Expect::Close(_), O::Close(_)) => Step::Done,
             (Expect::Echo | Expect::Message(_), O::Pong(_)) => Step::Ignore,
-            (Expect::Echo, O::Message { opcode, body }) => match outbox.get(self.echoes) {
+            (Expect::Echo, O::Message { opcode, body }) => match outbox.messages.get(self.echoes) {
                 Some((sent_op, sent)) if sent_op == opcode && sent == body => {
                     self.echoes += 1;
                     Step::Done

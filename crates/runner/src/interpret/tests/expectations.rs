@@ -160,12 +160,24 @@ fn a_pong_expectation_wants_the_pings_payload() {
     right.close_well();
     assert_eq!(right.judged().verdict, Verdict::Pass);
 
-    let mut wrong = Peer::client(body);
-    wrong.written();
-    wrong.done_writing();
-    wrong.send(FrameSpec::pong("p2").with_mask(MASK));
-    wrong.close_well();
-    assert_eq!(wrong.judged().verdict, Verdict::Fail);
+    // A pong that answers no ping is a heartbeat (§5.5.3): it neither meets the expectation nor
+    // fails it, so a peer that sends only that fails at the expectation's deadline.
+    let mut heartbeat = Peer::client(body);
+    heartbeat.written();
+    heartbeat.done_writing();
+    heartbeat.send(FrameSpec::pong("beat").with_mask(MASK));
+    heartbeat.send(FrameSpec::pong("p1").with_mask(MASK));
+    heartbeat.close_well();
+    assert_eq!(heartbeat.judged().verdict, Verdict::Pass);
+
+    let mut silent = Peer::client(body);
+    silent.written();
+    silent.done_writing();
+    silent.send(FrameSpec::pong("beat").with_mask(MASK));
+    silent.later(2_001);
+    let result = silent.judged();
+    assert_eq!(result.verdict, Verdict::Fail);
+    assert!(result.actual.contains("pong"), "{}", result.actual);
 }
 
 #[test]
