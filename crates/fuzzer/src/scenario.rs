@@ -344,6 +344,11 @@ impl Scenario {
             .push_steps(&mut steps, wait);
         }
         let (rfc, requirement) = self.requirement();
+        let requirements = self
+            .requirement_ids()
+            .iter()
+            .map(|id| (*id).to_owned())
+            .collect();
         Case {
             id: options.id.clone(),
             title: options.title.clone(),
@@ -351,7 +356,7 @@ impl Scenario {
             rfc,
             level: Level::Must,
             requirement,
-            requirements: Vec::new(),
+            requirements,
             note: options.note.clone(),
             roles: vec![self.role],
             steps,
@@ -502,6 +507,30 @@ impl Scenario {
 
     /// The RFC sections and the requirement the scenario checks: its violation's, else those of its
     /// traffic.
+    /// The registry's ids of what [`Scenario::requirement`] quotes (`wsspec requirements`).
+    fn requirement_ids(&self) -> &'static [&'static str] {
+        match (&self.opening, &self.ending) {
+            (Opening::Refused(_), _) => &["6455-4.2.1-1"],
+            (Opening::ResponseRefused(edit), _) => edit.requirement_ids(),
+            (_, Ending::Violation(violation)) => match violation.kind {
+                // What the receiving end must do: the sender's rule is the judge's.
+                ViolationKind::Unmasked { .. } => &["6455-5.1-2"],
+                ViolationKind::Masked { .. } => &["6455-5.1-5"],
+                ref kind => kind.breaks().requirements(),
+            },
+            _ if self.items.iter().any(|item| match item {
+                Item::Ping(_) => true,
+                Item::Message(message) => !message.pings.is_empty(),
+                _ => false,
+            }) =>
+            {
+                &["6455-5.4-5", "6455-5.5.2-2"]
+            }
+            (_, Ending::Close(_)) => &["6455-5.5.1-6"],
+            _ => &["6455-6.2-1", "6455-5.4-7"],
+        }
+    }
+
     fn requirement(&self) -> (String, String) {
         if let Opening::Refused(edit) = &self.opening {
             return (

@@ -226,6 +226,24 @@ impl ResponseRefuseEdit {
         }
     }
 
+    /// The registry's ids of [`ResponseRefuseEdit::requirement`]'s sentence.
+    pub(super) fn requirement_ids(&self) -> &'static [&'static str] {
+        match self {
+            ResponseRefuseEdit::Status(_) => &["6455-4.1-42"],
+            ResponseRefuseEdit::Remove("Upgrade") | ResponseRefuseEdit::Upgrade(_) => {
+                &["6455-4.1-37"]
+            }
+            ResponseRefuseEdit::Remove("Connection") | ResponseRefuseEdit::Connection(_) => {
+                &["6455-4.1-38"]
+            }
+            ResponseRefuseEdit::Remove(_)
+            | ResponseRefuseEdit::Accept(_)
+            | ResponseRefuseEdit::KeyAsAccept => &["6455-4.1-39"],
+            ResponseRefuseEdit::Subprotocol(_) => &["6455-4.1-41"],
+            ResponseRefuseEdit::Extension(_) => &["6455-4.1-40"],
+        }
+    }
+
     /// The sentence of RFC 6455 §4.1 that the edit breaks.
     pub(super) fn requirement(&self) -> String {
         let rule = match self {
