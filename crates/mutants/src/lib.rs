@@ -106,11 +106,14 @@ pub enum Defect {
     /// reason that is not UTF-8) with an empty close frame and closes TCP: it fails the connection,
     /// but without the status code §7.1.7 asks for (SHOULD).
     FailsWithoutStatusCode,
+    /// Writes the length of every frame it sends in the 64-bit form, whatever the length (RFC 6455
+    /// §5.2: the minimal number of bytes MUST be used).
+    LongLengthForm,
 }
 
 impl Defect {
     /// Every variant, [`Defect::None`] first.
-    pub const ALL: [Defect; 27] = [
+    pub const ALL: [Defect; 28] = [
         Defect::None,
         Defect::AcceptsRsv,
         Defect::AcceptsReservedOpcode,
@@ -138,6 +141,7 @@ impl Defect {
         Defect::DeflateRsv1OnPong,
         Defect::AcceptsUnmaskedFrames,
         Defect::FailsWithoutStatusCode,
+        Defect::LongLengthForm,
     ];
 
     /// The kebab-case name, such as "accepts-rsv" (and "none" for the correct server).
@@ -170,6 +174,7 @@ impl Defect {
             Defect::DeflateRsv1OnPong => "deflate-rsv1-on-pong",
             Defect::AcceptsUnmaskedFrames => "accepts-unmasked-frames",
             Defect::FailsWithoutStatusCode => "fails-without-status-code",
+            Defect::LongLengthForm => "long-length-form",
         }
     }
 }

@@ -11,7 +11,8 @@
 
 use wsspec_reference::client::Observation;
 use wsspec_wire::{
-    CloseCode, ClosePayload, DecodeEvent, FrameHeader, FrameSpec, Opcode, RSV1, Utf8Validator,
+    CloseCode, ClosePayload, DecodeEvent, FrameHeader, FrameSpec, LengthForm, Opcode, RSV1,
+    Utf8Validator,
     deflate::{Agreement, Compressor, Decompressor, Direction, InflateError},
     encode_frame, is_valid_utf8,
 };
@@ -185,6 +186,10 @@ impl Session {
     /// random key (RFC 6455 §5.3), except with [`ClientDefect::SendsUnmasked`].
     pub(crate) fn encode(&self, spec: FrameSpec) -> Vec<u8> {
         match self.role {
+            Role::Server(Defect::LongLengthForm) => encode_frame(&FrameSpec {
+                length_form: Some(LengthForm::U64),
+                ..spec
+            }),
             Role::Server(_) | Role::Client(ClientDefect::SendsUnmasked) => encode_frame(&spec),
             Role::Client(_) => encode_frame(&spec.with_mask(Some(rand::random::<[u8; 4]>()))),
         }

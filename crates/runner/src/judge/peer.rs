@@ -5,7 +5,7 @@ use crate::body::BodyBuilder;
 use crate::deflate::MAX_INFLATED;
 use wsspec_suite::Role;
 use wsspec_wire::{
-    ClosePayload, FrameHeader, Opcode, RSV1, Utf8Validator,
+    ClosePayload, FrameHeader, LengthForm, Opcode, RSV1, Utf8Validator,
     deflate::{Decompressor, Direction},
 };
 
@@ -217,6 +217,12 @@ impl PeerStream {
             return Some(Violation::OversizedControlFrame {
                 opcode: header.opcode,
                 len: header.payload_len,
+            });
+        }
+        if header.length_form != LengthForm::minimal(header.payload_len) {
+            return Some(Violation::LongLengthForm {
+                len: header.payload_len,
+                form: header.length_form,
             });
         }
         None

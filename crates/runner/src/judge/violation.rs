@@ -9,7 +9,7 @@
 use std::fmt;
 
 use wsspec_suite::Level;
-use wsspec_wire::{CloseCode, Opcode, deflate::InflateError};
+use wsspec_wire::{CloseCode, LengthForm, Opcode, deflate::InflateError};
 
 /// The RFC that states a rule.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -56,6 +56,13 @@ pub enum Violation {
         /// Its payload length.
         len: u64,
     },
+    /// A payload length written in a longer form than it needs (§5.2).
+    LongLengthForm {
+        /// The payload length.
+        len: u64,
+        /// The form it was written in.
+        form: LengthForm,
+    },
     /// A continuation frame with no message open (§5.4).
     StrayContinuation,
     /// A new text or binary frame while a fragmented message is open (§5.4).
@@ -97,7 +104,8 @@ impl Violation {
             Violation::CompressedControlFrame(_) | Violation::CompressedContinuation => "§6",
             Violation::RsvWithoutExtension(_)
             | Violation::RsvUndefinedByDeflate(_)
-            | Violation::ReservedOpcode(_) => "§5.2",
+            | Violation::ReservedOpcode(_)
+            | Violation::LongLengthForm { .. } => "§5.2",
             Violation::FragmentedControlFrame(_) | Violation::OversizedControlFrame { .. } => {
                 "§5.5"
             }
@@ -124,6 +132,10 @@ impl Violation {
             Violation::OversizedControlFrame {
                 opcode: Opcode::Ping,
                 len: 126,
+            },
+            Violation::LongLengthForm {
+                len: 5,
+                form: LengthForm::U64,
             },
             Violation::StrayContinuation,
             Violation::NewMessageInFragmented(Opcode::Text),
@@ -163,6 +175,7 @@ impl Violation {
             Violation::ReservedOpcode(_) => &["6455-6.1-6", "6455-5.2-4"],
             Violation::FragmentedControlFrame(_) => &["6455-5.4-2", "6455-5.5-1", "6455-5.4-12"],
             Violation::OversizedControlFrame { .. } => &["6455-5.5-1"],
+            Violation::LongLengthForm { .. } => &["6455-5.2-6"],
             Violation::StrayContinuation => &["6455-6.1-6"],
             Violation::NewMessageInFragmented(_) => &["6455-5.4-4"],
             Violation::InvalidUtf8Text => &["6455-5.6-1"],
@@ -240,6 +253,15 @@ impl fmt::Display for Violation {
             Violation::OversizedControlFrame { opcode, len } => write!(
                 f,
                 "a {opcode} frame with a {len}-byte payload (§5.5: at most 125)"
+            ),
+            Violation::LongLengthForm { len, form } => write!(
+                f,
+                "a {len}-byte payload with its length in the {} form (§5.2: the minimal number of bytes MUST be used)",
+                match form {
+                    LengthForm::Short => "7-bit",
+                    LengthForm::U16 => "16-bit",
+                    LengthForm::U64 => "64-bit",
+                }
             ),
             Violation::StrayContinuation => {
                 f.write_str("a continuation frame with no message to continue")
