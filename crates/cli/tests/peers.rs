@@ -124,10 +124,14 @@ fn node_ws_gets_its_autobahn_verdicts() {
     );
     // The opening handshake, where Autobahn has no cases. ws 8.23.0 upgrades a request with no Host
     // or with two, an HTTP/1.0 request (RFC 6455 §4.2.1 point 1), and `Sec-WebSocket-Version: 13.0`,
-    // which it reads as the number 13 (the field's grammar allows digits only, §4.4).
+    // which it reads as the number 13 (the field's grammar allows digits only, §4.4); and it refuses
+    // a request without `Upgrade: websocket` or the upgrade token with a 426 that names no protocol
+    // in an Upgrade field (RFC 9110 §7.8: it MUST).
     assert_eq!(
         ids_with(&results, "fail"),
-        ["14.2.12", "14.2.13", "14.2.17", "14.2.21"],
+        [
+            "14.2.8", "14.2.10", "14.2.11", "14.2.12", "14.2.13", "14.2.17", "14.2.21"
+        ],
         "{:?}",
         verdicts(&results)
     );

@@ -11,7 +11,7 @@
 //! | not `GET` | 405 Method Not Allowed, `Allow: GET` |
 //! | not HTTP/1.1 or later, no single `Host` | 400 Bad Request |
 //! | no `Upgrade: websocket`, or no `upgrade` token in `Connection` | 426 Upgrade Required, `Upgrade: websocket` |
-//! | `Sec-WebSocket-Version` missing or not 13 | 426 Upgrade Required, `Sec-WebSocket-Version: 13` (§4.4) |
+//! | `Sec-WebSocket-Version` missing or not 13 | 426 Upgrade Required, `Upgrade: websocket` (RFC 9110 §7.8), `Sec-WebSocket-Version: 13` (§4.4) |
 //! | no single `Sec-WebSocket-Key` that is base64 of 16 bytes | 400 Bad Request |
 //! | an `Origin` the server is told to refuse | 403 Forbidden |
 //! | a head over 64 KiB or 128 fields | 431 Request Header Fields Too Large |
@@ -122,7 +122,7 @@ fn check(request: &Request, policy: &ServerPolicy) -> Result<Option<String>, Ans
         return Err(refuse(
             426,
             "Upgrade Required",
-            &[("Sec-WebSocket-Version", "13")],
+            &[("Upgrade", "websocket"), ("Sec-WebSocket-Version", "13")],
             "this server speaks WebSocket version 13 (RFC 6455 §4.4)",
         ));
     }

@@ -371,6 +371,14 @@ pub fn judge_refusal(refusal: &Refusal, answer: Answer<'_>) -> HandshakeJudgemen
                     ),
                 );
             }
+            if status == 426 && header_values(&response.headers, "upgrade").next().is_none() {
+                return judged(
+                    Verdict::Fail,
+                    format!(
+                        "the server refused with {line} but sent no Upgrade field naming the protocols it accepts (RFC 9110 §7.8: a 426 MUST carry one)"
+                    ),
+                );
+            }
             let mut what = format!("the server refused with {line}");
             if refusal.version_header {
                 what.push_str(&format!(", supporting version {}", versions.join(", ")));
@@ -654,6 +662,19 @@ mod tests {
         let bare = refusal_of(&version, 426, &[]);
         assert_eq!(bare.verdict, Verdict::Fail);
         assert!(bare.what.contains("§4.4"));
+        let no_upgrade = refusal_of(&version, 426, &[("Sec-WebSocket-Version", "13")]);
+        assert_eq!(no_upgrade.verdict, Verdict::Fail);
+        assert!(
+            no_upgrade.what.contains("RFC 9110 §7.8"),
+            "{}",
+            no_upgrade.what
+        );
+        let upgrade_required = refusal_of(
+            &version,
+            426,
+            &[("Upgrade", "websocket"), ("Sec-WebSocket-Version", "13")],
+        );
+        assert_eq!(upgrade_required.verdict, Verdict::Pass);
         let listed = refusal_of(&version, 400, &[("Sec-WebSocket-Version", "13")]);
         assert_eq!(listed.verdict, Verdict::Pass);
         assert!(
