@@ -65,6 +65,12 @@ pub fn check_upgrade_response(
         (Some(_), _) => problems.push("more than one Sec-WebSocket-Accept header (§4.1 point 4)".into()),
     }
     problems.extend(subprotocol_problems(response, offer, policy));
+    if header_values(&response.headers, "sec-websocket-extensions").count() > 1 {
+        problems.push(
+            "more than one Sec-WebSocket-Extensions header (§11.3.2: it MUST NOT appear more than once in a response)"
+                .into(),
+        );
+    }
     problems.extend(extension_problems(response, offer));
     problems
 }
@@ -468,6 +474,20 @@ mod tests {
         };
         let none = check_upgrade_response(&upgrade(&[]), &offer(&["a", "b"], ""), &policy);
         assert!(none[0].contains("`b` was offered and is declared supported"));
+    }
+
+    #[test]
+    fn extensions_come_in_one_field_of_the_response() {
+        let both = offer(&[], "x-one, x-two");
+        let one_field = upgrade(&[("Sec-WebSocket-Extensions", "x-one, x-two")]);
+        assert!(problems(&one_field, &both).is_empty());
+        let two_fields = upgrade(&[
+            ("Sec-WebSocket-Extensions", "x-one"),
+            ("Sec-WebSocket-Extensions", "x-two"),
+        ]);
+        let found = problems(&two_fields, &both);
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert!(found[0].contains("§11.3.2"), "{found:?}");
     }
 
     #[test]
