@@ -129,6 +129,7 @@ pub(crate) async fn client(args: ClientArgs) -> Result<u8, Exit> {
             .unwrap_or_default(),
     };
     let out = spec::out_dir(args.run.out.as_deref(), spec.as_ref());
+    outcome::check_writable(&out)?;
     let reports = Arc::new(FileReports {
         out: out.clone(),
         junit: args.run.junit.clone(),

@@ -61,6 +61,21 @@ pub(crate) fn write_reports(
     Ok((index, page))
 }
 
+/// Refuses an output folder the reports could not be written to, before any case runs: creates it
+/// and writes and removes a probe file there.
+pub(crate) fn check_writable(dir: &Path) -> Result<(), Exit> {
+    let refuse = |err: std::io::Error| {
+        Exit::usage(format!(
+            "cannot write the reports to {}: {err}",
+            dir.display()
+        ))
+    };
+    std::fs::create_dir_all(dir).map_err(refuse)?;
+    let probe = dir.join(".wsspec-write-check");
+    std::fs::write(&probe, b"").map_err(refuse)?;
+    std::fs::remove_file(&probe).map_err(refuse)
+}
+
 /// Writes `index.html` and `badge.svg` into `dir` and returns the page's path.
 fn write_pages(dir: &Path, runs: &[RunResults]) -> Result<PathBuf, Exit> {
     std::fs::create_dir_all(dir)

@@ -127,6 +127,8 @@ pub(crate) async fn server(args: ServerArgs) -> Result<u8, Exit> {
         .as_deref()
         .map(|path| spec::load(path, SpecMode::FuzzingClient))
         .transpose()?;
+    let out = spec::out_dir(args.run.out.as_deref(), spec.as_ref());
+    outcome::check_writable(&out)?;
     let planned = plan(&args, spec.as_ref())?;
     let builtin = planned.iter().all(|server| server.url.is_none());
     let suite = load_suite(args.selection.cases_dir.as_ref())?;
@@ -237,7 +239,6 @@ pub(crate) async fn server(args: ServerArgs) -> Result<u8, Exit> {
         runs.push(results);
     }
 
-    let out = spec::out_dir(args.run.out.as_deref(), spec.as_ref());
     let (index, page) = outcome::write_reports(&out, &runs, args.run.junit.as_deref())?;
     outcome::print_summaries(&runs);
     if std::io::stderr().is_terminal() || !std::io::stdout().is_terminal() {

@@ -16,11 +16,12 @@ fn unreachable_target_exits_3_with_one_line() {
         .local_addr()
         .unwrap()
         .port();
+    let out = common::out_dir("unreachable");
     let output = wsspec(&[
         "server",
         &format!("ws://127.0.0.1:{port}/"),
         "--out",
-        "/nonexistent/never-written",
+        out.to_str().unwrap(),
     ]);
     assert_eq!(output.status.code(), Some(3));
     let stderr = stderr_of(&output);
@@ -29,6 +30,38 @@ fn unreachable_target_exits_3_with_one_line() {
         stderr.starts_with("wsspec: error: cannot reach ws://127.0.0.1:"),
         "{stderr}"
     );
+}
+
+/// An output folder that cannot be written is refused before any work: exit 2 even though the
+/// target is unreachable too (which would be exit 3 once the run started), in both roles.
+#[test]
+fn an_unwritable_output_folder_is_refused_before_the_run() {
+    let port = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    for args in [
+        vec!["server".to_owned(), format!("ws://127.0.0.1:{port}/")],
+        vec![
+            "client".to_owned(),
+            "--cases".to_owned(),
+            "1.1.1".to_owned(),
+        ],
+    ] {
+        let mut args: Vec<&str> = args.iter().map(String::as_str).collect();
+        args.extend(["--out", "/proc/wsspec-cannot-write-here"]);
+        let output = wsspec(&args);
+        assert_eq!(output.status.code(), Some(2), "{args:?}");
+        let stderr = stderr_of(&output);
+        assert_eq!(stderr.lines().count(), 1, "{stderr}");
+        assert!(
+            stderr.starts_with(
+                "wsspec: error: cannot write the reports to /proc/wsspec-cannot-write-here: "
+            ),
+            "{stderr}"
+        );
+    }
 }
 
 #[test]
