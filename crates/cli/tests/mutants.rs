@@ -246,6 +246,8 @@ fn a_server_that_writes_long_length_forms_fails_wherever_it_sends_a_frame() {
             "{}: {actual}",
             case["id"]
         );
+        // The reason names the rule's id in the requirement registry.
+        assert!(actual.contains("[6455-5.2-6]"), "{}: {actual}", case["id"]);
     }
     for id in ["1.1.1", "1.2.8", "2.2", "5.6", "7.1.1"] {
         assert!(failed.iter().any(|case| case["id"] == id), "{id}");

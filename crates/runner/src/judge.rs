@@ -67,7 +67,11 @@ impl fmt::Display for Observed {
             Observed::Ping(p) => write!(f, "ping {}", preview(p)),
             Observed::Pong(p) => write!(f, "pong {}", preview(p)),
             Observed::Close(p) => write!(f, "close {}", describe_close(p)),
-            Observed::Violation(what) => write!(f, "protocol violation: {what}"),
+            Observed::Violation(what) => write!(
+                f,
+                "protocol violation: {what} [{}]",
+                what.requirements().join(", ")
+            ),
             Observed::TcpClosed(None) => f.write_str("TCP closed by the peer"),
             Observed::TcpClosed(Some(err)) => write!(f, "connection lost: {err}"),
         }

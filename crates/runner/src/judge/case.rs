@@ -98,9 +98,10 @@ impl Behaviour {
                 Observed::Message { .. } => {
                     self.fail(format!("the peer sent a {event} that no step expected"))
                 }
-                Observed::Violation(what) => {
-                    self.fail(format!("the peer broke the protocol: {what}"))
-                }
+                Observed::Violation(what) => self.fail(format!(
+                    "the peer broke the protocol: {what} [{}]",
+                    what.requirements().join(", ")
+                )),
                 Observed::Pong(_) => self.note(format!(
                     "the peer sent an unsolicited {event}, which §5.5.3 allows"
                 )),
