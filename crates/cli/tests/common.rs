@@ -6,8 +6,9 @@
 #![allow(dead_code)]
 
 use std::{
+    io::{BufRead, BufReader},
     path::{Path, PathBuf},
-    process::{Command, Output},
+    process::{Child, Command, Output, Stdio},
 };
 
 use serde_json::Value;
@@ -119,6 +120,35 @@ pub fn peer_installed(installed: &str) -> bool {
     );
     eprintln!("skipped: {installed} is not installed (run scripts/install-peers)");
     false
+}
+
+/// A peer process, killed when dropped.
+pub struct Peer(Child);
+
+impl Drop for Peer {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Starts `program script PORT ARGS..` (a script of `scripts/peers/`), waits for it to print
+/// `ready`, and returns it with its URL.
+pub fn start_peer(program: &str, script: &str, args: &[&str]) -> (Peer, String) {
+    let port = free_port();
+    let mut child = Command::new(program)
+        .arg(root().join(script))
+        .arg(port.to_string())
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .unwrap_or_else(|err| panic!("cannot start {program}: {err}"));
+    let stdout = child.stdout.take().unwrap();
+    let mut line = String::new();
+    BufReader::new(stdout).read_line(&mut line).unwrap();
+    assert_eq!(line.trim(), "ready", "{script} did not start");
+    (Peer(child), format!("ws://127.0.0.1:{port}/"))
 }
 
 /// Debian's Chromium, installed by `scripts/install-peers`.

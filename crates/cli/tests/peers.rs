@@ -9,47 +9,11 @@
 
 mod common;
 
-use std::{
-    io::{BufRead, BufReader},
-    process::{Child, Command, Stdio},
-};
+use common::{Peer, ids_with, peer_installed, run_server, scaled_cases, start_peer, verdicts};
 
-use common::{free_port, ids_with, root, run_server, scaled_cases, verdicts};
-
-/// A peer process, killed when dropped.
-struct Peer(Child);
-
-impl Drop for Peer {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-/// Starts `program script PORT ARGS..` and waits for it to print `ready`.
+/// Starts `program script PORT ARGS..` when its package is installed (see [`peer_installed`]).
 fn start(program: &str, script: &str, installed: &str, args: &[&str]) -> Option<(Peer, String)> {
-    if !root().join(installed).exists() {
-        assert!(
-            std::env::var_os("WSSPEC_REQUIRE_PEERS").is_none(),
-            "{installed} is missing: run scripts/install-peers"
-        );
-        eprintln!("skipped: {installed} is not installed (run scripts/install-peers)");
-        return None;
-    }
-    let port = free_port();
-    let mut child = Command::new(program)
-        .arg(root().join(script))
-        .arg(port.to_string())
-        .args(args)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .unwrap_or_else(|err| panic!("cannot start {program}: {err}"));
-    let stdout = child.stdout.take().unwrap();
-    let mut line = String::new();
-    BufReader::new(stdout).read_line(&mut line).unwrap();
-    assert_eq!(line.trim(), "ready", "{script} did not start");
-    Some((Peer(child), format!("ws://127.0.0.1:{port}/")))
+    peer_installed(installed).then(|| start_peer(program, script, args))
 }
 
 #[test]

@@ -37,14 +37,13 @@ mod common;
 
 use std::{
     collections::BTreeMap,
-    io::{BufRead, BufReader},
     path::{Path, PathBuf},
     process::{Child, Command, Stdio},
     sync::Mutex,
     time::{Duration, Instant},
 };
 
-use common::{free_port, out_dir, root, run_client, run_server, wsspec};
+use common::{free_port, out_dir, root, run_client, run_server, start_peer, wsspec};
 use serde_json::Value;
 use wsspec_mutants::{ClientDefect, Defect};
 
@@ -360,34 +359,6 @@ fn close_name(json: &str) -> &'static str {
         "informational" => "INFORMATIONAL",
         other => panic!("unknown close verdict {other:?} in results.json"),
     }
-}
-
-/// A peer process, killed when dropped.
-struct Peer(Child);
-
-impl Drop for Peer {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-/// Starts `program script PORT ARGS..`, waits for it to print `ready`, and returns its URL.
-fn start_peer(program: &str, script: &str, args: &[&str]) -> (Peer, String) {
-    let port = free_port();
-    let mut child = Command::new(program)
-        .arg(root().join(script))
-        .arg(port.to_string())
-        .args(args)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .unwrap_or_else(|err| panic!("cannot start {program}: {err}"));
-    let stdout = child.stdout.take().unwrap();
-    let mut line = String::new();
-    BufReader::new(stdout).read_line(&mut line).unwrap();
-    assert_eq!(line.trim(), "ready", "{script} did not start");
-    (Peer(child), format!("ws://127.0.0.1:{port}/"))
 }
 
 /// A `wsspec client` waiting for a driver on a free port, killed if the test ends first.
