@@ -24,6 +24,7 @@ use crate::{
     },
     judge::{self, Timing},
     outgoing::Outgoing,
+    read_pool::ReadPool,
     transport::{self, Reader, TlsClient, Writer},
 };
 
@@ -45,6 +46,8 @@ pub struct CaseSettings {
     /// The largest message the target declares it accepts (`--max-message-size`): a larger message
     /// must make it fail the connection with 1009 instead of echoing.
     pub max_message_size: Option<u64>,
+    /// The run's budget for the peers' input not handled yet, shared by every case of the run.
+    pub read_pool: ReadPool,
 }
 
 /// A client that has connected and sent its opening handshake.

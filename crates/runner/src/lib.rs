@@ -23,6 +23,7 @@ pub mod handshake;
 pub mod interpret;
 pub mod judge;
 pub mod outgoing;
+pub mod read_pool;
 pub mod schedule;
 pub mod transport;
 
@@ -145,6 +146,7 @@ impl Default for RunConfig {
                 max_message_size: None,
                 policy: Default::default(),
                 tls: TlsClient::default(),
+                read_pool: read_pool::ReadPool::default(),
             },
         }
     }

@@ -8,6 +8,9 @@ use wsspec_wire::{CloseCode, encode_close_payload};
 use super::{Fact, Interpreter, Phase, WriteOp, endpoint::Taken};
 use crate::judge::Observed;
 
+/// How many unsolicited pongs seen while closing the record keeps.
+const MAX_UNEXPECTED_PONGS: usize = 20;
+
 impl Interpreter {
     /// The steps are over: unless the connection is already gone, start the closing.
     pub(super) fn begin_closing(&mut self) {
@@ -97,12 +100,22 @@ impl Interpreter {
         self.phase = Phase::Done;
     }
 
-    /// An event that no step asked for, seen while closing.
+    /// An event that no step asked for, seen while closing. The record keeps the first message and
+    /// the first violation (the first of either fails the case) and [`MAX_UNEXPECTED_PONGS`] pongs
+    /// (each a note), so a peer that floods the closing costs no memory.
     fn unexpected(&mut self, event: Observed) {
-        if matches!(
-            event,
-            Observed::Message { .. } | Observed::Violation(_) | Observed::Pong(_)
-        ) {
+        let kept = |fact: &Fact| match (fact, &event) {
+            (Fact::Unexpected(Observed::Message { .. }), Observed::Message { .. })
+            | (Fact::Unexpected(Observed::Violation(_)), Observed::Violation(_))
+            | (Fact::Unexpected(Observed::Pong(_)), Observed::Pong(_)) => 1,
+            _ => 0,
+        };
+        let limit = match event {
+            Observed::Message { .. } | Observed::Violation(_) => 1,
+            Observed::Pong(_) => MAX_UNEXPECTED_PONGS,
+            Observed::Ping(_) | Observed::Close(_) | Observed::TcpClosed(_) => 0,
+        };
+        if self.record.facts.iter().map(kept).sum::<usize>() < limit {
             self.record.push(Fact::Unexpected(event));
         }
     }

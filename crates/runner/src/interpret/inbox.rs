@@ -2,8 +2,9 @@
 //! queued within a byte budget, and turned into [`Observed`] events when the case takes them.
 //!
 //! Payloads are queued in the chunks they arrived in, so a frame of any declared size costs no more
-//! memory than the bytes actually received. Once [`READ_BUDGET`] is queued, [`Inbox::has_room`] says no
-//! and the driver stops reading, so TCP pushes back on a peer that floods.
+//! memory than the bytes actually received. Once [`READ_BUDGET`] is queued, or the run's
+//! [`ReadPool`] is full, [`Inbox::read_size`] says none and the driver stops reading, so TCP pushes back on
+//! a peer that floods.
 
 use std::collections::VecDeque;
 
@@ -12,12 +13,17 @@ use wsspec_wire::{DecodeEvent, FrameDecoder, FrameHeader, Opcode};
 
 use crate::{
     conn::{Preview, Recorder},
+    interpret::READ_CHUNK,
     judge::{Observed, PeerStream},
+    read_pool::ReadPool,
 };
 
 /// How many bytes of input may wait for the case at once, per connection: payload bytes, plus
 /// [`EVENT_COST`] for every event. Past that, the driver stops reading and TCP pushes back on the peer.
 pub const READ_BUDGET: usize = 16 << 20;
+
+/// How many events an inbox keeps room for once a burst has drained.
+const KEPT_CAPACITY: usize = 1024;
 
 /// What each queued event costs of [`READ_BUDGET`] besides its payload: about its size in memory, so
 /// that a flood of empty frames is bounded like a flood of bytes.
@@ -71,11 +77,13 @@ pub struct Inbox {
     /// Whether the peer's side has ended (EOF or an error was queued).
     ended: bool,
     peer: PeerStream,
+    /// The run's budget, which `queued_cost` also counts against.
+    pool: ReadPool,
 }
 
 impl Inbox {
-    /// An inbox reading a peer whose frames `peer` checks.
-    pub fn new(peer: PeerStream) -> Self {
+    /// An inbox reading a peer whose frames `peer` checks, queuing within `pool` besides its own budget.
+    pub fn new(peer: PeerStream, pool: ReadPool) -> Self {
         Inbox {
             decoder: FrameDecoder::new(),
             undecoded: Vec::new(),
@@ -84,12 +92,21 @@ impl Inbox {
             queued_cost: 0,
             ended: false,
             peer,
+            pool,
         }
     }
 
-    /// Whether the driver should read more: the peer's side is open and the budget has room.
-    pub fn has_room(&self) -> bool {
-        !self.ended && self.queued_cost < READ_BUDGET
+    /// How many bytes the driver may read now, at most [`READ_CHUNK`]: none once the peer's side has
+    /// ended, else as many as the room left in this connection's budget and the run's pool can take
+    /// even if every byte were an empty frame's (each costs [`EVENT_COST`] at most).
+    pub fn read_size(&self) -> usize {
+        if self.ended {
+            return 0;
+        }
+        let room = READ_BUDGET
+            .saturating_sub(self.queued_cost)
+            .min(self.pool.room(self.queued_cost));
+        (room / EVENT_COST).min(READ_CHUNK)
     }
 
     /// Decodes received bytes into events, recording each complete frame in the transcript. Returns
@@ -140,7 +157,9 @@ impl Inbox {
     }
 
     fn push(&mut self, incoming: Incoming) {
-        self.queued_cost += incoming.cost();
+        let cost = incoming.cost();
+        self.queued_cost += cost;
+        self.pool.take(cost);
         self.queue.push_back(incoming);
     }
 
@@ -148,7 +167,9 @@ impl Inbox {
     /// messages and checked by the peer stream, so several may be consumed for one event.
     pub fn next_event(&mut self) -> Option<Observed> {
         while let Some(incoming) = self.queue.pop_front() {
-            self.queued_cost -= incoming.cost();
+            let cost = incoming.cost();
+            self.queued_cost -= cost;
+            self.pool.give_back(cost);
             let event = match incoming {
                 Incoming::Header(header) => self.peer.header(&header),
                 Incoming::Payload(chunk) => self.peer.payload(&chunk),
@@ -157,10 +178,28 @@ impl Inbox {
                 Incoming::Error(err) => Some(Observed::TcpClosed(Some(err))),
             };
             if event.is_some() {
+                self.release_room();
                 return event;
             }
         }
+        self.release_room();
         None
+    }
+
+    /// Gives back the memory of a queue that a burst grew and that has drained since: a queue keeps
+    /// its largest size otherwise, which the budget no longer counts.
+    fn release_room(&mut self) {
+        if self.queue.len() < self.queue.capacity() / 4 && self.queue.capacity() > KEPT_CAPACITY {
+            self.queue
+                .shrink_to(KEPT_CAPACITY.max(self.queue.len() * 2));
+        }
+    }
+}
+
+impl Drop for Inbox {
+    /// What is still queued goes back to the run's pool.
+    fn drop(&mut self) {
+        self.pool.give_back(self.queued_cost);
     }
 }
 
@@ -173,7 +212,7 @@ mod tests {
 
     fn inbox() -> (Inbox, Recorder) {
         (
-            Inbox::new(PeerStream::new(Role::Server)),
+            Inbox::new(PeerStream::new(Role::Server), ReadPool::default()),
             Recorder::new(Instant::now()),
         )
     }
@@ -201,7 +240,7 @@ mod tests {
         let close = encode_frame(&FrameSpec::new(Opcode::Close, Vec::new()));
         assert!(inbox.receive(&close, &recorder));
         inbox.end(None);
-        assert!(!inbox.has_room());
+        assert!(inbox.read_size() == 0);
         assert_eq!(inbox.next_event(), Some(Observed::Ping(b"p".to_vec())));
         assert_eq!(inbox.next_event(), Some(Observed::Close(Vec::new())));
         assert_eq!(inbox.next_event(), Some(Observed::TcpClosed(None)));
@@ -229,7 +268,7 @@ mod tests {
         let (mut inbox, recorder) = inbox();
         let flood = vec![0x80; 64 * 1024];
         let mut reads = 0;
-        while inbox.has_room() {
+        while inbox.read_size() > 0 {
             inbox.receive(&flood, &recorder);
             reads += 1;
         }
@@ -248,9 +287,26 @@ mod tests {
         let (mut inbox, recorder) = inbox();
         let big = encode_frame(&FrameSpec::new(Opcode::Binary, vec![0; READ_BUDGET]));
         inbox.receive(&big, &recorder);
-        assert!(!inbox.has_room());
+        assert!(inbox.read_size() == 0);
         while inbox.next_event().is_some() {}
-        assert!(inbox.has_room());
+        assert!(inbox.read_size() > 0);
         assert_eq!(inbox.queued_cost, 0);
+    }
+
+    #[test]
+    fn the_run_pool_stops_a_second_connection_past_its_floor_and_gets_back_what_is_dropped() {
+        let recorder = Recorder::new(Instant::now());
+        let pool = ReadPool::new(READ_BUDGET);
+        let mut first = Inbox::new(PeerStream::new(Role::Server), pool.clone());
+        let mut second = Inbox::new(PeerStream::new(Role::Server), pool.clone());
+        let big = encode_frame(&FrameSpec::new(Opcode::Binary, vec![0; READ_BUDGET]));
+        first.receive(&big, &recorder);
+        assert!(second.read_size() > 0, "the floor is there");
+        second.receive(&big[..crate::read_pool::READ_FLOOR], &recorder);
+        assert!(second.read_size() == 0);
+        drop(first);
+        assert!(second.read_size() > 0);
+        drop(second);
+        assert_eq!(pool.queued(), 0);
     }
 }

@@ -298,8 +298,7 @@ impl Interpreter {
         match &self.phase {
             Phase::Opening(opening) if self.writing.is_none() && opening.wants_input() => HEAD_READ,
             Phase::Opening(_) => 0,
-            _ if self.conn.as_ref().is_some_and(|conn| conn.inbox.has_room()) => READ_CHUNK,
-            _ => 0,
+            _ => self.conn.as_ref().map_or(0, |conn| conn.inbox.read_size()),
         }
     }
 
@@ -481,7 +480,7 @@ impl Interpreter {
             Some(settled) => crate::judge::PeerStream::new(self.role).with_deflate(settled.peer),
             None => crate::judge::PeerStream::new(self.role),
         };
-        let mut inbox = Inbox::new(peer);
+        let mut inbox = Inbox::new(peer, self.settings.read_pool.clone());
         inbox.receive(leftover, &self.recorder);
         self.conn = Some(Conn {
             inbox,
