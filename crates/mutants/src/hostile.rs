@@ -301,29 +301,33 @@ async fn attack(mut stream: TcpStream, key: &str, behavior: Behavior) -> io::Res
 }
 
 /// Writes `batches` one after another, pausing `pause` after each, until they run out or the
-/// connection breaks, and reads and discards whatever the harness sends meanwhile.
-async fn keep_writing<'a>(
-    stream: TcpStream,
-    batches: impl Iterator<Item = &'a [u8]>,
+/// connection breaks, and reads and discards whatever the peer sends meanwhile. Reading and writing
+/// are one future, so that dropping it (at the end of [`HOSTILE_LIFETIME`]) ends both.
+pub(crate) async fn keep_writing<B: AsRef<[u8]>>(
+    mut stream: TcpStream,
+    batches: impl Iterator<Item = B>,
     pause: Duration,
 ) -> io::Result<()> {
-    let (mut reader, mut writer) = stream.into_split();
-    let discard = tokio::spawn(async move {
+    let (mut reader, mut writer) = stream.split();
+    let discard = async {
         let mut sink = [0u8; 4096];
         while let Ok(1..) = reader.read(&mut sink).await {}
-    });
-    let mut result = Ok(());
-    for batch in batches {
-        if let Err(err) = writer.write_all(batch).await {
-            result = Err(err);
-            break;
+        // The peer closed its side: writing goes on until it fails.
+        std::future::pending::<()>().await;
+    };
+    let write = async {
+        for batch in batches {
+            writer.write_all(batch.as_ref()).await?;
+            if !pause.is_zero() {
+                tokio::time::sleep(pause).await;
+            }
         }
-        if !pause.is_zero() {
-            tokio::time::sleep(pause).await;
-        }
+        Ok(())
+    };
+    tokio::select! {
+        result = write => result,
+        () = discard => Ok(()),
     }
-    discard.abort();
-    result
 }
 
 #[cfg(test)]
