@@ -256,7 +256,7 @@ impl Connection {
 }
 
 /// The `Host` header for `url`: the host, and the port when it is not the scheme's default.
-fn host_header(url: &Url) -> String {
+pub(crate) fn host_header(url: &Url) -> String {
     let host = url.host_str().unwrap_or_default();
     match url.port() {
         Some(port) => format!("{host}:{port}"),
@@ -265,7 +265,7 @@ fn host_header(url: &Url) -> String {
 }
 
 /// The request target for `url`: its path and query.
-fn target(url: &Url) -> String {
+pub(crate) fn target(url: &Url) -> String {
     match url.query() {
         Some(query) => format!("{}?{query}", url.path()),
         None => url.path().to_owned(),

@@ -1,11 +1,12 @@
 //! Hostile servers: peers that attack the harness itself rather than break one rule of the protocol.
 //!
 //! A conformance tool is pointed at broken software all day, so it must survive whatever a server
-//! does: a frame that declares 2^63-1 bytes, a flood, a trickle, silence, garbage, a reset, a header
-//! block of a megabyte, a handshake that stops halfway. [`spawn`] starts a server that meets every
-//! `every`-th WebSocket request with one [`Behavior`] and serves the others as the correct echo server
-//! ([`Defect::None`]), so a test can check both that the hostile cases fail with a reason and that the
-//! cases beside them are unaffected.
+//! does: a frame that declares 2^63-1 bytes, a flood, a trickle, silence (from the start or halfway
+//! through a frame), garbage, a reset, a header block of a megabyte, a handshake that stops halfway,
+//! an echo that never closes, a socket that is never read again. [`spawn`] starts a server that
+//! meets every `every`-th WebSocket request with one [`Behavior`] and serves the others as the
+//! correct echo server ([`Defect::None`]), so a test can check both that the hostile cases fail with
+//! a reason and that the cases beside them are unaffected.
 //!
 //! A connection counts as a request once its whole request head has arrived: a bare TCP connect (the
 //! harness's reachability probe) is not one. Every hostile connection ends after
@@ -23,14 +24,15 @@ use std::{
 
 use tokio::{
     io::{AsyncReadExt, AsyncWriteExt},
-    net::{TcpListener, TcpStream},
+    net::{TcpListener, TcpSocket, TcpStream},
     time::timeout,
 };
-use wsspec_wire::{Response, accept_key};
+use wsspec_wire::{FrameSpec, Response, accept_key, encode_frame};
 
 use crate::{
     Defect,
     server::{self, HANDSHAKE_TIMEOUT, Upgrade},
+    session::Session,
 };
 
 /// The longest a hostile connection lasts.
@@ -41,6 +43,18 @@ pub const HUGE_HEADERS_LEN: usize = 1 << 20;
 
 /// How many one-byte fragments [`Behavior::TinyFragments`] sends as one message.
 pub const TINY_FRAGMENTS: usize = 100_000;
+
+/// The payload length of the text frame that [`Behavior::SilentMidMessage`] starts: 1024 bytes.
+pub const MID_MESSAGE_DECLARED_LEN: usize = 1024;
+
+/// How many bytes of that frame, header included, are sent before the silence: 512.
+pub const MID_MESSAGE_SENT_LEN: usize = 512;
+
+/// The receive buffer [`Behavior::Deaf`] asks for (`SO_RCVBUF`; the kernel adjusts the figure, and
+/// Linux doubles it). A peer writing to it then stalls once its own send buffer is full, which is
+/// most of what it can write: on Linux's loopback a send buffer grows to a few MiB (`tcp_wmem`), and
+/// the default receive buffer would add about 1 MiB to that.
+pub const DEAF_RECV_BUFFER: u32 = 4096;
 
 /// How long [`Behavior::ResetMidFrame`] waits between its half frame and the reset, so that the half
 /// frame is read before the reset arrives.
@@ -72,11 +86,24 @@ pub enum Behavior {
     PingFlood,
     /// One text message of [`TINY_FRAGMENTS`] bytes in one-byte fragments, then silence.
     TinyFragments,
+    /// The first [`MID_MESSAGE_SENT_LEN`] bytes of a text frame of [`MID_MESSAGE_DECLARED_LEN`]
+    /// payload bytes, header included, then silence: reads and discards, never closes.
+    SilentMidMessage,
+    /// The correct echo server (unmasked frames, a pong for every ping), except that it never
+    /// sends a close frame and never closes TCP: whatever would end the connection, the harness's
+    /// close frame or a frame that fails it, is left unanswered, and input is read and discarded
+    /// until the harness goes away.
+    NeverCloses,
+    /// Never reads another byte after the request head and never sends one after the 101, with a
+    /// receive buffer of [`DEAF_RECV_BUFFER`], so that a harness writing a large message stalls
+    /// soon. The buffer is set on the listening socket, so the connections served correctly beside
+    /// the attacked ones have it too, which only slows them.
+    Deaf,
 }
 
 impl Behavior {
     /// Every behaviour.
-    pub const ALL: [Behavior; 11] = [
+    pub const ALL: [Behavior; 14] = [
         Behavior::HugeFrame,
         Behavior::EndlessFrames,
         Behavior::Trickle,
@@ -88,6 +115,9 @@ impl Behavior {
         Behavior::HandshakeHang,
         Behavior::PingFlood,
         Behavior::TinyFragments,
+        Behavior::SilentMidMessage,
+        Behavior::NeverCloses,
+        Behavior::Deaf,
     ];
 
     /// The kebab-case name, such as "huge-frame".
@@ -104,6 +134,9 @@ impl Behavior {
             Behavior::HandshakeHang => "handshake-hang",
             Behavior::PingFlood => "ping-flood",
             Behavior::TinyFragments => "tiny-fragments",
+            Behavior::SilentMidMessage => "silent-mid-message",
+            Behavior::NeverCloses => "never-closes",
+            Behavior::Deaf => "deaf",
         }
     }
 }
@@ -146,7 +179,7 @@ impl HostileServer {
 ///
 /// When the listening socket cannot be bound.
 pub async fn spawn(behavior: Behavior, every: usize) -> io::Result<HostileServer> {
-    let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).await?;
+    let listener = listen(behavior).await?;
     let server = HostileServer {
         addr: listener.local_addr()?,
         attacked: Arc::new(AtomicUsize::new(0)),
@@ -167,6 +200,20 @@ pub async fn spawn(behavior: Behavior, every: usize) -> io::Result<HostileServer
         }
     });
     Ok(server)
+}
+
+/// The listening socket on 127.0.0.1, an ephemeral port. For [`Behavior::Deaf`] its receive buffer
+/// is [`DEAF_RECV_BUFFER`], set before `listen` so that the accepted sockets inherit it and
+/// advertise a small window from their first segment.
+async fn listen(behavior: Behavior) -> io::Result<TcpListener> {
+    let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, 0));
+    if behavior != Behavior::Deaf {
+        return TcpListener::bind(addr).await;
+    }
+    let socket = TcpSocket::new_v4()?;
+    socket.set_recv_buffer_size(DEAF_RECV_BUFFER)?;
+    socket.bind(addr)?;
+    socket.listen(1024)
 }
 
 /// Reads the request head, then attacks the connection or serves it correctly.
@@ -195,14 +242,20 @@ async fn serve(
         return server::echo(stream, rest, Defect::None, None).await;
     }
     attacked.fetch_add(1, Ordering::Relaxed);
-    match timeout(HOSTILE_LIFETIME, attack(stream, &key, behavior)).await {
+    match timeout(HOSTILE_LIFETIME, attack(stream, &key, rest, behavior)).await {
         Ok(result) => result,
         Err(_elapsed) => Ok(()),
     }
 }
 
-/// Does what `behavior` says to one connection.
-async fn attack(mut stream: TcpStream, key: &str, behavior: Behavior) -> io::Result<()> {
+/// Does what `behavior` says to one connection; `rest` holds the bytes that came after the request
+/// head.
+async fn attack(
+    mut stream: TcpStream,
+    key: &str,
+    rest: Vec<u8>,
+    behavior: Behavior,
+) -> io::Result<()> {
     let upgrade = Response::switching_protocols(key).to_bytes();
     match behavior {
         Behavior::HugeFrame => {
@@ -296,39 +349,190 @@ async fn attack(mut stream: TcpStream, key: &str, behavior: Behavior) -> io::Res
             stream.write_all(&message).await?;
             server::discard_until_eof(&mut stream).await;
         }
+        Behavior::SilentMidMessage => {
+            let half = mid_message_frame(None);
+            stream
+                .write_all(&[upgrade.as_slice(), &half].concat())
+                .await?;
+            server::discard_until_eof(&mut stream).await;
+        }
+        Behavior::NeverCloses => {
+            stream.write_all(&upgrade).await?;
+            let mut session = Session::server(Defect::None, None);
+            // The step that ends the session (a close frame to send, TCP to close) is left undone.
+            if server::converse(&mut stream, rest, &mut session)
+                .await?
+                .is_some()
+            {
+                server::discard_until_eof(&mut stream).await;
+            }
+        }
+        Behavior::Deaf => {
+            stream.write_all(&upgrade).await?;
+            // The connection is held, unread, until HOSTILE_LIFETIME drops it.
+            std::future::pending::<()>().await;
+        }
     }
     Ok(())
 }
 
+/// The first [`MID_MESSAGE_SENT_LEN`] bytes of a text frame of [`MID_MESSAGE_DECLARED_LEN`] payload
+/// bytes, masked with `mask` (a client's) or not (a server's).
+pub(crate) fn mid_message_frame(mask: Option<[u8; 4]>) -> Vec<u8> {
+    let payload = vec![b'a'; MID_MESSAGE_DECLARED_LEN];
+    let mut frame = encode_frame(&FrameSpec::text(payload).with_mask(mask));
+    frame.truncate(MID_MESSAGE_SENT_LEN);
+    frame
+}
+
 /// Writes `batches` one after another, pausing `pause` after each, until they run out or the
-/// connection breaks, and reads and discards whatever the harness sends meanwhile.
-async fn keep_writing<'a>(
-    stream: TcpStream,
-    batches: impl Iterator<Item = &'a [u8]>,
+/// connection breaks, and reads and discards whatever the peer sends meanwhile. Reading and writing
+/// are one future, so that dropping it (at the end of [`HOSTILE_LIFETIME`]) ends both.
+pub(crate) async fn keep_writing<B: AsRef<[u8]>>(
+    mut stream: TcpStream,
+    batches: impl Iterator<Item = B>,
     pause: Duration,
 ) -> io::Result<()> {
-    let (mut reader, mut writer) = stream.into_split();
-    let discard = tokio::spawn(async move {
+    let (mut reader, mut writer) = stream.split();
+    let discard = async {
         let mut sink = [0u8; 4096];
         while let Ok(1..) = reader.read(&mut sink).await {}
-    });
-    let mut result = Ok(());
-    for batch in batches {
-        if let Err(err) = writer.write_all(batch).await {
-            result = Err(err);
-            break;
+        // The peer closed its side: writing goes on until it fails.
+        std::future::pending::<()>().await;
+    };
+    let write = async {
+        for batch in batches {
+            writer.write_all(batch.as_ref()).await?;
+            if !pause.is_zero() {
+                tokio::time::sleep(pause).await;
+            }
         }
-        if !pause.is_zero() {
-            tokio::time::sleep(pause).await;
-        }
+        Ok(())
+    };
+    tokio::select! {
+        result = write => result,
+        () = discard => Ok(()),
     }
-    discard.abort();
-    result
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use wsspec_reference::head::read_head;
+    use wsspec_wire::{CloseCode, HeadReader, Request, generate_key};
+
+    /// How long a test waits to be sure that nothing more comes.
+    const QUIET: Duration = Duration::from_millis(300);
+
+    /// How long a test waits for bytes that must come.
+    const PROMPT: Duration = Duration::from_secs(2);
+
+    /// Connects to a new server that attacks every request with `behavior` and completes the opening
+    /// handshake; returns the stream and the bytes that came after the 101's head.
+    async fn upgraded(behavior: Behavior) -> (TcpStream, Vec<u8>) {
+        let server = spawn(behavior, 1).await.unwrap();
+        let mut stream = TcpStream::connect(server.addr()).await.unwrap();
+        let key = generate_key(rand::random());
+        let request = Request::websocket(&server.addr().to_string(), "/", &key);
+        stream.write_all(&request.to_bytes()).await.unwrap();
+        let head = timeout(PROMPT, read_head(&mut stream, HeadReader::response()))
+            .await
+            .unwrap()
+            .unwrap()
+            .unwrap();
+        assert_eq!(head.value.status, 101);
+        let accept = accept_key(&key);
+        assert_eq!(head.value.header("sec-websocket-accept"), Some(&*accept));
+        assert_eq!(server.attacked(), 1);
+        (stream, head.rest)
+    }
+
+    /// Reads until `got` holds at least `len` bytes.
+    async fn read_at_least(stream: &mut TcpStream, got: &mut Vec<u8>, len: usize) {
+        while got.len() < len {
+            let read = timeout(PROMPT, stream.read_buf(got))
+                .await
+                .unwrap()
+                .unwrap();
+            assert_ne!(read, 0, "the server closed after {} bytes", got.len());
+        }
+    }
+
+    /// Whether nothing arrives within [`QUIET`] and the connection stays open meanwhile.
+    async fn stays_quiet(stream: &mut TcpStream) -> bool {
+        let mut byte = [0u8; 1];
+        timeout(QUIET, stream.read(&mut byte)).await.is_err()
+    }
+
+    /// A client frame: `spec` masked.
+    fn masked(spec: FrameSpec) -> Vec<u8> {
+        encode_frame(&spec.with_mask(Some([0x12, 0x34, 0x56, 0x78])))
+    }
+
+    #[tokio::test]
+    async fn silent_mid_message_sends_half_a_frame_then_nothing() {
+        let (mut stream, mut got) = upgraded(Behavior::SilentMidMessage).await;
+        read_at_least(&mut stream, &mut got, MID_MESSAGE_SENT_LEN).await;
+        assert!(stays_quiet(&mut stream).await);
+        assert_eq!(got.len(), MID_MESSAGE_SENT_LEN);
+        // fin=1 text, unmasked, 16-bit length 1024, then 508 of its payload bytes
+        assert_eq!(got[..4], [0x81, 0x7e, 0x04, 0x00]);
+        assert!(got[4..].iter().all(|&b| b == b'a'));
+        // It keeps reading: a frame from the harness is taken without an answer.
+        stream
+            .write_all(&masked(FrameSpec::ping("p")))
+            .await
+            .unwrap();
+        assert!(stays_quiet(&mut stream).await);
+    }
+
+    #[tokio::test]
+    async fn never_closes_echoes_and_pongs_but_leaves_a_close_unanswered() {
+        let (mut stream, mut got) = upgraded(Behavior::NeverCloses).await;
+        let frames = [
+            masked(FrameSpec::text("hello")),
+            masked(FrameSpec::ping("p")),
+        ];
+        stream.write_all(&frames.concat()).await.unwrap();
+        let answers = [
+            encode_frame(&FrameSpec::text("hello")),
+            encode_frame(&FrameSpec::pong("p")),
+        ]
+        .concat();
+        read_at_least(&mut stream, &mut got, answers.len()).await;
+        assert_eq!(got, answers);
+
+        let close = masked(FrameSpec::close(Some(CloseCode::NORMAL), b"bye"));
+        stream.write_all(&close).await.unwrap();
+        assert!(stays_quiet(&mut stream).await);
+        // Frames after the close get no answer either.
+        stream
+            .write_all(&masked(FrameSpec::text("more")))
+            .await
+            .unwrap();
+        assert!(stays_quiet(&mut stream).await);
+        // Once the harness closes its side, the server goes too.
+        stream.shutdown().await.unwrap();
+        let mut byte = [0u8; 1];
+        let read = timeout(PROMPT, stream.read(&mut byte)).await.unwrap();
+        assert_eq!(read.unwrap(), 0);
+    }
+
+    #[tokio::test]
+    async fn deaf_sends_nothing_and_stops_reading() {
+        let (mut stream, got) = upgraded(Behavior::Deaf).await;
+        assert!(got.is_empty());
+        assert!(stays_quiet(&mut stream).await);
+        // Writing stalls once the socket buffers are full: a few MiB on Linux's loopback, most of
+        // them this end's send buffer.
+        let chunk = vec![0u8; 64 * 1024];
+        let mut written = 0;
+        while let Ok(Ok(n)) = timeout(QUIET, stream.write(&chunk)).await {
+            written += n;
+            assert!(written < 16 << 20, "{written} bytes written and no stall");
+        }
+        assert!(stays_quiet(&mut stream).await);
+    }
 
     #[test]
     fn names_are_unique() {

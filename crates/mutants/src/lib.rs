@@ -21,7 +21,9 @@
 //! The [`hostile`] module holds the other kind of fixture: servers that attack the harness itself (a
 //! flood, a trickle, a reset, a header block of a megabyte) to prove that it never hangs or crashes.
 //! The [`client`] module does the same for the other side: [`drive`] runs every case of a fuzzing
-//! server (`wsspec client`) with a client that has one [`ClientDefect`].
+//! server (`wsspec client`) with a client that has one [`ClientDefect`]. And [`hostile_client`]
+//! attacks the harness in that role: [`hostile_client::attack`] opens one case's URL and then
+//! stays silent, trickles, floods or never closes, as its [`hostile_client::ClientBehavior`] says.
 //!
 //! These servers are test fixtures: they serve every connection until it ends, keep no more than
 //! [`MAX_MESSAGE_LEN`] bytes of a message in memory, and never panic on peer input; an I/O error
@@ -33,6 +35,7 @@ use std::net::SocketAddr;
 
 pub mod client;
 pub mod hostile;
+pub mod hostile_client;
 mod server;
 mod session;
 

@@ -75,11 +75,28 @@ async fn serve(mut stream: TcpStream, defect: Defect) -> io::Result<()> {
 /// the request head, `deflate` what was agreed about permessage-deflate.
 pub(crate) async fn echo(
     mut stream: TcpStream,
-    mut buf: Vec<u8>,
+    buf: Vec<u8>,
     defect: Defect,
     deflate: Option<Agreement>,
 ) -> io::Result<()> {
     let mut session = Session::server(defect, deflate);
+    match converse(&mut stream, buf, &mut session).await? {
+        Some(step) => finish(stream, step).await,
+        // The peer went away without a close frame: nothing more to do.
+        None => Ok(()),
+    }
+}
+
+/// Feeds what arrives on `stream` to `session`, the bytes already read (`buf`) first, and carries
+/// out every step that does not end the session: it writes the frames the session sends, and echoes
+/// the messages it hands to the application (only a client session does). Returns the step that
+/// ends the session, for the caller to carry out or not, or `None` when the peer closed its side
+/// first. The hostile peers of both roles use it too.
+pub(crate) async fn converse(
+    stream: &mut TcpStream,
+    mut buf: Vec<u8>,
+    session: &mut Session,
+) -> io::Result<Option<Step>> {
     let mut decoder = FrameDecoder::new();
     loop {
         let mut pos = 0;
@@ -90,17 +107,20 @@ pub(crate) async fn echo(
             match session.on_event(event) {
                 Step::Continue => {}
                 Step::Send(frame) => stream.write_all(&frame).await?,
+                Step::Message { opcode, payload } => {
+                    let echo = session.encode(FrameSpec::new(opcode, payload));
+                    stream.write_all(&echo).await?;
+                }
                 step => break Some(step),
             }
         };
         buf.drain(..pos);
-        if let Some(step) = end {
-            return finish(stream, step).await;
+        if end.is_some() {
+            return Ok(end);
         }
         buf.reserve(READ_CHUNK);
         if stream.read_buf(&mut buf).await? == 0 {
-            // The peer went away without a close frame: nothing more to do.
-            return Ok(());
+            return Ok(None);
         }
     }
 }
