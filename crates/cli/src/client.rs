@@ -48,9 +48,6 @@ pub(crate) struct ClientArgs {
     /// End the run when no client has connected for this many seconds.
     #[arg(long, default_value_t = 60, value_name = "SECS", value_parser = clap::value_parser!(u64).range(1..))]
     idle: u64,
-    /// End the run after this many seconds whatever happens, with the results so far.
-    #[arg(long, default_value_t = 3600, value_name = "SECS", value_parser = clap::value_parser!(u64).range(1..))]
-    deadline: u64,
     /// Keep serving after a driver's /updateReports (until idle or the deadline).
     #[arg(long)]
     keep_serving: bool,
@@ -122,7 +119,7 @@ pub(crate) async fn client(args: ClientArgs) -> Result<u8, Exit> {
         tls: identity.as_ref().map(TlsIdentity::acceptor),
         driver,
         idle: Duration::from_secs(args.idle),
-        deadline: Duration::from_secs(args.deadline),
+        deadline: args.run.deadline.unwrap_or(DEFAULT_DEADLINE),
         exclude_agent_cases: spec
             .as_ref()
             .map(|spec| spec.exclude_agent_cases.clone())
@@ -182,7 +179,10 @@ pub(crate) async fn client(args: ClientArgs) -> Result<u8, Exit> {
             return Ok(exit::INTERRUPTED);
         }
         let why = match end {
-            RunEnd::Deadline => format!("the --deadline of {} s passed", args.deadline),
+            RunEnd::Deadline => format!(
+                "the --deadline of {} passed",
+                humantime::format_duration(options.deadline)
+            ),
             _ => format!("none connected within the --idle time of {} s", args.idle),
         };
         return Err(Exit {
@@ -193,9 +193,17 @@ pub(crate) async fn client(args: ClientArgs) -> Result<u8, Exit> {
     let (_, page) = outcome::write_reports(&out, &runs, args.run.junit.as_deref())?;
     outcome::print_summaries(&runs);
     eprintln!("wsspec: wrote {}", page.display());
-    // A run that ended idle or at its deadline is not an interruption: its missing cases show as not run.
-    outcome::conclude(&args.outcome, &runs, end == RunEnd::Stopped)
+    // A run that ended idle is not an interruption: its missing cases show as not run.
+    let stopped = match end {
+        RunEnd::Stopped => Some(exit::INTERRUPTED),
+        RunEnd::Deadline => Some(exit::DEADLINE),
+        RunEnd::ReportsRequested | RunEnd::CommandsDone | RunEnd::Idle => None,
+    };
+    outcome::conclude(&args.outcome, &runs, stopped)
 }
+
+/// How long a `wsspec client` run may take unless `--deadline` says otherwise.
+const DEFAULT_DEADLINE: Duration = Duration::from_secs(3600);
 
 /// Where `wsspec client` listens unless told otherwise (Autobahn's fuzzingserver default).
 const DEFAULT_LISTEN: SocketAddr =

@@ -9,6 +9,9 @@ pub(crate) const FAILED: u8 = 1;
 pub(crate) const USAGE: u8 = 2;
 /// The target could not be reached.
 pub(crate) const UNREACHABLE: u8 = 3;
+/// The run's `--deadline` passed before every case ran; the results so far were still written, marked
+/// incomplete.
+pub(crate) const DEADLINE: u8 = 4;
 /// Interrupted by Ctrl-C (SIGINT) or SIGTERM; the results so far were still written, marked
 /// incomplete.
 pub(crate) const INTERRUPTED: u8 = 130;

@@ -115,7 +115,7 @@ pub(crate) fn print_summaries(runs: &[RunResults]) {
 pub(crate) fn conclude(
     args: &OutcomeArgs,
     runs: &[RunResults],
-    interrupted: bool,
+    stopped: Option<u8>,
 ) -> Result<u8, Exit> {
     let complete = runs.iter().all(|run| run.complete);
     let diff = match &args.baseline {
@@ -133,8 +133,8 @@ pub(crate) fn conclude(
             None => annotations::failures(runs),
         });
     }
-    Ok(if interrupted {
-        exit::INTERRUPTED
+    Ok(if let Some(code) = stopped {
+        code
     } else if let Some(diff) = diff {
         if diff.differs() {
             exit::FAILED

@@ -192,18 +192,23 @@ pub(crate) async fn server(args: ServerArgs) -> Result<u8, Exit> {
         );
     }
 
-    // One interruption stops whichever run is going, and the runs after it never start.
-    let (stop_tx, stop_rx) = watch::channel(false);
+    // One interruption, or the deadline, stops whichever run is going, and the runs after it never
+    // start.
+    let (stop_tx, stop_rx) = watch::channel(None);
+    let deadline = args.run.deadline;
     tokio::spawn(async move {
-        interrupted.await;
-        let _ = stop_tx.send(true);
+        let why = tokio::select! {
+            () = interrupted => Stop::Interrupted,
+            () = sleep_or_never(deadline) => Stop::Deadline,
+        };
+        let _ = stop_tx.send(Some(why));
     });
     let mode = ProgressMode::detect();
     let mut runs: Vec<RunResults> = Vec::new();
     for server in &prepared {
         // After an interruption, the servers not started yet are not run (the first always runs,
         // so that there is a run to report, stopped at once).
-        if !runs.is_empty() && *stop_rx.borrow() {
+        if !runs.is_empty() && stop_rx.borrow().is_some() {
             break;
         }
         let (cases, selection) = chosen.for_agent(&server.agent, spec.as_ref());
@@ -231,7 +236,13 @@ pub(crate) async fn server(args: ServerArgs) -> Result<u8, Exit> {
             &config,
             &progress,
             async move {
-                let _ = stop.wait_for(|stopped| *stopped).await;
+                match stop.wait_for(Option::is_some).await.map(|why| *why) {
+                    Ok(Some(Stop::Deadline)) => format!(
+                        "the --deadline of {} passed",
+                        humantime::format_duration(deadline.unwrap_or_default())
+                    ),
+                    _ => "interrupted".to_owned(),
+                }
             },
         )
         .await;
@@ -244,9 +255,31 @@ pub(crate) async fn server(args: ServerArgs) -> Result<u8, Exit> {
     if std::io::stderr().is_terminal() || !std::io::stdout().is_terminal() {
         eprintln!("wsspec: wrote {} and {}", index.display(), page.display());
     }
-    // Interrupted: a run did not finish, or some servers never ran.
-    let interrupted = *stop_rx.borrow() || runs.iter().any(|run| !run.complete);
-    outcome::conclude(&args.outcome, &runs, interrupted)
+    // Stopped: a run did not finish, or some servers never ran.
+    let stopped = match *stop_rx.borrow() {
+        Some(Stop::Deadline) => Some(exit::DEADLINE),
+        Some(Stop::Interrupted) => Some(exit::INTERRUPTED),
+        None => runs
+            .iter()
+            .any(|run| !run.complete)
+            .then_some(exit::INTERRUPTED),
+    };
+    outcome::conclude(&args.outcome, &runs, stopped)
+}
+
+/// What stopped the runs early.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Stop {
+    Interrupted,
+    Deadline,
+}
+
+/// Completes after `duration`, or never.
+async fn sleep_or_never(duration: Option<Duration>) {
+    match duration {
+        Some(duration) => tokio::time::sleep(duration).await,
+        None => std::future::pending().await,
+    }
 }
 
 /// The servers to test: the spec's, or the one of the command line (or the built-in one).

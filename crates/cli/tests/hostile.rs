@@ -21,7 +21,7 @@ const SELECTION: &str = "1.1.2,1.1.3,1.1.4,1.1.5,1.1.6,1.1.7,1.1.8";
 const ATTACKED: usize = 4;
 const SERVED: usize = 3;
 
-/// Each case's deadline, in seconds.
+/// Each case's deadline, and how long the peer may stall, in seconds.
 const DEADLINE: &str = "3";
 
 /// The most a run may take: every case runs at once, so about one deadline, with room for a loaded
@@ -54,7 +54,14 @@ fn attack(behavior: Behavior) -> Attack {
     let (code, results, stderr) = run_server(
         &format!("hostile-{behavior}"),
         Some(&server.url()),
-        &["--cases", SELECTION, "--timeout", DEADLINE],
+        &[
+            "--cases",
+            SELECTION,
+            "--timeout",
+            DEADLINE,
+            "--case-deadline",
+            DEADLINE,
+        ],
     );
     let took = started.elapsed();
     assert_eq!(server.attacked(), ATTACKED, "{behavior}: {stderr}");

@@ -1,6 +1,6 @@
 //! Runs that do not end normally still end well: a target that dies mid-run fails the remaining cases
 //! with "connection refused" and the reports are complete; Ctrl-C (SIGINT) or SIGTERM writes the results
-//! so far, marked incomplete, and exits 130.
+//! so far, marked incomplete, and exits 130; the run's `--deadline` does the same and exits 4.
 
 // Test code: lets the helpers below unwrap, as clippy.toml allows in tests.
 #![cfg(test)]
@@ -192,10 +192,11 @@ fn interrupted_by(signal: &str) {
         .unwrap()
         .read_to_string(&mut stdout)
         .unwrap();
-    assert!(stdout.contains("Interrupted:"), "{stdout}");
+    assert!(stdout.contains("Incomplete (interrupted):"), "{stdout}");
 
     let results = read_json(&out.join("results.json"));
     assert_eq!(results["complete"], false);
+    assert_eq!(results["stopped"], "interrupted");
     let finished = results["cases"].as_array().unwrap();
     let not_run = results["not_run"].as_array().unwrap();
     assert!(
@@ -228,4 +229,32 @@ fn ctrl_c_writes_the_results_so_far_and_exits_130() {
 #[test]
 fn sigterm_writes_the_results_so_far_and_exits_130() {
     interrupted_by("TERM");
+}
+
+#[test]
+fn the_run_deadline_writes_the_results_so_far_and_exits_4() {
+    let cases = slow_cases("deadline-cases");
+    let out = common::out_dir("deadline");
+    let started = Instant::now();
+    let run = Command::new(env!("CARGO_BIN_EXE_wsspec"))
+        .args(["server", "--cases-dir", cases.to_str().unwrap(), "--jobs", "1"])
+        .args(["--deadline", "1", "--out", out.to_str().unwrap()])
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&run.stdout);
+    assert_eq!(run.status.code(), Some(4), "{stdout}");
+    assert!(started.elapsed() < Duration::from_secs(3));
+    assert!(
+        stdout.contains("Incomplete (the --deadline of 1s passed):"),
+        "{stdout}"
+    );
+    let results = read_json(&out.join("results.json"));
+    assert_eq!(results["complete"], false);
+    assert_eq!(results["stopped"], "the --deadline of 1s passed");
+    let finished = results["cases"].as_array().unwrap().len();
+    let not_run = results["not_run"].as_array().unwrap().len();
+    assert!(finished > 0 && not_run > 0, "{finished} finished, {not_run} not run");
+    assert_eq!(finished + not_run, SLOW_CASES);
+    assert!(out.join("index.html").exists());
 }

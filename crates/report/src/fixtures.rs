@@ -58,6 +58,7 @@ pub fn run(agent: &str, cases: Vec<CaseResult>) -> RunResults {
         selection: SelectionInfo::default(),
         strict: false,
         complete: true,
+        stopped: None,
         not_run: vec![],
         cases,
     }

@@ -187,7 +187,8 @@ pub fn closing_line(results: &RunResults) -> String {
         String::new()
     } else {
         format!(
-            " Interrupted: {} of the {} selected cases did not finish.",
+            " Incomplete ({}): {} of the {} selected cases did not finish.",
+            results.stopped.as_deref().unwrap_or("interrupted"),
             results.not_run.len(),
             tally.total() + results.not_run.len()
         )
@@ -253,7 +254,7 @@ mod tests {
         let text = summary(&interrupted, Style::default());
         assert!(
             text.ends_with(
-                "2 passed, 1 failed. Interrupted: 2 of the 5 selected cases did not finish.\n"
+                "2 passed, 1 failed. Incomplete (interrupted): 2 of the 5 selected cases did not finish.\n"
             ),
             "{text}"
         );

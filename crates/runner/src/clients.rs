@@ -121,6 +121,25 @@ pub enum RunEnd {
     Stopped,
 }
 
+impl RunEnd {
+    /// Why a run that ended this way stopped before its time, for the results; `None` when it ended
+    /// as it should.
+    pub fn stopped(self, options: &ClientOptions) -> Option<String> {
+        match self {
+            RunEnd::ReportsRequested | RunEnd::CommandsDone => None,
+            RunEnd::Idle => Some(format!(
+                "no client connected for the idle time of {}",
+                humantime::format_duration(options.idle)
+            )),
+            RunEnd::Deadline => Some(format!(
+                "the run's deadline of {} passed",
+                humantime::format_duration(options.deadline)
+            )),
+            RunEnd::Stopped => Some("interrupted".to_owned()),
+        }
+    }
+}
+
 /// Serves clients on `listener` until the run ends (or `stop` completes), and returns one run per
 /// agent, in name order, and why it ended.
 pub async fn serve_clients(
@@ -170,8 +189,7 @@ pub async fn serve_clients(
             }
         }
     };
-    let complete = matches!(end, RunEnd::ReportsRequested | RunEnd::CommandsDone);
-    (shared.runs(complete), end)
+    (shared.runs(end.stopped(options)), end)
 }
 
 /// Serves until a driver asks for the reports, or until no connection arrives for the idle time.
@@ -252,14 +270,14 @@ impl Shared {
     }
 
     /// One run per agent, observations judged.
-    fn runs(&self, complete: bool) -> Vec<RunResults> {
+    fn runs(&self, stopped: Option<String>) -> Vec<RunResults> {
         let agents = self
             .agents
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         agents
             .iter()
-            .map(|(name, agent)| self.run_of(name, agent, complete))
+            .map(|(name, agent)| self.run_of(name, agent, stopped.clone()))
             .collect()
     }
 
@@ -270,7 +288,7 @@ impl Shared {
             .is_some_and(|case| self.exclusions.excludes(agent, case.id.as_str()))
     }
 
-    fn run_of(&self, name: &str, agent: &Agent, complete: bool) -> RunResults {
+    fn run_of(&self, name: &str, agent: &Agent, stopped: Option<String>) -> RunResults {
         let cases = agent
             .results
             .iter()
@@ -308,7 +326,8 @@ impl Shared {
             duration_ms: self.run_start.elapsed().as_millis() as u64,
             selection,
             strict: self.config.strict,
-            complete: complete && not_run.is_empty(),
+            complete: stopped.is_none() && not_run.is_empty(),
+            stopped,
             not_run,
             cases,
         }
@@ -391,7 +410,7 @@ async fn serve_connection(mut reader: Reader, mut writer: Writer, shared: Arc<Sh
         },
         (Route::UpdateReports(query), true) => match agent(&query) {
             Ok(_) => {
-                let runs = shared.runs(true);
+                let runs = shared.runs(None);
                 shared.reports.update(&runs);
                 let sent = control_reply((&mut reader, &mut writer), &request, None).await;
                 shared.updated.notify_waiters();

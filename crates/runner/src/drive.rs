@@ -26,6 +26,7 @@ use crate::{
     outgoing::Outgoing,
     read_pool::ReadPool,
     transport::{self, Reader, TlsClient, Writer},
+    write_progress::{Watched, WriteProgress},
 };
 
 /// Timing and size settings for one case.
@@ -39,6 +40,9 @@ pub struct CaseSettings {
     pub close_wait: Duration,
     /// The whole case's deadline when the case sets none.
     pub case_timeout: Duration,
+    /// How long the peer may make no progress while the case waits on it (sends nothing while an
+    /// expectation waits, takes none of a write): then the wait fails, whatever the deadlines.
+    pub progress_timeout: Duration,
     /// What the user declared about the server's handshake (subprotocols, origins).
     pub policy: HandshakePolicy,
     /// The TLS client for `wss://` targets: which certificates it trusts.
@@ -183,7 +187,9 @@ async fn drive(interpreter: &mut Interpreter, reader: Reader, writer: Writer) {
                 }
                 Action::Shutdown => {
                     if let Some(writer) = writer.as_mut() {
-                        let _ = writer.shutdown().await;
+                        // TLS writes its close_notify first, which a peer that stopped reading blocks.
+                        let patience = interpreter.progress_timeout();
+                        let _ = tokio::time::timeout(patience, writer.shutdown()).await;
                     }
                     interpreter.handle(Instant::now(), Input::Written(Ok(())));
                 }
@@ -233,11 +239,16 @@ async fn write(
     };
     let delay = Duration::from_millis(plan.delay_ms);
     let recorder = interpreter.recorder().clone();
-    let write = out.write_to(sink, plan.chop, delay, &recorder);
+    let progress = WriteProgress::new(Instant::now());
+    let mut watched = Watched::new(sink, &progress);
+    let write = out.write_to(&mut watched, plan.chop, delay, &recorder);
     tokio::pin!(write);
+    // The pause between pieces is the harness's own: the peer has that much more time.
+    let patience = interpreter.progress_timeout() + delay;
     loop {
         let size = interpreter.read_size();
         let reading = reader.is_some() && size > 0;
+        let stalls_at = progress.last() + patience;
         tokio::select! {
             result = &mut write => {
                 let result = result.map_err(|err| err.to_string());
@@ -247,6 +258,15 @@ async fn write(
                 feed(interpreter, read, reader, buf);
                 if !interpreter.is_writing() {
                     return;
+                }
+            }
+            () = tokio::time::sleep_until(stalls_at.into()) => {
+                if progress.last() + patience <= Instant::now() {
+                    let stalled = Input::WriteStalled {
+                        silent: patience,
+                        unsent: out.len().saturating_sub(progress.taken()),
+                    };
+                    return interpreter.handle(Instant::now(), stalled);
                 }
             }
         }

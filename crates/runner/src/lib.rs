@@ -26,6 +26,7 @@ pub mod outgoing;
 pub mod read_pool;
 pub mod schedule;
 pub mod transport;
+pub mod write_progress;
 
 use std::{
     collections::{HashMap, HashSet},
@@ -143,6 +144,7 @@ impl Default for RunConfig {
                 handshake_timeout: Duration::from_secs(5),
                 close_wait: Duration::from_secs(2),
                 case_timeout: Duration::from_secs(30),
+                progress_timeout: Duration::from_secs(5),
                 max_message_size: None,
                 policy: Default::default(),
                 tls: TlsClient::default(),
@@ -199,15 +201,16 @@ pub async fn run_server(
     run_server_until(target, cases, config, observer, std::future::pending()).await
 }
 
-/// Runs cases against a server like [`run_server`], until `stop` completes (Ctrl-C, say). Then the cases
-/// still running are abandoned, their connections dropped, and the results are incomplete: they hold
-/// the cases that finished, `complete` is false, and `not_run` lists the ids of the others.
+/// Runs cases against a server like [`run_server`], until `stop` completes (Ctrl-C, or a deadline) with
+/// the reason. Then the cases still running are abandoned, their connections dropped, and the results
+/// are incomplete: they hold the cases that finished, `complete` is false, `stopped` says why, and
+/// `not_run` lists the ids of the others.
 pub async fn run_server_until(
     target: &Target,
     cases: &[&Case],
     config: &RunConfig,
     observer: &dyn Observer,
-    stop: impl Future<Output = ()>,
+    stop: impl Future<Output = String>,
 ) -> RunResults {
     let started = SystemTime::now();
     let run_start = Instant::now();
@@ -227,10 +230,10 @@ pub async fn run_server_until(
             record(CaseTask::spawn(case, target, &config.settings, run_start).await);
         },
     );
-    let complete = tokio::select! {
+    let stopped = tokio::select! {
         biased;
-        () = run => true,
-        () = stop => false,
+        () = run => None,
+        reason = stop => Some(reason),
     };
     let mut results = finished
         .into_inner()
@@ -259,7 +262,8 @@ pub async fn run_server_until(
         duration_ms: run_start.elapsed().as_millis() as u64,
         selection: config.selection.clone(),
         strict: config.strict,
-        complete,
+        complete: stopped.is_none(),
+        stopped,
         cases: results,
         not_run,
     }
@@ -382,11 +386,15 @@ mod tests {
             &picked.cases,
             &RunConfig::default(),
             &Quiet,
-            tokio::time::sleep(Duration::from_millis(200)),
+            async {
+                tokio::time::sleep(Duration::from_millis(200)).await;
+                "stopped by the test".to_owned()
+            },
         )
         .await;
         assert!(started.elapsed() < Duration::from_secs(2));
         assert!(!results.complete);
+        assert_eq!(results.stopped.as_deref(), Some("stopped by the test"));
         assert!(results.cases.is_empty());
         assert_eq!(results.not_run.len(), picked.cases.len());
         assert_eq!(results.not_run[0], "1.1.1");

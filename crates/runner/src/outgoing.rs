@@ -78,6 +78,17 @@ impl Outgoing {
         self.segments.is_empty()
     }
 
+    /// How many bytes there are to write.
+    pub fn len(&self) -> u64 {
+        self.segments
+            .iter()
+            .map(|segment| match segment {
+                Segment::Bytes(bytes) => bytes.len() as u64,
+                Segment::Frame { header, len, .. } => header.encoded_len() as u64 + len,
+            })
+            .sum()
+    }
+
     /// All the bytes at once, as they would be written (for drivers that send whole buffers, and tests).
     pub fn to_bytes(&self) -> Vec<u8> {
         let mut out = Vec::new();

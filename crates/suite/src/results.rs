@@ -36,6 +36,9 @@ pub struct RunResults {
     pub strict: bool,
     /// False when the run was interrupted or could not finish; the results then hold what was done.
     pub complete: bool,
+    /// Why the run stopped before every case ran: interrupted, or a deadline passed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stopped: Option<String>,
     /// One result per case, in id order: in an incomplete run, only the cases that finished.
     pub cases: Vec<CaseResult>,
     /// The ids of the selected cases that did not finish (an interrupted run): they have no result.

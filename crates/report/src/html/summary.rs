@@ -46,8 +46,9 @@ pub(super) fn banners(report: &Report) -> Markup {
         @for run in report.runs.iter().filter(|run| !run.complete) {
             div.banner.incomplete role="alert" {
                 strong { "INCOMPLETE run" }
-                " — " (run.agent) ": the run was interrupted or could not finish; this report holds only the "
-                (run.cases.len()) " cases that ran."
+                " — " (run.agent) ": " (run.stopped.as_deref().unwrap_or("the run was interrupted"))
+                "; this report holds only the " (run.cases.len()) " cases that ran."
+                @if !run.not_run.is_empty() { " " (run.not_run.len()) " did not run." }
             }
         }
     }
@@ -118,7 +119,7 @@ fn card(index: usize, run: &RunResults) -> Markup {
                     }
                 }
                 dt { "Strict" } dd { @if run.strict { "yes: NON-STRICT fails the run" } @else { "no" } }
-                dt { "Complete" } dd.incomplete-text[!run.complete] { @if run.complete { "yes" } @else { "no: interrupted" } }
+                dt { "Complete" } dd.incomplete-text[!run.complete] { @if run.complete { "yes" } @else { "no: " (run.stopped.as_deref().unwrap_or("interrupted")) } }
                 dt { "Tool" } dd { (run.tool) }
             }
         }

@@ -82,6 +82,14 @@ pub enum Input<'a> {
     Closed(Option<String>),
     /// The write (or shutdown) the interpreter asked for finished.
     Written(Result<(), String>),
+    /// The write under way was given up: the peer took none of it for `silent`, with `unsent` bytes
+    /// still to go.
+    WriteStalled {
+        /// How long the peer took nothing.
+        silent: Duration,
+        /// The bytes not written.
+        unsent: u64,
+    },
     /// The time the interpreter asked to be woken at has come (or any time later).
     Timer,
 }
@@ -155,7 +163,21 @@ pub(super) struct Expecting {
     silence: Option<u64>,
     within_ms: u64,
     on_timeout: wsspec_suite::case::OnTimeout,
+    /// When the expectation began to wait.
+    started: Instant,
     until: Instant,
+}
+
+impl Expecting {
+    /// When the wait ends: at its deadline, or once the peer has sent nothing for `progress` (since the
+    /// wait began or since `heard`, the peer's last bytes, whichever is later). Silence expected is no
+    /// stall.
+    fn ends(&self, heard: Instant, progress: Duration) -> Instant {
+        match self.silence {
+            Some(_) => self.until,
+            None => self.until.min(self.started.max(heard) + progress),
+        }
+    }
 }
 
 /// The connection once the opening handshake is done.
@@ -178,6 +200,8 @@ pub struct Interpreter {
     rng: StdRng,
     record: Record,
     now: Instant,
+    /// When the peer last sent bytes (or ended its side), or when the case started.
+    heard: Instant,
     phase: Phase,
     handshake: Handshake,
     program: Program,
@@ -235,6 +259,7 @@ impl Interpreter {
             rng: StdRng::seed_from_u64(seed),
             record: Record::new(role),
             now,
+            heard: now,
             phase: Phase::Done,
             handshake: case.handshake.clone(),
             program: Program::new(&case.steps),
@@ -270,6 +295,7 @@ impl Interpreter {
             Input::Received(bytes) => self.received(bytes),
             Input::Closed(error) => self.peer_ended(error),
             Input::Written(result) => self.written(result),
+            Input::WriteStalled { silent, unsent } => self.write_stalled(silent, unsent),
             Input::Timer => {}
         }
         self.advance();
@@ -300,6 +326,12 @@ impl Interpreter {
             Phase::Opening(_) => 0,
             _ => self.conn.as_ref().map_or(0, |conn| conn.inbox.read_size()),
         }
+    }
+
+    /// How long the peer may take none of a write before the driver gives it up
+    /// ([`Input::WriteStalled`]).
+    pub fn progress_timeout(&self) -> Duration {
+        self.settings.progress_timeout
     }
 
     /// Whether a write the interpreter asked for is still wanted: once false, the driver drops it.
@@ -343,6 +375,7 @@ impl Interpreter {
     }
 
     fn received(&mut self, bytes: &[u8]) {
+        self.heard = self.now;
         self.recorder.bytes(Direction::Received, bytes);
         if let Phase::Opening(opening) = &mut self.phase {
             opening.received(bytes);
@@ -358,6 +391,7 @@ impl Interpreter {
     }
 
     fn peer_ended(&mut self, error: Option<String>) {
+        self.heard = self.now;
         match &error {
             None => self.recorder.note("TCP closed by the peer"),
             Some(err) => self.recorder.note(format!("read failed: {err}")),
@@ -381,6 +415,19 @@ impl Interpreter {
             }
             self.recorder
                 .note("stopped writing: the peer is closing the connection");
+        }
+    }
+
+    /// The peer stopped reading: the write is given up, and the case cannot go on.
+    fn write_stalled(&mut self, silent: Duration, unsent: u64) {
+        let reason = format!(
+            "the peer took none of the bytes sent for {:.1} s, with {unsent} still to send: it stopped reading",
+            silent.as_secs_f64()
+        );
+        let frames = self.writing == Some(Writing::Frames);
+        self.written(Err(reason.clone()));
+        if frames && !self.halted {
+            self.unmet(reason);
         }
     }
 

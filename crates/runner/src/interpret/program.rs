@@ -160,6 +160,7 @@ impl Interpreter {
                     silence,
                     within_ms: *within_ms,
                     on_timeout: *on_timeout,
+                    started: self.now,
                     until: self.now + Duration::from_millis(silence.unwrap_or(*within_ms)),
                 }));
             }

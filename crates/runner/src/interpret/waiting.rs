@@ -11,7 +11,7 @@ impl Interpreter {
         let Phase::Expecting(expecting) = &self.phase else {
             return false;
         };
-        let until = expecting.until;
+        let until = expecting.ends(self.heard, self.settings.progress_timeout);
         let outcome = match self.take_event(until, true) {
             Taken::Wait => return false,
             Taken::Event(event) => {
@@ -40,11 +40,19 @@ impl Interpreter {
     }
 
     /// An expectation's time ran out: silence was the match, or lateness is allowed, or it failed.
+    /// When the peer stalled before the expectation's own deadline, the reason says so.
     pub(super) fn expect_timed_out(&mut self, expecting: &Expecting) -> Option<MatchOutcome> {
         let within_ms = expecting.within_ms;
         if let Some(ms) = expecting.silence {
             return Some(Matcher::silence_kept(ms));
         }
+        let stalled = self.now < expecting.until;
+        let missed = || match stalled {
+            true => expecting
+                .matcher
+                .stalled(self.now - expecting.started.max(self.heard)),
+            false => expecting.matcher.timed_out(within_ms),
+        };
         match expecting.on_timeout {
             OnTimeout::Pass => {
                 self.recorder
@@ -52,13 +60,13 @@ impl Interpreter {
                 None
             }
             OnTimeout::NonStrict => {
-                if let MatchOutcome::Failed(reason) = expecting.matcher.timed_out(within_ms) {
+                if let MatchOutcome::Failed(reason) = missed() {
                     self.recorder.note(format!("late, going on: {reason}"));
                     self.record.push(Fact::Late(reason));
                 }
                 None
             }
-            OnTimeout::Fail => Some(expecting.matcher.timed_out(within_ms)),
+            OnTimeout::Fail => Some(missed()),
         }
     }
 

@@ -8,7 +8,7 @@ use wsspec_suite::{
 };
 use wsspec_wire::{CloseCode, Opcode};
 
-use std::collections::VecDeque;
+use std::{collections::VecDeque, time::Duration};
 
 /// What the harness has sent that the peer may answer.
 #[derive(Debug, Default)]
@@ -165,28 +165,43 @@ impl Matcher {
 
     /// The outcome when the time allowed has run out.
     pub fn timed_out(&self, within_ms: u64) -> MatchOutcome {
+        let (waiting, seen) = self.still_due();
+        MatchOutcome::Failed(format!(
+            "no {} within {within_ms} ms ({seen})",
+            waiting.join(" nor ")
+        ))
+    }
+
+    /// The outcome when the peer stopped sending before the time allowed ran out: it has sent nothing
+    /// for `silent`.
+    pub fn stalled(&self, silent: Duration) -> MatchOutcome {
+        let (waiting, seen) = self.still_due();
+        MatchOutcome::Failed(format!(
+            "the peer sent nothing for {:.1} s while the case waited for: {} ({seen})",
+            silent.as_secs_f64(),
+            waiting.join(" or ")
+        ))
+    }
+
+    /// What the expectation still waits for, and what it has seen so far.
+    fn still_due(&self) -> (Vec<String>, String) {
         let waiting: Vec<String> = self
             .tracks
             .iter()
             .filter(|t| t.dead.is_none())
             .filter_map(|t| t.atoms.get(t.position).map(|atom| atom.to_string()))
             .collect();
-        let seen: Vec<&String> = self.tracks.iter().flat_map(|t| &t.seen).collect();
-        let seen = if seen.is_empty() {
-            "nothing arrived".to_owned()
-        } else {
-            format!(
-                "after {}",
-                seen.iter()
-                    .map(|s| s.as_str())
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            )
+        let seen: Vec<&str> = self
+            .tracks
+            .iter()
+            .flat_map(|t| &t.seen)
+            .map(String::as_str)
+            .collect();
+        let seen = match seen.is_empty() {
+            true => "nothing arrived".to_owned(),
+            false => format!("after {}", seen.join(", ")),
         };
-        MatchOutcome::Failed(format!(
-            "no {} within {within_ms} ms ({seen})",
-            waiting.join(" nor ")
-        ))
+        (waiting, seen)
     }
 
     fn reasons(&self) -> String {

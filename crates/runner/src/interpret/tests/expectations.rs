@@ -238,3 +238,84 @@ fn one_of_takes_the_first_alternative_that_matches_and_its_rank() {
     assert_eq!(result.verdict, Verdict::NonStrict, "{}", result.actual);
     assert!(result.notes.iter().any(|n| n.contains("less preferred")));
 }
+
+/// An echo awaited for a minute: only the progress timeout (5 s by default) can end it early.
+const SLOW_ECHO: &str = r#"steps = [
+  { send = { opcode = "text", payload = "x" } },
+  { expect = "echo", within_ms = 60000 },
+]"#;
+
+#[test]
+fn a_peer_that_sends_nothing_for_the_progress_timeout_fails_before_the_deadline() {
+    let mut peer = Peer::client(SLOW_ECHO);
+    peer.written();
+    peer.done_writing();
+    peer.later(4_999);
+    assert!(peer.action().is_none());
+    peer.later(1);
+    peer.close_well();
+    let result = peer.judged();
+    assert_eq!(result.verdict, Verdict::Fail);
+    assert!(
+        result.actual.starts_with(
+            "the peer sent nothing for 5.0 s while the case waited for: echo of the message sent"
+        ),
+        "{}",
+        result.actual
+    );
+}
+
+#[test]
+fn whatever_the_peer_sends_puts_the_stall_off() {
+    let mut peer = Peer::client(SLOW_ECHO);
+    peer.written();
+    peer.done_writing();
+    peer.later(4_000);
+    peer.send(FrameSpec::ping("still here").with_mask(MASK));
+    peer.written();
+    peer.done_writing();
+    peer.later(4_999);
+    assert!(
+        peer.action().is_none(),
+        "5 s after the ping, not after the start"
+    );
+    peer.send(FrameSpec::text("x").with_mask(MASK));
+    peer.close_well();
+    assert_eq!(peer.judged().verdict, Verdict::Pass);
+}
+
+#[test]
+fn silence_the_case_asks_for_is_no_stall() {
+    let mut peer = Peer::client(r#"steps = [{ expect = { nothing = 8000 } }]"#);
+    peer.later(7_999);
+    assert!(peer.action().is_none());
+    peer.later(1);
+    peer.close_well();
+    assert_eq!(peer.judged().verdict, Verdict::Pass);
+}
+
+#[test]
+fn a_write_the_peer_stops_taking_fails_the_case_with_the_reason() {
+    let mut peer = Peer::client(SLOW_ECHO);
+    peer.written();
+    peer.input(Input::WriteStalled {
+        silent: Duration::from_secs(5),
+        unsent: 3,
+    });
+    // The steps stop; the closing's close frame is not written to a peer that stopped reading, and
+    // the harness, the server here, closes TCP once no close frame came.
+    peer.later(2_000);
+    assert!(matches!(peer.action(), Some(Action::Shutdown)));
+    peer.done_writing();
+    peer.later(2_000);
+    peer.finished();
+    let result = peer.judged();
+    assert_eq!(result.verdict, Verdict::Fail);
+    assert!(
+        result.actual.starts_with(
+            "the peer took none of the bytes sent for 5.0 s, with 3 still to send: it stopped reading"
+        ),
+        "{}",
+        result.actual
+    );
+}
