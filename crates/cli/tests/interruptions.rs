@@ -237,7 +237,13 @@ fn the_run_deadline_writes_the_results_so_far_and_exits_4() {
     let out = common::out_dir("deadline");
     let started = Instant::now();
     let run = Command::new(env!("CARGO_BIN_EXE_wsspec"))
-        .args(["server", "--cases-dir", cases.to_str().unwrap(), "--jobs", "1"])
+        .args([
+            "server",
+            "--cases-dir",
+            cases.to_str().unwrap(),
+            "--jobs",
+            "1",
+        ])
         .args(["--deadline", "1", "--out", out.to_str().unwrap()])
         .env("NO_COLOR", "1")
         .output()
@@ -254,7 +260,10 @@ fn the_run_deadline_writes_the_results_so_far_and_exits_4() {
     assert_eq!(results["stopped"], "the --deadline of 1s passed");
     let finished = results["cases"].as_array().unwrap().len();
     let not_run = results["not_run"].as_array().unwrap().len();
-    assert!(finished > 0 && not_run > 0, "{finished} finished, {not_run} not run");
+    assert!(
+        finished > 0 && not_run > 0,
+        "{finished} finished, {not_run} not run"
+    );
     assert_eq!(finished + not_run, SLOW_CASES);
     assert!(out.join("index.html").exists());
 }

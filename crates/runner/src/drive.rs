@@ -23,6 +23,7 @@ use crate::{
         response_cut_short, response_invalid, response_too_slow,
     },
     judge::{self, Timing},
+    liveness::Liveness,
     outgoing::Outgoing,
     read_pool::ReadPool,
     transport::{self, Reader, TlsClient, Writer},
@@ -52,6 +53,8 @@ pub struct CaseSettings {
     pub max_message_size: Option<u64>,
     /// The run's budget for the peers' input not handled yet, shared by every case of the run.
     pub read_pool: ReadPool,
+    /// Whether the target still answers, shared by every case of the run.
+    pub liveness: Liveness,
 }
 
 /// A client that has connected and sent its opening handshake.
@@ -80,7 +83,7 @@ pub async fn run_server_case(
     let recorder = Recorder::new(start);
     let mut interpreter = Interpreter::server(case, settings, recorder.clone(), start);
     let run = async {
-        match connect(target, &settings.tls, settings.handshake_timeout).await {
+        match connect(target, &settings.tls, interpreter.connect_timeout()).await {
             Ok((reader, writer)) => {
                 interpreter.connected(Instant::now(), target);
                 drive(&mut interpreter, reader, writer).await;
@@ -160,6 +163,7 @@ fn judged(
     if timed_out {
         interpreter.deadline_reached(deadline(case, settings));
     }
+    settings.liveness.case_ended(interpreter.silent());
     judge::judge_case(case, interpreter.into_record(), timing, recorder.snapshot())
 }
 

@@ -22,6 +22,7 @@ pub mod drive;
 pub mod handshake;
 pub mod interpret;
 pub mod judge;
+pub mod liveness;
 pub mod outgoing;
 pub mod read_pool;
 pub mod schedule;
@@ -149,6 +150,7 @@ impl Default for RunConfig {
                 policy: Default::default(),
                 tls: TlsClient::default(),
                 read_pool: read_pool::ReadPool::default(),
+                liveness: liveness::Liveness::default(),
             },
         }
     }

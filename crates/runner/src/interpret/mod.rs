@@ -20,6 +20,7 @@ mod closing;
 mod endpoint;
 mod inbox;
 mod opening;
+mod probe;
 mod program;
 mod record;
 #[cfg(test)]
@@ -55,6 +56,7 @@ use crate::{
     conn::Recorder,
     deflate::Settled,
     judge::{Matcher, Observed, Outbox},
+    liveness::QUIET_WAIT,
     outgoing::Outgoing,
 };
 
@@ -147,6 +149,13 @@ enum Phase {
         /// When the wait ends.
         until: Instant,
     },
+    /// A quiet run's probe: a ping sent, any answer awaited until `until`.
+    Probing {
+        /// When the probe gives up.
+        until: Instant,
+        /// How many cases in a row had found the peer silent.
+        silent_before: usize,
+    },
     /// The closing: waiting for the peer's close frame (from `until`, set when the wait starts).
     AwaitClose { until: Option<Instant> },
     /// The closing: waiting for the peer to close TCP.
@@ -202,6 +211,10 @@ pub struct Interpreter {
     now: Instant,
     /// When the peer last sent bytes (or ended its side), or when the case started.
     heard: Instant,
+    /// Whether the peer sent anything after the opening handshake, or ended its side.
+    answered: bool,
+    /// When the run is quiet (see [`crate::liveness`]): how many cases in a row found the peer silent.
+    quiet: Option<usize>,
     phase: Phase,
     handshake: Handshake,
     program: Program,
@@ -252,14 +265,21 @@ impl Interpreter {
             .as_str()
             .bytes()
             .fold(settings.seed, |h, b| h.rotate_left(5) ^ u64::from(b));
+        let quiet = settings.liveness.quiet();
+        let mut settings = settings.clone();
+        if quiet.is_some() {
+            settings.handshake_timeout = settings.handshake_timeout.min(QUIET_WAIT);
+        }
         Interpreter {
             role,
-            settings: settings.clone(),
+            settings,
             recorder,
             rng: StdRng::seed_from_u64(seed),
             record: Record::new(role),
             now,
             heard: now,
+            answered: false,
+            quiet,
             phase: Phase::Done,
             handshake: case.handshake.clone(),
             program: Program::new(&case.steps),
@@ -364,6 +384,19 @@ impl Interpreter {
         self.phase = Phase::Done;
     }
 
+    /// Whether the peer was silent on this connection (nothing after the opening handshake, not even
+    /// the end of TCP), for [`crate::liveness`]; `None` when that tells nothing: it never connected, or
+    /// a step dropped the connection.
+    pub fn silent(&self) -> Option<bool> {
+        let connected = self.connected || self.record.established;
+        (connected && !self.record.harness_dropped).then_some(!self.answered)
+    }
+
+    /// How long to wait for TCP connect (with the TLS handshake): shorter in a quiet run.
+    pub fn connect_timeout(&self) -> Duration {
+        self.settings.handshake_timeout
+    }
+
     /// The transcript the interpreter writes to.
     pub fn recorder(&self) -> &Recorder {
         &self.recorder
@@ -376,6 +409,7 @@ impl Interpreter {
 
     fn received(&mut self, bytes: &[u8]) {
         self.heard = self.now;
+        self.answered |= !matches!(self.phase, Phase::Opening(_));
         self.recorder.bytes(Direction::Received, bytes);
         if let Phase::Opening(opening) = &mut self.phase {
             opening.received(bytes);
@@ -392,6 +426,7 @@ impl Interpreter {
 
     fn peer_ended(&mut self, error: Option<String>) {
         self.heard = self.now;
+        self.answered = true;
         match &error {
             None => self.recorder.note("TCP closed by the peer"),
             Some(err) => self.recorder.note(format!("read failed: {err}")),
@@ -467,6 +502,7 @@ impl Interpreter {
                 }
                 Phase::Expecting(_) => self.expecting_progress(),
                 Phase::Waiting { .. } => self.waiting_progress(),
+                Phase::Probing { .. } => self.probing_progress(),
                 Phase::AwaitClose { .. } | Phase::AwaitTcp { .. } => self.closing_progress(),
                 Phase::Done => {
                     if !self.finished {
@@ -543,6 +579,9 @@ impl Interpreter {
             // As Autobahn does: no steps, a normal close at once.
             self.record.push(Fact::Unimplemented(reason));
             self.program = Program::new(&[]);
+        }
+        if let Some(silent_before) = self.quiet {
+            self.probe(silent_before);
         }
     }
 

@@ -3,6 +3,7 @@
 
 mod expectations;
 mod opening;
+mod quiet;
 mod steps;
 
 use std::{
@@ -97,10 +98,15 @@ impl Peer {
 
     /// The harness as the client of a server case, right after connecting.
     fn server(body: &str) -> Peer {
+        Peer::server_with(body, &settings())
+    }
+
+    /// The same, with these settings.
+    fn server_with(body: &str, settings: &CaseSettings) -> Peer {
         let case = case(body);
         let start = Instant::now();
         let recorder = Recorder::new(start);
-        let mut it = Interpreter::server(&case, &settings(), recorder.clone(), start);
+        let mut it = Interpreter::server(&case, settings, recorder.clone(), start);
         it.connected(start, &Target::parse("ws://127.0.0.1:9/").unwrap());
         Peer {
             it,
