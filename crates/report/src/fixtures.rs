@@ -37,6 +37,7 @@ pub fn case(id: &str, verdict: Verdict) -> CaseResult {
                 kind: EntryKind::Event {
                     text: "hello".into(),
                 },
+                repeats: 0,
             }],
             dropped: 0,
         },

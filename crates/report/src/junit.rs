@@ -112,7 +112,14 @@ fn excerpt(case: &CaseResult) -> String {
                 } => format!("frame op={opcode} fin={fin} rsv={rsv} len={len} {payload}"),
                 EntryKind::Event { text } => text.clone(),
             };
-            format!("{:>10.3} ms {dir} {what}", entry.at_us as f64 / 1000.0)
+            let again = match entry.repeats {
+                0 => String::new(),
+                n => format!(" (x{} in a row)", n + 1),
+            };
+            format!(
+                "{:>10.3} ms {dir} {what}{again}",
+                entry.at_us as f64 / 1000.0
+            )
         })
         .collect();
     let more = case

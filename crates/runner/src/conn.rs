@@ -22,7 +22,9 @@ pub const PREVIEW_BYTES: usize = 64;
 /// The case's transcript, shared by the reader and the writer. It keeps the beginning and the end of
 /// a conversation, which is where the reasons for a verdict are, and counts what it leaves out between.
 /// Entries are kept raw (fixed-size previews, no text) and written out only by [`Recorder::snapshot`],
-/// so recording the 65,536 frames of a fragmented message costs no allocation per frame.
+/// so recording the 65,536 frames of a fragmented message costs no allocation per frame. The same
+/// entry again right after the last one (the same frame, in the same direction) is counted on it, so a
+/// flood keeps one entry and a count, not 400 copies.
 #[derive(Clone, Debug)]
 pub struct Recorder {
     inner: Arc<Mutex<Kept>>,
@@ -42,9 +44,11 @@ struct Raw {
     at_us: u64,
     dir: Direction,
     kind: RawKind,
+    /// How many more times it happened right after.
+    repeats: u64,
 }
 
-#[derive(Debug)]
+#[derive(Debug, PartialEq, Eq)]
 enum RawKind {
     Bytes {
         len: u64,
@@ -96,6 +100,14 @@ impl Preview {
     }
 }
 
+impl PartialEq for Preview {
+    fn eq(&self, other: &Self) -> bool {
+        self.as_slice() == other.as_slice()
+    }
+}
+
+impl Eq for Preview {}
+
 impl Raw {
     fn entry(&self) -> Entry {
         let kind = match &self.kind {
@@ -124,6 +136,7 @@ impl Raw {
             at_us: self.at_us,
             dir: self.dir,
             kind,
+            repeats: self.repeats,
         }
     }
 }
@@ -143,7 +156,20 @@ impl Recorder {
         let Ok(mut kept) = self.inner.lock() else {
             return;
         };
-        let raw = Raw { at_us, dir, kind };
+        let last = match kept.tail.back_mut() {
+            Some(last) => Some(last),
+            None => kept.head.last_mut(),
+        };
+        if let Some(last) = last.filter(|last| last.dir == dir && last.kind == kind) {
+            last.repeats += 1;
+            return;
+        }
+        let raw = Raw {
+            at_us,
+            dir,
+            kind,
+            repeats: 0,
+        };
         if kept.head.len() < TRANSCRIPT_HEAD {
             kept.head.push(raw);
         } else {
@@ -217,5 +243,21 @@ mod tests {
         let transcript = recorder.snapshot();
         assert_eq!(transcript.entries.len(), TRANSCRIPT_HEAD + TRANSCRIPT_TAIL);
         assert_eq!(transcript.dropped, 50);
+    }
+
+    #[test]
+    fn the_same_entry_again_right_after_is_counted_not_kept() {
+        let recorder = Recorder::new(Instant::now());
+        let empty = wsspec_wire::FrameSpec::text("").header();
+        recorder.frame(Direction::Received, &empty, b"");
+        for _ in 0..10_000 {
+            recorder.frame(Direction::Received, &empty, b"");
+        }
+        recorder.frame(Direction::Sent, &empty, b"");
+        recorder.frame(Direction::Received, &empty, b"");
+        let transcript = recorder.snapshot();
+        let repeats: Vec<u64> = transcript.entries.iter().map(|e| e.repeats).collect();
+        assert_eq!(repeats, [10_000, 0, 0]);
+        assert_eq!(transcript.dropped, 0);
     }
 }

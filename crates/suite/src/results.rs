@@ -374,6 +374,9 @@ pub struct Entry {
     /// What happened.
     #[serde(flatten)]
     pub kind: EntryKind,
+    /// How many more times the same thing happened right after (a flood of one frame is one entry).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub repeats: u64,
 }
 
 /// What a transcript entry records.
@@ -529,10 +532,19 @@ mod tests {
             at_us: 5,
             dir: Direction::Sent,
             kind: EntryKind::Event { text: "x".into() },
+            repeats: 0,
         };
         assert_eq!(
             serde_json::to_string(&entry).unwrap(),
             r#"{"at_us":5,"dir":"sent","kind":"event","text":"x"}"#
+        );
+        let flood = Entry {
+            repeats: 9,
+            ..entry
+        };
+        assert_eq!(
+            serde_json::to_string(&flood).unwrap(),
+            r#"{"at_us":5,"dir":"sent","kind":"event","text":"x","repeats":9}"#
         );
     }
 }

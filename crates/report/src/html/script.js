@@ -76,9 +76,14 @@
     return el("pre", "hex", lines.join("\n"));
   };
 
+  // Where an entry's repeat count is, after its fields, by kind.
+  var repeatsAt = { b: 5, f: 10, e: 4 };
+
   var describe = function (cell, e) {
     var kind = e[2];
-    if (kind === "e") { cell.textContent = e[3]; return; }
+    var again = e[repeatsAt[kind]];
+    if (again) cell.appendChild(el("span", "op", "×" + (again + 1) + " in a row "));
+    if (kind === "e") { cell.appendChild(document.createTextNode(e[3])); return; }
     if (kind === "b") {
       cell.appendChild(el("span", "op", e[3] + " bytes"));
       if (e[4]) cell.appendChild(hexdump(e[4], e[3]));

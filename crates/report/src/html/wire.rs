@@ -5,8 +5,9 @@
 //!
 //! Shape: `{"<agent index>/<case id>": {"h": [request, response], "e": [entry, …], "g": [index, count]}}`
 //! where an entry is `[µs, dir, "b", len, hex]` (bytes), `[µs, dir, "f", fin, rsv, opcode, mask, len,
-//! payload, is_hex]` (a frame) or `[µs, dir, "e", text]` (an event); `dir` is `s`ent, `r`eceived or
-//! `n`ote, and `g` says that `count` entries were left out before entry `index`.
+//! payload, is_hex]` (a frame) or `[µs, dir, "e", text]` (an event), with the entry's repeat count
+//! after them when it has one; `dir` is `s`ent, `r`eceived or `n`ote, and `g` says that `count`
+//! entries were left out before entry `index`.
 
 use serde_json::{Map, Value, json};
 use wsspec_suite::results::{CaseResult, Data, Direction, Entry, EntryKind};
@@ -90,6 +91,15 @@ fn transcript(case: &CaseResult) -> Value {
 }
 
 fn entry(entry: &Entry) -> Value {
+    let mut value = fields(entry);
+    if let (Value::Array(fields), 1..) = (&mut value, entry.repeats) {
+        fields.push(entry.repeats.into());
+    }
+    value
+}
+
+/// An entry's fields, without its repeat count.
+fn fields(entry: &Entry) -> Value {
     let dir = match entry.dir {
         Direction::Sent => "s",
         Direction::Received => "r",
@@ -151,6 +161,16 @@ mod tests {
     use wsspec_suite::results::Verdict;
 
     #[test]
+    fn a_repeated_entry_carries_its_count_after_its_fields() {
+        let mut flood = case("1.1.1", Verdict::Fail);
+        flood.transcript.entries[0].repeats = 41;
+        let value = transcript(&flood);
+        assert_eq!(value["e"][0], json!([1500, "s", "e", "hello", 41]));
+        let once = transcript(&case("1.1.1", Verdict::Pass));
+        assert_eq!(once["e"][0], json!([1500, "s", "e", "hello"]));
+    }
+
+    #[test]
     fn long_transcripts_keep_head_and_tail_with_the_gap_counted() {
         let mut long = case("9.1.1", Verdict::Pass);
         long.transcript.entries = (0..100)
@@ -165,6 +185,7 @@ mod tests {
                     len: 1 << 20,
                     payload: Data::Hex("ab".repeat(1000)),
                 },
+                repeats: 0,
             })
             .collect();
         long.transcript.dropped = 5;
