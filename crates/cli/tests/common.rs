@@ -237,3 +237,74 @@ pub fn scaled_cases(name: &str, files: &[&str], messages: u32) -> PathBuf {
     }
     dir
 }
+
+/// A `wsspec client` waiting for a driver on a free port, killed if the test ends first.
+pub struct Listener {
+    child: std::process::Child,
+    /// Its `ws://HOST:PORT` base URL.
+    pub base: String,
+    out: std::path::PathBuf,
+}
+
+impl Listener {
+    /// Starts `wsspec client` with these extra arguments, its reports in the test's folder `name`.
+    pub fn start(name: &str, extra: &[&str]) -> Listener {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let out = out_dir(name);
+        let listen = format!("127.0.0.1:{port}");
+        let child = std::process::Command::new(env!("CARGO_BIN_EXE_wsspec"))
+            .args(["client", "--listen", &listen, "--idle", "20", "--out"])
+            .arg(&out)
+            .args(extra)
+            .current_dir(root())
+            .env("NO_COLOR", "1")
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        // The listener is up once something accepts on the port.
+        let until = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while std::net::TcpStream::connect(&listen).is_err() {
+            assert!(
+                std::time::Instant::now() < until,
+                "wsspec client did not start"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        Listener {
+            child,
+            base: format!("ws://{listen}"),
+            out,
+        }
+    }
+
+    /// Waits for the run to end (after the driver's /updateReports); (exit code, results of `agent`).
+    pub fn finish(mut self, agent: &str) -> (i32, serde_json::Value) {
+        let until = std::time::Instant::now() + std::time::Duration::from_secs(120);
+        let status = loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                break status;
+            }
+            assert!(
+                std::time::Instant::now() < until,
+                "wsspec client did not end"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        };
+        let text = std::fs::read_to_string(self.out.join("results.json")).unwrap();
+        let results: serde_json::Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(results["agent"], agent);
+        (status.code().unwrap_or(-1), results)
+    }
+}
+
+impl Drop for Listener {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

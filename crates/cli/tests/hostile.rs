@@ -221,3 +221,101 @@ fn a_message_in_100_000_one_byte_fragments_is_reassembled_and_judged() {
         "got a text message of 100000 bytes",
     );
 }
+
+#[test]
+fn a_peer_silent_mid_message_fails_at_the_expectation_deadline() {
+    contained(
+        Behavior::SilentMidMessage,
+        "no echo of the message sent within 2000 ms",
+    );
+}
+
+#[test]
+fn a_peer_that_echoes_but_never_closes_fails_the_closing() {
+    let attack = attack(Behavior::NeverCloses);
+    assert_eq!(attack.code, 1, "{}", attack.stderr);
+    assert!(attack.took < RUN_LIMIT, "the run took {:?}", attack.took);
+    let failed = attack.failed();
+    assert_eq!(failed.len(), ATTACKED, "{:#?}", attack.cases);
+    for case in failed {
+        // The echo was right; the closing outlasts the 3 s deadline (2 s for a close frame, 2 s for
+        // the end of TCP).
+        let transcript = case["transcript"].to_string();
+        assert!(transcript.contains("expectation met"), "{case}");
+        assert_eq!(case["behavior_close"], "unclean", "{case}");
+        assert!(
+            case["notes"]
+                .to_string()
+                .contains("did not answer the harness's close frame"),
+            "{case}"
+        );
+    }
+}
+
+/// Runs `cases` against a server that attacks every connection with `behavior`, with `extra`
+/// arguments; (exit code, the cases' results, wall time).
+fn every_connection(
+    behavior: Behavior,
+    cases: &str,
+    extra: &[&str],
+) -> (i32, Vec<Value>, Duration) {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let server = runtime.block_on(hostile::spawn(behavior, 1)).unwrap();
+    let started = Instant::now();
+    let mut args = vec!["--cases", cases];
+    args.extend_from_slice(extra);
+    let (code, results, stderr) =
+        run_server(&format!("every-{behavior}"), Some(&server.url()), &args);
+    let cases = results["cases"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{behavior}: no results: {stderr}"))
+        .clone();
+    (code, cases, started.elapsed())
+}
+
+#[test]
+fn a_silent_peer_fails_at_the_progress_timeout_long_before_the_expectation_deadline() {
+    // 9.1.1 waits up to 60 s for the echo of its 64 KiB message.
+    let (code, cases, took) = every_connection(Behavior::Silent, "9.1.1", &["--timeout", "1"]);
+    assert_eq!(code, 1);
+    assert!(took < Duration::from_secs(8), "{took:?}");
+    assert!(
+        reason(&cases[0]).starts_with(
+            "the peer sent nothing for 1.0 s while the case waited for: echo of the message sent"
+        ),
+        "{}",
+        cases[0]["actual"]
+    );
+}
+
+#[test]
+fn a_peer_that_stops_reading_fails_once_a_large_write_has_stalled() {
+    // 9.1.6 sends one 16 MiB message: far more than the socket buffers take.
+    let (code, cases, took) = every_connection(Behavior::Deaf, "9.1.6", &["--timeout", "1"]);
+    assert_eq!(code, 1);
+    assert!(took < Duration::from_secs(10), "{took:?}");
+    assert!(
+        reason(&cases[0]).starts_with("the peer took none of the bytes sent for 1.0 s, with "),
+        "{}",
+        cases[0]["actual"]
+    );
+}
+
+#[test]
+fn once_a_target_has_gone_silent_the_cases_after_fail_fast_with_the_reason() {
+    // 27 cases, 16 at a time: the first ones wait out their expectations and closings; once four in a
+    // row heard nothing, the rest are probed with a ping for 500 ms each.
+    let (code, cases, took) = every_connection(Behavior::Silent, "1.*,2.*", &[]);
+    assert_eq!(code, 1);
+    assert_eq!(cases.len(), 27);
+    assert!(cases.iter().all(|case| case["verdict"] == "fail"));
+    let probed: Vec<&Value> = cases
+        .iter()
+        .filter(|case| reason(case).contains("connections before this one, nor a ping"))
+        .collect();
+    assert!(probed.len() >= 8, "{} probed: {cases:#?}", probed.len());
+    for case in probed {
+        assert!(case["duration_ms"].as_u64().unwrap() < 1_500, "{case}");
+    }
+    assert!(took < Duration::from_secs(15), "{took:?}");
+}
