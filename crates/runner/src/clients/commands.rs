@@ -30,7 +30,16 @@ async fn run_command(shared: &Arc<Shared>, command: &str, agent: &str, index: us
     let deadline = case
         .timeout_ms
         .map_or(shared.config.settings.case_timeout, Duration::from_millis);
-    let exit = run_client_command(command, &url, deadline).await;
+    let exit = {
+        let command_run = run_client_command(command, &url, deadline);
+        tokio::pin!(command_run);
+        tokio::select! {
+            exit = &mut command_run => exit,
+            // Judged: a client still running then (one that never closes, say) is not waited for,
+            // and dropping the command kills it.
+            () = judged(shared, agent, index) => return,
+        }
+    };
     // The command may exit before its connection has been judged, or (briefly) before the connection
     // has even been accepted: wait for the result, a little while for a case not yet running.
     let now = Instant::now();
@@ -54,6 +63,18 @@ async fn run_command(shared: &Arc<Shared>, command: &str, agent: &str, index: us
     shared.with_agent(agent, |a| {
         a.results.entry(index).or_insert(result);
     });
+}
+
+/// Completes once case `index` of `agent` has its result.
+async fn judged(shared: &Shared, agent: &str, index: usize) {
+    loop {
+        // Created before the look, so that a result that comes in between still wakes it.
+        let notified = shared.activity.notified();
+        if shared.with_agent(agent, |a| a.results.contains_key(&index)) {
+            return;
+        }
+        let _ = tokio::time::timeout(Duration::from_millis(100), notified).await;
+    }
 }
 
 /// Runs a client command once, `{url}` in `command` replaced by `url` (in single quotes), through

@@ -418,7 +418,7 @@ impl Interpreter {
         let Some(conn) = self.conn.as_mut() else {
             return;
         };
-        let closing = conn.inbox.receive(bytes, &self.recorder);
+        let closing = conn.inbox.receive(bytes);
         if closing {
             self.abandon_write();
         }
@@ -563,8 +563,9 @@ impl Interpreter {
             Some(settled) => crate::judge::PeerStream::new(self.role).with_deflate(settled.peer),
             None => crate::judge::PeerStream::new(self.role),
         };
-        let mut inbox = Inbox::new(peer, self.settings.read_pool.clone());
-        inbox.receive(leftover, &self.recorder);
+        let pool = self.settings.read_pool.clone();
+        let mut inbox = Inbox::new(peer, pool, self.recorder.clone());
+        inbox.receive(leftover);
         self.conn = Some(Conn {
             inbox,
             pending: VecDeque::new(),
