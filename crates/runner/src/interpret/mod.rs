@@ -211,8 +211,11 @@ pub struct Interpreter {
     now: Instant,
     /// When the peer last sent bytes (or ended its side), or when the case started.
     heard: Instant,
-    /// Whether the peer sent anything after the opening handshake, or ended its side.
+    /// Whether the peer sent anything after the opening handshake, or ended its side before the
+    /// harness shut down its own (after, it is only the answer to that).
     answered: bool,
+    /// Whether the harness shut down its sending half.
+    shut_down: bool,
     /// When the run is quiet (see [`crate::liveness`]): how many cases in a row found the peer silent.
     quiet: Option<usize>,
     phase: Phase,
@@ -279,6 +282,7 @@ impl Interpreter {
             now,
             heard: now,
             answered: false,
+            shut_down: false,
             quiet,
             phase: Phase::Done,
             handshake: case.handshake.clone(),
@@ -426,7 +430,7 @@ impl Interpreter {
 
     fn peer_ended(&mut self, error: Option<String>) {
         self.heard = self.now;
-        self.answered = true;
+        self.answered |= !self.shut_down;
         match &error {
             None => self.recorder.note("TCP closed by the peer"),
             Some(err) => self.recorder.note(format!("read failed: {err}")),
@@ -533,6 +537,7 @@ impl Interpreter {
             }
             WriteOp::Shutdown => {
                 if self.connected {
+                    self.shut_down = true;
                     self.writing = Some(Writing::Shutdown);
                     self.actions.push_back(Action::Shutdown);
                 }

@@ -104,3 +104,19 @@ fn a_peer_that_sends_nothing_after_the_handshake_was_silent_and_one_that_closes_
     closing.input(Input::Closed(None));
     assert_eq!(closing.it.silent(), Some(false));
 }
+
+#[test]
+fn a_client_that_closes_only_after_the_harness_shut_down_was_silent() {
+    let mut peer = Peer::client(ECHO);
+    peer.written();
+    peer.done_writing();
+    // The echo never comes; the closing's close frame is not answered either.
+    peer.later(2_000);
+    assert_eq!(peer.written_frames()[0].0, Opcode::Close);
+    peer.done_writing();
+    peer.later(2_000);
+    assert!(matches!(peer.action(), Some(Action::Shutdown)));
+    peer.done_writing();
+    peer.input(Input::Closed(None));
+    assert_eq!(peer.it.silent(), Some(true));
+}
