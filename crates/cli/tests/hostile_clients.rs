@@ -53,9 +53,17 @@ fn attacked(behavior: ClientBehavior, cases: &str, settle: Duration, extra: &[&s
     cases
 }
 
-/// Checks that every case failed within `limit` with a reason containing `because`.
-fn all_failed(cases: &[Value], limit: Duration, because: &str) {
-    for case in cases {
+/// Runs `cases` attacked by `behavior` and checks that every case failed within `limit` with a
+/// reason containing `because`.
+fn fails_within(
+    behavior: ClientBehavior,
+    cases: &str,
+    extra: &[&str],
+    limit: Duration,
+    because: &str,
+) {
+    let settle = limit + Duration::from_secs(1);
+    for case in attacked(behavior, cases, settle, extra) {
         let actual = case["actual"].as_str().unwrap();
         assert_eq!(case["verdict"], "fail", "{case}");
         assert!(actual.contains(because), "{}: {actual}", case["id"]);
@@ -70,91 +78,80 @@ const ECHOES: &str = "1.1.2,1.1.6";
 /// How long a stall may last here, and so about how long a case lasts against a silent client.
 const STALL: &[&str] = &["--timeout", "1"];
 
+/// What a stalled echo fails with, with [`STALL`].
+const STALLED: &str =
+    "the peer sent nothing for 1.0 s while the case waited for: echo of the message sent";
+
+/// A case that waits for an answer until its expectation's 2 s, then for both parts of the closing
+/// (2 s each), lasts about this long at most.
+const WAITED_OUT: Duration = Duration::from_secs(7);
+
 #[test]
 fn a_client_silent_after_the_handshake_fails_once_it_has_stalled() {
-    let cases = attacked(
-        ClientBehavior::Silent,
-        ECHOES,
-        Duration::from_secs(6),
-        STALL,
-    );
-    all_failed(
-        &cases,
-        Duration::from_secs(6),
-        "the peer sent nothing for 1.0 s while the case waited for: echo of the message sent",
-    );
+    let limit = Duration::from_secs(5);
+    fails_within(ClientBehavior::Silent, ECHOES, STALL, limit, STALLED);
 }
 
 #[test]
 fn a_client_silent_mid_message_fails_once_it_has_stalled() {
-    let cases = attacked(
+    let limit = Duration::from_secs(5);
+    fails_within(
         ClientBehavior::SilentMidMessage,
         ECHOES,
-        Duration::from_secs(6),
         STALL,
-    );
-    all_failed(
-        &cases,
-        Duration::from_secs(6),
-        "the peer sent nothing for 1.0 s while the case waited for: echo of the message sent",
+        limit,
+        STALLED,
     );
 }
 
 #[test]
 fn a_client_trickling_a_byte_a_second_fails_at_the_expectation_deadline() {
-    let cases = attacked(
+    // A byte a second is progress: only the expectation's own 2 s ends the wait.
+    let because = "no echo of the message sent within 2000 ms";
+    fails_within(
         ClientBehavior::Trickle,
         ECHOES,
-        Duration::from_secs(7),
         &["--timeout", "3"],
-    );
-    all_failed(
-        &cases,
-        Duration::from_secs(7),
-        "no echo of the message sent within 2000 ms",
+        WAITED_OUT,
+        because,
     );
 }
 
 #[test]
 fn a_client_sending_frames_without_end_fails_on_the_first_wrong_message() {
-    let cases = attacked(
+    let because = "got a text message of 0 bytes";
+    fails_within(
         ClientBehavior::EndlessFrames,
         ECHOES,
-        Duration::from_secs(6),
         STALL,
-    );
-    all_failed(
-        &cases,
-        Duration::from_secs(6),
-        "got a text message of 0 bytes",
+        WAITED_OUT,
+        because,
     );
 }
 
 #[test]
 fn a_client_flooding_pings_fails_at_the_expectation_deadline() {
-    let cases = attacked(
+    let because = "no echo of the message sent within 2000 ms";
+    fails_within(
         ClientBehavior::PingFlood,
         ECHOES,
-        Duration::from_secs(8),
         STALL,
-    );
-    // The expectation's 2 s, then both waits of the closing (2 s each): the flood never stalls.
-    all_failed(
-        &cases,
-        Duration::from_secs(7),
-        "no echo of the message sent within 2000 ms",
+        WAITED_OUT,
+        because,
     );
 }
 
 #[test]
+fn a_client_that_stops_reading_fails_once_a_large_write_has_stalled() {
+    // 9.1.6 sends one 16 MiB message: far more than the socket buffers take.
+    let because = "the peer took none of the bytes sent for 1.0 s";
+    fails_within(ClientBehavior::Deaf, "9.1.6", STALL, WAITED_OUT, because);
+}
+
+#[test]
 fn a_client_that_never_closes_fails_the_closing_after_its_waits() {
-    let cases = attacked(
-        ClientBehavior::NeverCloses,
-        ECHOES,
-        Duration::from_secs(7),
-        STALL,
-    );
-    for case in &cases {
+    let settle = WAITED_OUT + Duration::from_secs(1);
+    for case in attacked(ClientBehavior::NeverCloses, ECHOES, settle, STALL) {
         assert_eq!(case["verdict"], "fail", "{case}");
         assert_eq!(case["behavior"], "pass", "the echo was right: {case}");
         assert_eq!(case["behavior_close"], "unclean", "{case}");
@@ -165,15 +162,4 @@ fn a_client_that_never_closes_fails_the_closing_after_its_waits() {
         );
         assert!(case["duration_ms"].as_u64().unwrap() < 6_000, "{case}");
     }
-}
-
-#[test]
-fn a_client_that_stops_reading_fails_once_a_large_write_has_stalled() {
-    // 9.1.6 sends one 16 MiB message: far more than the socket buffers take.
-    let cases = attacked(ClientBehavior::Deaf, "9.1.6", Duration::from_secs(8), STALL);
-    all_failed(
-        &cases,
-        Duration::from_secs(8),
-        "the peer took none of the bytes sent for 1.0 s",
-    );
 }

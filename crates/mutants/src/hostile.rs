@@ -416,16 +416,16 @@ pub(crate) async fn keep_writing<B: AsRef<[u8]>>(
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use wsspec_reference::head::read_head;
     use wsspec_wire::{CloseCode, HeadReader, Request, generate_key};
 
     /// How long a test waits to be sure that nothing more comes.
-    const QUIET: Duration = Duration::from_millis(300);
+    pub(crate) const QUIET: Duration = Duration::from_millis(300);
 
     /// How long a test waits for bytes that must come.
-    const PROMPT: Duration = Duration::from_secs(2);
+    pub(crate) const PROMPT: Duration = Duration::from_secs(2);
 
     /// Connects to a new server that attacks every request with `behavior` and completes the opening
     /// handshake; returns the stream and the bytes that came after the 101's head.
@@ -459,9 +459,21 @@ mod tests {
     }
 
     /// Whether nothing arrives within [`QUIET`] and the connection stays open meanwhile.
-    async fn stays_quiet(stream: &mut TcpStream) -> bool {
+    pub(crate) async fn stays_quiet(stream: &mut TcpStream) -> bool {
         let mut byte = [0u8; 1];
         timeout(QUIET, stream.read(&mut byte)).await.is_err()
+    }
+
+    /// Checks that writing to a peer that reads nothing stalls once the socket buffers are full (a
+    /// few MiB on Linux's loopback, most of them this end's send buffer), and that it stays quiet.
+    pub(crate) async fn writes_stall(stream: &mut TcpStream) {
+        let chunk = vec![0u8; 64 * 1024];
+        let mut written = 0;
+        while let Ok(Ok(n)) = timeout(QUIET, stream.write(&chunk)).await {
+            written += n;
+            assert!(written < 16 << 20, "{written} bytes written and no stall");
+        }
+        assert!(stays_quiet(stream).await);
     }
 
     /// A client frame: `spec` masked.
@@ -523,15 +535,7 @@ mod tests {
         let (mut stream, got) = upgraded(Behavior::Deaf).await;
         assert!(got.is_empty());
         assert!(stays_quiet(&mut stream).await);
-        // Writing stalls once the socket buffers are full: a few MiB on Linux's loopback, most of
-        // them this end's send buffer.
-        let chunk = vec![0u8; 64 * 1024];
-        let mut written = 0;
-        while let Ok(Ok(n)) = timeout(QUIET, stream.write(&chunk)).await {
-            written += n;
-            assert!(written < 16 << 20, "{written} bytes written and no stall");
-        }
-        assert!(stays_quiet(&mut stream).await);
+        writes_stall(&mut stream).await;
     }
 
     #[test]

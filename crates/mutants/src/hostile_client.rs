@@ -244,17 +244,12 @@ fn masked_batch(spec: &FrameSpec, count: usize) -> Vec<u8> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::hostile::tests::{PROMPT, stays_quiet, writes_stall};
     use tokio::{io::AsyncReadExt, net::TcpListener, task::JoinHandle};
     use wsspec_wire::{
         CloseCode, DecodeEvent, FrameDecoder, FrameHeader, Opcode, Response, accept_key,
         header_has_token,
     };
-
-    /// How long a test waits to be sure that nothing more comes.
-    const QUIET: Duration = Duration::from_millis(300);
-
-    /// How long a test waits for what must come.
-    const PROMPT: Duration = Duration::from_secs(2);
 
     /// The path and query of the URL the clients are pointed at.
     const TARGET: &str = "/runCase?case=3&agent=hostile";
@@ -342,12 +337,6 @@ mod tests {
             let len = buf.len();
             read_at_least(stream, buf, len + 1).await;
         }
-    }
-
-    /// Whether nothing arrives within [`QUIET`] and the connection stays open meanwhile.
-    async fn stays_quiet(stream: &mut TcpStream) -> bool {
-        let mut byte = [0u8; 1];
-        timeout(QUIET, stream.read(&mut byte)).await.is_err()
     }
 
     /// Closes the server's side of `stream` and checks that the attack then ends, without an error.
@@ -475,15 +464,7 @@ mod tests {
         let (mut stream, got, attack) = accepted(ClientBehavior::Deaf).await;
         assert!(got.is_empty());
         assert!(stays_quiet(&mut stream).await);
-        // Writing stalls once the socket buffers are full: a few MiB on Linux's loopback, most of
-        // them this end's send buffer.
-        let chunk = vec![0u8; 64 * 1024];
-        let mut written = 0;
-        while let Ok(Ok(n)) = timeout(QUIET, stream.write(&chunk)).await {
-            written += n;
-            assert!(written < 16 << 20, "{written} bytes written and no stall");
-        }
-        assert!(stays_quiet(&mut stream).await);
+        writes_stall(&mut stream).await;
         assert!(!attack.is_finished());
     }
 

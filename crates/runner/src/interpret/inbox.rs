@@ -129,6 +129,12 @@ impl Inbox {
             .min(READ_CHUNK)
     }
 
+    /// Whether only the peer can bring the next input: nothing is queued, and reading is not held
+    /// back by the budgets.
+    pub fn awaits_peer(&self) -> bool {
+        self.queue.is_empty() && (self.ended || self.read_size() > 0)
+    }
+
     /// Takes received bytes and decodes what it can ahead. Returns whether one of the new events shows
     /// the peer closing the connection.
     pub fn receive(&mut self, bytes: &[u8]) -> bool {

@@ -11,7 +11,7 @@ impl Interpreter {
         let Phase::Expecting(expecting) = &self.phase else {
             return false;
         };
-        let until = expecting.ends(self.heard, self.settings.progress_timeout);
+        let until = expecting.ends(self.last_heard(), self.settings.progress_timeout);
         let outcome = match self.take_event(until, true) {
             Taken::Wait => return false,
             Taken::Event(event) => {
@@ -50,7 +50,7 @@ impl Interpreter {
         let missed = || match stalled {
             true => expecting
                 .matcher
-                .stalled(self.now - expecting.started.max(self.heard)),
+                .stalled(self.now - expecting.started.max(self.last_heard())),
             false => expecting.matcher.timed_out(within_ms),
         };
         match expecting.on_timeout {
@@ -67,6 +67,15 @@ impl Interpreter {
                 None
             }
             OnTimeout::Fail => Some(missed()),
+        }
+    }
+
+    /// When the peer last made progress: now, while input it sent waits to be handled (or the budgets
+    /// hold reading back), else when its last bytes came.
+    fn last_heard(&self) -> std::time::Instant {
+        match &self.conn {
+            Some(conn) if !conn.inbox.awaits_peer() => self.now,
+            _ => self.heard,
         }
     }
 
