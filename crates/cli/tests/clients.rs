@@ -359,7 +359,7 @@ fn hostile_clients_cost_a_case_its_deadline_never_the_run() {
     use wsspec_reference::client::{CaseClient, TungsteniteClient};
     let listener = Listener::start(
         "hostile-clients",
-        &["--cases", "1.1.1,1.1.2,1.1.3", "--timeout", "3"],
+        &["--cases", "1.1.1,1.1.2,1.1.3", "--case-deadline", "3"],
     );
     let addr = listener.base.trim_start_matches("ws://").to_owned();
     let open = |case: u32| {
