@@ -100,6 +100,37 @@ impl Preview {
     }
 }
 
+impl RawKind {
+    /// Whether `next` is the same thing again: equal, except that a masked frame may have another key
+    /// (a client flood masks each frame afresh; the first key is the one kept).
+    fn repeats(&self, next: &RawKind) -> bool {
+        match (self, next) {
+            (
+                RawKind::Frame {
+                    fin,
+                    rsv,
+                    opcode,
+                    mask: Some(_),
+                    len,
+                    preview,
+                },
+                RawKind::Frame {
+                    fin: next_fin,
+                    rsv: next_rsv,
+                    opcode: next_opcode,
+                    mask: Some(_),
+                    len: next_len,
+                    preview: next_preview,
+                },
+            ) => {
+                (fin, rsv, opcode, len, preview)
+                    == (next_fin, next_rsv, next_opcode, next_len, next_preview)
+            }
+            _ => self == next,
+        }
+    }
+}
+
 impl PartialEq for Preview {
     fn eq(&self, other: &Self) -> bool {
         self.as_slice() == other.as_slice()
@@ -160,7 +191,7 @@ impl Recorder {
             Some(last) => Some(last),
             None => kept.head.last_mut(),
         };
-        if let Some(last) = last.filter(|last| last.dir == dir && last.kind == kind) {
+        if let Some(last) = last.filter(|last| last.dir == dir && last.kind.repeats(&kind)) {
             last.repeats += 1;
             return;
         }
@@ -259,5 +290,17 @@ mod tests {
         let repeats: Vec<u64> = transcript.entries.iter().map(|e| e.repeats).collect();
         assert_eq!(repeats, [10_000, 0, 0]);
         assert_eq!(transcript.dropped, 0);
+    }
+
+    #[test]
+    fn masked_frames_repeat_whatever_their_keys() {
+        let recorder = Recorder::new(Instant::now());
+        for key in 0..100u8 {
+            let frame = wsspec_wire::FrameSpec::text("x").with_mask(Some([key, 1, 2, 3]));
+            recorder.frame(Direction::Received, &frame.header(), b"x");
+        }
+        let transcript = recorder.snapshot();
+        assert_eq!(transcript.entries.len(), 1);
+        assert_eq!(transcript.entries[0].repeats, 99);
     }
 }
