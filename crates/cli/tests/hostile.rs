@@ -304,7 +304,7 @@ fn a_peer_that_stops_reading_fails_once_a_large_write_has_stalled() {
 
 #[test]
 fn once_a_target_has_gone_silent_the_cases_after_fail_fast_with_the_reason() {
-    // 27 cases, 16 at a time: the first ones wait out their expectations and closings; once four in a
+    // 27 cases, 16 at a time: the first ones wait out their expectations and closings; once eight in a
     // row heard nothing, the rest are probed with a ping for 500 ms each.
     let (code, cases, took) = every_connection(Behavior::Silent, "1.*,2.*", &[]);
     assert_eq!(code, 1);

@@ -20,7 +20,7 @@ use std::{
 };
 
 /// How many cases in a row must find the target silent before the run turns quiet.
-pub const QUIET_AFTER: usize = 4;
+pub const QUIET_AFTER: usize = 8;
 
 /// How long a case of a quiet run waits for the opening handshake, and then for an answer to its ping.
 pub const QUIET_WAIT: Duration = Duration::from_millis(500);

@@ -214,6 +214,8 @@ pub struct Interpreter {
     /// Whether the peer sent anything after the opening handshake, or ended its side before the
     /// harness shut down its own (after, it is only the answer to that).
     answered: bool,
+    /// Whether the peer sent anything during the opening handshake.
+    responded: bool,
     /// Whether the harness shut down its sending half.
     shut_down: bool,
     /// When the run is quiet (see [`crate::liveness`]): how many cases in a row found the peer silent.
@@ -282,6 +284,7 @@ impl Interpreter {
             now,
             heard: now,
             answered: false,
+            responded: false,
             shut_down: false,
             quiet,
             phase: Phase::Done,
@@ -392,8 +395,14 @@ impl Interpreter {
     /// the end of TCP), for [`crate::liveness`]; `None` when that tells nothing: it never connected, or
     /// a step dropped the connection.
     pub fn silent(&self) -> Option<bool> {
-        let connected = self.connected || self.record.established;
-        (connected && !self.record.harness_dropped).then_some(!self.answered)
+        if self.record.harness_dropped {
+            None
+        } else if self.record.established {
+            Some(!self.answered)
+        } else {
+            // A handshake that did not complete: any response to it (a refusal) is an answer.
+            self.connected.then_some(!self.responded)
+        }
     }
 
     /// How long to wait for TCP connect (with the TLS handshake): shorter in a quiet run.
@@ -413,7 +422,9 @@ impl Interpreter {
 
     fn received(&mut self, bytes: &[u8]) {
         self.heard = self.now;
-        self.answered |= !matches!(self.phase, Phase::Opening(_));
+        let opening = matches!(self.phase, Phase::Opening(_));
+        self.responded |= opening;
+        self.answered |= !opening;
         self.recorder.bytes(Direction::Received, bytes);
         if let Phase::Opening(opening) = &mut self.phase {
             opening.received(bytes);
@@ -570,6 +581,8 @@ impl Interpreter {
         };
         let pool = self.settings.read_pool.clone();
         let mut inbox = Inbox::new(peer, pool, self.recorder.clone());
+        // Frames that came with the handshake response are an answer too.
+        self.answered |= !leftover.is_empty();
         inbox.receive(leftover);
         self.conn = Some(Conn {
             inbox,
