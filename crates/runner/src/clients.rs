@@ -50,6 +50,9 @@ use tokio_rustls::TlsAcceptor;
 mod commands;
 mod listener;
 mod on_demand;
+mod run_end;
+
+pub use run_end::RunEnd;
 
 pub use commands::run_client_command;
 use commands::run_commands;
@@ -104,40 +107,6 @@ pub struct ClientOptions {
 pub trait Reports: Send + Sync {
     /// Writes the reports of these runs (one per agent seen so far).
     fn update(&self, runs: &[RunResults]);
-}
-
-/// Why a client run ended.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum RunEnd {
-    /// A driver asked for the reports (`/updateReports`).
-    ReportsRequested,
-    /// Every `--exec` command ran.
-    CommandsDone,
-    /// No client connected for [`ClientOptions::idle`].
-    Idle,
-    /// [`ClientOptions::deadline`] passed.
-    Deadline,
-    /// The `stop` future completed (Ctrl-C).
-    Stopped,
-}
-
-impl RunEnd {
-    /// Why a run that ended this way stopped before its time, for the results; `None` when it ended
-    /// as it should.
-    pub fn stopped(self, options: &ClientOptions) -> Option<String> {
-        match self {
-            RunEnd::ReportsRequested | RunEnd::CommandsDone => None,
-            RunEnd::Idle => Some(format!(
-                "no client connected for the idle time of {}",
-                humantime::format_duration(options.idle)
-            )),
-            RunEnd::Deadline => Some(format!(
-                "the run's deadline of {} passed",
-                humantime::format_duration(options.deadline)
-            )),
-            RunEnd::Stopped => Some("interrupted".to_owned()),
-        }
-    }
 }
 
 /// Serves clients on `listener` until the run ends (or `stop` completes), and returns one run per
