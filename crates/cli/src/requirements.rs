@@ -50,8 +50,8 @@ struct Covered<'a> {
     cases: Vec<&'a str>,
     /// Whether the judge checks it on every frame the peer sends, in every case (a [`Violation`]).
     every_frame: bool,
-    /// A peer of the test suite that fails one of those cases, with the case.
-    proven_by: Option<Proof<'a>>,
+    /// A verdict of the test suite's peers that turned on it: the peer, the case and the verdict.
+    proven_by: Option<Proof<'static>>,
 }
 
 impl Covered<'_> {
@@ -61,7 +61,7 @@ impl Covered<'_> {
     }
 }
 
-/// A snapshot line that shows a case failing.
+/// A snapshot line that shows a requirement broken.
 #[derive(Clone, Copy, Serialize)]
 struct Proof<'a> {
     role: &'a str,
@@ -74,11 +74,11 @@ struct Proof<'a> {
 pub(crate) fn requirements(args: RequirementsArgs) -> Result<u8, Exit> {
     let registry = Registry::builtin().map_err(|err| Exit::usage(err.to_string()))?;
     let suite = load_suite(None)?;
-    let proofs = failing_cases();
+    let failures = failures();
     let covered: Vec<Covered> = registry
         .iter()
         .filter(|r| args.prefixes.is_empty() || args.prefixes.iter().any(|p| r.id.starts_with(p)))
-        .map(|requirement| cover(requirement, &suite.cases, &proofs))
+        .map(|requirement| cover(requirement, &suite.cases, &failures))
         .filter(|c| !args.uncovered || (c.testable && !c.checked()))
         .collect();
     let summary = summarize(&covered);
@@ -96,63 +96,84 @@ pub(crate) fn requirements(args: RequirementsArgs) -> Result<u8, Exit> {
     Ok(exit::OK)
 }
 
-/// The share of its cases a peer may fail and still count as proof: a peer that fails nearly every
-/// case (a broken opening handshake, every frame unmasked) shows nothing about any one of them.
+/// The share of its cases a peer may fail and still prove the rules of its cases: a peer that
+/// fails nearly every case (a broken opening handshake, every frame unmasked) shows nothing about the
+/// rules each case is about, only about the rules the judge found it breaking.
 const BLANKET_FAILURE: f64 = 0.9;
 
-/// The snapshot's failing verdicts, by (role, case id): the first peer that fails each, among the
-/// peers that do not fail nearly everything.
-fn failing_cases() -> BTreeMap<(&'static str, &'static str), Proof<'static>> {
-    let lines: Vec<[&str; 5]> = SNAPSHOT
+/// A snapshot line whose verdict turned on requirements: `ROLE PEER CASE VERDICT CLOSE BROKEN`.
+struct Failure {
+    proof: Proof<'static>,
+    broken: Vec<&'static str>,
+    /// Whether the peer fails nearly every case of its run ([`BLANKET_FAILURE`]).
+    blanket: bool,
+}
+
+/// The snapshot's failing verdicts with the requirement ids they turned on.
+fn failures() -> Vec<Failure> {
+    let lines: Vec<Vec<&'static str>> = SNAPSHOT
         .lines()
         .filter(|line| !line.starts_with('#'))
-        .filter_map(|line| line.split(' ').collect::<Vec<_>>().try_into().ok())
+        .map(|line| line.split(' ').collect::<Vec<_>>())
+        .filter(|fields| matches!(fields.len(), 5 | 6))
         .collect();
     let failing = |verdict: &str| matches!(verdict, "FAILED" | "NON-STRICT");
     let mut tally: BTreeMap<(&str, &str), (usize, usize)> = BTreeMap::new();
-    for [role, peer, _, verdict, _] in &lines {
-        let (failed, all) = tally.entry((role, peer)).or_default();
-        *failed += usize::from(failing(verdict));
+    for fields in &lines {
+        let (failed, all) = tally.entry((fields[0], fields[1])).or_default();
+        *failed += usize::from(failing(fields[3]));
         *all += 1;
     }
-    let mut proofs = BTreeMap::new();
-    for [role, peer, case, verdict, _] in lines {
-        let (failed, all) = tally[&(role, peer)];
-        if failing(verdict) && (failed as f64) < BLANKET_FAILURE * all as f64 {
-            proofs.entry((role, case)).or_insert(Proof {
-                role,
-                peer,
-                case,
-                verdict,
-            });
-        }
-    }
-    proofs
+    lines
+        .iter()
+        .filter(|fields| failing(fields[3]) && fields.len() == 6)
+        .map(|fields| {
+            let (failed, all) = tally[&(fields[0], fields[1])];
+            Failure {
+                proof: Proof {
+                    role: fields[0],
+                    peer: fields[1],
+                    case: fields[2],
+                    verdict: fields[3],
+                },
+                broken: fields[5].split(',').collect(),
+                blanket: failed as f64 >= BLANKET_FAILURE * all as f64,
+            }
+        })
+        .collect()
 }
 
-/// The cases that name `requirement`, and the first of them a peer fails in a role it binds.
-fn cover<'a>(
-    requirement: &'a Requirement,
-    cases: &'a [Case],
-    proofs: &BTreeMap<(&str, &str), Proof<'static>>,
-) -> Covered<'a> {
+/// The cases that name `requirement`, and the first failing verdict in a role it binds that turned
+/// on it: from a peer that fails nearly everything, only when the judge found the rule broken
+/// beyond what the case itself checks.
+fn cover<'a>(requirement: &'a Requirement, cases: &'a [Case], failures: &[Failure]) -> Covered<'a> {
     let naming: Vec<&Case> = cases
         .iter()
         .filter(|case| case.requirements.contains(&requirement.id))
         .collect();
-    let proven_by = naming.iter().find_map(|case| {
-        case.roles
-            .iter()
-            .filter(|role| requirement.binds.binds_role(**role))
-            .find_map(|role| proofs.get(&(role_name(*role), case.id.as_str())).copied())
-    });
+    let id = requirement.id.as_str();
+    let proven_by = failures
+        .iter()
+        .filter(|failure| failure.broken.contains(&id))
+        .filter(|failure| {
+            [Role::Server, Role::Client].into_iter().any(|role| {
+                role_name(role) == failure.proof.role && requirement.binds.binds_role(role)
+            })
+        })
+        .find(|failure| {
+            !failure.blanket
+                || !naming
+                    .iter()
+                    .any(|case| case.id.as_str() == failure.proof.case)
+        })
+        .map(|failure| failure.proof);
     Covered {
         requirement,
         testable: requirement.testable(),
         cases: naming.iter().map(|case| case.id.as_str()).collect(),
         every_frame: Violation::one_of_each()
             .iter()
-            .any(|violation| violation.requirements().contains(&requirement.id.as_str())),
+            .any(|violation| violation.requirements().contains(&id)),
         proven_by,
     }
 }
@@ -214,7 +235,7 @@ fn summarize(covered: &[Covered]) -> Vec<String> {
         .iter()
         .map(|((rfc, keyword), [all, testable, with_case, proven])| {
             format!(
-                "{rfc} {:<10} {all:>3} sentences, {testable:>3} testable: {with_case:>3} checked ({}), {proven:>3} by a case proven able to fail ({})",
+                "{rfc} {:<10} {all:>3} sentences, {testable:>3} testable: {with_case:>3} checked ({}), {proven:>3} proven able to fail ({})",
                 keyword.name(),
                 percent(*with_case, *testable),
                 percent(*proven, *testable),
@@ -228,31 +249,46 @@ mod tests {
     use super::*;
     use wsspec_suite::requirement::Binds;
 
+    /// The proof of the requirement whose sentence contains `text`.
+    fn covered(text: &str) -> Option<Proof<'static>> {
+        let registry = Registry::builtin().unwrap();
+        let suite = wsspec_suite::Suite::builtin().unwrap();
+        let requirement = registry.iter().find(|r| r.text.contains(text)).unwrap();
+        cover(requirement, &suite.cases, &failures()).proven_by
+    }
+
     #[test]
-    fn the_snapshot_proves_the_masking_cases_can_fail() {
-        let proofs = failing_cases();
-        let proof = proofs[&("server", "18.1")];
+    fn a_requirement_is_proven_by_a_verdict_that_turned_on_it_in_a_role_it_binds() {
+        let proof = covered("upon receiving a frame that is not masked").unwrap();
+        assert_eq!((proof.role, proof.case), ("server", "18.1"));
         assert_eq!(proof.peer, "mutant-accepts-unmasked-frames");
-        // That mutant answers the handshake wrongly and so fails nearly every case: no proof.
-        assert!(
-            proofs
-                .values()
-                .all(|p| p.peer != "mutant-wrong-accept-guid")
+        let registry = Registry::builtin().unwrap();
+        let client_masks = registry.get("6455-5.1-1").unwrap();
+        assert_eq!(client_masks.binds, Binds::Client);
+        // The client that sends unmasked frames fails every case it runs, but the judge found the
+        // rule broken on its frames: that proves the rule, in the client role.
+        let proof = covered("a client MUST mask all frames").unwrap();
+        assert_eq!(
+            (proof.role, proof.peer),
+            ("client", "mutant-sends-unmasked")
         );
     }
 
     #[test]
-    fn a_requirement_is_proven_only_in_a_role_it_binds() {
-        let registry = Registry::builtin().unwrap();
-        let suite = wsspec_suite::Suite::builtin().unwrap();
-        let proofs = failing_cases();
-        let server_masking = registry
+    fn a_peer_failing_nearly_everything_proves_no_rule_of_the_cases_themselves() {
+        let failures = failures();
+        let wrong_accept: Vec<&Failure> = failures
             .iter()
-            .find(|r| r.text.contains("upon receiving a frame that is not masked"))
-            .unwrap();
-        let covered = cover(server_masking, &suite.cases, &proofs);
-        assert!(covered.cases.contains(&"18.1"), "{:?}", covered.cases);
-        assert_eq!(covered.proven_by.map(|p| p.role), Some("server"));
-        assert_eq!(server_masking.binds, Binds::Server);
+            .filter(|f| f.proof.peer == "mutant-wrong-accept-guid")
+            .collect();
+        assert!(!wrong_accept.is_empty() && wrong_accept.iter().all(|f| f.blanket));
+        let on_accept = wrong_accept
+            .iter()
+            .filter(|f| f.broken == ["6455-4.2.2-12"])
+            .count();
+        assert!(on_accept * 10 >= wrong_accept.len() * 9, "{on_accept}");
+        // Its failures of the refusal cases turn on their own rules: no proof of those.
+        let refusal = covered("If the server does not wish to accept this connection");
+        assert!(refusal.is_none_or(|p| p.peer != "mutant-wrong-accept-guid"));
     }
 }

@@ -216,9 +216,66 @@ fn broken_clients_fail_exactly_their_cases() {
                 assert_eq!(failed, ["14.5.2", "14.5.3", "14.5.4"])
             }
             ClientDefect::Reports1000AfterDrop => assert_eq!(failed, ["16.2"]),
+            other => unreachable!("{other}: not in this run, see the test after this one"),
         }
         assert_eq!(code, if failed.is_empty() { 0 } else { 1 }, "{defect:?}");
     }
+}
+
+/// Each client whose opening handshake is wrong fails every case, on the rule it breaks.
+#[test]
+fn clients_with_a_wrong_opening_handshake_fail_on_the_rule_they_break() {
+    use wsspec_mutants::ClientDefect;
+    let rules = [
+        (ClientDefect::RequestsWithPost, "6455-4.1-19"),
+        (ClientDefect::RequestsWithHttp10, "6455-4.1-19"),
+        (ClientDefect::RequestsWithoutHost, "6455-4.1-21"),
+        (ClientDefect::RequestsWithoutUpgrade, "6455-4.1-22"),
+        (ClientDefect::RequestsWithoutConnection, "6455-4.1-23"),
+        (ClientDefect::RequestsWithoutKey, "6455-4.1-24"),
+        (ClientDefect::RequestsWithShortKey, "6455-4.1-25"),
+        (ClientDefect::ReusesKey, "6455-4.1-26"),
+        (ClientDefect::RequestsWithTwoKeys, "6455-11.3.1-1"),
+        (ClientDefect::RequestsWithoutVersion, "6455-4.1-29"),
+        (ClientDefect::RequestsVersion8, "6455-4.1-30"),
+        (ClientDefect::RequestsWithTwoVersions, "6455-11.3.5-2"),
+    ];
+    assert_eq!(
+        rules.len(),
+        ClientDefect::ALL
+            .iter()
+            .filter(|defect| defect.bends_the_request())
+            .count()
+    );
+    std::thread::scope(|scope| {
+        for (defect, rule) in rules {
+            scope.spawn(move || {
+                let agent = format!("mutant-{defect}");
+                let listener = Listener::start(&agent, &["--cases", "1.1.1,14.5.1"]);
+                let runtime = tokio::runtime::Runtime::new().unwrap();
+                runtime
+                    .block_on(wsspec_mutants::client::drive(
+                        &listener.base,
+                        &agent,
+                        defect,
+                    ))
+                    .unwrap();
+                let (code, results) = listener.finish(&agent);
+                assert_eq!(code, 1, "{defect}");
+                let cases = results["cases"].as_array().unwrap();
+                // A reused key shows from the second connection on.
+                let first = usize::from(defect == ClientDefect::ReusesKey);
+                assert_eq!(cases.len(), 2);
+                for case in &cases[first..] {
+                    assert_eq!(case["verdict"], "fail", "{defect}: {case}");
+                    let broken = case["broken"].as_array().unwrap();
+                    assert!(broken.iter().any(|id| id == rule), "{defect}: {broken:?}");
+                    let actual = case["actual"].as_str().unwrap();
+                    assert!(actual.contains("opening handshake is wrong"), "{actual}");
+                }
+            });
+        }
+    });
 }
 
 #[test]

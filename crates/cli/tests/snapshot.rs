@@ -10,7 +10,8 @@
 //! `websockets`, sections 12 and 13 run at 20 messages a case instead of 1000 (the same sizes and
 //! parameters, as in `mutants.rs` and `peers.rs`); the costly sections 9, 12 and 13 run against the
 //! mutant servers whose defects they are about (see [`skipped_sections`]), and the client that
-//! sends unmasked frames, which waits out every case, runs one case or two of each section. `snapshot/fuzz.txt` holds what `wsspec fuzz`
+//! sends unmasked frames, which waits out every case, runs one case or two of each section (and
+//! the clients whose opening handshake is wrong, which fail every case alike, two cases). `snapshot/fuzz.txt` holds what `wsspec fuzz`
 //! finds for fixed seeds and scenario counts: per run, the number of findings and each finding's
 //! verdict and title (which describes the minimized scenario).
 //!
@@ -71,7 +72,7 @@ enum Subject {
     WsClient,
 }
 
-/// Each case's `VERDICT CLOSE-VERDICT`, by case id.
+/// Each case's `VERDICT CLOSE-VERDICT [BROKEN]`, by case id.
 type Outcomes = BTreeMap<String, String>;
 
 /// Which of a subject's cases a run takes.
@@ -244,6 +245,10 @@ impl Subject {
                     // or two of each section.
                     args.extend(["--cases".to_owned(), UNMASKED_CASES.to_owned()]);
                 }
+                if whole && defect.bends_the_request() {
+                    // A wrong opening handshake fails every case the same way.
+                    args.extend(["--cases".to_owned(), BENT_REQUEST_CASES.to_owned()]);
+                }
                 self.drive(&name, &args)
             }
             Subject::WebsocketsClient | Subject::WsClient => self.drive(&name, &args),
@@ -256,6 +261,7 @@ impl Subject {
     /// every case.
     fn shards(self) -> usize {
         match self {
+            Subject::MutantClient(defect) if defect.bends_the_request() => 1,
             Subject::MutantClient(_) => 4,
             Subject::WebsocketsClient | Subject::WsClient => 2,
             _ => 1,
@@ -294,6 +300,9 @@ impl Subject {
     }
 }
 
+/// The cases of the clients whose opening handshake is wrong.
+const BENT_REQUEST_CASES: &str = "1.1.1,14.5.1";
+
 /// The cases of the client that sends unmasked frames.
 const UNMASKED_CASES: &str = "1.1.1,2.1,3.1,4.1.1,5.1,6.1.1,6.4.1,7.1.1,7.9.1,9.1.1,10.1.1,12.1.1,\
                               13.1.1,14.5.1,15.1,16.1,16.2,17.2.1,17.6.1";
@@ -321,7 +330,8 @@ fn server_results(name: &str, url: Option<&str>, args: &[String]) -> Value {
     results
 }
 
-/// The case id and `VERDICT CLOSE-VERDICT` of every case in a results.json.
+/// The case id and `VERDICT CLOSE-VERDICT [BROKEN]` of every case in a results.json (BROKEN: the
+/// requirement ids the verdict turned on, with commas between them, when there are any).
 fn outcomes(results: &Value) -> Outcomes {
     let cases = results["cases"].as_array().unwrap();
     cases
@@ -330,7 +340,14 @@ fn outcomes(results: &Value) -> Outcomes {
             let id = case["id"].as_str().unwrap().to_owned();
             let verdict = verdict_name(case["verdict"].as_str().unwrap());
             let close = close_name(case["behavior_close"].as_str().unwrap());
-            (id, format!("{verdict} {close}"))
+            let broken: Vec<&str> = case["broken"]
+                .as_array()
+                .map(|ids| ids.iter().filter_map(Value::as_str).collect())
+                .unwrap_or_default();
+            match broken.as_slice() {
+                [] => (id, format!("{verdict} {close}")),
+                ids => (id, format!("{verdict} {close} {}", ids.join(","))),
+            }
         })
         .collect()
 }
@@ -581,10 +598,11 @@ fn id_key(id: &str) -> Vec<u64> {
         .collect()
 }
 
-/// The snapshot's lines: `ROLE PEER CASE VERDICT CLOSE`, by role, peer and case.
+/// The snapshot's lines: `ROLE PEER CASE VERDICT CLOSE [BROKEN]`, by role, peer and case.
 fn render(runs: &BTreeMap<(String, String), Outcomes>) -> String {
     let mut text = String::from(
-        "# The verdict snapshot (crates/cli/tests/snapshot.rs): ROLE PEER CASE VERDICT CLOSE-VERDICT.\n\
+        "# The verdict snapshot (crates/cli/tests/snapshot.rs): ROLE PEER CASE VERDICT CLOSE-VERDICT\n\
+         # [BROKEN], BROKEN being the requirement ids a FAILED or NON-STRICT verdict turned on.\n\
          # Regenerate with WSSPEC_UPDATE_SNAPSHOT=1 cargo test -p wsspec --test snapshot, and say in the\n\
          # commit which verdicts changed and why.\n",
     );
@@ -606,14 +624,13 @@ fn parse(text: &str) -> BTreeMap<(String, String), Outcomes> {
         .filter(|l| !l.is_empty() && !l.starts_with('#'))
     {
         let fields: Vec<&str> = line.split(' ').collect();
-        assert_eq!(
-            fields.len(),
-            5,
-            "{VERDICTS}: not ROLE PEER CASE VERDICT CLOSE: {line}"
+        assert!(
+            matches!(fields.len(), 5 | 6),
+            "{VERDICTS}: not ROLE PEER CASE VERDICT CLOSE [BROKEN]: {line}"
         );
         runs.entry((fields[0].to_owned(), fields[1].to_owned()))
             .or_default()
-            .insert(fields[2].to_owned(), format!("{} {}", fields[3], fields[4]));
+            .insert(fields[2].to_owned(), fields[3..].join(" "));
     }
     runs
 }
@@ -665,13 +682,13 @@ fn confirm(
     for id in first.iter().filter(|id| !remaining.contains(id)) {
         eprintln!(
             "note: {label} {id} matched the snapshot only when run again (first {})",
-            seen[id].join(", then ")
+            seen.get(id).cloned().unwrap_or_default().join(", then ")
         );
     }
     remaining
         .iter()
         .map(|id| {
-            let mut tries = seen[id].clone();
+            let mut tries = seen.get(id).cloned().unwrap_or_default();
             tries.push(shown(actual.get(id)));
             format!(
                 "{label} {id}: {} in the snapshot, now {}",

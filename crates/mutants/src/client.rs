@@ -148,8 +148,20 @@ impl Connection {
             None => return Err(format!("{url} has no host").into()),
         };
         stream.set_nodelay(true)?;
-        let key = generate_key(rand::random());
-        let request = Request::websocket(&host_header(url), &target(url), &key);
+        // The case connections carry a request defect; the harness's control URLs
+        // (getCaseCount, updateReports) get a correct request, as they are not under test.
+        let defect = match url.path() {
+            "/runCase" => defect,
+            _ => ClientDefect::None,
+        };
+        let key = match defect {
+            ClientDefect::ReusesKey => REUSED_KEY.to_owned(),
+            ClientDefect::RequestsWithShortKey => "AAAA".to_owned(),
+            ClientDefect::RequestsWithoutKey => String::new(),
+            _ => generate_key(rand::random()),
+        };
+        let mut request = Request::websocket(&host_header(url), &target(url), &key);
+        bend(&mut request, defect);
         stream.write_all(&request.to_bytes()).await?;
 
         let head = match read_head(&mut stream, HeadReader::response()).await {
@@ -252,6 +264,33 @@ impl Connection {
             }
             _ => Observation::abnormal(),
         }
+    }
+}
+
+/// The key [`ClientDefect::ReusesKey`] sends on every connection.
+const REUSED_KEY: &str = "dGhlIHNhbXBsZSBub25jZQ==";
+
+/// Bends a correct opening handshake as a request defect says; leaves it as it is otherwise.
+fn bend(request: &mut Request, defect: ClientDefect) {
+    let duplicate = |request: &mut Request, name: &str, value: String| {
+        request.headers.push((name.to_owned(), value));
+    };
+    match defect {
+        ClientDefect::RequestsWithPost => request.method = "POST".into(),
+        ClientDefect::RequestsWithHttp10 => request.version = "HTTP/1.0".into(),
+        ClientDefect::RequestsWithoutHost => request.remove_header("Host"),
+        ClientDefect::RequestsWithoutUpgrade => request.remove_header("Upgrade"),
+        ClientDefect::RequestsWithoutConnection => request.remove_header("Connection"),
+        ClientDefect::RequestsWithoutKey => request.remove_header("Sec-WebSocket-Key"),
+        ClientDefect::RequestsWithTwoKeys => {
+            duplicate(request, "Sec-WebSocket-Key", generate_key(rand::random()));
+        }
+        ClientDefect::RequestsWithoutVersion => request.remove_header("Sec-WebSocket-Version"),
+        ClientDefect::RequestsVersion8 => request.set_header("Sec-WebSocket-Version", "8"),
+        ClientDefect::RequestsWithTwoVersions => {
+            duplicate(request, "Sec-WebSocket-Version", "13".into());
+        }
+        _ => {}
     }
 }
 

@@ -112,11 +112,28 @@ pub enum Defect {
     /// Writes the length of every frame it sends in the 64-bit form, whatever the length (RFC 6455
     /// §5.2: the minimal number of bytes MUST be used).
     LongLengthForm,
+    /// Masks every frame it sends (RFC 6455 §5.1: a server MUST NOT mask).
+    MasksFrames,
+    /// Sets the RSV bits that no agreed extension defines on every data frame it sends: all three,
+    /// or RSV2 and RSV3 with permessage-deflate agreed (RFC 6455 §5.2: they MUST be 0).
+    SetsReservedBits,
+    /// Echoes every message with the reserved opcode 3 (RFC 6455 §6.1: the opcode of the first
+    /// frame MUST be the one for the data).
+    EchoesWithReservedOpcode,
+    /// Sends each pong as two fragments, a pong with FIN clear and an empty continuation (RFC 6455
+    /// §5.5: control frames MUST NOT be fragmented).
+    FragmentsPongs,
+    /// Fails the connection with close code 1015 instead of the fitting one (RFC 6455 §7.4.1: 1015
+    /// MUST NOT be set as a status code in a Close frame).
+    FailsWith1015,
+    /// Closes TCP without an HTTP response where it refuses an opening handshake (RFC 6455 §4.2.2:
+    /// it MUST return an appropriate HTTP error code).
+    DropsRefusals,
 }
 
 impl Defect {
     /// Every variant, [`Defect::None`] first.
-    pub const ALL: [Defect; 28] = [
+    pub const ALL: [Defect; 34] = [
         Defect::None,
         Defect::AcceptsRsv,
         Defect::AcceptsReservedOpcode,
@@ -145,6 +162,12 @@ impl Defect {
         Defect::AcceptsUnmaskedFrames,
         Defect::FailsWithoutStatusCode,
         Defect::LongLengthForm,
+        Defect::MasksFrames,
+        Defect::SetsReservedBits,
+        Defect::EchoesWithReservedOpcode,
+        Defect::FragmentsPongs,
+        Defect::FailsWith1015,
+        Defect::DropsRefusals,
     ];
 
     /// The kebab-case name, such as "accepts-rsv" (and "none" for the correct server).
@@ -178,6 +201,12 @@ impl Defect {
             Defect::AcceptsUnmaskedFrames => "accepts-unmasked-frames",
             Defect::FailsWithoutStatusCode => "fails-without-status-code",
             Defect::LongLengthForm => "long-length-form",
+            Defect::MasksFrames => "masks-frames",
+            Defect::SetsReservedBits => "sets-reserved-bits",
+            Defect::EchoesWithReservedOpcode => "echoes-with-reserved-opcode",
+            Defect::FragmentsPongs => "fragments-pongs",
+            Defect::FailsWith1015 => "fails-with-1015",
+            Defect::DropsRefusals => "drops-refusals",
         }
     }
 }
@@ -201,17 +230,73 @@ pub enum ClientDefect {
     IgnoresWrongAccept,
     /// Reports close code 1000, cleanly, when the server dropped TCP without a close frame.
     Reports1000AfterDrop,
+    /// Sends its opening handshake with the method POST (RFC 6455 §4.1: it MUST be GET).
+    RequestsWithPost,
+    /// Sends its opening handshake as HTTP/1.0 (RFC 6455 §4.1: at least 1.1).
+    RequestsWithHttp10,
+    /// Leaves `Host` out of its opening handshake.
+    RequestsWithoutHost,
+    /// Leaves `Upgrade` out of its opening handshake.
+    RequestsWithoutUpgrade,
+    /// Leaves `Connection` out of its opening handshake.
+    RequestsWithoutConnection,
+    /// Leaves `Sec-WebSocket-Key` out of its opening handshake.
+    RequestsWithoutKey,
+    /// Sends a `Sec-WebSocket-Key` of 3 bytes, not 16.
+    RequestsWithShortKey,
+    /// Sends the same `Sec-WebSocket-Key` on every connection (RFC 6455 §4.1: a nonce selected
+    /// randomly for each connection).
+    ReusesKey,
+    /// Sends `Sec-WebSocket-Key` twice, with two keys.
+    RequestsWithTwoKeys,
+    /// Leaves `Sec-WebSocket-Version` out of its opening handshake.
+    RequestsWithoutVersion,
+    /// Sends `Sec-WebSocket-Version: 8`.
+    RequestsVersion8,
+    /// Sends `Sec-WebSocket-Version: 13` twice.
+    RequestsWithTwoVersions,
 }
 
 impl ClientDefect {
     /// Every variant, [`ClientDefect::None`] first.
-    pub const ALL: [ClientDefect; 5] = [
+    pub const ALL: [ClientDefect; 17] = [
         ClientDefect::None,
         ClientDefect::SendsUnmasked,
         ClientDefect::AcceptsMaskedServerFrames,
         ClientDefect::IgnoresWrongAccept,
         ClientDefect::Reports1000AfterDrop,
+        ClientDefect::RequestsWithPost,
+        ClientDefect::RequestsWithHttp10,
+        ClientDefect::RequestsWithoutHost,
+        ClientDefect::RequestsWithoutUpgrade,
+        ClientDefect::RequestsWithoutConnection,
+        ClientDefect::RequestsWithoutKey,
+        ClientDefect::RequestsWithShortKey,
+        ClientDefect::ReusesKey,
+        ClientDefect::RequestsWithTwoKeys,
+        ClientDefect::RequestsWithoutVersion,
+        ClientDefect::RequestsVersion8,
+        ClientDefect::RequestsWithTwoVersions,
     ];
+
+    /// Whether the defect is in the opening handshake the client sends (so that every case fails).
+    pub fn bends_the_request(self) -> bool {
+        matches!(
+            self,
+            ClientDefect::RequestsWithPost
+                | ClientDefect::RequestsWithHttp10
+                | ClientDefect::RequestsWithoutHost
+                | ClientDefect::RequestsWithoutUpgrade
+                | ClientDefect::RequestsWithoutConnection
+                | ClientDefect::RequestsWithoutKey
+                | ClientDefect::RequestsWithShortKey
+                | ClientDefect::ReusesKey
+                | ClientDefect::RequestsWithTwoKeys
+                | ClientDefect::RequestsWithoutVersion
+                | ClientDefect::RequestsVersion8
+                | ClientDefect::RequestsWithTwoVersions
+        )
+    }
 
     /// The kebab-case name, such as "sends-unmasked" (and "none" for the correct client).
     pub fn name(self) -> &'static str {
@@ -221,6 +306,18 @@ impl ClientDefect {
             ClientDefect::AcceptsMaskedServerFrames => "accepts-masked-server-frames",
             ClientDefect::IgnoresWrongAccept => "ignores-wrong-accept",
             ClientDefect::Reports1000AfterDrop => "reports-1000-after-drop",
+            ClientDefect::RequestsWithPost => "requests-with-post",
+            ClientDefect::RequestsWithHttp10 => "requests-with-http10",
+            ClientDefect::RequestsWithoutHost => "requests-without-host",
+            ClientDefect::RequestsWithoutUpgrade => "requests-without-upgrade",
+            ClientDefect::RequestsWithoutConnection => "requests-without-connection",
+            ClientDefect::RequestsWithoutKey => "requests-without-key",
+            ClientDefect::RequestsWithShortKey => "requests-with-short-key",
+            ClientDefect::ReusesKey => "reuses-key",
+            ClientDefect::RequestsWithTwoKeys => "requests-with-two-keys",
+            ClientDefect::RequestsWithoutVersion => "requests-without-version",
+            ClientDefect::RequestsVersion8 => "requests-version-8",
+            ClientDefect::RequestsWithTwoVersions => "requests-with-two-versions",
         }
     }
 }

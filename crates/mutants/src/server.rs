@@ -142,6 +142,11 @@ async fn handshake(
             stream.write_all(&response.to_bytes()).await?;
             Ok(Some((rest, deflate)))
         }
+        Upgrade::Refused(_) if defect == Defect::DropsRefusals => {
+            stream.shutdown().await?;
+            linger(stream).await;
+            Ok(None)
+        }
         Upgrade::Refused(refusal) => refuse(stream, &refusal).await.map(|()| None),
         Upgrade::Gone => Ok(None),
     }

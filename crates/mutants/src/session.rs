@@ -11,8 +11,8 @@
 
 use wsspec_reference::client::Observation;
 use wsspec_wire::{
-    CloseCode, ClosePayload, DecodeEvent, FrameHeader, FrameSpec, LengthForm, Opcode, RSV1,
-    Utf8Validator,
+    CloseCode, ClosePayload, DecodeEvent, FrameHeader, FrameSpec, LengthForm, Opcode, RSV1, RSV2,
+    RSV3, Utf8Validator,
     deflate::{Agreement, Compressor, Decompressor, Direction, InflateError},
     encode_frame, is_valid_utf8,
 };
@@ -184,12 +184,36 @@ impl Session {
 
     /// Encodes a frame this end sends. A server's go unmasked; a client's are masked with a fresh
     /// random key (RFC 6455 §5.3), except with [`ClientDefect::SendsUnmasked`].
-    pub(crate) fn encode(&self, spec: FrameSpec) -> Vec<u8> {
+    pub(crate) fn encode(&self, mut spec: FrameSpec) -> Vec<u8> {
+        let data = matches!(spec.opcode, Opcode::Text | Opcode::Binary);
         match self.role {
             Role::Server(Defect::LongLengthForm) => encode_frame(&FrameSpec {
                 length_form: Some(LengthForm::U64),
                 ..spec
             }),
+            Role::Server(Defect::MasksFrames) => {
+                encode_frame(&spec.with_mask(Some(rand::random::<[u8; 4]>())))
+            }
+            Role::Server(Defect::SetsReservedBits) if data => {
+                spec.rsv |= match self.deflate {
+                    Some(_) => RSV2 | RSV3,
+                    None => RSV1 | RSV2 | RSV3,
+                };
+                encode_frame(&spec)
+            }
+            Role::Server(Defect::EchoesWithReservedOpcode) if data => {
+                spec.opcode = Opcode::Reserved(3);
+                encode_frame(&spec)
+            }
+            Role::Server(Defect::FragmentsPongs) if spec.opcode == Opcode::Pong => {
+                spec.fin = false;
+                let mut frames = encode_frame(&spec);
+                frames.extend(encode_frame(&FrameSpec::new(
+                    Opcode::Continuation,
+                    Vec::new(),
+                )));
+                frames
+            }
             Role::Server(_) | Role::Client(ClientDefect::SendsUnmasked) => encode_frame(&spec),
             Role::Client(_) => encode_frame(&spec.with_mask(Some(rand::random::<[u8; 4]>()))),
         }
@@ -198,10 +222,17 @@ impl Session {
     /// Handles one decoder event. After a `Fail` or `Closed` step the session is over and must
     /// not be fed again.
     pub(crate) fn on_event(&mut self, event: DecodeEvent<'_>) -> Step {
-        match event {
+        let step = match event {
             DecodeEvent::Header(header) => self.on_header(&header),
             DecodeEvent::Payload(chunk) => self.on_payload(chunk),
             DecodeEvent::End => self.on_end(),
+        };
+        match step {
+            Step::Fail { reason, .. } if self.defect() == Defect::FailsWith1015 => Step::Fail {
+                code: CloseCode(1015),
+                reason,
+            },
+            step => step,
         }
     }
 

@@ -454,10 +454,18 @@ impl TungsteniteClient {
         }
     }
 
+    /// Opens the connection. This client offers no extension, so a response that names one fails
+    /// the connection (RFC 6455 §4.1; tungstenite does not check it): the socket is dropped.
     async fn connect(&self, url: &Url) -> Result<Socket, BoxError> {
-        let (ws, _response) = connect_async_with_config(url.as_str(), Some(self.config), true)
+        let (ws, response) = connect_async_with_config(url.as_str(), Some(self.config), true)
             .await
             .map_err(Box::new)?;
+        if let Some(extensions) = response.headers().get("sec-websocket-extensions") {
+            let named = String::from_utf8_lossy(extensions.as_bytes());
+            return Err(
+                format!("the server accepted extensions that were not offered: {named}").into(),
+            );
+        }
         Ok(ws)
     }
 

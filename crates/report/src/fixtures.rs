@@ -41,6 +41,7 @@ pub fn case(id: &str, verdict: Verdict) -> CaseResult {
             }],
             dropped: 0,
         },
+        broken: Vec::new(),
     }
 }
 

@@ -329,7 +329,12 @@ async fn serve_connection(mut reader: Reader, mut writer: Writer, shared: Arc<Sh
         return;
     };
     let route = Route::of(&request);
-    let upgrade = request.header("sec-websocket-key").is_some();
+    // A request that asks for a WebSocket in either way is an upgrade: one that misses the other
+    // field still runs its case, which then fails on what it misses.
+    let upgrade = request.header("sec-websocket-key").is_some()
+        || request
+            .header_values("upgrade")
+            .any(|value| wsspec_wire::header_has_token(value, "websocket"));
     let result = match (route, upgrade) {
         (Route::Page, false) => http_page(&mut writer).await,
         (Route::Page, true) => http_error(&mut writer, 404, "Not Found", "no such path").await,

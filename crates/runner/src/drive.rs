@@ -340,7 +340,7 @@ async fn standard_upgrade(
         .map_err(|_| response_too_slow(timeout))??;
     let problems = judge::check_upgrade_response(&response, &offer, &settings.policy);
     if !problems.is_empty() {
-        return Err(problems.join("; "));
+        return Err(judge::HandshakeProblem::list(&problems));
     }
     let _ = writer.shutdown().await;
     Ok(())

@@ -18,7 +18,7 @@ mod violation;
 
 pub use self::case::{Timing, harness_error, judge_case};
 pub use self::handshake::{
-    Answer, HandshakeJudgement, check_client_request, check_upgrade_response,
+    Answer, HandshakeJudgement, HandshakeProblem, check_client_request, check_upgrade_response,
     deflate_response_problems, judge_refusal,
 };
 pub use self::matcher::{MatchOutcome, Matcher, Outbox};
@@ -113,8 +113,14 @@ pub struct Ending {
     pub answered_harness_close: bool,
 }
 
-/// Judges how the connection closed: Autobahn's `behaviorClose`, with the RFC's levels.
-pub fn judge_close(ending: &Ending, notes: &mut Vec<String>) -> (CloseBehavior, Verdict) {
+/// Judges how the connection closed: Autobahn's `behaviorClose`, with the RFC's levels, and the
+/// ids of the requirements a FAILED or NON-STRICT close verdict turns on.
+pub fn judge_close(
+    ending: &Ending,
+    notes: &mut Vec<String>,
+) -> (CloseBehavior, Verdict, Vec<&'static str>) {
+    /// §7.1.7: a Close frame "with an appropriate status code" (SHOULD).
+    const APPROPRIATE_CODE: &str = "6455-7.1.7-3";
     let info = &ending.info;
     let peer_code = info.peer_code.map(CloseCode);
     let harness_code = info.harness_code.map(CloseCode);
@@ -129,7 +135,8 @@ pub fn judge_close(ending: &Ending, notes: &mut Vec<String>) -> (CloseBehavior, 
                 notes.push(format!(
                     "the peer closed with {code}, a code that may not be sent (§7.4.1)"
                 ));
-                return (CloseBehavior::WrongCode, Verdict::Fail);
+                let broken = Violation::InvalidCloseCode(code).sender_requirements();
+                return (CloseBehavior::WrongCode, Verdict::Fail, broken);
             }
             // Failing the connection is closing it (a MUST, met here: the peer sent its close frame
             // and the connection ended); the close frame's "appropriate status code" is a SHOULD
@@ -140,18 +147,30 @@ pub fn judge_close(ending: &Ending, notes: &mut Vec<String>) -> (CloseBehavior, 
                     peer_code.map_or("an empty close".to_owned(), |code| code.to_string()),
                     fitting(codes),
                 ));
-                return (CloseBehavior::WrongCode, Verdict::NonStrict);
+                return (
+                    CloseBehavior::WrongCode,
+                    Verdict::NonStrict,
+                    vec![APPROPRIATE_CODE],
+                );
             }
             Some(code) if !codes.is_empty() && !codes.contains(&code) => {
                 notes.push(format!(
                     "the peer failed the connection with {code} where {} fits; §7.1.7 asks for an appropriate status code (SHOULD)",
                     fitting(codes)
                 ));
-                return (CloseBehavior::WrongCode, Verdict::NonStrict);
+                return (
+                    CloseBehavior::WrongCode,
+                    Verdict::NonStrict,
+                    vec![APPROPRIATE_CODE],
+                );
             }
             None if info.initiated_by == Some(Side::Peer) && !codes.is_empty() => {
                 notes.push("the peer's close frame has no status code; §7.1.7 asks for an appropriate one (SHOULD)".into());
-                return (CloseBehavior::WrongCode, Verdict::NonStrict);
+                return (
+                    CloseBehavior::WrongCode,
+                    Verdict::NonStrict,
+                    vec![APPROPRIATE_CODE],
+                );
             }
             _ => {}
         }
@@ -160,7 +179,8 @@ pub fn judge_close(ending: &Ending, notes: &mut Vec<String>) -> (CloseBehavior, 
             notes.push(
                 "the peer started the close handshake although the case did not call for it".into(),
             );
-            return (CloseBehavior::Failed, Verdict::Fail);
+            // No sentence of the RFC forbids it; the case's own script did not call for it.
+            return (CloseBehavior::Failed, Verdict::Fail, Vec::new());
         }
         if !info.clean {
             let why = if ending.close_timed_out {
@@ -169,14 +189,15 @@ pub fn judge_close(ending: &Ending, notes: &mut Vec<String>) -> (CloseBehavior, 
                 "the connection ended without the peer's close frame (§5.5.1: it MUST answer a Close frame)"
             };
             notes.push(why.into());
-            return (CloseBehavior::Unclean, Verdict::Fail);
+            return (CloseBehavior::Unclean, Verdict::Fail, vec!["6455-5.5.1-6"]);
         }
         if let Some(code) = peer_code {
             if !code.may_be_sent() {
                 notes.push(format!(
                     "the peer answered with {code}, a code that may not be sent (§7.4.1)"
                 ));
-                return (CloseBehavior::WrongCode, Verdict::Fail);
+                let broken = Violation::InvalidCloseCode(code).sender_requirements();
+                return (CloseBehavior::WrongCode, Verdict::Fail, broken);
             }
             if Some(code) != harness_code && code != CloseCode::NORMAL {
                 notes.push(format!(
@@ -187,9 +208,13 @@ pub fn judge_close(ending: &Ending, notes: &mut Vec<String>) -> (CloseBehavior, 
     }
     if ending.tcp_timed_out && ending.role == Some(Role::Server) {
         notes.push("after the close handshake the server did not close TCP; §7.1.1: the server SHOULD close it first".into());
-        return (CloseBehavior::FailedByClient, Verdict::NonStrict);
+        return (
+            CloseBehavior::FailedByClient,
+            Verdict::NonStrict,
+            vec!["6455-7.1.1-3"],
+        );
     }
-    (CloseBehavior::Ok, Verdict::Pass)
+    (CloseBehavior::Ok, Verdict::Pass, Vec::new())
 }
 
 /// The codes a `fail` expectation asked for, as a note names them ("1002 or 1007"; "a status code"
@@ -475,7 +500,7 @@ mod tests {
         };
         assert_eq!(
             judge_close(&clean, &mut notes),
-            (CloseBehavior::Ok, Verdict::Pass)
+            (CloseBehavior::Ok, Verdict::Pass, vec![])
         );
         let unclean = Ending {
             info: CloseInfo {
@@ -487,7 +512,7 @@ mod tests {
         };
         assert_eq!(
             judge_close(&unclean, &mut notes),
-            (CloseBehavior::Unclean, Verdict::Fail)
+            (CloseBehavior::Unclean, Verdict::Fail, vec!["6455-5.5.1-6"])
         );
         let lingering = Ending {
             tcp_timed_out: true,
@@ -495,7 +520,11 @@ mod tests {
         };
         assert_eq!(
             judge_close(&lingering, &mut notes),
-            (CloseBehavior::FailedByClient, Verdict::NonStrict)
+            (
+                CloseBehavior::FailedByClient,
+                Verdict::NonStrict,
+                vec!["6455-7.1.1-3"]
+            )
         );
         let failed_wrong_code = Ending {
             info: CloseInfo {
@@ -508,7 +537,11 @@ mod tests {
         };
         assert_eq!(
             judge_close(&failed_wrong_code, &mut notes),
-            (CloseBehavior::WrongCode, Verdict::NonStrict)
+            (
+                CloseBehavior::WrongCode,
+                Verdict::NonStrict,
+                vec!["6455-7.1.7-3"]
+            )
         );
         // 7.3.2: an invalid close frame answered with an empty one, and the connection closed.
         let answered_as_valid = Ending {
@@ -523,7 +556,11 @@ mod tests {
         };
         assert_eq!(
             judge_close(&answered_as_valid, &mut notes),
-            (CloseBehavior::WrongCode, Verdict::NonStrict)
+            (
+                CloseBehavior::WrongCode,
+                Verdict::NonStrict,
+                vec!["6455-7.1.7-3"]
+            )
         );
         // 7.9.x: a code that may not be sent, echoed back, breaks the sender's MUST.
         let echoed_unsendable = Ending {
@@ -536,7 +573,11 @@ mod tests {
         };
         assert_eq!(
             judge_close(&echoed_unsendable, &mut notes),
-            (CloseBehavior::WrongCode, Verdict::Fail)
+            (
+                CloseBehavior::WrongCode,
+                Verdict::Fail,
+                vec!["6455-7.4.1-3"]
+            )
         );
         let dropped = Ending {
             info: CloseInfo {
@@ -551,7 +592,7 @@ mod tests {
         };
         assert_eq!(
             judge_close(&dropped, &mut notes),
-            (CloseBehavior::Ok, Verdict::Pass)
+            (CloseBehavior::Ok, Verdict::Pass, vec![])
         );
     }
 

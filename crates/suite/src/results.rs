@@ -248,6 +248,11 @@ pub struct CaseResult {
     pub observation: Option<Observation>,
     /// What went over the wire.
     pub transcript: Transcript,
+    /// The ids of the requirements (`wsspec requirements`) that what the peer did broke: what a
+    /// FAILED or NON-STRICT verdict turns on, in the order found; empty for other verdicts, for a
+    /// failure no sentence of the RFCs decides, and in files written before it existed.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub broken: Vec<String>,
 }
 
 /// How fast a peer echoed, measured from the first step to the last.

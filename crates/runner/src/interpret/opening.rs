@@ -368,7 +368,9 @@ impl Interpreter {
             };
             let problems = judge::check_upgrade_response(&response.value, &offer, policy);
             if !problems.is_empty() {
-                return self.unmet(format!("opening handshake failed: {}", problems.join("; ")));
+                self.record.push(Fact::BadUpgradeResponse(problems));
+                self.halted = true;
+                return;
             }
             self.settle(deflate::settled_by_server(&offer, &response.value));
             return self.established(&response.rest);

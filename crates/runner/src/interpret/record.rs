@@ -12,7 +12,7 @@ use wsspec_suite::{
 };
 use wsspec_wire::CloseCode;
 
-use crate::judge::{HandshakeJudgement, Observed};
+use crate::judge::{HandshakeJudgement, HandshakeProblem, Observed, Violation};
 
 /// One thing that happened during a case, in the order it happened.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -34,7 +34,12 @@ pub enum Fact {
     /// The peer declined what the case needs (permessage-deflate), so its steps were skipped.
     Unimplemented(String),
     /// The client's opening handshake breaks these rules of RFC 6455 §4.1.
-    BadClientRequest(Vec<String>),
+    BadClientRequest(Vec<HandshakeProblem>),
+    /// The server's answer to the opening handshake is no valid upgrade, for these reasons.
+    BadUpgradeResponse(Vec<HandshakeProblem>),
+    /// A frame or message of the peer, met while a step waited, broke this rule (the step's
+    /// expectation then fails, and the violation is what the failure turns on).
+    Violated(Violation),
     /// An event no step asked for, seen while closing.
     Unexpected(Observed),
     /// The case's deadline (in ms) passed; `established` tells whether the handshake was done.

@@ -4,7 +4,7 @@
 use wsspec_suite::case::OnTimeout;
 
 use super::{Expecting, Fact, Interpreter, MAX_PENDING, Phase, endpoint::Taken};
-use crate::judge::{MatchOutcome, Matcher};
+use crate::judge::{MatchOutcome, Matcher, Observed};
 
 impl Interpreter {
     pub(super) fn expecting_progress(&mut self) -> bool {
@@ -15,6 +15,9 @@ impl Interpreter {
         let outcome = match self.take_event(until, true) {
             Taken::Wait => return false,
             Taken::Event(event) => {
+                if let Observed::Violation(violation) = &event {
+                    self.record.push(Fact::Violated(violation.clone()));
+                }
                 let Phase::Expecting(expecting) = &mut self.phase else {
                     return false;
                 };

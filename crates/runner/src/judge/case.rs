@@ -8,7 +8,7 @@ use wsspec_suite::{
     results::{CaseResult, CloseBehavior, CloseInfo, Throughput, Transcript, Verdict},
 };
 
-use super::{Ending, Observed, judge_close, overall};
+use super::{Ending, HandshakeProblem, Observed, judge_close, overall};
 use crate::interpret::{Fact, Record};
 
 /// How many notes a result keeps; a peer that repeats itself (a pong flood) adds no more.
@@ -29,6 +29,8 @@ struct Behaviour {
     /// The first reason the case failed.
     failure: Option<String>,
     notes: Vec<String>,
+    /// The ids of the requirements the peer was seen to break, in the order found.
+    broken: Vec<String>,
 }
 
 impl Behaviour {
@@ -41,6 +43,15 @@ impl Behaviour {
         self.verdict = self.verdict.max(verdict);
     }
 
+    /// Records that the peer broke these requirements.
+    fn broke<'a>(&mut self, ids: impl IntoIterator<Item = &'a str>) {
+        for id in ids {
+            if !self.broken.iter().any(|known| known == id) {
+                self.broken.push(id.to_owned());
+            }
+        }
+    }
+
     /// Adds a note, unless the result already has [`MAX_NOTES`] of them.
     fn note(&mut self, text: String) {
         if self.notes.len() < MAX_NOTES {
@@ -48,31 +59,44 @@ impl Behaviour {
         }
     }
 
-    /// Judges the facts, in the order they happened.
-    fn of(facts: &[Fact]) -> Behaviour {
+    /// Judges the facts, in the order they happened, for a case that checks `checked` (the ids a
+    /// step's unmet expectation turns on).
+    fn of(facts: &[Fact], checked: &[String]) -> Behaviour {
         let mut this = Behaviour {
             verdict: Verdict::Pass,
             failure: None,
             notes: Vec::new(),
+            broken: Vec::new(),
         };
+        // A step that failed on a frame breaking a rule turns on that rule, not on the case's.
+        let violated = facts.iter().any(|fact| matches!(fact, Fact::Violated(_)));
         for fact in facts {
-            this.judge(fact);
+            this.judge(fact, checked, violated);
         }
         this
     }
 
-    fn judge(&mut self, fact: &Fact) {
+    fn judge(&mut self, fact: &Fact, checked: &[String], violated: bool) {
+        let case_rules = || checked.iter().map(String::as_str);
         match fact {
-            Fact::Unmet(reason) => self.fail(reason.clone()),
+            Fact::Unmet(reason) => {
+                self.fail(reason.clone());
+                if !violated {
+                    self.broke(case_rules());
+                }
+            }
+            Fact::Violated(violation) => self.broke(violation.sender_requirements()),
             Fact::Met { rank, what } => {
                 if *rank == Verdict::NonStrict {
                     self.note(format!("matched a less preferred alternative: {what}"));
+                    self.broke(case_rules());
                 }
                 self.degrade(*rank);
             }
             Fact::Late(reason) => {
                 self.note(format!("NON-STRICT: {reason}; the peer reacted only later"));
                 self.degrade(Verdict::NonStrict);
+                self.broke(case_rules());
             }
             Fact::Refusal(judgement) => {
                 match judgement.verdict {
@@ -84,24 +108,48 @@ impl Behaviour {
                         self.degrade(verdict);
                     }
                 }
+                if matches!(judgement.verdict, Verdict::Fail | Verdict::NonStrict) {
+                    self.broke(case_rules());
+                }
                 self.notes.extend(judgement.note.clone());
             }
             Fact::Unimplemented(reason) => {
                 self.note(format!("UNIMPLEMENTED: {reason}"));
                 self.degrade(Verdict::Unimplemented);
             }
-            Fact::BadClientRequest(problems) => self.fail(format!(
-                "the client's opening handshake is wrong: {}",
-                problems.join("; ")
-            )),
+            Fact::BadClientRequest(problems) => {
+                self.fail(format!(
+                    "the client's opening handshake is wrong: {}",
+                    HandshakeProblem::list(problems)
+                ));
+                self.broke(
+                    problems
+                        .iter()
+                        .flat_map(|problem| problem.breaks.iter().copied()),
+                );
+            }
+            Fact::BadUpgradeResponse(problems) => {
+                self.fail(format!(
+                    "opening handshake failed: {}",
+                    HandshakeProblem::list(problems)
+                ));
+                self.broke(
+                    problems
+                        .iter()
+                        .flat_map(|problem| problem.breaks.iter().copied()),
+                );
+            }
             Fact::Unexpected(event) => match event {
                 Observed::Message { .. } => {
                     self.fail(format!("the peer sent a {event} that no step expected"))
                 }
-                Observed::Violation(what) => self.fail(format!(
-                    "the peer broke the protocol: {what} [{}]",
-                    what.requirements().join(", ")
-                )),
+                Observed::Violation(what) => {
+                    self.fail(format!(
+                        "the peer broke the protocol: {what} [{}]",
+                        what.requirements().join(", ")
+                    ));
+                    self.broke(what.sender_requirements());
+                }
                 Observed::Pong(_) => self.note(format!(
                     "the peer sent an unsolicited {event}, which §5.5.3 allows"
                 )),
@@ -116,6 +164,7 @@ impl Behaviour {
                 self.fail(format!(
                     "the case did not finish within its deadline of {ms} ms{phase}"
                 ));
+                self.broke(case_rules());
             }
             Fact::NoLongerUpgrades(reason) => self.fail(format!(
                 "after this case the server no longer accepts a standard handshake: {reason}"
@@ -136,15 +185,17 @@ pub fn judge_case(
         verdict: behavior,
         failure,
         mut notes,
-    } = Behaviour::of(&record.facts);
+        mut broken,
+    } = Behaviour::of(&record.facts, &case.requirements);
     let refusal = record.refusal().map(|judgement| judgement.what.clone());
-    let (behavior_close, close_verdict) = if refusal.is_some() {
+    let (behavior_close, close_verdict, close_broke) = if refusal.is_some() {
         // A refused handshake has no WebSocket close to judge.
-        (CloseBehavior::Ok, Verdict::Pass)
+        (CloseBehavior::Ok, Verdict::Pass, Vec::new())
     } else if !record.established {
-        (CloseBehavior::Failed, Verdict::Fail)
+        // The behaviour's failure says why, and names what it broke.
+        (CloseBehavior::Failed, Verdict::Fail, Vec::new())
     } else if record.harness_dropped {
-        (CloseBehavior::Ok, Verdict::Pass)
+        (CloseBehavior::Ok, Verdict::Pass, Vec::new())
     } else {
         let ending = Ending {
             info: record.close.clone(),
@@ -157,6 +208,11 @@ pub fn judge_case(
         judge_close(&ending, &mut notes)
     };
     let verdict = overall(case.level, behavior, close_verdict);
+    for id in close_broke {
+        if !broken.iter().any(|known| known == id) {
+            broken.push(id.to_owned());
+        }
+    }
     let mut actual = if let Some(answer) = refusal {
         answer
     } else if let Some(reason) = record.unimplemented.take() {
@@ -186,6 +242,11 @@ pub fn judge_case(
             }),
         handshake: record.handshake,
         transcript,
+        broken: if matches!(verdict, Verdict::Fail | Verdict::NonStrict) {
+            broken
+        } else {
+            Vec::new()
+        },
         ..result_of(case, verdict, actual)
     }
 }
@@ -223,5 +284,6 @@ fn result_of(case: &Case, verdict: Verdict, actual: String) -> CaseResult {
         handshake: None,
         observation: None,
         transcript: Default::default(),
+        broken: Vec::new(),
     }
 }

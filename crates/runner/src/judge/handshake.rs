@@ -24,52 +24,74 @@ pub fn check_upgrade_response(
     response: &Response,
     offer: &Offer,
     policy: &HandshakePolicy,
-) -> Vec<String> {
+) -> Vec<HandshakeProblem> {
     let mut problems = Vec::new();
     if response.status != 101 {
-        problems.push(format!(
-            "the server answered {} {} instead of 101",
-            response.status, response.reason
+        // Refusing is the server's right (§4.2.2 point 2); the case cannot run.
+        problems.push(HandshakeProblem::new(
+            &[],
+            format!(
+                "the server answered {} {} instead of 101",
+                response.status, response.reason
+            ),
         ));
         return problems;
     }
+    const VALID_RESPONSE: &[&str] = &["6455-4.2.2-12"];
     match response.header("upgrade") {
         Some(value) if value.trim().eq_ignore_ascii_case("websocket") => {}
-        Some(value) => problems.push(format!(
-            "`Upgrade: {value}` is not websocket (§4.1 point 2)"
+        Some(value) => problems.push(HandshakeProblem::new(
+            VALID_RESPONSE,
+            format!("`Upgrade: {value}` is not websocket (§4.1 point 2)"),
         )),
-        None => problems.push("no Upgrade header (§4.1 point 2)".into()),
+        None => problems.push(HandshakeProblem::new(
+            VALID_RESPONSE,
+            "no Upgrade header (§4.1 point 2)".into(),
+        )),
     }
     match response.header("connection") {
         Some(value) if header_has_token(value, "upgrade") => {}
-        Some(value) => problems.push(format!(
-            "`Connection: {value}` has no upgrade token (§4.1 point 3)"
+        Some(value) => problems.push(HandshakeProblem::new(
+            VALID_RESPONSE,
+            format!("`Connection: {value}` has no upgrade token (§4.1 point 3)"),
         )),
-        None => problems.push("no Connection header (§4.1 point 3)".into()),
+        None => problems.push(HandshakeProblem::new(
+            VALID_RESPONSE,
+            "no Connection header (§4.1 point 3)".into(),
+        )),
     }
     let accepts: Vec<&str> = header_values(&response.headers, "sec-websocket-accept").collect();
     match (&offer.key, accepts.as_slice()) {
-        (None, _) => problems.push(
+        (None, _) => problems.push(HandshakeProblem::new(
+            &["6455-4.2.1-1"],
             "the server upgraded a request without a single valid Sec-WebSocket-Key (§4.2.1 point 5)"
                 .into(),
-        ),
-        (Some(_), []) => problems.push("no Sec-WebSocket-Accept header (§4.1 point 4)".into()),
+        )),
+        (Some(_), []) => problems.push(HandshakeProblem::new(
+            VALID_RESPONSE,
+            "no Sec-WebSocket-Accept header (§4.1 point 4)".into(),
+        )),
         (Some(key), [value]) => {
             let expected = accept_key(key);
             if value.trim() != expected {
-                problems.push(format!(
-                    "Sec-WebSocket-Accept is {value}, not {expected} (§4.1 point 4)"
+                problems.push(HandshakeProblem::new(
+                    VALID_RESPONSE,
+                    format!("Sec-WebSocket-Accept is {value}, not {expected} (§4.1 point 4)"),
                 ));
             }
         }
-        (Some(_), _) => problems.push("more than one Sec-WebSocket-Accept header (§4.1 point 4)".into()),
+        (Some(_), _) => problems.push(HandshakeProblem::new(
+            &["6455-11.3.3-1"],
+            "more than one Sec-WebSocket-Accept header (§4.1 point 4)".into(),
+        )),
     }
     problems.extend(subprotocol_problems(response, offer, policy));
     if header_values(&response.headers, "sec-websocket-extensions").count() > 1 {
-        problems.push(
+        problems.push(HandshakeProblem::new(
+            &["6455-11.3.2-2"],
             "more than one Sec-WebSocket-Extensions header (§11.3.2: it MUST NOT appear more than once in a response)"
                 .into(),
-        );
+        ));
     }
     problems.extend(extension_problems(response, offer));
     problems
@@ -81,7 +103,7 @@ fn subprotocol_problems(
     response: &Response,
     offer: &Offer,
     policy: &HandshakePolicy,
-) -> Vec<String> {
+) -> Vec<HandshakeProblem> {
     let chosen: Vec<String> = header_values(&response.headers, "sec-websocket-protocol")
         .flat_map(list_items)
         .collect();
@@ -93,31 +115,42 @@ fn subprotocol_problems(
                 .filter(|offered| policy.subprotocols.contains(offered))
                 .collect();
             match supported.first() {
-                Some(protocol) => vec![format!(
-                    "the server selected no subprotocol, although `{protocol}` was offered and is declared supported (--subprotocol)"
+                // What the user declared, not a sentence of the RFC: selecting none is allowed.
+                Some(protocol) => vec![HandshakeProblem::new(
+                    &[],
+                    format!(
+                        "the server selected no subprotocol, although `{protocol}` was offered and is declared supported (--subprotocol)"
+                    ),
                 )],
                 None => Vec::new(),
             }
         }
         [one] if offer.subprotocols.contains(one) => Vec::new(),
-        [one] if offer.subprotocols.is_empty() => vec![format!(
-            "the server selected subprotocol `{one}`, but none was offered (§4.1 point 6)"
+        [one] if offer.subprotocols.is_empty() => vec![HandshakeProblem::new(
+            &["6455-4.2.2-9"],
+            format!("the server selected subprotocol `{one}`, but none was offered (§4.1 point 6)"),
         )],
-        [one] => vec![format!(
-            "the server selected subprotocol `{one}`, which was not offered ({}) (§4.1 point 6)",
-            offer.subprotocols.join(", ")
+        [one] => vec![HandshakeProblem::new(
+            &["6455-4.2.2-8"],
+            format!(
+                "the server selected subprotocol `{one}`, which was not offered ({}) (§4.1 point 6)",
+                offer.subprotocols.join(", ")
+            ),
         )],
-        many => vec![format!(
-            "the server selected {} subprotocols ({}); it may select one (§4.2.2)",
-            many.len(),
-            many.join(", ")
+        many => vec![HandshakeProblem::new(
+            &["6455-4.2.2-8"],
+            format!(
+                "the server selected {} subprotocols ({}); it may select one (§4.2.2)",
+                many.len(),
+                many.join(", ")
+            ),
         )],
     }
 }
 
 /// §4.1 point 5: only offered extensions; RFC 7692 §7: only a valid permessage-deflate offer, answered
 /// with valid parameters.
-fn extension_problems(response: &Response, offer: &Offer) -> Vec<String> {
+fn extension_problems(response: &Response, offer: &Offer) -> Vec<HandshakeProblem> {
     let mut problems = Vec::new();
     let accepted: Vec<_> = header_values(&response.headers, "sec-websocket-extensions")
         .flat_map(parse_extensions)
@@ -129,9 +162,12 @@ fn extension_problems(response: &Response, offer: &Offer) -> Vec<String> {
             .filter(|offered| offered.name.eq_ignore_ascii_case(&extension.name))
             .collect();
         if offered.is_empty() {
-            problems.push(format!(
-                "the server accepted extension `{}`, which was not offered (§4.1 point 5)",
-                extension.name
+            problems.push(HandshakeProblem::new(
+                &["6455-4.2.2-11"],
+                format!(
+                    "the server accepted extension `{}`, which was not offered (§4.1 point 5)",
+                    extension.name
+                ),
             ));
             continue;
         }
@@ -149,12 +185,15 @@ fn extension_problems(response: &Response, offer: &Offer) -> Vec<String> {
                 .iter()
                 .find_map(|offered| DeflateParams::parse(&offered.params).err())
                 .map_or_else(String::new, |err| format!(" ({err})"));
-            problems.push(format!(
-                "the server accepted a permessage-deflate offer that it MUST decline{why} (RFC 7692 §7)"
+            problems.push(HandshakeProblem::new(
+                &["7692-7-1"],
+                format!(
+                    "the server accepted a permessage-deflate offer that it MUST decline{why} (RFC 7692 §7)"
+                ),
             ));
             continue;
         }
-        let per_offer: Vec<Vec<String>> = valid
+        let per_offer: Vec<Vec<HandshakeProblem>> = valid
             .iter()
             .map(|offered| deflate_response_problems(&extension.params, offered))
             .collect();
@@ -167,8 +206,11 @@ fn extension_problems(response: &Response, offer: &Offer) -> Vec<String> {
         .filter(|e| e.name.eq_ignore_ascii_case(PERMESSAGE_DEFLATE))
         .count();
     if deflates > 1 {
-        problems.push(format!(
-            "the server accepted permessage-deflate {deflates} times; it accepts one offer (RFC 7692 §5)"
+        problems.push(HandshakeProblem::new(
+            &["7692-5-3"],
+            format!(
+                "the server accepted permessage-deflate {deflates} times; it accepts one offer (RFC 7692 §5)"
+            ),
         ));
     }
     problems
@@ -179,57 +221,77 @@ fn extension_problems(response: &Response, offer: &Offer) -> Vec<String> {
 pub fn deflate_response_problems(
     response: &[(String, Option<String>)],
     offer: &DeflateParams,
-) -> Vec<String> {
+) -> Vec<HandshakeProblem> {
+    // RFC 7692 §7: the response conditions on which a client MUST fail the connection.
+    const VALID_DEFLATE_RESPONSE: &[&str] = &["7692-7-2"];
+    let problem = |text: String| vec![HandshakeProblem::new(VALID_DEFLATE_RESPONSE, text)];
     let params = match DeflateParams::parse(response) {
         Ok(params) => params,
         Err(ParamError::Duplicate(name)) => {
-            return vec![format!("parameter `{name}` appears twice (RFC 7692 §7)")];
+            return problem(format!("parameter `{name}` appears twice (RFC 7692 §7)"));
         }
         Err(ParamError::Unknown(name)) => {
-            return vec![format!(
+            return problem(format!(
                 "unknown permessage-deflate parameter `{name}` (RFC 7692 §7)"
-            )];
+            ));
         }
         Err(ParamError::Invalid { name, value })
             if name.to_ascii_lowercase().ends_with("_window_bits") =>
         {
             let value = value.map_or_else(|| "no value".to_owned(), |v| format!("`{v}`"));
-            return vec![format!(
+            return problem(format!(
                 "`{name}` in a response needs a value from 8 to 15, not {value} (RFC 7692 §7.1.2)"
-            )];
+            ));
         }
         Err(ParamError::Invalid { name, value }) => {
-            return vec![format!(
+            return problem(format!(
                 "`{name}={}` takes no value (RFC 7692 §7.1.1)",
                 value.unwrap_or_default()
-            )];
+            ));
         }
     };
     let mut problems = Vec::new();
+    let mut problem = |breaks: &'static [&'static str], text: String| {
+        problems.push(HandshakeProblem::new(breaks, text));
+    };
     match (params.client_max_window_bits, offer.client_max_window_bits) {
-        (Some(None), _) => problems.push(
+        (Some(None), _) => problem(
+            VALID_DEFLATE_RESPONSE,
             "`client_max_window_bits` in a response needs a value from 8 to 15 (RFC 7692 §7.1.2.2)"
                 .into(),
         ),
-        (Some(Some(bits)), None) => problems.push(format!(
-            "`client_max_window_bits={bits}` was not offered; without it in the offer the response MUST NOT include it (RFC 7692 §7.1.2.2)"
-        )),
-        (Some(Some(bits)), Some(Some(limit))) if bits > limit => problems.push(format!(
-            "`client_max_window_bits={bits}` is larger than the {limit} the client offered (RFC 7692 §7.1.2.2)"
-        )),
+        (Some(Some(bits)), None) => problem(
+            &["7692-7.1.2.2-5"],
+            format!(
+                "`client_max_window_bits={bits}` was not offered; without it in the offer the response MUST NOT include it (RFC 7692 §7.1.2.2)"
+            ),
+        ),
+        (Some(Some(bits)), Some(Some(limit))) if bits > limit => problem(
+            VALID_DEFLATE_RESPONSE,
+            format!(
+                "`client_max_window_bits={bits}` is larger than the {limit} the client offered (RFC 7692 §7.1.2.2)"
+            ),
+        ),
         _ => {}
     }
     match (params.server_max_window_bits, offer.server_max_window_bits) {
-        (Some(bits), Some(limit)) if bits > limit => problems.push(format!(
-            "`server_max_window_bits={bits}` is larger than the {limit} offered (RFC 7692 §7.1.2.1)"
-        )),
-        (None, Some(limit)) => problems.push(format!(
-            "the offer limits the server's window with `server_max_window_bits={limit}`, and a server accepts that by answering with it, with the same or a smaller value (RFC 7692 §7.1.2.1)"
-        )),
+        (Some(bits), Some(limit)) if bits > limit => problem(
+            VALID_DEFLATE_RESPONSE,
+            format!(
+                "`server_max_window_bits={bits}` is larger than the {limit} offered (RFC 7692 §7.1.2.1)"
+            ),
+        ),
+        (None, Some(limit)) => problem(
+            VALID_DEFLATE_RESPONSE,
+            format!(
+                "the offer limits the server's window with `server_max_window_bits={limit}`, and a server accepts that by answering with it, with the same or a smaller value (RFC 7692 §7.1.2.1)"
+            ),
+        ),
         _ => {}
     }
     if offer.server_no_context_takeover && !params.server_no_context_takeover {
-        problems.push(
+        problem(
+            VALID_DEFLATE_RESPONSE,
             "the offer asks for `server_no_context_takeover`, and a server accepts that by answering with it (RFC 7692 §7.1.1.1)"
                 .into(),
         );
@@ -239,34 +301,49 @@ pub fn deflate_response_problems(
 
 /// Everything wrong with a client's opening handshake (RFC 6455 §4.1, the client's MUSTs); empty when
 /// it is correct. `seen_before` says whether this key was already used on another connection.
-pub fn check_client_request(request: &Request, seen_before: bool) -> Vec<String> {
+pub fn check_client_request(request: &Request, seen_before: bool) -> Vec<HandshakeProblem> {
     let mut problems = Vec::new();
+    let mut problem = |breaks: &'static [&'static str], text: String| {
+        problems.push(HandshakeProblem { text, breaks });
+    };
     if request.method != "GET" {
-        problems.push(format!(
-            "the method is {}, not GET (§4.1 point 2)",
-            request.method
-        ));
+        problem(
+            &["6455-4.1-19"],
+            format!("the method is {}, not GET (§4.1 point 2)", request.method),
+        );
     }
     if request.version != "HTTP/1.1" {
-        problems.push(format!(
-            "the version is {}, not HTTP/1.1 (§4.1 point 2)",
-            request.version
-        ));
+        problem(
+            &["6455-4.1-19"],
+            format!(
+                "the version is {}, not HTTP/1.1 (§4.1 point 2)",
+                request.version
+            ),
+        );
     }
     if request.header_values("host").count() != 1 {
-        problems.push("the request needs exactly one Host header (§4.1 point 4)".into());
+        problem(
+            &["6455-4.1-21"],
+            "the request needs exactly one Host header (§4.1 point 4)".into(),
+        );
     }
     if !request
         .header_values("upgrade")
         .any(|value| header_has_token(value, "websocket"))
     {
-        problems.push("no `Upgrade: websocket` (§4.1 point 5)".into());
+        problem(
+            &["6455-4.1-22"],
+            "no `Upgrade: websocket` (§4.1 point 5)".into(),
+        );
     }
     if !request
         .header_values("connection")
         .any(|value| header_has_token(value, "upgrade"))
     {
-        problems.push("no `upgrade` token in Connection (§4.1 point 6)".into());
+        problem(
+            &["6455-4.1-23"],
+            "no `upgrade` token in Connection (§4.1 point 6)".into(),
+        );
     }
     let keys: Vec<&str> = request.header_values("sec-websocket-key").collect();
     match keys.as_slice() {
@@ -276,26 +353,73 @@ pub fn check_client_request(request: &Request, seen_before: bool) -> Vec<String>
                 .is_ok_and(|nonce| nonce.len() == 16) =>
         {
             if seen_before {
-                problems.push(format!(
-                    "Sec-WebSocket-Key {} was already used on another connection; it MUST be selected randomly for each connection (§4.1 point 7)",
-                    key.trim()
-                ));
+                problem(
+                    &["6455-4.1-26"],
+                    format!(
+                        "Sec-WebSocket-Key {} was already used on another connection; it MUST be selected randomly for each connection (§4.1 point 7)",
+                        key.trim()
+                    ),
+                );
             }
         }
-        [key] => problems.push(format!(
-            "Sec-WebSocket-Key `{key}` is not the base64 of 16 bytes (§4.1 point 7)"
-        )),
-        [] => problems.push("no Sec-WebSocket-Key (§4.1 point 7)".into()),
-        _ => problems.push("more than one Sec-WebSocket-Key (§11.3.1)".into()),
+        [key] => problem(
+            &["6455-4.1-25"],
+            format!("Sec-WebSocket-Key `{key}` is not the base64 of 16 bytes (§4.1 point 7)"),
+        ),
+        [] => problem(
+            &["6455-4.1-24"],
+            "no Sec-WebSocket-Key (§4.1 point 7)".into(),
+        ),
+        _ => problem(
+            &["6455-11.3.1-1"],
+            "more than one Sec-WebSocket-Key (§11.3.1)".into(),
+        ),
     }
     let versions: Vec<&str> = request.header_values("sec-websocket-version").collect();
-    if versions.len() != 1 || versions[0].trim() != "13" {
-        problems.push(format!(
-            "Sec-WebSocket-Version is `{}`, not 13 (§4.1 point 9)",
-            versions.join(", ")
-        ));
+    let breaks: &'static [&'static str] = match versions.as_slice() {
+        [] => &["6455-4.1-29"],
+        [version] if version.trim() == "13" => &[],
+        [_] => &["6455-4.1-30"],
+        _ => &["6455-11.3.5-2"],
+    };
+    if !breaks.is_empty() {
+        problem(
+            breaks,
+            format!(
+                "Sec-WebSocket-Version is `{}`, not 13 (§4.1 point 9)",
+                versions.join(", ")
+            ),
+        );
     }
     problems
+}
+
+/// One thing wrong with a peer's opening handshake: what, and the requirements it breaks (none
+/// when no sentence of the RFCs decides it, such as a refusal of a valid request).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HandshakeProblem {
+    /// The problem, in words.
+    pub text: String,
+    /// The ids of the requirements it breaks.
+    pub breaks: &'static [&'static str],
+}
+
+impl HandshakeProblem {
+    fn new(breaks: &'static [&'static str], text: String) -> HandshakeProblem {
+        HandshakeProblem { text, breaks }
+    }
+
+    /// The problems in one line, `; ` between them.
+    pub fn list(problems: &[HandshakeProblem]) -> String {
+        let texts: Vec<&str> = problems.iter().map(|p| p.text.as_str()).collect();
+        texts.join("; ")
+    }
+}
+
+impl std::fmt::Display for HandshakeProblem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.text)
+    }
 }
 
 /// What came back for a request the server must refuse.
@@ -306,7 +430,7 @@ pub enum Answer<'a> {
         /// The response.
         response: &'a Response,
         /// [`check_upgrade_response`]'s findings.
-        upgrade_problems: &'a [String],
+        upgrade_problems: &'a [HandshakeProblem],
     },
     /// No response: the connection closed or timed out, for this reason.
     Nothing(&'a str),
@@ -353,7 +477,7 @@ pub fn judge_refusal(refusal: &Refusal, answer: Answer<'_>) -> HandshakeJudgemen
                     Verdict::Fail,
                     format!(
                         "the server answered 101, and not even a correct one: {}",
-                        upgrade_problems.join("; ")
+                        HandshakeProblem::list(upgrade_problems)
                     ),
                 )
             };
@@ -437,8 +561,10 @@ mod tests {
         response
     }
 
+    /// The problems' texts.
     fn problems(response: &Response, offer: &Offer) -> Vec<String> {
-        check_upgrade_response(response, offer, &HandshakePolicy::default())
+        let found = check_upgrade_response(response, offer, &HandshakePolicy::default());
+        found.into_iter().map(|problem| problem.text).collect()
     }
 
     #[test]
@@ -473,7 +599,15 @@ mod tests {
             ..HandshakePolicy::default()
         };
         let none = check_upgrade_response(&upgrade(&[]), &offer(&["a", "b"], ""), &policy);
-        assert!(none[0].contains("`b` was offered and is declared supported"));
+        assert!(
+            none[0]
+                .text
+                .contains("`b` was offered and is declared supported")
+        );
+        assert!(
+            none[0].breaks.is_empty(),
+            "selecting none is no break of the RFC"
+        );
     }
 
     #[test]
@@ -619,7 +753,9 @@ mod tests {
     fn a_client_request_is_checked_point_by_point() {
         let good = Request::websocket("example.com", "/chat", KEY);
         assert!(check_client_request(&good, false).is_empty());
-        assert!(check_client_request(&good, true)[0].contains("already used"));
+        let reused = &check_client_request(&good, true)[0];
+        assert!(reused.text.contains("already used"));
+        assert_eq!(reused.breaks, ["6455-4.1-26"]);
         let mut bad = good.clone();
         bad.method = "POST".into();
         bad.remove_header("host");
@@ -627,7 +763,21 @@ mod tests {
         bad.set_header("Sec-WebSocket-Version", "8");
         bad.set_header("Connection", "keep-alive");
         let found = check_client_request(&bad, false);
-        assert_eq!(found.len(), 5, "{found:?}");
+        let broken: Vec<&str> = found
+            .iter()
+            .flat_map(|p| p.breaks.iter().copied())
+            .collect();
+        assert_eq!(
+            broken,
+            [
+                "6455-4.1-19",
+                "6455-4.1-21",
+                "6455-4.1-23",
+                "6455-4.1-25",
+                "6455-4.1-30"
+            ],
+            "{found:?}"
+        );
     }
 
     #[test]

@@ -200,6 +200,43 @@ impl Violation {
         }
     }
 
+    /// The ids of the rules the sender of this frame or message broke: the part of
+    /// [`Violation::requirements`] that binds the peer whose bytes show it, with the reserved bits and
+    /// close codes it really used. What a FAILED verdict on the peer turns on
+    /// (`CaseResult::broken`); empty for a limit the receiver declared, which no sender rule sets.
+    pub fn sender_requirements(&self) -> Vec<&'static str> {
+        let rsv_bits = |bits: u8| {
+            [
+                (0b100, "6455-5.2-8"),
+                (0b010, "6455-5.2-9"),
+                (0b001, "6455-5.2-10"),
+            ]
+            .into_iter()
+            .filter(move |(bit, _)| bits & bit != 0)
+            .map(|(_, id)| id)
+        };
+        match self {
+            Violation::RsvWithoutExtension(bits) => ["6455-5.2-2", "6455-5.8-1", "6455-9.1-6"]
+                .into_iter()
+                .chain(rsv_bits(*bits))
+                .collect(),
+            Violation::RsvUndefinedByDeflate(bits) => std::iter::once("6455-5.2-2")
+                .chain(rsv_bits(*bits))
+                .collect(),
+            Violation::ReservedOpcode(_) | Violation::StrayContinuation => vec!["6455-6.1-6"],
+            Violation::InvalidCloseCode(code) => match code.0 {
+                1005 => vec!["6455-7.4.1-3"],
+                1006 => vec!["6455-7.4.1-4"],
+                1015 => vec!["6455-7.4.1-6"],
+                _ => vec!["6455-5.5.1-2"],
+            },
+            Violation::InvalidCloseReason => vec!["6455-5.5.1-3"],
+            Violation::DoesNotInflate(_) => vec!["7692-5-9"],
+            Violation::MessageOverLimit { .. } => Vec::new(),
+            other => other.requirements().to_vec(),
+        }
+    }
+
     /// The requirement level of the rule: every one is a MUST.
     pub fn level(&self) -> Level {
         Level::Must
