@@ -164,6 +164,21 @@ fn results_summary(all: &[(String, String)]) -> Vec<(String, String)> {
         .collect()
 }
 
+/// Runs `cases` with a `wsspec client` listener and a mutant client with `defect` as `agent`;
+/// returns the listener's exit code and results.
+fn drive_mutant(
+    defect: wsspec_mutants::ClientDefect,
+    agent: &str,
+    cases: &str,
+) -> (i32, serde_json::Value) {
+    let listener = Listener::start(agent, &["--cases", cases]);
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    runtime
+        .block_on(wsspec_mutants::client::drive(&listener.base, agent, defect))
+        .unwrap();
+    listener.finish(agent)
+}
+
 #[test]
 fn broken_clients_fail_exactly_their_cases() {
     use wsspec_mutants::ClientDefect;
@@ -185,16 +200,7 @@ fn broken_clients_fail_exactly_their_cases() {
                     ClientDefect::SendsUnmasked => "1.1.1,1.1.2,2.1,14.5.1",
                     _ => selection,
                 };
-                let listener = Listener::start(&agent, &["--cases", cases]);
-                let runtime = tokio::runtime::Runtime::new().unwrap();
-                runtime
-                    .block_on(wsspec_mutants::client::drive(
-                        &listener.base,
-                        &agent,
-                        defect,
-                    ))
-                    .unwrap();
-                let (code, results) = listener.finish(&agent);
+                let (code, results) = drive_mutant(defect, &agent, cases);
                 (defect, code, results)
             })
         })
@@ -251,16 +257,7 @@ fn clients_with_a_wrong_opening_handshake_fail_on_the_rule_they_break() {
     // on a loaded 2-core runner have reset a driver's first connection.
     for (defect, rule) in rules {
         let agent = format!("mutant-{defect}");
-        let listener = Listener::start(&agent, &["--cases", "1.1.1,14.5.1"]);
-        let runtime = tokio::runtime::Runtime::new().unwrap();
-        runtime
-            .block_on(wsspec_mutants::client::drive(
-                &listener.base,
-                &agent,
-                defect,
-            ))
-            .unwrap();
-        let (code, results) = listener.finish(&agent);
+        let (code, results) = drive_mutant(defect, &agent, "1.1.1,14.5.1");
         assert_eq!(code, 1, "{defect}");
         let cases = results["cases"].as_array().unwrap();
         // A reused key shows from the second connection on.

@@ -45,11 +45,7 @@ impl Behaviour {
 
     /// Records that the peer broke these requirements.
     fn broke<'a>(&mut self, ids: impl IntoIterator<Item = &'a str>) {
-        for id in ids {
-            if !self.broken.iter().any(|known| known == id) {
-                self.broken.push(id.to_owned());
-            }
-        }
+        add_ids(&mut self.broken, ids);
     }
 
     /// Adds a note, unless the result already has [`MAX_NOTES`] of them.
@@ -173,6 +169,15 @@ impl Behaviour {
     }
 }
 
+/// Appends the ids not in `list` yet, in order.
+fn add_ids<'a>(list: &mut Vec<String>, ids: impl IntoIterator<Item = &'a str>) {
+    for id in ids {
+        if !list.iter().any(|known| known == id) {
+            list.push(id.to_owned());
+        }
+    }
+}
+
 /// Judges a case from its record: the behaviour from the facts, the closing from the record's end,
 /// the verdict from both, capped by the case's level.
 pub fn judge_case(
@@ -208,11 +213,7 @@ pub fn judge_case(
         judge_close(&ending, &mut notes)
     };
     let verdict = overall(case.level, behavior, close_verdict);
-    for id in close_broke {
-        if !broken.iter().any(|known| known == id) {
-            broken.push(id.to_owned());
-        }
-    }
+    add_ids(&mut broken, close_broke);
     let mut actual = if let Some(answer) = refusal {
         answer
     } else if let Some(reason) = record.unimplemented.take() {
