@@ -309,7 +309,7 @@ const UNMASKED_CASES: &str = "1.1.1,2.1,3.1,4.1.1,5.1,6.1.1,6.4.1,7.1.1,7.9.1,9.
 
 /// The costly sections that a mutant server skips: section 9 (hundreds of MiB, one case at a time)
 /// runs against the correct mutant and the one that truncates long messages, and sections 12 and 13
-/// (zlib on every message) against the correct mutant and the three that break compression, as in
+/// (zlib on every message) against the correct mutant and the four that break compression, as in
 /// `mutants.rs`; the other defects show in those sections only as they show everywhere else.
 fn skipped_sections(defect: Defect) -> Option<&'static str> {
     match defect {
@@ -317,6 +317,7 @@ fn skipped_sections(defect: Defect) -> Option<&'static str> {
         Defect::TruncatesLongMessages => Some("12.*,13.*"),
         Defect::DeflateUnofferedParameter
         | Defect::DeflateKeepsContext
+        | Defect::DeflateForgetsContext
         | Defect::DeflateRsv1OnPong => Some("9.*"),
         _ => Some("9.*,12.*,13.*"),
     }

@@ -99,6 +99,13 @@ pub enum Defect {
     /// Accepts `server_no_context_takeover` but keeps its compression context from message to
     /// message anyway.
     DeflateKeepsContext,
+    /// Inflates each message with an empty window, as if the client had agreed to
+    /// `client_no_context_takeover` (RFC 7692 §7.2.2: without it, the server MUST decompress each
+    /// message with the window of the last one).
+    DeflateForgetsContext,
+    /// Accepts a permessage-deflate offer it cannot parse (an unknown, repeated or invalid
+    /// parameter) with a plain `permessage-deflate` response (RFC 7692 §7: it MUST decline it).
+    DeflateAcceptsInvalidOffer,
     /// With permessage-deflate agreed, sets RSV1 on its pongs (RFC 7692 §6: never on control
     /// frames).
     DeflateRsv1OnPong,
@@ -126,6 +133,12 @@ pub enum Defect {
     /// Fails the connection with close code 1015 instead of the fitting one (RFC 6455 §7.4.1: 1015
     /// MUST NOT be set as a status code in a Close frame).
     FailsWith1015,
+    /// Refuses a request whose target is in the absolute form (`GET http://host/ HTTP/1.1`) with 400
+    /// (RFC 9112 §3.2.2: a server MUST accept the absolute-form).
+    RejectsAbsoluteForm,
+    /// Leaves the `Upgrade` header out of its 101 response (RFC 9110 §7.8: a server that sends 101
+    /// MUST send Upgrade).
+    UpgradesWithoutUpgradeHeader,
     /// Closes TCP without an HTTP response where it refuses an opening handshake (RFC 6455 §4.2.2:
     /// it MUST return an appropriate HTTP error code).
     DropsRefusals,
@@ -133,7 +146,7 @@ pub enum Defect {
 
 impl Defect {
     /// Every variant, [`Defect::None`] first.
-    pub const ALL: [Defect; 34] = [
+    pub const ALL: [Defect; 38] = [
         Defect::None,
         Defect::AcceptsRsv,
         Defect::AcceptsReservedOpcode,
@@ -158,6 +171,8 @@ impl Defect {
         Defect::AcceptsPost,
         Defect::DeflateUnofferedParameter,
         Defect::DeflateKeepsContext,
+        Defect::DeflateForgetsContext,
+        Defect::DeflateAcceptsInvalidOffer,
         Defect::DeflateRsv1OnPong,
         Defect::AcceptsUnmaskedFrames,
         Defect::FailsWithoutStatusCode,
@@ -168,6 +183,8 @@ impl Defect {
         Defect::FragmentsPongs,
         Defect::FailsWith1015,
         Defect::DropsRefusals,
+        Defect::RejectsAbsoluteForm,
+        Defect::UpgradesWithoutUpgradeHeader,
     ];
 
     /// The kebab-case name, such as "accepts-rsv" (and "none" for the correct server).
@@ -197,6 +214,8 @@ impl Defect {
             Defect::AcceptsPost => "accepts-post",
             Defect::DeflateUnofferedParameter => "deflate-unoffered-parameter",
             Defect::DeflateKeepsContext => "deflate-keeps-context",
+            Defect::DeflateForgetsContext => "deflate-forgets-context",
+            Defect::DeflateAcceptsInvalidOffer => "deflate-accepts-invalid-offer",
             Defect::DeflateRsv1OnPong => "deflate-rsv1-on-pong",
             Defect::AcceptsUnmaskedFrames => "accepts-unmasked-frames",
             Defect::FailsWithoutStatusCode => "fails-without-status-code",
@@ -207,6 +226,8 @@ impl Defect {
             Defect::FragmentsPongs => "fragments-pongs",
             Defect::FailsWith1015 => "fails-with-1015",
             Defect::DropsRefusals => "drops-refusals",
+            Defect::RejectsAbsoluteForm => "rejects-absolute-form",
+            Defect::UpgradesWithoutUpgradeHeader => "upgrades-without-upgrade-header",
         }
     }
 }

@@ -211,14 +211,20 @@ pub(crate) async fn refuse(stream: &mut TcpStream, refusal: &Answer) -> io::Resu
 }
 
 /// The permessage-deflate response to the first offer the server can accept, and what it agrees
-/// (RFC 7692 §7): offers with unknown, repeated or invalid parameters are declined, and so is a 2^8
-/// window for the server, which zlib cannot compress with.
+/// (RFC 7692 §7): offers with unknown, repeated or invalid parameters are declined (accepted as a
+/// plain `permessage-deflate` by [`Defect::DeflateAcceptsInvalidOffer`]), and so is a 2^8 window for
+/// the server, which zlib cannot compress with.
 fn negotiate(request: &Request, defect: Defect) -> Option<(DeflateParams, Agreement)> {
     request
         .header_values("sec-websocket-extensions")
         .flat_map(parse_extensions)
         .filter(|offer| offer.name.eq_ignore_ascii_case(PERMESSAGE_DEFLATE))
-        .filter_map(|offer| DeflateParams::parse(&offer.params).ok())
+        .filter_map(|offer| match DeflateParams::parse(&offer.params) {
+            Err(_) if defect == Defect::DeflateAcceptsInvalidOffer => {
+                Some(DeflateParams::default())
+            }
+            parsed => parsed.ok(),
+        })
         .find(|offer| offer.server_max_window_bits != Some(8))
         .map(|offer| {
             let mut response = DeflateParams {
@@ -243,6 +249,10 @@ fn answer(request: &Request, defect: Defect) -> Answer {
             request.set_header("Sec-WebSocket-Key", "AAAAAAAAAAAAAAAAAAAAAA==");
         }
         Defect::AcceptsPost if request.method == "POST" => request.method = "GET".into(),
+        // Refused as a request without a key is: 400 Bad Request.
+        Defect::RejectsAbsoluteForm if !request.target.starts_with('/') => {
+            request.remove_header("Sec-WebSocket-Key");
+        }
         _ => {}
     }
     let mut answer = handshake::answer(&request, &ServerPolicy::default());
@@ -254,6 +264,9 @@ fn answer(request: &Request, defect: Defect) -> Answer {
                 .trim();
             let accept = accept_key_with_guid(key, WRONG_GUID);
             response.set_header("Sec-WebSocket-Accept", &accept);
+        }
+        if defect == Defect::UpgradesWithoutUpgradeHeader {
+            response.remove_header("Upgrade");
         }
         let offers_subprotocols = request.header("sec-websocket-protocol").is_some();
         if defect == Defect::SelectsUnofferedSubprotocol && offers_subprotocols {

@@ -150,9 +150,14 @@ impl Session {
                     && defect != Defect::DeflateKeepsContext,
                 ..agreement.server
             };
+            let peer = Direction {
+                no_context_takeover: agreement.client.no_context_takeover
+                    || defect == Defect::DeflateForgetsContext,
+                ..agreement.client
+            };
             Deflate {
                 compressor: Compressor::new(own, LEVEL),
-                decompressor: Decompressor::new(agreement.client, MAX_MESSAGE_LEN),
+                decompressor: Decompressor::new(peer, MAX_MESSAGE_LEN),
             }
         });
         Session {
@@ -414,7 +419,7 @@ impl Session {
                 Err(InflateError::TooLarge(_)) => {
                     return fail(CloseCode::MESSAGE_TOO_BIG, "message too big");
                 }
-                Err(InflateError::Corrupt(_)) => {
+                Err(InflateError::Corrupt(_) | InflateError::KeptContext) => {
                     return fail(CloseCode::PROTOCOL_ERROR, "decompression failed");
                 }
             }

@@ -367,6 +367,34 @@ mod tests {
         );
     }
 
+    #[test]
+    fn a_peer_that_keeps_its_context_after_agreeing_not_to_is_named() {
+        use wsspec_wire::deflate::Compressor;
+        let fresh = Direction {
+            no_context_takeover: true,
+            ..Direction::default()
+        };
+        let mut peer = PeerStream::new(Role::Client).with_deflate(fresh);
+        let mut keeping = Compressor::new(Direction::default(), 6);
+        let mut message = header(true, Opcode::Text, 0);
+        message.rsv = RSV1;
+        message.mask = Some([0; 4]);
+        let first = keeping.message(b"Hello, context");
+        message.payload_len = first.len() as u64;
+        assert_eq!(
+            frame(&mut peer, &message, &first),
+            Some(text(b"Hello, context"))
+        );
+        let second = keeping.message(b"Hello, context");
+        message.payload_len = second.len() as u64;
+        assert_eq!(
+            frame(&mut peer, &message, &second),
+            Some(Observed::Violation(Violation::KeptDeflateContext(
+                Role::Client
+            )))
+        );
+    }
+
     fn outbox(items: &[&[u8]]) -> Outbox {
         let mut outbox = Outbox::default();
         outbox

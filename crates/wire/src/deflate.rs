@@ -297,6 +297,13 @@ pub enum InflateError {
     /// The message inflates to more than the limit.
     #[error("the compressed message inflates to more than {0} bytes")]
     TooLarge(u64),
+    /// Within its first window of bytes, a message that had to start with an empty window (the
+    /// sender agreed to `no_context_takeover`) refers back to bytes before its start: the sender kept
+    /// its LZ77 window from an earlier message (§7.2.1).
+    #[error(
+        "the message refers back to an earlier message, though its sender agreed to no context takeover"
+    )]
+    KeptContext,
 }
 
 /// How many bytes the decompressor produces at a time.
@@ -306,6 +313,10 @@ const INFLATE_CHUNK: usize = 64 * 1024;
 pub struct Decompressor {
     inner: Decompress,
     no_context_takeover: bool,
+    /// The window size in bytes, 2^bits.
+    window: u64,
+    /// Whether a message has ended: only a later one can refer back to an earlier one.
+    after_first: bool,
     scratch: Vec<u8>,
     produced: u64,
     limit: u64,
@@ -330,6 +341,8 @@ impl Decompressor {
         Decompressor {
             inner: Decompress::new_with_window_bits(false, bits),
             no_context_takeover: direction.no_context_takeover,
+            window: 1 << bits,
+            after_first: false,
             scratch: vec![0; INFLATE_CHUNK],
             produced: 0,
             limit,
@@ -347,12 +360,30 @@ impl Decompressor {
     pub fn finish(&mut self, sink: &mut dyn FnMut(&[u8])) -> Result<(), InflateError> {
         let result = self.inflate(&TAIL, FlushDecompress::Sync, sink);
         self.produced = 0;
+        self.after_first = true;
         if self.no_context_takeover || self.ended {
             // After a final block (BFINAL = 1) the stream is over; the next message starts a new one.
             self.inner.reset(false);
             self.ended = false;
         }
         result
+    }
+
+    /// What a zlib error means: a reference too far back into a window that had to be empty is the
+    /// sender's kept context; anything else is corrupt data.
+    fn error(&self, err: &flate2::DecompressError) -> InflateError {
+        let too_far_back = err
+            .message()
+            .is_some_and(|message| message.contains("too far back"));
+        if too_far_back
+            && self.no_context_takeover
+            && self.after_first
+            && self.produced < self.window
+        {
+            InflateError::KeptContext
+        } else {
+            InflateError::Corrupt(err.to_string())
+        }
     }
 
     fn inflate(
@@ -371,7 +402,7 @@ impl Decompressor {
             let status = self
                 .inner
                 .decompress(rest, &mut self.scratch, flush)
-                .map_err(|err| InflateError::Corrupt(err.to_string()))?;
+                .map_err(|err| self.error(&err))?;
             let used = usize::try_from(self.inner.total_in() - in_before).unwrap_or(rest.len());
             let made = usize::try_from(self.inner.total_out() - out_before).unwrap_or(0);
             rest = &rest[used.min(rest.len())..];
@@ -535,13 +566,19 @@ mod tests {
             inflate(&mut d, &[0xf2, 0x00, 0x11, 0x00, 0x00]).unwrap(),
             b"Hello"
         );
-        // Without context takeover, the same reference has nothing to refer to.
+        // Without context takeover, the same reference has nothing to refer to: the sender kept its
+        // context. In a first message it is merely corrupt.
         let fresh = Direction {
             no_context_takeover: true,
             ..Direction::default()
         };
         let mut d = Decompressor::new(fresh, 100);
         inflate(&mut d, &[0xf2, 0x48, 0xcd, 0xc9, 0xc9, 0x07, 0x00]).unwrap();
+        assert_eq!(
+            inflate(&mut d, &[0xf2, 0x00, 0x11, 0x00, 0x00]),
+            Err(InflateError::KeptContext)
+        );
+        let mut d = Decompressor::new(fresh, 100);
         assert!(matches!(
             inflate(&mut d, &[0xf2, 0x00, 0x11, 0x00, 0x00]),
             Err(InflateError::Corrupt(_))

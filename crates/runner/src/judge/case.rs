@@ -104,7 +104,9 @@ impl Behaviour {
                         self.degrade(verdict);
                     }
                 }
-                if matches!(judgement.verdict, Verdict::Fail | Verdict::NonStrict) {
+                if !judgement.breaks.is_empty() {
+                    self.broke(judgement.breaks.iter().copied());
+                } else if matches!(judgement.verdict, Verdict::Fail | Verdict::NonStrict) {
                     self.broke(case_rules());
                 }
                 self.notes.extend(judgement.note.clone());
@@ -129,6 +131,10 @@ impl Behaviour {
                     "opening handshake failed: {}",
                     HandshakeProblem::list(problems)
                 ));
+                // A refusal breaks no rule of its own: it fails the case's (one that must upgrade).
+                if problems.iter().all(|problem| problem.breaks.is_empty()) {
+                    self.broke(case_rules());
+                }
                 self.broke(
                     problems
                         .iter()

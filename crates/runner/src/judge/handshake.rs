@@ -45,8 +45,9 @@ pub fn check_upgrade_response(
             format!("`Upgrade: {value}` is not websocket (§4.1 point 2)"),
         )),
         None => problems.push(HandshakeProblem::new(
-            VALID_RESPONSE,
-            "no Upgrade header (§4.1 point 2)".into(),
+            &["6455-4.2.2-12", "9110-7.8-4"],
+            "no Upgrade header (§4.1 point 2; RFC 9110 §7.8: a 101 response MUST carry Upgrade)"
+                .into(),
         )),
     }
     match response.header("connection") {
@@ -445,6 +446,9 @@ pub struct HandshakeJudgement {
     pub what: String,
     /// A remark worth keeping beside a passing verdict.
     pub note: Option<String>,
+    /// The rules a failure turned on, where they are other than the case's own: those of an
+    /// invalid 101.
+    pub breaks: Vec<&'static str>,
 }
 
 /// Judges the answer to a request that RFC 6455 says the server must refuse with an HTTP error.
@@ -453,6 +457,7 @@ pub fn judge_refusal(refusal: &Refusal, answer: Answer<'_>) -> HandshakeJudgemen
         verdict,
         what,
         note: None,
+        breaks: Vec::new(),
     };
     let response = match answer {
         Answer::Nothing(reason) => {
@@ -473,13 +478,19 @@ pub fn judge_refusal(refusal: &Refusal, answer: Answer<'_>) -> HandshakeJudgemen
                 };
                 judged(refusal.if_upgraded, what.into())
             } else {
-                judged(
-                    Verdict::Fail,
-                    format!(
-                        "the server answered 101, and not even a correct one: {}",
-                        HandshakeProblem::list(upgrade_problems)
-                    ),
-                )
+                HandshakeJudgement {
+                    breaks: upgrade_problems
+                        .iter()
+                        .flat_map(|problem| problem.breaks.iter().copied())
+                        .collect(),
+                    ..judged(
+                        Verdict::Fail,
+                        format!(
+                            "the server answered 101, and not even a correct one: {}",
+                            HandshakeProblem::list(upgrade_problems)
+                        ),
+                    )
+                }
             };
         }
         Answer::Response { response, .. } => response,
@@ -523,9 +534,8 @@ pub fn judge_refusal(refusal: &Refusal, answer: Answer<'_>) -> HandshakeJudgemen
                     )
                 });
             HandshakeJudgement {
-                verdict: Verdict::Pass,
-                what,
                 note,
+                ..judged(Verdict::Pass, what)
             }
         }
         500..=599 => judged(

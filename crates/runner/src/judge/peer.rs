@@ -6,7 +6,7 @@ use crate::deflate::MAX_INFLATED;
 use wsspec_suite::Role;
 use wsspec_wire::{
     ClosePayload, FrameHeader, LengthForm, Opcode, RSV1, Utf8Validator,
-    deflate::{Decompressor, Direction},
+    deflate::{Decompressor, Direction, InflateError},
 };
 
 use super::{Observed, Violation};
@@ -142,6 +142,9 @@ impl PeerStream {
         };
         self.inflater = Some(inflater);
         match result {
+            Err(InflateError::KeptContext) => Some(Observed::Violation(
+                Violation::KeptDeflateContext(self.role),
+            )),
             Err(err) => Some(Observed::Violation(Violation::DoesNotInflate(err))),
             Ok(()) => violation,
         }

@@ -8,7 +8,7 @@
 
 use std::fmt;
 
-use wsspec_suite::Level;
+use wsspec_suite::{Level, Role};
 use wsspec_wire::{CloseCode, LengthForm, Opcode, deflate::InflateError};
 
 /// The RFC that states a rule.
@@ -73,6 +73,9 @@ pub enum Violation {
     TruncatedUtf8Text,
     /// A compressed message that does not inflate (RFC 7692 §7.2.2), or inflates past the limit.
     DoesNotInflate(InflateError),
+    /// A compressed message that refers back to an earlier one, from a sender that agreed to start
+    /// each message with an empty window (RFC 7692 §7.2.1); the sender's role.
+    KeptDeflateContext(Role),
     /// A close frame with a 1-byte payload (§5.5.1).
     OneByteClosePayload,
     /// A close frame with a code that may not be sent (§7.4).
@@ -92,7 +95,8 @@ impl Violation {
         match self {
             Violation::CompressedControlFrame(_)
             | Violation::CompressedContinuation
-            | Violation::DoesNotInflate(_) => Rfc::Rfc7692,
+            | Violation::DoesNotInflate(_)
+            | Violation::KeptDeflateContext(_) => Rfc::Rfc7692,
             _ => Rfc::Rfc6455,
         }
     }
@@ -112,6 +116,7 @@ impl Violation {
             Violation::StrayContinuation | Violation::NewMessageInFragmented(_) => "§5.4",
             Violation::InvalidUtf8Text | Violation::TruncatedUtf8Text => "§5.6",
             Violation::DoesNotInflate(_) => "§7.2.2",
+            Violation::KeptDeflateContext(_) => "§7.2.1",
             Violation::OneByteClosePayload | Violation::InvalidCloseReason => "§5.5.1",
             Violation::InvalidCloseCode(_) => "§7.4",
             Violation::MessageOverLimit { .. } => "§10.4",
@@ -142,6 +147,8 @@ impl Violation {
             Violation::InvalidUtf8Text,
             Violation::TruncatedUtf8Text,
             Violation::DoesNotInflate(InflateError::TooLarge(1)),
+            Violation::KeptDeflateContext(Role::Server),
+            Violation::KeptDeflateContext(Role::Client),
             Violation::OneByteClosePayload,
             Violation::InvalidCloseCode(CloseCode(1005)),
             Violation::InvalidCloseReason,
@@ -188,6 +195,8 @@ impl Violation {
                 "7692-7.2.1-7",
                 "7692-7.2.1-9",
             ],
+            Violation::KeptDeflateContext(Role::Server) => &["7692-7.2.1-1"],
+            Violation::KeptDeflateContext(Role::Client) => &["7692-7.2.1-3"],
             Violation::OneByteClosePayload => &["6455-5.5.1-2"],
             Violation::InvalidCloseCode(_) => &[
                 "6455-5.5.1-2",
@@ -249,7 +258,9 @@ impl Violation {
             Violation::InvalidUtf8Text | Violation::TruncatedUtf8Text => {
                 &[CloseCode::INVALID_PAYLOAD]
             }
-            Violation::InvalidCloseReason | Violation::DoesNotInflate(InflateError::Corrupt(_)) => {
+            Violation::InvalidCloseReason
+            | Violation::DoesNotInflate(InflateError::Corrupt(_) | InflateError::KeptContext)
+            | Violation::KeptDeflateContext(_) => {
                 &[CloseCode::PROTOCOL_ERROR, CloseCode::INVALID_PAYLOAD]
             }
             Violation::DoesNotInflate(InflateError::TooLarge(_))
@@ -317,6 +328,16 @@ impl fmt::Display for Violation {
                 f,
                 "a compressed message that does not inflate: {err} (RFC 7692 §7.2.2)"
             ),
+            Violation::KeptDeflateContext(sender) => {
+                let sender = match sender {
+                    Role::Server => "server",
+                    Role::Client => "client",
+                };
+                write!(
+                    f,
+                "a compressed message that refers back to an earlier one (RFC 7692 §7.2.1: with {sender}_no_context_takeover agreed, the {sender} MUST start each new message with an empty window)"
+                )
+            }
             Violation::OneByteClosePayload => {
                 f.write_str("a close frame with a 1-byte payload (§5.5.1)")
             }
