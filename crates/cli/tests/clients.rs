@@ -187,6 +187,7 @@ fn broken_clients_fail_exactly_their_cases() {
         let handles: Vec<_> = [
             ClientDefect::None,
             ClientDefect::SendsUnmasked,
+            ClientDefect::RepeatsMaskingKey,
             ClientDefect::AcceptsMaskedServerFrames,
             ClientDefect::IgnoresWrongAccept,
             ClientDefect::Reports1000AfterDrop,
@@ -217,6 +218,13 @@ fn broken_clients_fail_exactly_their_cases() {
                 let actual = results["cases"][0]["actual"].as_str().unwrap();
                 assert!(actual.contains("mask"), "{actual}");
             }
+            // Wherever it sends three frames or more.
+            ClientDefect::RepeatsMaskingKey => {
+                assert_eq!(
+                    failed,
+                    ["2.10", "2.11", "5.6", "5.7", "5.8", "5.19", "5.20"]
+                )
+            }
             ClientDefect::AcceptsMaskedServerFrames => assert_eq!(failed, ["16.1"]),
             ClientDefect::IgnoresWrongAccept => {
                 assert_eq!(failed, ["14.5.2", "14.5.3", "14.5.4"])
@@ -245,6 +253,7 @@ fn clients_with_a_wrong_opening_handshake_fail_on_the_rule_they_break() {
         (ClientDefect::RequestsWithoutVersion, "6455-4.1-29"),
         (ClientDefect::RequestsVersion8, "6455-4.1-30"),
         (ClientDefect::RequestsWithTwoVersions, "6455-11.3.5-2"),
+        (ClientDefect::SendsBeforeResponse, "6455-4.1-35"),
     ];
     assert_eq!(
         rules.len(),
@@ -443,8 +452,11 @@ fn hostile_clients_cost_a_case_its_deadline_never_the_run() {
     // A client that says nothing at all, and one that floods pings.
     let silent = open(2);
     let mut flood = open(3);
-    let ping = [0x89u8, 0x80, 0, 0, 0, 0];
-    let flooding = std::thread::spawn(move || while flood.write_all(&ping.repeat(512)).is_ok() {});
+    // Empty masked pings, each with a key of its own (§5.3).
+    let pings: Vec<u8> = (0..512u32)
+        .flat_map(|n| [0x89, 0x80].into_iter().chain(n.to_be_bytes()))
+        .collect();
+    let flooding = std::thread::spawn(move || while flood.write_all(&pings).is_ok() {});
     let runtime = tokio::runtime::Runtime::new().unwrap();
     runtime.block_on(async {
         // Each case ends by its own deadline; then a driver asks for the reports.

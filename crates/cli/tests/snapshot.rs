@@ -245,6 +245,9 @@ impl Subject {
                     // or two of each section.
                     args.extend(["--cases".to_owned(), UNMASKED_CASES.to_owned()]);
                 }
+                if whole && defect == ClientDefect::RepeatsMaskingKey {
+                    args.extend(["--cases".to_owned(), REPEATED_KEY_CASES.to_owned()]);
+                }
                 if whole && defect.bends_the_request() {
                     // A wrong opening handshake fails every case the same way.
                     args.extend(["--cases".to_owned(), BENT_REQUEST_CASES.to_owned()]);
@@ -302,6 +305,10 @@ impl Subject {
 
 /// The cases of the clients whose opening handshake is wrong.
 const BENT_REQUEST_CASES: &str = "1.1.1,14.5.1";
+
+/// The cases of the client that masks every frame with one key: two that send fewer than three
+/// frames, two that send more.
+const REPEATED_KEY_CASES: &str = "1.1.1,2.1,2.10,5.6";
 
 /// The cases of the client that sends unmasked frames.
 const UNMASKED_CASES: &str = "1.1.1,2.1,3.1,4.1.1,5.1,6.1.1,6.4.1,7.1.1,7.9.1,9.1.1,10.1.1,12.1.1,\

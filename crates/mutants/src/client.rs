@@ -38,8 +38,8 @@ use wsspec_reference::client::{
 };
 use wsspec_reference::head::read_head;
 use wsspec_wire::{
-    FrameDecoder, FrameSpec, HeadReader, Opcode, Request, Response, accept_key, generate_key,
-    header_has_token,
+    FrameDecoder, FrameSpec, HeadReader, Opcode, Request, Response, accept_key, encode_frame,
+    generate_key, header_has_token,
 };
 
 use crate::ClientDefect;
@@ -162,7 +162,12 @@ impl Connection {
         };
         let mut request = Request::websocket(&host_header(url), &target(url), &key);
         bend(&mut request, defect);
-        stream.write_all(&request.to_bytes()).await?;
+        let mut opening = request.to_bytes();
+        if defect == ClientDefect::SendsBeforeResponse {
+            let ping = FrameSpec::new(Opcode::Ping, b"early".to_vec());
+            opening.extend(encode_frame(&ping.with_mask(Some(rand::random()))));
+        }
+        stream.write_all(&opening).await?;
 
         let head = match read_head(&mut stream, HeadReader::response()).await {
             Ok(head) => head?,

@@ -245,6 +245,8 @@ pub enum ClientDefect {
     None,
     /// Sends its frames unmasked.
     SendsUnmasked,
+    /// Masks every frame with the same key (RFC 6455 §5.3: a fresh key for each frame).
+    RepeatsMaskingKey,
     /// Accepts masked frames from the server: unmasks and echoes them instead of failing.
     AcceptsMaskedServerFrames,
     /// Does not check `Sec-WebSocket-Accept`.
@@ -276,13 +278,17 @@ pub enum ClientDefect {
     RequestsVersion8,
     /// Sends `Sec-WebSocket-Version: 13` twice.
     RequestsWithTwoVersions,
+    /// Sends a ping right behind its opening handshake, in the same write, before the response
+    /// (RFC 6455 §4.1: the client MUST wait for the response before sending any further data).
+    SendsBeforeResponse,
 }
 
 impl ClientDefect {
     /// Every variant, [`ClientDefect::None`] first.
-    pub const ALL: [ClientDefect; 17] = [
+    pub const ALL: [ClientDefect; 19] = [
         ClientDefect::None,
         ClientDefect::SendsUnmasked,
+        ClientDefect::RepeatsMaskingKey,
         ClientDefect::AcceptsMaskedServerFrames,
         ClientDefect::IgnoresWrongAccept,
         ClientDefect::Reports1000AfterDrop,
@@ -298,6 +304,7 @@ impl ClientDefect {
         ClientDefect::RequestsWithoutVersion,
         ClientDefect::RequestsVersion8,
         ClientDefect::RequestsWithTwoVersions,
+        ClientDefect::SendsBeforeResponse,
     ];
 
     /// Whether the defect is in the opening handshake the client sends (so that every case fails).
@@ -316,6 +323,7 @@ impl ClientDefect {
                 | ClientDefect::RequestsWithoutVersion
                 | ClientDefect::RequestsVersion8
                 | ClientDefect::RequestsWithTwoVersions
+                | ClientDefect::SendsBeforeResponse
         )
     }
 
@@ -324,6 +332,7 @@ impl ClientDefect {
         match self {
             ClientDefect::None => "none",
             ClientDefect::SendsUnmasked => "sends-unmasked",
+            ClientDefect::RepeatsMaskingKey => "repeats-masking-key",
             ClientDefect::AcceptsMaskedServerFrames => "accepts-masked-server-frames",
             ClientDefect::IgnoresWrongAccept => "ignores-wrong-accept",
             ClientDefect::Reports1000AfterDrop => "reports-1000-after-drop",
@@ -339,6 +348,7 @@ impl ClientDefect {
             ClientDefect::RequestsWithoutVersion => "requests-without-version",
             ClientDefect::RequestsVersion8 => "requests-version-8",
             ClientDefect::RequestsWithTwoVersions => "requests-with-two-versions",
+            ClientDefect::SendsBeforeResponse => "sends-before-response",
         }
     }
 }

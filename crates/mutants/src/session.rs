@@ -188,7 +188,8 @@ impl Session {
     }
 
     /// Encodes a frame this end sends. A server's go unmasked; a client's are masked with a fresh
-    /// random key (RFC 6455 §5.3), except with [`ClientDefect::SendsUnmasked`].
+    /// random key (RFC 6455 §5.3), except with [`ClientDefect::SendsUnmasked`] and
+    /// [`ClientDefect::RepeatsMaskingKey`].
     pub(crate) fn encode(&self, mut spec: FrameSpec) -> Vec<u8> {
         let data = matches!(spec.opcode, Opcode::Text | Opcode::Binary);
         match self.role {
@@ -220,6 +221,9 @@ impl Session {
                 frames
             }
             Role::Server(_) | Role::Client(ClientDefect::SendsUnmasked) => encode_frame(&spec),
+            Role::Client(ClientDefect::RepeatsMaskingKey) => {
+                encode_frame(&spec.with_mask(Some([0x37, 0xfa, 0x21, 0x3d])))
+            }
             Role::Client(_) => encode_frame(&spec.with_mask(Some(rand::random::<[u8; 4]>()))),
         }
     }

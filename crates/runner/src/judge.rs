@@ -18,8 +18,8 @@ mod violation;
 
 pub use self::case::{Timing, harness_error, judge_case};
 pub use self::handshake::{
-    Answer, HandshakeJudgement, HandshakeProblem, check_client_request, check_upgrade_response,
-    deflate_response_problems, judge_refusal,
+    Answer, HandshakeJudgement, HandshakeProblem, check_client_request, check_early_data,
+    check_upgrade_response, deflate_response_problems, judge_refusal,
 };
 pub use self::matcher::{MatchOutcome, Matcher, Outbox};
 pub use self::observation::{add_observation, judge_observation};
@@ -365,6 +365,25 @@ mod tests {
             frame(&mut plain, &first, &compressed)
                 == Some(Observed::Violation(Violation::RsvWithoutExtension(RSV1)))
         );
+    }
+
+    #[test]
+    fn a_client_that_masks_three_frames_in_a_row_with_one_key_is_named() {
+        let mut peer = PeerStream::new(Role::Client);
+        let mut ping = header(true, Opcode::Ping, 1);
+        ping.mask = Some([1, 2, 3, 4]);
+        let pinged = Some(Observed::Ping(b"p".to_vec()));
+        assert_eq!(frame(&mut peer, &ping, b"p"), pinged);
+        assert_eq!(frame(&mut peer, &ping, b"p"), pinged);
+        assert_eq!(
+            frame(&mut peer, &ping, b"p"),
+            Some(Observed::Violation(Violation::RepeatedMaskingKey([
+                1, 2, 3, 4
+            ])))
+        );
+        // A new key starts a new run.
+        ping.mask = Some([5, 6, 7, 8]);
+        assert_eq!(frame(&mut peer, &ping, b"p"), pinged);
     }
 
     #[test]

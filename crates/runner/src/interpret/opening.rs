@@ -210,7 +210,8 @@ impl Interpreter {
         this.connected = true;
         this.recorder
             .bytes(wsspec_suite::results::Direction::Received, head);
-        let problems = judge::check_client_request(request, seen_before);
+        let mut problems = judge::check_client_request(request, seen_before);
+        problems.extend(judge::check_early_data(&leftover));
         if !problems.is_empty() {
             this.record.push(Fact::BadClientRequest(problems));
             this.halted = true;

@@ -300,6 +300,18 @@ pub fn deflate_response_problems(
     problems
 }
 
+/// What is wrong with `early` bytes that a client sent after its opening handshake and before the
+/// harness answered it (RFC 6455 §4.1: it MUST wait for the response).
+pub fn check_early_data(early: &[u8]) -> Option<HandshakeProblem> {
+    (!early.is_empty()).then(|| HandshakeProblem {
+        text: format!(
+            "{} bytes followed the request before the response (§4.1: the client MUST wait for it)",
+            early.len()
+        ),
+        breaks: &["6455-4.1-35"],
+    })
+}
+
 /// Everything wrong with a client's opening handshake (RFC 6455 §4.1, the client's MUSTs); empty when
 /// it is correct. `seen_before` says whether this key was already used on another connection.
 pub fn check_client_request(request: &Request, seen_before: bool) -> Vec<HandshakeProblem> {
@@ -766,6 +778,10 @@ mod tests {
         let reused = &check_client_request(&good, true)[0];
         assert!(reused.text.contains("already used"));
         assert_eq!(reused.breaks, ["6455-4.1-26"]);
+        assert!(check_early_data(b"").is_none());
+        let early = check_early_data(&[0x81, 0x80]).unwrap();
+        assert_eq!(early.breaks, ["6455-4.1-35"]);
+        assert!(early.text.starts_with("2 bytes followed the request"));
         let mut bad = good.clone();
         bad.method = "POST".into();
         bad.remove_header("host");

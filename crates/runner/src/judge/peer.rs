@@ -9,7 +9,7 @@ use wsspec_wire::{
     deflate::{Decompressor, Direction, InflateError},
 };
 
-use super::{Observed, Violation};
+use super::{Observed, Violation, violation::SAME_KEY_RUN};
 
 /// Reassembles the peer's frames into messages, chunk by chunk, and flags protocol violations. With
 /// permessage-deflate agreed, it inflates compressed messages as their bytes arrive.
@@ -23,6 +23,8 @@ pub struct PeerStream {
     inflater: Option<Decompressor>,
     /// Whether the open message is compressed (RSV1 on its first frame).
     compressed: bool,
+    /// The last masking key, and how many frames in a row have used it.
+    last_key: Option<([u8; 4], usize)>,
 }
 
 /// Where the payload of the frame being read goes.
@@ -47,6 +49,7 @@ impl PeerStream {
             utf8: Utf8Validator::new(),
             inflater: None,
             compressed: false,
+            last_key: None,
         }
     }
 
@@ -183,10 +186,20 @@ impl PeerStream {
     }
 
     /// RFC 6455 rules on a header, whatever the payload.
-    fn check_header(&self, header: &FrameHeader) -> Option<Violation> {
+    fn check_header(&mut self, header: &FrameHeader) -> Option<Violation> {
         match (self.role, header.mask) {
             (Role::Server, Some(_)) => return Some(Violation::MaskedServerFrame),
             (Role::Client, None) => return Some(Violation::UnmaskedClientFrame),
+            (Role::Client, Some(key)) => {
+                let run = match self.last_key {
+                    Some((last, run)) if last == key => run + 1,
+                    _ => 1,
+                };
+                self.last_key = Some((key, run));
+                if run == SAME_KEY_RUN {
+                    return Some(Violation::RepeatedMaskingKey(key));
+                }
+            }
             _ => {}
         }
         if self.inflater.is_some() && header.rsv & RSV1 != 0 {

@@ -11,6 +11,11 @@ use std::fmt;
 use wsspec_suite::{Level, Role};
 use wsspec_wire::{CloseCode, LengthForm, Opcode, deflate::InflateError};
 
+/// How many frames in a row with one masking key show a client that does not pick a fresh one
+/// (§5.3). Two random keys are equal once in 2^32 pairs, which a long run would meet; three in a
+/// row, once in 2^64.
+pub const SAME_KEY_RUN: usize = 3;
+
 /// The RFC that states a rule.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Rfc {
@@ -36,6 +41,9 @@ pub enum Violation {
     MaskedServerFrame,
     /// A frame from the client without a mask (§5.1).
     UnmaskedClientFrame,
+    /// [`SAME_KEY_RUN`] frames in a row from the client with the same masking key (§5.3: a fresh,
+    /// unpredictable key for each frame); the key.
+    RepeatedMaskingKey([u8; 4]),
     /// RSV1 on a control frame, with permessage-deflate agreed (RFC 7692 §6).
     CompressedControlFrame(Opcode),
     /// RSV1 on a continuation frame, with permessage-deflate agreed (RFC 7692 §6).
@@ -105,6 +113,7 @@ impl Violation {
     pub fn section(&self) -> &'static str {
         match self {
             Violation::MaskedServerFrame | Violation::UnmaskedClientFrame => "§5.1",
+            Violation::RepeatedMaskingKey(_) => "§5.3",
             Violation::CompressedControlFrame(_) | Violation::CompressedContinuation => "§6",
             Violation::RsvWithoutExtension(_)
             | Violation::RsvUndefinedByDeflate(_)
@@ -128,6 +137,7 @@ impl Violation {
         vec![
             Violation::MaskedServerFrame,
             Violation::UnmaskedClientFrame,
+            Violation::RepeatedMaskingKey([0; 4]),
             Violation::CompressedControlFrame(Opcode::Ping),
             Violation::CompressedContinuation,
             Violation::RsvWithoutExtension(4),
@@ -162,6 +172,7 @@ impl Violation {
         match self {
             Violation::MaskedServerFrame => &["6455-5.1-4"],
             Violation::UnmaskedClientFrame => &["6455-5.1-1", "6455-6.1-8", "6455-5.3-1"],
+            Violation::RepeatedMaskingKey(_) => &["6455-5.3-2", "6455-5.3-3", "6455-10.3-1"],
             Violation::CompressedControlFrame(_) => &["7692-6.1-1"],
             Violation::CompressedContinuation => &["7692-6.1-1"],
             Violation::RsvWithoutExtension(_) => &[
@@ -279,6 +290,11 @@ impl fmt::Display for Violation {
             Violation::UnmaskedClientFrame => {
                 f.write_str("the client sent an unmasked frame (RFC 6455 §5.1: a client MUST mask)")
             }
+            Violation::RepeatedMaskingKey(key) => write!(
+                f,
+                "the client masked {SAME_KEY_RUN} frames in a row with the key {:02x}{:02x}{:02x}{:02x} (RFC 6455 §5.3: a fresh masking key for each frame)",
+                key[0], key[1], key[2], key[3]
+            ),
             Violation::CompressedControlFrame(opcode) => write!(
                 f,
                 "RSV1 set on a {opcode} frame (RFC 7692 §6: an endpoint MUST NOT set the \"Per-Message Compressed\" bit of control frames)"

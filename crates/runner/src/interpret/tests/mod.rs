@@ -23,6 +23,7 @@ use wsspec_wire::{
 use super::{Action, Fact, Input, Interpreter};
 use crate::{CaseSettings, RunConfig, Target, conn::Recorder, judge};
 
+/// "Mask this frame": [`Peer::send`] gives each masked frame a key of its own, as a client must.
 const MASK: Option<[u8; 4]> = Some([1, 2, 3, 4]);
 
 /// One case from TOML text (the body of a `[[case]]` entry).
@@ -67,6 +68,8 @@ struct Peer {
     start: Instant,
     recorder: Recorder,
     case: Case,
+    /// How many masked frames the peer has sent: the next one's masking key.
+    sent: u32,
 }
 
 impl Peer {
@@ -89,6 +92,7 @@ impl Peer {
             start,
             recorder,
             case,
+            sent: 0,
         };
         let response = peer.written();
         assert!(response.starts_with(b"HTTP/1.1 101"), "{response:?}");
@@ -114,6 +118,7 @@ impl Peer {
             start,
             recorder,
             case,
+            sent: 0,
         }
     }
 
@@ -121,7 +126,11 @@ impl Peer {
         self.it.handle(self.now, input);
     }
 
-    fn send(&mut self, frame: FrameSpec) {
+    fn send(&mut self, mut frame: FrameSpec) {
+        if frame.mask.is_some() {
+            self.sent += 1;
+            frame.mask = Some(self.sent.to_be_bytes());
+        }
         self.input(Input::Received(&encode_frame(&frame)));
     }
 
