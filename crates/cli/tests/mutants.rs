@@ -181,6 +181,23 @@ fn expected_failures(defect: Defect, correct: &Run) -> Vec<String> {
         }
         Defect::RejectsAbsoluteForm => ids("14.1.15"),
         Defect::UpgradesWithoutUpgradeHeader => upgraded(correct),
+        // Every upgrade whose request offered no extension.
+        Defect::AcceptsUnofferedExtension => {
+            let offering: Vec<String> = correct
+                .cases
+                .iter()
+                .filter(|c| {
+                    c["handshake"]["request"].as_str().is_some_and(|head| {
+                        head.to_ascii_lowercase()
+                            .contains("sec-websocket-extensions")
+                    })
+                })
+                .map(|c| c["id"].as_str().unwrap().to_owned())
+                .collect();
+            let mut cases = upgraded(correct);
+            cases.retain(|id| !offering.contains(id));
+            cases
+        }
         rule_breaker => unreachable!("{rule_breaker}: checked in its own test, below"),
     }
 }

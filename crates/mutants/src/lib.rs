@@ -133,6 +133,10 @@ pub enum Defect {
     /// Fails the connection with close code 1015 instead of the fitting one (RFC 6455 §7.4.1: 1015
     /// MUST NOT be set as a status code in a Close frame).
     FailsWith1015,
+    /// Answers a request that offers no extension with `Sec-WebSocket-Extensions:
+    /// x-wsspec-unoffered` (RFC 6455 §4.2.2: the extensions in the response MUST be derived from
+    /// the client's offer).
+    AcceptsUnofferedExtension,
     /// Refuses a request whose target is in the absolute form (`GET http://host/ HTTP/1.1`) with 400
     /// (RFC 9112 §3.2.2: a server MUST accept the absolute-form).
     RejectsAbsoluteForm,
@@ -146,7 +150,7 @@ pub enum Defect {
 
 impl Defect {
     /// Every variant, [`Defect::None`] first.
-    pub const ALL: [Defect; 38] = [
+    pub const ALL: [Defect; 39] = [
         Defect::None,
         Defect::AcceptsRsv,
         Defect::AcceptsReservedOpcode,
@@ -185,6 +189,7 @@ impl Defect {
         Defect::DropsRefusals,
         Defect::RejectsAbsoluteForm,
         Defect::UpgradesWithoutUpgradeHeader,
+        Defect::AcceptsUnofferedExtension,
     ];
 
     /// The kebab-case name, such as "accepts-rsv" (and "none" for the correct server).
@@ -227,6 +232,7 @@ impl Defect {
             Defect::FailsWith1015 => "fails-with-1015",
             Defect::DropsRefusals => "drops-refusals",
             Defect::RejectsAbsoluteForm => "rejects-absolute-form",
+            Defect::AcceptsUnofferedExtension => "accepts-unoffered-extension",
             Defect::UpgradesWithoutUpgradeHeader => "upgrades-without-upgrade-header",
         }
     }

@@ -268,6 +268,10 @@ fn answer(request: &Request, defect: Defect) -> Answer {
         if defect == Defect::UpgradesWithoutUpgradeHeader {
             response.remove_header("Upgrade");
         }
+        let offers_extensions = request.header("sec-websocket-extensions").is_some();
+        if defect == Defect::AcceptsUnofferedExtension && !offers_extensions {
+            response.set_header("Sec-WebSocket-Extensions", "x-wsspec-unoffered");
+        }
         let offers_subprotocols = request.header("sec-websocket-protocol").is_some();
         if defect == Defect::SelectsUnofferedSubprotocol && offers_subprotocols {
             response.set_header("Sec-WebSocket-Protocol", "wsspec.unoffered");

@@ -164,7 +164,7 @@ fn extension_problems(response: &Response, offer: &Offer) -> Vec<HandshakeProble
             .collect();
         if offered.is_empty() {
             problems.push(HandshakeProblem::new(
-                &["6455-4.2.2-11"],
+                &["6455-4.2.2-10", "6455-4.2.2-11"],
                 format!(
                     "the server accepted extension `{}`, which was not offered (§4.1 point 5)",
                     extension.name
