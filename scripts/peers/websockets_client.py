@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Client driver on Python `websockets`: runs every case of a fuzzing server as an echo peer.
 
-Usage: websockets_client.py [-v] BASE_URL AGENT
+Usage: websockets_client.py [-v] [--deflate] BASE_URL AGENT
 
 BASE_URL is a fuzzing server (`wsspec client`, or Autobahn's fuzzingserver), such as
 ws://127.0.0.1:9001. The driver reads the case count from BASE_URL/getCaseCount, then for each
@@ -14,7 +14,8 @@ close frame was both received and sent), and finally it calls BASE_URL/updateRep
 
 `/reportObservation` is wsspec's addition to the protocol; a server that leaves it open for 3 s
 (Autobahn opens a "direct command" session there) is not asked again. Each case has a 60 s
-watchdog. permessage-deflate and keepalive pings are off, and messages may be up to 64 MiB. The
+watchdog. Keepalive pings are off, and messages may be up to 64 MiB; permessage-deflate is off too,
+unless --deflate turns on the library's own offer (`permessage-deflate; client_max_window_bits`). The
 library's other defaults stay: it refuses a message of more than 4096 fragments with 1009
 (WEBSOCKETS_MAX_FRAGMENTS raises that), so Autobahn's 9.3.1-9.3.3 and 9.4.1-9.4.3 fail
 against it.
@@ -188,9 +189,12 @@ async def drive(endpoints, agent, verbose):
 def main():
     parser = argparse.ArgumentParser(description="Python websockets client driver")
     parser.add_argument("-v", "--verbose", action="store_true", help="one line per case")
+    parser.add_argument("--deflate", action="store_true", help="offer permessage-deflate")
     parser.add_argument("base_url", metavar="BASE_URL")
     parser.add_argument("agent", metavar="AGENT")
     args = parser.parse_args()
+    if args.deflate:
+        CONNECT_OPTIONS["compression"] = "deflate"
     try:
         endpoints = Endpoints(args.base_url)
     except ValueError as err:

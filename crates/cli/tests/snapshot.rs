@@ -34,17 +34,18 @@
 // Test code: lets the helpers below unwrap, as clippy.toml allows in tests.
 #![cfg(test)]
 
+#[path = "support/common.rs"]
 mod common;
 
 use std::{
     collections::BTreeMap,
     path::{Path, PathBuf},
-    process::{Child, Command, Stdio},
+    process::Command,
     sync::Mutex,
-    time::{Duration, Instant},
+    time::Instant,
 };
 
-use common::{free_port, out_dir, root, run_client, run_server, start_peer, wsspec};
+use common::{Listener, out_dir, root, run_client, run_server, start_peer, wsspec};
 use serde_json::Value;
 use wsspec_mutants::{ClientDefect, Defect};
 
@@ -68,7 +69,9 @@ enum Subject {
     WsServer,
     ReferenceClient,
     MutantClient(ClientDefect),
-    WebsocketsClient,
+    /// Python `websockets` as a client; `true`: offering permessage-deflate (sections 12, 13 and 17
+    /// only).
+    WebsocketsClient(bool),
     WsClient,
 }
 
@@ -144,9 +147,10 @@ impl Subject {
         let mut all = vec![
             Subject::WebsocketsServer(false),
             Subject::WsServer,
-            Subject::WebsocketsClient,
+            Subject::WebsocketsClient(false),
             Subject::WsClient,
             Subject::WebsocketsServer(true),
+            Subject::WebsocketsClient(true),
             Subject::ReferenceServer,
             Subject::ReferenceClient,
         ];
@@ -171,8 +175,12 @@ impl Subject {
             Subject::ReferenceServer | Subject::ReferenceClient => "reference".to_owned(),
             Subject::MutantServer(defect) => format!("mutant-{defect}"),
             Subject::MutantClient(defect) => format!("mutant-{defect}"),
-            Subject::WebsocketsServer(false) | Subject::WebsocketsClient => "websockets".to_owned(),
-            Subject::WebsocketsServer(true) => "websockets-deflate".to_owned(),
+            Subject::WebsocketsServer(false) | Subject::WebsocketsClient(false) => {
+                "websockets".to_owned()
+            }
+            Subject::WebsocketsServer(true) | Subject::WebsocketsClient(true) => {
+                "websockets-deflate".to_owned()
+            }
             Subject::WsServer | Subject::WsClient => "ws".to_owned(),
         }
     }
@@ -180,7 +188,7 @@ impl Subject {
     /// The third-party package this needs, when it needs one.
     fn installed(self) -> Option<&'static str> {
         match self {
-            Subject::WebsocketsServer(_) | Subject::WebsocketsClient => Some(PYTHON_WEBSOCKETS),
+            Subject::WebsocketsServer(_) | Subject::WebsocketsClient(_) => Some(PYTHON_WEBSOCKETS),
             Subject::WsServer | Subject::WsClient => Some(NODE_WS),
             _ => None,
         }
@@ -252,9 +260,21 @@ impl Subject {
                     // A wrong opening handshake fails every case the same way.
                     args.extend(["--cases".to_owned(), BENT_REQUEST_CASES.to_owned()]);
                 }
+                if let Some(cases) = deflate_client_cases(defect).filter(|_| whole) {
+                    args.extend(["--cases".to_owned(), cases.to_owned()]);
+                }
+                if defect.offers_deflate() {
+                    args.extend(["--cases-dir".to_owned(), scaled]);
+                }
                 self.drive(&name, &args)
             }
-            Subject::WebsocketsClient | Subject::WsClient => self.drive(&name, &args),
+            Subject::WebsocketsClient(deflate) => {
+                if deflate {
+                    args.extend(["--cases-dir".to_owned(), deflate_cases(&scaled)]);
+                }
+                self.drive(&name, &args)
+            }
+            Subject::WsClient => self.drive(&name, &args),
         };
         outcomes(&results)
     }
@@ -266,7 +286,7 @@ impl Subject {
         match self {
             Subject::MutantClient(defect) if defect.bends_the_request() => 1,
             Subject::MutantClient(_) => 4,
-            Subject::WebsocketsClient | Subject::WsClient => 2,
+            Subject::WebsocketsClient(_) | Subject::WsClient => 2,
             _ => 1,
         }
     }
@@ -291,15 +311,17 @@ impl Subject {
                     Subject::WsClient => ("node", "scripts/peers/ws_client.js"),
                     _ => ("python3", "scripts/peers/websockets_client.py"),
                 };
+                let deflate = matches!(self, Subject::WebsocketsClient(true));
                 let status = Command::new(program)
                     .arg(root().join(script))
+                    .args(deflate.then_some("--deflate"))
                     .args([listener.base.as_str(), agent.as_str()])
                     .status()
                     .unwrap();
                 assert!(status.success(), "{script} failed");
             }
         }
-        listener.finish()
+        listener.finish(&agent).1
     }
 }
 
@@ -310,9 +332,21 @@ const BENT_REQUEST_CASES: &str = "1.1.1,14.5.1";
 /// frames, two that send more.
 const REPEATED_KEY_CASES: &str = "1.1.1,2.1,2.10,5.6";
 
+/// The cases of a client that offers permessage-deflate (from the scaled suite): where its defect
+/// shows, and a case of compressed echo that it passes. `None`: it is not one of those clients, or
+/// its defect is in the request (see [`BENT_REQUEST_CASES`]).
+fn deflate_client_cases(defect: ClientDefect) -> Option<&'static str> {
+    match defect {
+        ClientDefect::DeflateAcceptsInvalidResponse => Some("12.1.4,17.7.*"),
+        ClientDefect::DeflateKeepsContext => Some("12.1.4,13.1.5,13.2.4,13.2.5,13.5.5,13.6.5"),
+        ClientDefect::DeflateForgetsContext => Some("12.1.4,12.1.5,12.4.5,13.2.5"),
+        _ => None,
+    }
+}
+
 /// The cases of the client that sends unmasked frames.
 const UNMASKED_CASES: &str = "1.1.1,2.1,3.1,4.1.1,5.1,6.1.1,6.4.1,7.1.1,7.9.1,9.1.1,10.1.1,12.1.1,\
-                              13.1.1,14.5.1,15.1,16.1,16.2,17.2.1,17.6.1";
+                              13.1.1,14.5.1,15.1,16.1,16.2,17.2.2,17.6.1";
 
 /// The costly sections that a mutant server skips: section 9 (hundreds of MiB, one case at a time)
 /// runs against the correct mutant and the one that truncates long messages, and sections 12 and 13
@@ -383,57 +417,6 @@ fn close_name(json: &str) -> &'static str {
         "failed-by-client" => "FAILED-BY-CLIENT",
         "informational" => "INFORMATIONAL",
         other => panic!("unknown close verdict {other:?} in results.json"),
-    }
-}
-
-/// A `wsspec client` waiting for a driver on a free port, killed if the test ends first.
-struct Listener {
-    child: Child,
-    base: String,
-    out: PathBuf,
-}
-
-impl Listener {
-    fn start(name: &str, extra: &[String]) -> Listener {
-        let listen = format!("127.0.0.1:{}", free_port());
-        let out = out_dir(name);
-        let child = Command::new(env!("CARGO_BIN_EXE_wsspec"))
-            .args(["client", "--listen", &listen, "--idle", "60", "--out"])
-            .arg(&out)
-            .args(extra)
-            .current_dir(root())
-            .env("NO_COLOR", "1")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let until = Instant::now() + Duration::from_secs(10);
-        while std::net::TcpStream::connect(&listen).is_err() {
-            assert!(Instant::now() < until, "wsspec client did not start");
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        Listener {
-            child,
-            base: format!("ws://{listen}"),
-            out,
-        }
-    }
-
-    /// Waits for the run to end (after the driver's /updateReports) and returns its results.
-    fn finish(mut self) -> Value {
-        let until = Instant::now() + Duration::from_secs(300);
-        while self.child.try_wait().unwrap().is_none() {
-            assert!(Instant::now() < until, "wsspec client did not end");
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        common::read_json(&self.out.join("results.json"))
-    }
-}
-
-impl Drop for Listener {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
     }
 }
 
@@ -678,8 +661,17 @@ fn confirm(
                 .or_default()
                 .push(shown(actual.get(id)));
         }
-        let again = subject.run(scaled, Part::Only(&remaining));
-        for id in &remaining {
+        // A case that is gone from the fresh run was removed: there is nothing to run again.
+        let rerun: Vec<String> = remaining
+            .iter()
+            .filter(|id| actual.contains_key(*id))
+            .cloned()
+            .collect();
+        if rerun.is_empty() {
+            break;
+        }
+        let again = subject.run(scaled, Part::Only(&rerun));
+        for id in &rerun {
             match again.get(id) {
                 Some(outcome) => actual.insert(id.clone(), outcome.clone()),
                 None => actual.remove(id),

@@ -38,8 +38,9 @@ use wsspec_reference::client::{
 };
 use wsspec_reference::head::read_head;
 use wsspec_wire::{
-    FrameDecoder, FrameSpec, HeadReader, Opcode, Request, Response, accept_key, encode_frame,
-    generate_key, header_has_token,
+    Extension, FrameDecoder, FrameSpec, HeadReader, Opcode, Request, Response, accept_key,
+    deflate::{Agreement, DeflateParams, PERMESSAGE_DEFLATE},
+    encode_frame, generate_key, header_has_token, parse_extensions,
 };
 
 use crate::ClientDefect;
@@ -162,6 +163,9 @@ impl Connection {
         };
         let mut request = Request::websocket(&host_header(url), &target(url), &key);
         bend(&mut request, defect);
+        if let Some(offer) = deflate_offer(defect) {
+            request.set_header("Sec-WebSocket-Extensions", offer);
+        }
         let mut opening = request.to_bytes();
         if defect == ClientDefect::SendsBeforeResponse {
             let ping = FrameSpec::new(Opcode::Ping, b"early".to_vec());
@@ -176,12 +180,12 @@ impl Connection {
             }
             Err(err) => return Err(err.into()),
         };
-        check_upgrade(&head.value, &key, defect)?;
+        let deflate = check_upgrade(&head.value, &key, defect)?;
         Ok(Connection {
             stream,
             // Whatever followed the head already belongs to the frames.
             buf: head.rest,
-            session: Session::client(defect),
+            session: Session::client(defect, deflate),
             defect,
         })
     }
@@ -202,7 +206,7 @@ impl Connection {
                     Step::Send(frame) => self.stream.write_all(&frame).await,
                     Step::Message { opcode, payload } => match app {
                         App::Echo => {
-                            let echo = self.session.encode(FrameSpec::new(opcode, payload));
+                            let echo = self.session.encode_message(opcode, payload);
                             self.stream.write_all(&echo).await
                         }
                         App::KeepFirstText => {
@@ -316,8 +320,24 @@ pub(crate) fn target(url: &Url) -> String {
     }
 }
 
-/// Checks the server's answer to the opening handshake (RFC 6455 §4.1, the client's checks).
-fn check_upgrade(response: &Response, key: &str, defect: ClientDefect) -> Result<(), String> {
+/// The `Sec-WebSocket-Extensions` offer of a client that offers permessage-deflate.
+fn deflate_offer(defect: ClientDefect) -> Option<&'static str> {
+    match defect {
+        ClientDefect::DeflateOffersInvalidWindow => {
+            Some("permessage-deflate; server_max_window_bits=16; client_max_window_bits=0")
+        }
+        _ if defect.offers_deflate() => Some("permessage-deflate; client_max_window_bits"),
+        _ => None,
+    }
+}
+
+/// Checks the server's answer to the opening handshake (RFC 6455 §4.1, the client's checks) and
+/// returns what it agreed about permessage-deflate.
+fn check_upgrade(
+    response: &Response,
+    key: &str,
+    defect: ClientDefect,
+) -> Result<Option<Agreement>, String> {
     if response.status != 101 {
         return Err(format!("status {}, not 101", response.status));
     }
@@ -336,13 +356,62 @@ fn check_upgrade(response: &Response, key: &str, defect: ClientDefect) -> Result
     if defect != ClientDefect::IgnoresWrongAccept && accept != Some(accept_key(key).as_str()) {
         return Err(format!("Sec-WebSocket-Accept is {accept:?}"));
     }
-    // Nothing was offered, so nothing may be selected.
-    for name in ["sec-websocket-protocol", "sec-websocket-extensions"] {
-        if let Some(value) = response.header(name) {
-            return Err(format!("{name}: {value} was not offered"));
+    // No subprotocol was offered, so none may be selected.
+    if let Some(value) = response.header("sec-websocket-protocol") {
+        return Err(format!("sec-websocket-protocol: {value} was not offered"));
+    }
+    let accepted: Vec<Extension> = response
+        .header_values("sec-websocket-extensions")
+        .flat_map(parse_extensions)
+        .collect();
+    match accepted.as_slice() {
+        [] => Ok(None),
+        [deflate]
+            if defect.offers_deflate() && deflate.name.eq_ignore_ascii_case(PERMESSAGE_DEFLATE) =>
+        {
+            let answer = match DeflateParams::parse(&deflate.params) {
+                _ if defect == ClientDefect::DeflateAcceptsInvalidResponse => {
+                    leniently(&deflate.params)
+                }
+                // A response's client_max_window_bits needs a value (RFC 7692 §7.1.2.2).
+                Ok(answer) if answer.client_max_window_bits == Some(None) => {
+                    return Err("client_max_window_bits without a value".into());
+                }
+                Ok(answer) => answer,
+                Err(err) => return Err(format!("permessage-deflate response: {err}")),
+            };
+            let offer = DeflateParams {
+                client_max_window_bits: Some(None),
+                ..DeflateParams::default()
+            };
+            Ok(Some(Agreement::of(&offer, &answer)))
+        }
+        _ => Err(format!(
+            "sec-websocket-extensions: {} was not offered",
+            response
+                .header("sec-websocket-extensions")
+                .unwrap_or_default()
+        )),
+    }
+}
+
+/// The response parameters that [`ClientDefect::DeflateAcceptsInvalidResponse`] reads: each one that
+/// is valid on its own, the others ignored.
+fn leniently(params: &[(String, Option<String>)]) -> DeflateParams {
+    let mut answer = DeflateParams::default();
+    for param in params {
+        let Ok(one) = DeflateParams::parse(std::slice::from_ref(param)) else {
+            continue;
+        };
+        answer.server_no_context_takeover |= one.server_no_context_takeover;
+        answer.client_no_context_takeover |= one.client_no_context_takeover;
+        answer.server_max_window_bits =
+            one.server_max_window_bits.or(answer.server_max_window_bits);
+        if let Some(Some(bits)) = one.client_max_window_bits {
+            answer.client_max_window_bits = Some(Some(bits));
         }
     }
-    Ok(())
+    answer
 }
 
 #[cfg(test)]
@@ -356,12 +425,12 @@ mod tests {
     #[test]
     fn the_handshake_answer_is_checked_fully() {
         let good = Response::switching_protocols(KEY);
-        assert_eq!(check_upgrade(&good, KEY, ClientDefect::None), Ok(()));
+        assert_eq!(check_upgrade(&good, KEY, ClientDefect::None), Ok(None));
 
         let mut lenient = good.clone();
         lenient.set_header("Upgrade", "WebSocket");
         lenient.set_header("Connection", "keep-alive, Upgrade");
-        assert_eq!(check_upgrade(&lenient, KEY, ClientDefect::None), Ok(()));
+        assert_eq!(check_upgrade(&lenient, KEY, ClientDefect::None), Ok(None));
 
         let mut edits: Vec<Response> = Vec::new();
         let mut status = good.clone();
@@ -394,7 +463,7 @@ mod tests {
         assert!(check_upgrade(&wrong, KEY, ClientDefect::None).is_err());
         assert_eq!(
             check_upgrade(&wrong, KEY, ClientDefect::IgnoresWrongAccept),
-            Ok(())
+            Ok(None)
         );
     }
 

@@ -209,7 +209,7 @@ async fn misbehave(
             hostile::keep_writing(stream, batches, Duration::ZERO).await?;
         }
         ClientBehavior::NeverCloses => {
-            let mut session = Session::client(ClientDefect::None);
+            let mut session = Session::client(ClientDefect::None, None);
             // The step that ends the session (a close frame to send) is left undone.
             if server::converse(&mut stream, rest, &mut session)
                 .await?

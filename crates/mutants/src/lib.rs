@@ -287,11 +287,23 @@ pub enum ClientDefect {
     /// Sends a ping right behind its opening handshake, in the same write, before the response
     /// (RFC 6455 §4.1: the client MUST wait for the response before sending any further data).
     SendsBeforeResponse,
+    /// Offers permessage-deflate and takes any response that names it: parameters it does not know,
+    /// cannot read or gets twice are ignored (RFC 7692 §7: the client MUST fail the connection).
+    DeflateAcceptsInvalidResponse,
+    /// Offers permessage-deflate and keeps its compression context from message to message even
+    /// when the response agreed `client_no_context_takeover` (RFC 7692 §7.2.1).
+    DeflateKeepsContext,
+    /// Offers permessage-deflate and inflates every message with an empty window, though the
+    /// server keeps its context (RFC 7692 §7.2.2: the client MUST use the last message's window).
+    DeflateForgetsContext,
+    /// Offers permessage-deflate with `server_max_window_bits=16` and `client_max_window_bits=0`,
+    /// values outside the ABNF of RFC 7692 §7.1.2.
+    DeflateOffersInvalidWindow,
 }
 
 impl ClientDefect {
     /// Every variant, [`ClientDefect::None`] first.
-    pub const ALL: [ClientDefect; 19] = [
+    pub const ALL: [ClientDefect; 23] = [
         ClientDefect::None,
         ClientDefect::SendsUnmasked,
         ClientDefect::RepeatsMaskingKey,
@@ -311,6 +323,10 @@ impl ClientDefect {
         ClientDefect::RequestsVersion8,
         ClientDefect::RequestsWithTwoVersions,
         ClientDefect::SendsBeforeResponse,
+        ClientDefect::DeflateAcceptsInvalidResponse,
+        ClientDefect::DeflateKeepsContext,
+        ClientDefect::DeflateForgetsContext,
+        ClientDefect::DeflateOffersInvalidWindow,
     ];
 
     /// Whether the defect is in the opening handshake the client sends (so that every case fails).
@@ -330,6 +346,18 @@ impl ClientDefect {
                 | ClientDefect::RequestsVersion8
                 | ClientDefect::RequestsWithTwoVersions
                 | ClientDefect::SendsBeforeResponse
+                | ClientDefect::DeflateOffersInvalidWindow
+        )
+    }
+
+    /// Whether the client offers permessage-deflate (the other clients offer no extension).
+    pub fn offers_deflate(self) -> bool {
+        matches!(
+            self,
+            ClientDefect::DeflateAcceptsInvalidResponse
+                | ClientDefect::DeflateKeepsContext
+                | ClientDefect::DeflateForgetsContext
+                | ClientDefect::DeflateOffersInvalidWindow
         )
     }
 
@@ -355,6 +383,10 @@ impl ClientDefect {
             ClientDefect::RequestsVersion8 => "requests-version-8",
             ClientDefect::RequestsWithTwoVersions => "requests-with-two-versions",
             ClientDefect::SendsBeforeResponse => "sends-before-response",
+            ClientDefect::DeflateAcceptsInvalidResponse => "deflate-accepts-invalid-response",
+            ClientDefect::DeflateKeepsContext => "deflate-keeps-context",
+            ClientDefect::DeflateForgetsContext => "deflate-forgets-context",
+            ClientDefect::DeflateOffersInvalidWindow => "deflate-offers-invalid-window",
         }
     }
 }

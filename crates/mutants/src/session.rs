@@ -96,11 +96,21 @@ impl Message {
     }
 }
 
-/// permessage-deflate, once agreed (by a server): its compressor and the inflater of the client's
-/// messages.
+/// permessage-deflate, once agreed: the compressor of this end's messages and the inflater of the
+/// peer's.
 struct Deflate {
     compressor: Compressor,
     decompressor: Decompressor,
+}
+
+impl Deflate {
+    /// The codec for a session that compresses as `own` says and inflates as `peer` says.
+    fn new(own: Direction, peer: Direction) -> Self {
+        Deflate {
+            compressor: Compressor::new(own, LEVEL),
+            decompressor: Decompressor::new(peer, MAX_MESSAGE_LEN),
+        }
+    }
 }
 
 impl std::fmt::Debug for Deflate {
@@ -155,10 +165,7 @@ impl Session {
                     || defect == Defect::DeflateForgetsContext,
                 ..agreement.client
             };
-            Deflate {
-                compressor: Compressor::new(own, LEVEL),
-                decompressor: Decompressor::new(peer, MAX_MESSAGE_LEN),
-            }
+            Deflate::new(own, peer)
         });
         Session {
             role: Role::Server(defect),
@@ -168,14 +175,27 @@ impl Session {
         }
     }
 
-    /// A client session between messages, breaking the rule `defect` names (the mutant clients
-    /// offer no extension).
-    pub(crate) fn client(defect: ClientDefect) -> Self {
+    /// A client session between messages, breaking the rule `defect` names; `deflate`, what was
+    /// agreed about permessage-deflate (only the clients that offer it get an agreement).
+    pub(crate) fn client(defect: ClientDefect, deflate: Option<Agreement>) -> Self {
+        let deflate = deflate.map(|agreement| {
+            let own = Direction {
+                no_context_takeover: agreement.client.no_context_takeover
+                    && defect != ClientDefect::DeflateKeepsContext,
+                ..agreement.client
+            };
+            let peer = Direction {
+                no_context_takeover: agreement.server.no_context_takeover
+                    || defect == ClientDefect::DeflateForgetsContext,
+                ..agreement.server
+            };
+            Deflate::new(own, peer)
+        });
         Session {
             role: Role::Client(defect),
             message: None,
             frame: Frame::Idle,
-            deflate: None,
+            deflate,
         }
     }
 
@@ -457,16 +477,21 @@ impl Session {
                 if defect == Defect::TruncatesLongMessages {
                     payload.truncate(TRUNCATED_LEN);
                 }
-                match self.deflate.as_mut() {
-                    Some(deflate) => {
-                        let mut frame =
-                            FrameSpec::new(opcode, deflate.compressor.message(&payload));
-                        frame.rsv = RSV1;
-                        Step::Send(self.encode(frame))
-                    }
-                    None => Step::Send(self.encode(FrameSpec::new(opcode, payload))),
-                }
+                Step::Send(self.encode_message(opcode, payload))
             }
+        }
+    }
+
+    /// Encodes a message this end sends in one frame: compressed, with RSV1, once permessage-deflate
+    /// was agreed.
+    pub(crate) fn encode_message(&mut self, opcode: Opcode, payload: Vec<u8>) -> Vec<u8> {
+        match self.deflate.as_mut() {
+            Some(deflate) => {
+                let mut frame = FrameSpec::new(opcode, deflate.compressor.message(&payload));
+                frame.rsv = RSV1;
+                self.encode(frame)
+            }
+            None => self.encode(FrameSpec::new(opcode, payload)),
         }
     }
 
@@ -675,7 +700,7 @@ mod tests {
         for spec in frames {
             encode_frame_into(spec, &mut wire);
         }
-        let mut session = Session::client(defect);
+        let mut session = Session::client(defect, None);
         let mut decoder = FrameDecoder::new();
         let mut steps = Vec::new();
         let mut pos = 0;
@@ -741,13 +766,13 @@ mod tests {
 
     #[test]
     fn masks_with_a_fresh_key_unless_sending_unmasked() {
-        let session = Session::client(ClientDefect::None);
+        let session = Session::client(ClientDefect::None, None);
         let keys: Vec<_> = (0..8)
             .map(|_| sent(&session.encode(FrameSpec::text("x"))).0.mask)
             .collect();
         assert!(keys.iter().all(Option::is_some));
         assert!(keys.windows(2).any(|w| w[0] != w[1]), "{keys:?}");
-        let unmasked = Session::client(ClientDefect::SendsUnmasked);
+        let unmasked = Session::client(ClientDefect::SendsUnmasked, None);
         let (header, payload) = sent(&unmasked.encode(FrameSpec::binary("y")));
         assert_eq!((header.mask, payload), (None, b"y".to_vec()));
     }

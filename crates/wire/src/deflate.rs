@@ -370,11 +370,13 @@ impl Decompressor {
     }
 
     /// What a zlib error means: a reference too far back into a window that had to be empty is the
-    /// sender's kept context; anything else is corrupt data.
+    /// sender's kept context; anything else is corrupt data. zlib-rs reports a reference too far back
+    /// found on its fast path as "repeated call with bad state" (the state it set on finding it); as
+    /// no call follows an error here, that message too means the data just read was bad.
     fn error(&self, err: &flate2::DecompressError) -> InflateError {
-        let too_far_back = err
-            .message()
-            .is_some_and(|message| message.contains("too far back"));
+        let too_far_back = err.message().is_some_and(|message| {
+            message.contains("too far back") || message.contains("repeated call with bad state")
+        });
         if too_far_back
             && self.no_context_takeover
             && self.after_first
@@ -583,6 +585,26 @@ mod tests {
             inflate(&mut d, &[0xf2, 0x00, 0x11, 0x00, 0x00]),
             Err(InflateError::Corrupt(_))
         ));
+    }
+
+    #[test]
+    fn a_long_message_that_refers_back_to_the_last_one_is_kept_context() {
+        // Long enough that zlib inflates it on its fast path, which words the error differently.
+        let text = b"[{\"id\": 0, \"isActive\": true, \"name\": \"wsspec\"}]".repeat(200);
+        let mut sender = Compressor::new(Direction::default(), 6);
+        let fresh = Direction {
+            no_context_takeover: true,
+            ..Direction::default()
+        };
+        let mut d = Decompressor::new(fresh, 1 << 20);
+        assert_eq!(
+            inflate(&mut d, &sender.message(&text[..4096])).unwrap(),
+            &text[..4096]
+        );
+        assert_eq!(
+            inflate(&mut d, &sender.message(&text[4096..8192])),
+            Err(InflateError::KeptContext)
+        );
     }
 
     #[test]

@@ -3,6 +3,9 @@
 //! `/updateReports`. It runs tokio-tungstenite's client, which is correct enough to pass the cases
 //! that the tests select.
 
+// Test code: lets the driver unwrap, as clippy.toml allows in tests.
+#![cfg(test)]
+
 use futures_util::{SinkExt, StreamExt};
 use tokio_tungstenite::{connect_async, tungstenite::Message};
 

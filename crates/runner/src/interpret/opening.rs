@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 use rand::Rng;
 use wsspec_suite::{
     Case, Role,
-    handshake::{HandshakeExpect, Refusal, RequestSpec},
+    handshake::{HandshakeExpect, Refusal, RequestSpec, ResponseSpec},
     results::HandshakeRecord,
 };
 use wsspec_wire::{
@@ -226,7 +226,15 @@ impl Interpreter {
             .as_ref()
             .and_then(|spec| deflate::answer_client(spec, request));
         let extensions = settled.as_ref().map(|settled| settled.response.clone());
-        let response = build_response(&this.handshake.response, &key, extensions.as_deref());
+        // A case that needs permessage-deflate does not run without it, and its edits of the
+        // response are not made: the client gets a plain upgrade.
+        let unanswered = settled.is_none() && this.deflate.as_ref().is_some_and(|d| d.required);
+        let response_spec = if unanswered {
+            &ResponseSpec::Upgrade
+        } else {
+            &this.handshake.response
+        };
+        let response = build_response(response_spec, &key, extensions.as_deref());
         this.settle(settled);
         this.record.handshake = Some(HandshakeRecord {
             request: head_text(head),

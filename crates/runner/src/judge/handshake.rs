@@ -12,7 +12,7 @@ use wsspec_suite::{
 };
 use wsspec_wire::{
     Request, Response, accept_key,
-    deflate::{DeflateParams, PERMESSAGE_DEFLATE, ParamError},
+    deflate::{DeflateParams, PERMESSAGE_DEFLATE, ParamError, window_bits},
     header_has_token,
 };
 
@@ -404,7 +404,44 @@ pub fn check_client_request(request: &Request, seen_before: bool) -> Vec<Handsha
             ),
         );
     }
+    for (name, value) in invalid_window_bits(request) {
+        let breaks: &'static [&'static str] = match name.as_str() {
+            "server_max_window_bits" => &["7692-7.1.2.1-2"],
+            _ => &["7692-7.1.2.2-2"],
+        };
+        problem(
+            breaks,
+            format!(
+                "the permessage-deflate offer has `{name}{}`: the value MUST be 8 to 15 without a leading zero (RFC 7692 §7.1.2)",
+                value.map(|v| format!("={v}")).unwrap_or_default()
+            ),
+        );
+    }
     problems
+}
+
+/// The window-bits parameters of a client's permessage-deflate offers whose value breaks the ABNF of
+/// RFC 7692 §7.1.2: `server_max_window_bits` always takes a value, `client_max_window_bits` may go
+/// without one. (Other flaws of an offer only make the server decline it, §7.)
+fn invalid_window_bits(request: &Request) -> Vec<(String, Option<String>)> {
+    request
+        .header_values("sec-websocket-extensions")
+        .flat_map(parse_extensions)
+        .filter(|offer| offer.name.eq_ignore_ascii_case(PERMESSAGE_DEFLATE))
+        .flat_map(|offer| offer.params)
+        .filter(|(name, value)| {
+            let name = name.to_ascii_lowercase();
+            match (name.as_str(), value.as_deref()) {
+                ("client_max_window_bits", None) => false,
+                ("server_max_window_bits" | "client_max_window_bits", Some(v)) => {
+                    window_bits(v).is_none()
+                }
+                ("server_max_window_bits", None) => true,
+                _ => false,
+            }
+        })
+        .map(|(name, value)| (name.to_ascii_lowercase(), value))
+        .collect()
 }
 
 /// One thing wrong with a peer's opening handshake: what, and the requirements it breaks (none
@@ -802,6 +839,44 @@ mod tests {
                 "6455-4.1-25",
                 "6455-4.1-30"
             ],
+            "{found:?}"
+        );
+    }
+
+    #[test]
+    fn a_client_offer_with_window_bits_outside_the_abnf_breaks_rfc_7692() {
+        let mut request = Request::websocket("example.com", "/chat", KEY);
+        for valid in [
+            "permessage-deflate; client_max_window_bits",
+            "permessage-deflate; client_max_window_bits=8; server_max_window_bits=15",
+            // Flaws that only make the server decline the offer (RFC 7692 §7).
+            "permessage-deflate; x-unknown, permessage-deflate; server_no_context_takeover",
+        ] {
+            request.set_header("Sec-WebSocket-Extensions", valid);
+            assert!(check_client_request(&request, false).is_empty(), "{valid}");
+        }
+        request.set_header(
+            "Sec-WebSocket-Extensions",
+            "permessage-deflate; server_max_window_bits=16; client_max_window_bits=0, \
+             permessage-deflate; server_max_window_bits; client_max_window_bits=09",
+        );
+        let found = check_client_request(&request, false);
+        let broken: Vec<&str> = found.iter().flat_map(|p| p.breaks.to_vec()).collect();
+        assert_eq!(
+            broken,
+            [
+                "7692-7.1.2.1-2",
+                "7692-7.1.2.2-2",
+                "7692-7.1.2.1-2",
+                "7692-7.1.2.2-2"
+            ]
+        );
+        assert!(
+            found[0].text.contains("`server_max_window_bits=16`"),
+            "{found:?}"
+        );
+        assert!(
+            found[2].text.contains("`server_max_window_bits`:"),
             "{found:?}"
         );
     }

@@ -5,7 +5,7 @@
 // Test code: lets the helpers below unwrap, as clippy.toml allows in tests.
 #![cfg(test)]
 
-mod common;
+use crate::common;
 
 use std::path::Path;
 

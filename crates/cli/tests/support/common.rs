@@ -238,53 +238,51 @@ pub fn scaled_cases(name: &str, files: &[&str], messages: u32) -> PathBuf {
     dir
 }
 
-/// A `wsspec client` waiting for a driver on a free port, killed if the test ends first.
+/// A `wsspec client` waiting for a driver on a port the system chose, killed if the test ends first.
 pub struct Listener {
-    child: std::process::Child,
+    child: Child,
     /// Its `ws://HOST:PORT` base URL.
     pub base: String,
-    out: std::path::PathBuf,
+    out: PathBuf,
 }
 
 impl Listener {
     /// Starts `wsspec client` with these extra arguments, its reports in the test's folder `name`.
-    pub fn start(name: &str, extra: &[&str]) -> Listener {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
+    /// It listens on port 0, and its URL is the one it prints once it is listening: no port is
+    /// picked ahead (another process could take it) and no probe connection is made.
+    pub fn start<S: AsRef<std::ffi::OsStr>>(name: &str, extra: &[S]) -> Listener {
         let out = out_dir(name);
-        let listen = format!("127.0.0.1:{port}");
-        let child = std::process::Command::new(env!("CARGO_BIN_EXE_wsspec"))
-            .args(["client", "--listen", &listen, "--idle", "20", "--out"])
+        let mut child = Command::new(env!("CARGO_BIN_EXE_wsspec"))
+            .args(["client", "--listen", "127.0.0.1:0", "--idle", "60", "--out"])
             .arg(&out)
             .args(extra)
             .current_dir(root())
             .env("NO_COLOR", "1")
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::piped())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
             .spawn()
             .unwrap();
-        // The listener is up once something accepts on the port.
-        let until = std::time::Instant::now() + std::time::Duration::from_secs(10);
-        while std::net::TcpStream::connect(&listen).is_err() {
-            assert!(
-                std::time::Instant::now() < until,
-                "wsspec client did not start"
-            );
-            std::thread::sleep(std::time::Duration::from_millis(20));
-        }
-        Listener {
-            child,
-            base: format!("ws://{listen}"),
-            out,
-        }
+        let mut stderr = BufReader::new(child.stderr.take().unwrap());
+        let mut said = String::new();
+        let base = loop {
+            let mut line = String::new();
+            let read = stderr.read_line(&mut line).unwrap();
+            said.push_str(&line);
+            assert!(read > 0, "wsspec client ended before it listened: {said}");
+            // "wsspec: serving N cases on ws://HOST:PORT/ : ..."
+            if let Some((_, url)) = line.split_once(" cases on ") {
+                let url = url.split_whitespace().next().unwrap();
+                break url.trim_end_matches('/').to_owned();
+            }
+        };
+        // The rest of its stderr is read, so that a long run never blocks on a full pipe.
+        std::thread::spawn(move || std::io::copy(&mut stderr, &mut std::io::sink()));
+        Listener { child, base, out }
     }
 
     /// Waits for the run to end (after the driver's /updateReports); (exit code, results of `agent`).
-    pub fn finish(mut self, agent: &str) -> (i32, serde_json::Value) {
-        let until = std::time::Instant::now() + std::time::Duration::from_secs(120);
+    pub fn finish(mut self, agent: &str) -> (i32, Value) {
+        let until = std::time::Instant::now() + std::time::Duration::from_secs(300);
         let status = loop {
             if let Some(status) = self.child.try_wait().unwrap() {
                 break status;
@@ -295,8 +293,7 @@ impl Listener {
             );
             std::thread::sleep(std::time::Duration::from_millis(50));
         };
-        let text = std::fs::read_to_string(self.out.join("results.json")).unwrap();
-        let results: serde_json::Value = serde_json::from_str(&text).unwrap();
+        let results = read_json(&self.out.join("results.json"));
         assert_eq!(results["agent"], agent);
         (status.code().unwrap_or(-1), results)
     }

@@ -4,7 +4,7 @@
 // Test code: lets the helpers below unwrap, as clippy.toml allows in tests.
 #![cfg(test)]
 
-mod common;
+use crate::common;
 
 use std::{
     io::{BufRead, BufReader},

@@ -7,7 +7,7 @@
 // Test code: lets the helpers below unwrap, as clippy.toml allows in tests.
 #![cfg(test)]
 
-mod common;
+use crate::common;
 
 use common::{Peer, ids_with, peer_installed, run_server, scaled_cases, start_peer, verdicts};
 

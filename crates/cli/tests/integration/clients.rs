@@ -5,7 +5,7 @@
 // Test code: lets the helpers below unwrap, as clippy.toml allows in tests.
 #![cfg(test)]
 
-mod common;
+use crate::common;
 
 use std::time::{Duration, Instant};
 
@@ -254,6 +254,7 @@ fn clients_with_a_wrong_opening_handshake_fail_on_the_rule_they_break() {
         (ClientDefect::RequestsVersion8, "6455-4.1-30"),
         (ClientDefect::RequestsWithTwoVersions, "6455-11.3.5-2"),
         (ClientDefect::SendsBeforeResponse, "6455-4.1-35"),
+        (ClientDefect::DeflateOffersInvalidWindow, "7692-7.1.2.1-2"),
     ];
     assert_eq!(
         rules.len(),
@@ -470,12 +471,14 @@ fn hostile_clients_cost_a_case_its_deadline_never_the_run() {
     let _ = flooding.join();
     assert_eq!(code, 1);
     assert_eq!(ids_with(&results, "fail"), ["1.1.1", "1.1.2", "1.1.3"]);
-    // None of them echoes: each case fails on its expectation and ends by its deadline.
+    // None of them echoes: each case fails on its expectation (2 s) or, when a loaded machine
+    // reads the ping flood too slowly to get there first, on its deadline (3 s); never later.
     for case in results["cases"].as_array().unwrap() {
         assert!(case["duration_ms"].as_u64().unwrap() < 3_500, "{case}");
         let actual = case["actual"].as_str().unwrap();
         assert!(
-            actual.contains("no echo of the message sent within 2000 ms"),
+            actual.contains("no echo of the message sent within 2000 ms")
+                || actual.contains("did not finish within its deadline of 3000 ms"),
             "{actual}"
         );
     }

@@ -5,9 +5,8 @@
 // Test code: lets the helpers below unwrap, as clippy.toml allows in tests.
 #![cfg(test)]
 
-mod common;
-#[path = "support/driver.rs"]
-mod driver;
+use crate::common;
+use crate::driver;
 
 use std::{
     path::Path,
