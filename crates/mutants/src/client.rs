@@ -299,6 +299,9 @@ fn bend(request: &mut Request, defect: ClientDefect) {
         ClientDefect::RequestsWithTwoVersions => {
             duplicate(request, "Sec-WebSocket-Version", "13".into());
         }
+        ClientDefect::OffersInvalidSubprotocol => {
+            request.set_header("Sec-WebSocket-Protocol", "chat v1");
+        }
         _ => {}
     }
 }

@@ -146,11 +146,25 @@ pub enum Defect {
     /// Closes TCP without an HTTP response where it refuses an opening handshake (RFC 6455 §4.2.2:
     /// it MUST return an appropriate HTTP error code).
     DropsRefusals,
+    /// Reads its request head as a hand-written parser might: a header line is a name, `: ` and a
+    /// value, and only `Upgrade: websocket` written so is an upgrade (RFC 6455 §4.2.1: the value is
+    /// case-insensitive; RFC 9110 §5.5: whitespace around a field value is not part of it).
+    ReadsHeadersNaively,
+    /// Never sends the 500th message of a connection, as a send queue that loses one would (RFC 6455
+    /// §6.1: the frames formed MUST be transmitted).
+    DropsMessages,
+    /// Closes TCP without an answer when the request target is over 8 KiB (RFC 9112 §3: a server
+    /// MUST answer a target longer than it wishes to parse with 414).
+    DropsLongTargets,
+    /// Inflates the client's messages with an empty window when its offer carried
+    /// `client_no_context_takeover`, though the response did not agree to it (RFC 7692 §7.2.2: the
+    /// offer is a hint; without the agreement the server MUST keep the window).
+    DeflateTrustsContextHint,
 }
 
 impl Defect {
     /// Every variant, [`Defect::None`] first.
-    pub const ALL: [Defect; 39] = [
+    pub const ALL: [Defect; 43] = [
         Defect::None,
         Defect::AcceptsRsv,
         Defect::AcceptsReservedOpcode,
@@ -190,6 +204,10 @@ impl Defect {
         Defect::RejectsAbsoluteForm,
         Defect::UpgradesWithoutUpgradeHeader,
         Defect::AcceptsUnofferedExtension,
+        Defect::ReadsHeadersNaively,
+        Defect::DropsMessages,
+        Defect::DropsLongTargets,
+        Defect::DeflateTrustsContextHint,
     ];
 
     /// The kebab-case name, such as "accepts-rsv" (and "none" for the correct server).
@@ -234,6 +252,10 @@ impl Defect {
             Defect::RejectsAbsoluteForm => "rejects-absolute-form",
             Defect::AcceptsUnofferedExtension => "accepts-unoffered-extension",
             Defect::UpgradesWithoutUpgradeHeader => "upgrades-without-upgrade-header",
+            Defect::ReadsHeadersNaively => "reads-headers-naively",
+            Defect::DropsMessages => "drops-messages",
+            Defect::DropsLongTargets => "drops-long-targets",
+            Defect::DeflateTrustsContextHint => "deflate-trusts-context-hint",
         }
     }
 }
@@ -299,11 +321,13 @@ pub enum ClientDefect {
     /// Offers permessage-deflate with `server_max_window_bits=16` and `client_max_window_bits=0`,
     /// values outside the ABNF of RFC 7692 §7.1.2.
     DeflateOffersInvalidWindow,
+    /// Offers the subprotocol `chat v1`, which is not a token (RFC 6455 §4.1 point 10).
+    OffersInvalidSubprotocol,
 }
 
 impl ClientDefect {
     /// Every variant, [`ClientDefect::None`] first.
-    pub const ALL: [ClientDefect; 23] = [
+    pub const ALL: [ClientDefect; 24] = [
         ClientDefect::None,
         ClientDefect::SendsUnmasked,
         ClientDefect::RepeatsMaskingKey,
@@ -327,6 +351,7 @@ impl ClientDefect {
         ClientDefect::DeflateKeepsContext,
         ClientDefect::DeflateForgetsContext,
         ClientDefect::DeflateOffersInvalidWindow,
+        ClientDefect::OffersInvalidSubprotocol,
     ];
 
     /// Whether the defect is in the opening handshake the client sends (so that every case fails).
@@ -347,6 +372,7 @@ impl ClientDefect {
                 | ClientDefect::RequestsWithTwoVersions
                 | ClientDefect::SendsBeforeResponse
                 | ClientDefect::DeflateOffersInvalidWindow
+                | ClientDefect::OffersInvalidSubprotocol
         )
     }
 
@@ -387,6 +413,7 @@ impl ClientDefect {
             ClientDefect::DeflateKeepsContext => "deflate-keeps-context",
             ClientDefect::DeflateForgetsContext => "deflate-forgets-context",
             ClientDefect::DeflateOffersInvalidWindow => "deflate-offers-invalid-window",
+            ClientDefect::OffersInvalidSubprotocol => "offers-invalid-subprotocol",
         }
     }
 }

@@ -179,7 +179,14 @@ pub(crate) async fn read_upgrade(stream: &mut TcpStream, defect: Defect) -> io::
         Err(err) if err.kind() == io::ErrorKind::UnexpectedEof => return Ok(Upgrade::Gone),
         Err(err) => return Err(err),
     };
-    let request = head.value;
+    let mut request = head.value;
+    if defect == Defect::DropsLongTargets && request.target.len() > LONG_TARGET {
+        return Ok(Upgrade::Gone);
+    }
+    if defect == Defect::ReadsHeadersNaively && !naive_upgrade(&head.bytes) {
+        // It sees no upgrade: the answer is the reference server's to a request without one.
+        request.remove_header("Upgrade");
+    }
     let key = request
         .header("sec-websocket-key")
         .unwrap_or_default()
@@ -199,6 +206,21 @@ pub(crate) async fn read_upgrade(stream: &mut TcpStream, defect: Defect) -> io::
             }
         }
         refusal => Upgrade::Refused(refusal),
+    })
+}
+
+/// The longest request target [`Defect::DropsLongTargets`] reads.
+const LONG_TARGET: usize = 8 * 1024;
+
+/// Whether a request head holds the line `Upgrade: websocket` exactly, the only upgrade that
+/// [`Defect::ReadsHeadersNaively`] sees.
+fn naive_upgrade(head: &[u8]) -> bool {
+    head.split(|&b| b == b'\n').any(|line| {
+        let line = line.strip_suffix(b"\r").unwrap_or(line);
+        line.splitn(2, |&b| b == b':')
+            .collect::<Vec<_>>()
+            .as_slice()
+            .eq(&[b"Upgrade".as_slice(), b" websocket".as_slice()])
     })
 }
 
@@ -236,7 +258,11 @@ fn negotiate(request: &Request, defect: Defect) -> Option<(DeflateParams, Agreem
             {
                 response.client_max_window_bits = Some(Some(15));
             }
-            (response, Agreement::of(&offer, &response))
+            let mut agreement = Agreement::of(&offer, &response);
+            if defect == Defect::DeflateTrustsContextHint {
+                agreement.client.no_context_takeover |= offer.client_no_context_takeover;
+            }
+            (response, agreement)
         })
 }
 

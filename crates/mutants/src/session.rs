@@ -25,6 +25,9 @@ const MAX_CONTROL_LEN: u64 = 125;
 /// What [`Defect::TruncatesLongMessages`] cuts an echo down to: the largest 16-bit length.
 const TRUNCATED_LEN: usize = 0xffff;
 
+/// The message of a connection that [`Defect::DropsMessages`] never sends (the 500th).
+const DROPPED_MESSAGE: u64 = 500;
+
 /// The zlib level the mutants compress their echoes at.
 const LEVEL: u32 = 1;
 
@@ -148,6 +151,8 @@ pub(crate) struct Session {
     message: Option<Message>,
     frame: Frame,
     deflate: Option<Deflate>,
+    /// How many messages this end has echoed.
+    echoed: u64,
 }
 
 impl Session {
@@ -172,6 +177,7 @@ impl Session {
             message: None,
             frame: Frame::Idle,
             deflate,
+            echoed: 0,
         }
     }
 
@@ -196,6 +202,7 @@ impl Session {
             message: None,
             frame: Frame::Idle,
             deflate,
+            echoed: 0,
         }
     }
 
@@ -476,6 +483,10 @@ impl Session {
             _ => {
                 if defect == Defect::TruncatesLongMessages {
                     payload.truncate(TRUNCATED_LEN);
+                }
+                self.echoed += 1;
+                if defect == Defect::DropsMessages && self.echoed == DROPPED_MESSAGE {
+                    return Step::Continue;
                 }
                 Step::Send(self.encode_message(opcode, payload))
             }

@@ -266,7 +266,8 @@ impl Shared {
                 if let Some(case) = self.cases.get(*index) {
                     if let Some(expect) = &case.observe {
                         let seen = agent.observations.get(index);
-                        judge::add_observation(&mut result, case.level, expect, seen);
+                        let requirements = case.requirements.as_slice();
+                        judge::add_observation(&mut result, case.level, requirements, expect, seen);
                     }
                 }
                 result

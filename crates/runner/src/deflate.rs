@@ -44,7 +44,7 @@ pub struct Settled {
 /// The request parameters for one entry of a case's `deflate` table (the harness is the client).
 pub fn offer_params(entry: &DeflateOffer) -> DeflateParams {
     DeflateParams {
-        client_no_context_takeover: entry.no_context_takeover,
+        client_no_context_takeover: entry.no_context_takeover || entry.hint_no_context_takeover,
         client_max_window_bits: Some(entry.max_window_bits),
         server_no_context_takeover: entry.peer_no_context_takeover,
         server_max_window_bits: entry.peer_max_window_bits,
@@ -61,8 +61,13 @@ pub fn offer_header(spec: &DeflateSpec) -> String {
 }
 
 /// What a server's response settled, if it accepted permessage-deflate validly for one of the offers
-/// (an invalid acceptance is the judge's business, and settles nothing).
-pub fn settled_by_server(offer: &Offer, response: &Response) -> Option<Settled> {
+/// (an invalid acceptance is the judge's business, and settles nothing). The harness keeps to the
+/// `client_no_context_takeover` it offered, unless the case's `spec` offered it as a hint only.
+pub fn settled_by_server(
+    spec: Option<&DeflateSpec>,
+    offer: &Offer,
+    response: &Response,
+) -> Option<Settled> {
     let accepted = header_values(&response.headers, "sec-websocket-extensions")
         .flat_map(parse_extensions)
         .find(|e| e.name.eq_ignore_ascii_case(PERMESSAGE_DEFLATE))?;
@@ -74,10 +79,11 @@ pub fn settled_by_server(offer: &Offer, response: &Response) -> Option<Settled> 
         .filter_map(|e| DeflateParams::parse(&e.params).ok())
         .find(|params| deflate_response_problems(&accepted.params, params).is_empty())?;
     let agreement = Agreement::of(&offered, &answer);
+    let hinted = spec.is_some_and(|spec| spec.offers.iter().any(|e| e.hint_no_context_takeover));
+    let promised = offered.client_no_context_takeover && !hinted;
     Some(Settled {
         own: Direction {
-            no_context_takeover: agreement.client.no_context_takeover
-                || offered.client_no_context_takeover,
+            no_context_takeover: agreement.client.no_context_takeover || promised,
             ..agreement.client
         },
         peer: agreement.server,
@@ -148,6 +154,7 @@ mod tests {
         peer_max_window_bits: Some(9),
         no_context_takeover: true,
         max_window_bits: None,
+        hint_no_context_takeover: false,
     };
 
     #[test]
@@ -181,7 +188,7 @@ mod tests {
             "Sec-WebSocket-Extensions",
             "permessage-deflate; server_no_context_takeover; server_max_window_bits=9; client_max_window_bits=10",
         );
-        let settled = settled_by_server(&offer, &response).unwrap();
+        let settled = settled_by_server(None, &offer, &response).unwrap();
         assert_eq!(
             settled.peer,
             Direction {
@@ -197,8 +204,27 @@ mod tests {
                 no_context_takeover: true
             }
         );
+        // Offered as a hint only, it binds the harness only when the response agrees to it.
+        let hint = spec(&[DeflateOffer {
+            hint_no_context_takeover: true,
+            ..DeflateOffer::default()
+        }]);
+        let hinted = Offer {
+            extensions: parse_extensions(&offer_header(&hint)),
+            ..offer.clone()
+        };
+        response.set_header("Sec-WebSocket-Extensions", "permessage-deflate");
+        let settled = settled_by_server(Some(&hint), &hinted, &response).unwrap();
+        assert!(!settled.own.no_context_takeover);
+        assert!(offer_header(&hint).contains("client_no_context_takeover"));
+        response.set_header(
+            "Sec-WebSocket-Extensions",
+            "permessage-deflate; client_no_context_takeover",
+        );
+        let settled = settled_by_server(Some(&hint), &hinted, &response).unwrap();
+        assert!(settled.own.no_context_takeover);
         response.set_header("Sec-WebSocket-Extensions", "x-other");
-        assert_eq!(settled_by_server(&offer, &response), None);
+        assert_eq!(settled_by_server(None, &offer, &response), None);
     }
 
     #[test]

@@ -252,6 +252,11 @@ pub struct DeflateOffer {
     /// otherwise `client_max_window_bits` has no value; `server_max_window_bits=N` in a response).
     #[serde(default)]
     pub max_window_bits: Option<u8>,
+    /// Offer `client_no_context_takeover` as the hint of RFC 7692 §7.1.1.2 only: the harness keeps
+    /// its context all the same unless the response agrees to the parameter (testing a server; a
+    /// response has no hint).
+    #[serde(default, skip_serializing_if = "crate::spec::is_default")]
+    pub hint_no_context_takeover: bool,
 }
 
 /// Values a case may need from the user that the suite cannot know (run only when declared).

@@ -97,6 +97,8 @@ pub(crate) struct RawDeflate {
     no_context_takeover: bool,
     #[serde(default)]
     max_window_bits: Option<u8>,
+    #[serde(default, skip_serializing_if = "is_default")]
+    hint_no_context_takeover: bool,
 }
 
 impl RawDeflate {
@@ -106,6 +108,7 @@ impl RawDeflate {
             peer_max_window_bits: self.peer_max_window_bits,
             no_context_takeover: self.no_context_takeover,
             max_window_bits: self.max_window_bits,
+            hint_no_context_takeover: self.hint_no_context_takeover,
         };
         let offers = match self.offers {
             Some(_) if single != DeflateOffer::default() => {
@@ -148,6 +151,7 @@ impl RawDeflate {
             peer_max_window_bits: None,
             no_context_takeover: false,
             max_window_bits: None,
+            hint_no_context_takeover: false,
         }
     }
 }

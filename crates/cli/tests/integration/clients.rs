@@ -255,6 +255,7 @@ fn clients_with_a_wrong_opening_handshake_fail_on_the_rule_they_break() {
         (ClientDefect::RequestsWithTwoVersions, "6455-11.3.5-2"),
         (ClientDefect::SendsBeforeResponse, "6455-4.1-35"),
         (ClientDefect::DeflateOffersInvalidWindow, "7692-7.1.2.1-2"),
+        (ClientDefect::OffersInvalidSubprotocol, "6455-4.1-32"),
     ];
     assert_eq!(
         rules.len(),

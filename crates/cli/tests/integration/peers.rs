@@ -134,7 +134,7 @@ fn python_websockets_with_compression_passes_sections_12_13_and_17() {
     );
     assert_eq!(code, 0, "{stderr}");
     let all = verdicts(&results);
-    assert_eq!(all.len(), 216 + 48);
+    assert_eq!(all.len(), 216 + 49);
     // websockets 17.4 declines an offer of server_max_window_bits=8: zlib cannot compress with a
     // 2^8 window (RFC 7692 §7.1.2.1 lets a server decline a window it does not support).
     assert_eq!(ids_with(&results, "unimplemented"), ["17.2.1"]);

@@ -26,7 +26,7 @@ fn reference_server_passes_every_case() {
     // tokio-tungstenite 0.30 has no permessage-deflate: it declines every offer, so the cases that
     // need compression are UNIMPLEMENTED (17.1 and 17.6 check declining and RSV1 without it, and pass).
     let unimplemented = ids_with(&results, "unimplemented");
-    assert_eq!(unimplemented.len(), 90 + 126 + 33);
+    assert_eq!(unimplemented.len(), 90 + 126 + 34);
     let needs_deflate = ["12.", "13.", "17.2.", "17.3.", "17.4.", "17.5."];
     assert!(
         unimplemented
@@ -99,7 +99,7 @@ fn list_shows_every_case_with_level_and_rfc() {
     let output = wsspec(&["list"]);
     assert_eq!(output.status.code(), Some(0));
     let text = String::from_utf8(output.stdout).unwrap();
-    assert_eq!(text.lines().count(), 656, "{text}");
+    assert_eq!(text.lines().count(), 657, "{text}");
     assert!(
         text.lines()
             .any(|l| l.starts_with("2.5 ") && l.contains("must") && l.contains("RFC 6455 §5.5")),

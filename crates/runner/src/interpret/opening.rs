@@ -381,7 +381,9 @@ impl Interpreter {
                 self.halted = true;
                 return;
             }
-            self.settle(deflate::settled_by_server(&offer, &response.value));
+            let settled =
+                deflate::settled_by_server(self.deflate.as_ref(), &offer, &response.value);
+            self.settle(settled);
             return self.established(&response.rest);
         };
         let judgement = match &answer {

@@ -404,6 +404,9 @@ pub fn check_client_request(request: &Request, seen_before: bool) -> Vec<Handsha
             ),
         );
     }
+    if let Some(why) = subprotocol_offer_problem(request) {
+        problem(&["6455-4.1-32"], why);
+    }
     for (name, value) in invalid_window_bits(request) {
         let breaks: &'static [&'static str] = match name.as_str() {
             "server_max_window_bits" => &["7692-7.1.2.1-2"],
@@ -418,6 +421,37 @@ pub fn check_client_request(request: &Request, seen_before: bool) -> Vec<Handsha
         );
     }
     problems
+}
+
+/// What is wrong with the subprotocols a client offers, if anything: RFC 6455 §4.1 point 10 wants
+/// non-empty tokens (U+0021 to U+007E without the separators of RFC 2616), all different.
+fn subprotocol_offer_problem(request: &Request) -> Option<String> {
+    const SEPARATORS: &[u8] = b"()<>@,;:\\\"/[]?={} \t";
+    let offered: Vec<&str> = request
+        .header_values("sec-websocket-protocol")
+        .flat_map(|value| value.split(','))
+        .map(|item| item.trim_matches([' ', '\t']))
+        .collect();
+    let is_token = |item: &str| {
+        !item.is_empty()
+            && item
+                .bytes()
+                .all(|b| (0x21..=0x7e).contains(&b) && !SEPARATORS.contains(&b))
+    };
+    if let Some(bad) = offered.iter().find(|item| !is_token(item)) {
+        return Some(format!(
+            "the subprotocol `{bad}` offered in Sec-WebSocket-Protocol is not a token (§4.1 point 10)"
+        ));
+    }
+    let repeated = offered
+        .iter()
+        .enumerate()
+        .find(|(at, item)| offered[..*at].contains(item));
+    repeated.map(|(_, item)| {
+        format!(
+            "the subprotocol `{item}` is offered twice in Sec-WebSocket-Protocol (§4.1 point 10)"
+        )
+    })
 }
 
 /// The window-bits parameters of a client's permessage-deflate offers whose value breaks the ABNF of
@@ -841,6 +875,31 @@ mod tests {
             ],
             "{found:?}"
         );
+    }
+
+    #[test]
+    fn offered_subprotocols_must_be_distinct_tokens() {
+        let mut request = Request::websocket("example.com", "/chat", KEY);
+        request.set_header("Sec-WebSocket-Protocol", "chat.v1, mqtt");
+        request
+            .headers
+            .push(("Sec-WebSocket-Protocol".into(), "wamp.2.json".into()));
+        assert!(check_client_request(&request, false).is_empty());
+        for (offer, found) in [
+            (
+                "chat v1",
+                "`chat v1` offered in Sec-WebSocket-Protocol is not a token",
+            ),
+            ("chat, , mqtt", "`` offered"),
+            ("chat/1", "`chat/1`"),
+            ("chat, mqtt, chat", "`chat` is offered twice"),
+        ] {
+            request.set_header("Sec-WebSocket-Protocol", offer);
+            let problems = check_client_request(&request, false);
+            assert_eq!(problems.len(), 1, "{offer}: {problems:?}");
+            assert_eq!(problems[0].breaks, ["6455-4.1-32"]);
+            assert!(problems[0].text.contains(found), "{offer}: {problems:?}");
+        }
     }
 
     #[test]

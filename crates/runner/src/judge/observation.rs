@@ -45,10 +45,12 @@ pub fn judge_observation(expect: &ObserveSpec, seen: Option<&Observation>) -> (V
 
 /// Adds the judgement of what the client's application reported (`seen`) against `expect` to the
 /// case's `result`: the verdict, capped by the case's `level`, can only make it worse; a failure
-/// opens the result's account of what happened, anything else becomes a note.
+/// opens the result's account of what happened and breaks the case's `requirements`, anything else
+/// becomes a note.
 pub fn add_observation(
     result: &mut CaseResult,
     level: Level,
+    requirements: &[String],
     expect: &ObserveSpec,
     seen: Option<&Observation>,
 ) {
@@ -58,6 +60,11 @@ pub fn add_observation(
     result.observation = seen.cloned();
     if verdict == Verdict::Fail {
         result.actual = format!("{what}. {}", result.actual);
+        for id in requirements {
+            if !result.broken.contains(id) {
+                result.broken.push(id.clone());
+            }
+        }
     } else {
         result.notes.push(what);
     }
