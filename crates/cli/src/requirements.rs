@@ -145,7 +145,8 @@ fn failures() -> Vec<Failure> {
 
 /// The cases that name `requirement`, and the first failing verdict in a role it binds that turned
 /// on it: from a peer that fails nearly everything, only when the judge found the rule broken
-/// beyond what the case itself checks.
+/// beyond what the case itself checks. A MAY is never broken, though a case that relies on it names
+/// it: no verdict proves one.
 fn cover<'a>(requirement: &'a Requirement, cases: &'a [Case], failures: &[Failure]) -> Covered<'a> {
     let naming: Vec<&Case> = cases
         .iter()
@@ -154,6 +155,7 @@ fn cover<'a>(requirement: &'a Requirement, cases: &'a [Case], failures: &[Failur
     let id = requirement.id.as_str();
     let proven_by = failures
         .iter()
+        .filter(|_| requirement.keyword != Keyword::May)
         .filter(|failure| failure.broken.contains(&id))
         .filter(|failure| {
             [Role::Server, Role::Client].into_iter().any(|role| {
@@ -272,6 +274,8 @@ mod tests {
             (proof.role, proof.peer),
             ("client", "mutant-sends-unmasked")
         );
+        // 2.9 names the MAY it relies on (an unsolicited pong), and a failure of 2.9 proves nothing of it.
+        assert!(covered("A Pong frame MAY be sent unsolicited").is_none());
     }
 
     #[test]

@@ -370,6 +370,7 @@ fn deflate_client_cases(defect: ClientDefect) -> Option<&'static str> {
         ClientDefect::DeflateAcceptsInvalidResponse => Some("12.1.4,17.7.*"),
         ClientDefect::DeflateKeepsContext => Some("12.1.4,13.1.5,13.2.4,13.2.5,13.5.5,13.6.5"),
         ClientDefect::DeflateForgetsContext => Some("12.1.4,12.1.5,12.4.5,13.2.5"),
+        ClientDefect::DeflateRefusesNoContextTakeover => Some("12.1.4,13.1.5,13.2.4,13.5.4"),
         _ => None,
     }
 }

@@ -380,6 +380,12 @@ fn check_upgrade(
                 Ok(answer) if answer.client_max_window_bits == Some(None) => {
                     return Err("client_max_window_bits without a value".into());
                 }
+                Ok(answer)
+                    if answer.client_no_context_takeover
+                        && defect == ClientDefect::DeflateRefusesNoContextTakeover =>
+                {
+                    return Err("client_no_context_takeover is not supported".into());
+                }
                 Ok(answer) => answer,
                 Err(err) => return Err(format!("permessage-deflate response: {err}")),
             };

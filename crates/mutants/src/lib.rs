@@ -160,11 +160,14 @@ pub enum Defect {
     /// `client_no_context_takeover`, though the response did not agree to it (RFC 7692 §7.2.2: the
     /// offer is a hint; without the agreement the server MUST keep the window).
     DeflateTrustsContextHint,
+    /// Accepts permessage-deflate with a parameter the extension does not define,
+    /// `x-wsspec-server` (RFC 6455 §9.1: the parameters MUST be defined for that extension).
+    DeflateAnswersUnknownParameter,
 }
 
 impl Defect {
     /// Every variant, [`Defect::None`] first.
-    pub const ALL: [Defect; 43] = [
+    pub const ALL: [Defect; 44] = [
         Defect::None,
         Defect::AcceptsRsv,
         Defect::AcceptsReservedOpcode,
@@ -208,6 +211,7 @@ impl Defect {
         Defect::DropsMessages,
         Defect::DropsLongTargets,
         Defect::DeflateTrustsContextHint,
+        Defect::DeflateAnswersUnknownParameter,
     ];
 
     /// The kebab-case name, such as "accepts-rsv" (and "none" for the correct server).
@@ -256,6 +260,7 @@ impl Defect {
             Defect::DropsMessages => "drops-messages",
             Defect::DropsLongTargets => "drops-long-targets",
             Defect::DeflateTrustsContextHint => "deflate-trusts-context-hint",
+            Defect::DeflateAnswersUnknownParameter => "deflate-answers-unknown-parameter",
         }
     }
 }
@@ -323,11 +328,14 @@ pub enum ClientDefect {
     DeflateOffersInvalidWindow,
     /// Offers the subprotocol `chat v1`, which is not a token (RFC 6455 §4.1 point 10).
     OffersInvalidSubprotocol,
+    /// Offers permessage-deflate and fails the connection when the response asks for
+    /// `client_no_context_takeover` (RFC 7692 §7.1.1.2: a client MUST support it).
+    DeflateRefusesNoContextTakeover,
 }
 
 impl ClientDefect {
     /// Every variant, [`ClientDefect::None`] first.
-    pub const ALL: [ClientDefect; 24] = [
+    pub const ALL: [ClientDefect; 25] = [
         ClientDefect::None,
         ClientDefect::SendsUnmasked,
         ClientDefect::RepeatsMaskingKey,
@@ -352,6 +360,7 @@ impl ClientDefect {
         ClientDefect::DeflateForgetsContext,
         ClientDefect::DeflateOffersInvalidWindow,
         ClientDefect::OffersInvalidSubprotocol,
+        ClientDefect::DeflateRefusesNoContextTakeover,
     ];
 
     /// Whether the defect is in the opening handshake the client sends (so that every case fails).
@@ -384,6 +393,7 @@ impl ClientDefect {
                 | ClientDefect::DeflateKeepsContext
                 | ClientDefect::DeflateForgetsContext
                 | ClientDefect::DeflateOffersInvalidWindow
+                | ClientDefect::DeflateRefusesNoContextTakeover
         )
     }
 
@@ -414,6 +424,7 @@ impl ClientDefect {
             ClientDefect::DeflateForgetsContext => "deflate-forgets-context",
             ClientDefect::DeflateOffersInvalidWindow => "deflate-offers-invalid-window",
             ClientDefect::OffersInvalidSubprotocol => "offers-invalid-subprotocol",
+            ClientDefect::DeflateRefusesNoContextTakeover => "deflate-refuses-no-context-takeover",
         }
     }
 }

@@ -195,7 +195,11 @@ pub(crate) async fn read_upgrade(stream: &mut TcpStream, defect: Defect) -> io::
     Ok(match answer(&request, defect) {
         Answer::Upgrade(mut response) => {
             let deflate = negotiate(&request, defect).map(|(params, agreement)| {
-                response.set_header("Sec-WebSocket-Extensions", &params.to_string());
+                let mut accepted = params.to_string();
+                if defect == Defect::DeflateAnswersUnknownParameter {
+                    accepted.push_str("; x-wsspec-server");
+                }
+                response.set_header("Sec-WebSocket-Extensions", &accepted);
                 agreement
             });
             Upgrade::Accepted {

@@ -223,8 +223,10 @@ pub fn deflate_response_problems(
     response: &[(String, Option<String>)],
     offer: &DeflateParams,
 ) -> Vec<HandshakeProblem> {
-    // RFC 7692 §7: the response conditions on which a client MUST fail the connection.
-    const VALID_DEFLATE_RESPONSE: &[&str] = &["7692-7-2"];
+    // The response conditions on which a client MUST fail the connection (RFC 7692 §7) are what a
+    // server breaks of RFC 6455 §9: parameters "chosen in accordance with the specification of the
+    // extension", and only parameters "defined for that extension".
+    const VALID_DEFLATE_RESPONSE: &[&str] = &["6455-9-3"];
     let problem = |text: String| vec![HandshakeProblem::new(VALID_DEFLATE_RESPONSE, text)];
     let params = match DeflateParams::parse(response) {
         Ok(params) => params,
@@ -232,9 +234,10 @@ pub fn deflate_response_problems(
             return problem(format!("parameter `{name}` appears twice (RFC 7692 §7)"));
         }
         Err(ParamError::Unknown(name)) => {
-            return problem(format!(
-                "unknown permessage-deflate parameter `{name}` (RFC 7692 §7)"
-            ));
+            return vec![HandshakeProblem::new(
+                &["6455-9.1-5", "6455-9-3"],
+                format!("unknown permessage-deflate parameter `{name}` (RFC 7692 §7)"),
+            )];
         }
         Err(ParamError::Invalid { name, value })
             if name.to_ascii_lowercase().ends_with("_window_bits") =>
