@@ -24,6 +24,9 @@ pub(crate) struct EchoArgs {
     /// An Origin to refuse with 403 (repeatable); every other origin is accepted.
     #[arg(long = "forbidden-origin", value_name = "ORIGIN")]
     forbidden_origins: Vec<String>,
+    /// A path to refuse with 404 (repeatable); every other path is served.
+    #[arg(long = "missing-path", value_name = "PATH")]
+    missing_paths: Vec<String>,
     #[command(flatten)]
     tls: ServeTlsArgs,
 }
@@ -36,6 +39,7 @@ pub(crate) async fn echo(args: EchoArgs) -> Result<u8, Exit> {
         policy: ServerPolicy {
             subprotocols: args.subprotocols,
             forbidden_origins: args.forbidden_origins,
+            missing_paths: args.missing_paths,
         },
         tls: identity,
     };

@@ -35,6 +35,9 @@ const REFERENCE_SUBPROTOCOL: &str = "wsspec.echo";
 /// An origin the built-in server refuses when it is tested.
 const REFERENCE_FORBIDDEN_ORIGIN: &str = "https://forbidden.wsspec.invalid";
 
+/// A path the built-in server does not serve when it is tested.
+const REFERENCE_MISSING_PATH: &str = "/wsspec-missing";
+
 /// An origin the built-in server accepts (it accepts every origin it is not told to refuse).
 const REFERENCE_ALLOWED_ORIGIN: &str = "https://allowed.wsspec.invalid";
 
@@ -90,6 +93,10 @@ struct PolicyArgs {
     /// An Origin the server must refuse with an HTTP error such as 403 (repeatable).
     #[arg(long = "forbidden-origin", value_name = "ORIGIN")]
     forbidden_origins: Vec<String>,
+    /// A path the server does not serve, which it must refuse with an HTTP error such as 404
+    /// (repeatable).
+    #[arg(long = "missing-path", value_name = "PATH")]
+    missing_paths: Vec<String>,
 }
 
 impl PolicyArgs {
@@ -98,6 +105,7 @@ impl PolicyArgs {
             subprotocols: self.subprotocols.clone(),
             allowed_origins: self.allowed_origins.clone(),
             forbidden_origins: self.forbidden_origins.clone(),
+            missing_paths: self.missing_paths.clone(),
         }
     }
 }
@@ -141,6 +149,7 @@ pub(crate) async fn server(args: ServerArgs) -> Result<u8, Exit> {
                 subprotocols: vec![REFERENCE_SUBPROTOCOL.into()],
                 allowed_origins: vec![REFERENCE_ALLOWED_ORIGIN.into()],
                 forbidden_origins: vec![REFERENCE_FORBIDDEN_ORIGIN.into()],
+                missing_paths: vec![REFERENCE_MISSING_PATH.into()],
             },
         ),
     };
@@ -369,6 +378,7 @@ async fn prepare(
                 policy: ServerPolicy {
                     subprotocols: policy.subprotocols.clone(),
                     forbidden_origins: policy.forbidden_origins.clone(),
+                    missing_paths: policy.missing_paths.clone(),
                 },
                 tls: identity,
             };

@@ -353,13 +353,15 @@ const BENT_REQUEST_CASES: &str = "1.1.1,14.5.1";
 const REPEATED_KEY_CASES: &str = "1.1.1,2.1,2.10,5.6";
 
 /// The policy [`Subject::UnkeptPolicy`] declares, as `mutants.rs` declares it.
-const UNKEPT_POLICY: [&str; 6] = [
+const UNKEPT_POLICY: [&str; 8] = [
     "--subprotocol",
     "chat.v1",
     "--forbidden-origin",
     "https://evil.example",
     "--allowed-origin",
     "https://good.example",
+    "--missing-path",
+    "/wsspec-missing",
 ];
 
 /// The cases of a client that offers permessage-deflate (from the scaled suite): where its defect

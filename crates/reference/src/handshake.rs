@@ -31,6 +31,8 @@ pub struct ServerPolicy {
     pub subprotocols: Vec<String>,
     /// Origins refused with 403.
     pub forbidden_origins: Vec<String>,
+    /// Paths not served: refused with 404.
+    pub missing_paths: Vec<String>,
 }
 
 /// The server's answer to a request head.
@@ -138,6 +140,15 @@ fn check(request: &Request, policy: &ServerPolicy) -> Result<Option<String>, Ans
             "Sec-WebSocket-Key must be one base64-encoded 16-byte value (RFC 6455 §4.1)",
         ));
     }
+    let path = request.target.split('?').next().unwrap_or_default();
+    if policy.missing_paths.iter().any(|missing| missing == path) {
+        return Err(refuse(
+            404,
+            "Not Found",
+            &[],
+            "no WebSocket service at this path",
+        ));
+    }
     let origin_forbidden = request.header_values("origin").any(|origin| {
         policy
             .forbidden_origins
@@ -232,9 +243,10 @@ mod tests {
         let policy = ServerPolicy {
             subprotocols: vec!["chat".into()],
             forbidden_origins: vec!["http://evil.example".into()],
+            missing_paths: vec!["/gone".into()],
         };
         type Edit<'a> = &'a dyn Fn(&mut Request);
-        let edits: [(Edit, u16); 10] = [
+        let edits: [(Edit, u16); 12] = [
             (&|r| r.method = "POST".into(), 405),
             (&|r| r.version = "HTTP/1.0".into(), 400),
             (&|r| r.remove_header("host"), 400),
@@ -248,6 +260,8 @@ mod tests {
             ),
             (&|r| r.set_header("Sec-WebSocket-Key", "not base64!"), 400),
             (&|r| r.set_header("Origin", "http://EVIL.example"), 403),
+            (&|r| r.target = "/gone".into(), 404),
+            (&|r| r.target = "/gone?x=1".into(), 404),
         ];
         for (edit, expected) in edits {
             let mut req = request();

@@ -39,6 +39,7 @@ impl RequestContext<'_> {
             ("$subprotocol", first(&self.policy.subprotocols)),
             ("$allowed_origin", first(&self.policy.allowed_origins)),
             ("$forbidden_origin", first(&self.policy.forbidden_origins)),
+            ("$missing_path", first(&self.policy.missing_paths)),
             ("$resource", Some(self.resource.to_owned())),
             ("$hostname", Some(self.hostname.to_owned())),
             ("$host", Some(self.host.to_owned())),

@@ -17,6 +17,7 @@
 //! | `$subprotocol` | the first subprotocol declared with `--subprotocol` |
 //! | `$allowed_origin` | the first origin declared with `--allowed-origin` |
 //! | `$forbidden_origin` | the first origin declared with `--forbidden-origin` |
+//! | `$missing_path` | the first path declared with `--missing-path` |
 //!
 //! A case that names a declared value runs only when the user declared it ([`Case::needs`]).
 //!
@@ -270,6 +271,8 @@ pub struct Needs {
     pub allowed_origin: bool,
     /// An origin the server refuses (`--forbidden-origin`).
     pub forbidden_origin: bool,
+    /// A path the server does not serve (`--missing-path`).
+    pub missing_path: bool,
 }
 
 impl Needs {
@@ -280,6 +283,7 @@ impl Needs {
             needs.subprotocol |= text.contains("$subprotocol");
             needs.allowed_origin |= text.contains("$allowed_origin");
             needs.forbidden_origin |= text.contains("$forbidden_origin");
+            needs.missing_path |= text.contains("$missing_path");
         }
         needs
     }
@@ -296,6 +300,7 @@ impl Needs {
             (self.subprotocol, "--subprotocol"),
             (self.allowed_origin, "--allowed-origin"),
             (self.forbidden_origin, "--forbidden-origin"),
+            (self.missing_path, "--missing-path"),
         ]
         .into_iter()
         .filter_map(|(needed, option)| needed.then_some(option))
@@ -308,6 +313,7 @@ impl Needs {
             && (!self.subprotocol || declared.subprotocol)
             && (!self.allowed_origin || declared.allowed_origin)
             && (!self.forbidden_origin || declared.forbidden_origin)
+            && (!self.missing_path || declared.missing_path)
     }
 }
 
@@ -320,6 +326,9 @@ pub struct HandshakePolicy {
     pub allowed_origins: Vec<String>,
     /// Origins the server must refuse with an HTTP error.
     pub forbidden_origins: Vec<String>,
+    /// Paths the server does not serve: a request for one must get an HTTP error such as 404.
+    #[serde(default)]
+    pub missing_paths: Vec<String>,
 }
 
 impl HandshakePolicy {
@@ -330,6 +339,7 @@ impl HandshakePolicy {
             subprotocol: !self.subprotocols.is_empty(),
             allowed_origin: !self.allowed_origins.is_empty(),
             forbidden_origin: !self.forbidden_origins.is_empty(),
+            missing_path: !self.missing_paths.is_empty(),
         }
     }
 }
@@ -342,6 +352,8 @@ mod tests {
     fn placeholders_name_what_a_case_needs() {
         let needs = Needs::of_strings(["Origin: $forbidden_origin", "chat, $subprotocol"]);
         assert!(needs.forbidden_origin && needs.subprotocol && !needs.allowed_origin);
+        assert!(!needs.missing_path);
+        assert!(Needs::of_strings(["GET $missing_path HTTP/1.1"]).missing_path);
         assert_eq!(needs.options(), ["--subprotocol", "--forbidden-origin"]);
         let policy = HandshakePolicy {
             subprotocols: vec!["chat".into()],

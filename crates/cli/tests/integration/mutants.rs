@@ -469,10 +469,12 @@ fn a_declared_policy_the_server_does_not_keep_fails_the_policy_cases() {
             "https://evil.example",
             "--allowed-origin",
             "https://good.example",
+            "--missing-path",
+            "/wsspec-missing",
         ],
     );
     assert_eq!(run.code, 1);
-    assert_eq!(run.ids_with("fail"), ids("14.3.1 14.3.2 14.3.5"));
+    assert_eq!(run.ids_with("fail"), ids("14.3.1 14.3.2 14.3.5 14.3.8"));
     assert_eq!(run.ids_with("pass"), ids("14.3.3 14.3.4 14.3.6 14.3.7"));
 }
 

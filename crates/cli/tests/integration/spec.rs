@@ -59,8 +59,9 @@ fn tungstenite_fuzzingclient_runs_every_case() {
     let index = read_json(&dir.join("autobahn/server/index.json"));
     let cases = index["Tungstenite"].as_object().unwrap();
     let listed = common::wsspec(&["list", "--role", "server"]).stdout;
-    // Every server case but those that need what only the user can declare (a limit, origins).
-    let declared_only = 7;
+    // Every server case but those that need what only the user can declare (a limit, origins, a
+    // missing path).
+    let declared_only = 8;
     assert_eq!(
         cases.len(),
         String::from_utf8(listed).unwrap().lines().count() - declared_only
