@@ -163,11 +163,15 @@ pub enum Defect {
     /// Accepts permessage-deflate with a parameter the extension does not define,
     /// `x-wsspec-server` (RFC 6455 §9.1: the parameters MUST be defined for that extension).
     DeflateAnswersUnknownParameter,
+    /// Accepts permessage-deflate from a `Sec-WebSocket-Extensions` offer that does not conform to
+    /// the ABNF (RFC 6455 §9.1: the recipient of malformed negotiation data MUST fail the
+    /// connection).
+    DeflateAcceptsMalformedOffer,
 }
 
 impl Defect {
     /// Every variant, [`Defect::None`] first.
-    pub const ALL: [Defect; 44] = [
+    pub const ALL: [Defect; 45] = [
         Defect::None,
         Defect::AcceptsRsv,
         Defect::AcceptsReservedOpcode,
@@ -212,6 +216,7 @@ impl Defect {
         Defect::DropsLongTargets,
         Defect::DeflateTrustsContextHint,
         Defect::DeflateAnswersUnknownParameter,
+        Defect::DeflateAcceptsMalformedOffer,
     ];
 
     /// The kebab-case name, such as "accepts-rsv" (and "none" for the correct server).
@@ -261,6 +266,7 @@ impl Defect {
             Defect::DropsLongTargets => "drops-long-targets",
             Defect::DeflateTrustsContextHint => "deflate-trusts-context-hint",
             Defect::DeflateAnswersUnknownParameter => "deflate-answers-unknown-parameter",
+            Defect::DeflateAcceptsMalformedOffer => "deflate-accepts-malformed-offer",
         }
     }
 }

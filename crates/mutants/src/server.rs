@@ -13,7 +13,7 @@ use wsspec_reference::head::read_head;
 use wsspec_wire::{
     FrameDecoder, FrameSpec, HeadReader, Request, Response, accept_key_with_guid,
     deflate::{Agreement, DeflateParams, PERMESSAGE_DEFLATE},
-    encode_frame, parse_extensions,
+    encode_frame, extension_list_problem, parse_extensions,
 };
 
 use crate::Defect;
@@ -238,15 +238,20 @@ pub(crate) async fn refuse(stream: &mut TcpStream, refusal: &Answer) -> io::Resu
 
 /// The permessage-deflate response to the first offer the server can accept, and what it agrees
 /// (RFC 7692 §7): offers with unknown, repeated or invalid parameters are declined (accepted as a
-/// plain `permessage-deflate` by [`Defect::DeflateAcceptsInvalidOffer`]), and so is a 2^8 window for
+/// plain `permessage-deflate` by [`Defect::DeflateAcceptsInvalidOffer`], and from a malformed header
+/// by [`Defect::DeflateAcceptsMalformedOffer`]), and so is a 2^8 window for
 /// the server, which zlib cannot compress with.
 fn negotiate(request: &Request, defect: Defect) -> Option<(DeflateParams, Agreement)> {
+    let accepts_malformed = defect == Defect::DeflateAcceptsMalformedOffer
+        && request
+            .header_values("sec-websocket-extensions")
+            .any(|value| extension_list_problem(value).is_some());
     request
         .header_values("sec-websocket-extensions")
         .flat_map(parse_extensions)
         .filter(|offer| offer.name.eq_ignore_ascii_case(PERMESSAGE_DEFLATE))
         .filter_map(|offer| match DeflateParams::parse(&offer.params) {
-            Err(_) if defect == Defect::DeflateAcceptsInvalidOffer => {
+            Err(_) if defect == Defect::DeflateAcceptsInvalidOffer || accepts_malformed => {
                 Some(DeflateParams::default())
             }
             parsed => parsed.ok(),
@@ -279,6 +284,15 @@ fn answer(request: &Request, defect: Defect) -> Answer {
             request.set_header("Sec-WebSocket-Key", "AAAAAAAAAAAAAAAAAAAAAA==");
         }
         Defect::AcceptsPost if request.method == "POST" => request.method = "GET".into(),
+        // Its check of the offer is left out; `negotiate` accepts what it can read of it.
+        Defect::DeflateAcceptsMalformedOffer => {
+            let malformed = request
+                .header_values("sec-websocket-extensions")
+                .any(|value| extension_list_problem(value).is_some());
+            if malformed {
+                request.remove_header("Sec-WebSocket-Extensions");
+            }
+        }
         // Refused as a request without a key is: 400 Bad Request.
         Defect::RejectsAbsoluteForm if !request.target.starts_with('/') => {
             request.remove_header("Sec-WebSocket-Key");

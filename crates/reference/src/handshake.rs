@@ -22,7 +22,7 @@
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
-use wsspec_wire::{HeadError, Request, Response, header_has_token};
+use wsspec_wire::{HeadError, Request, Response, extension_list_problem, header_has_token};
 
 /// What the server supports and refuses, beyond RFC 6455 itself.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -140,6 +140,15 @@ fn check(request: &Request, policy: &ServerPolicy) -> Result<Option<String>, Ans
             "Sec-WebSocket-Key must be one base64-encoded 16-byte value (RFC 6455 §4.1)",
         ));
     }
+    // RFC 6455 §9.1: malformed negotiation data fails the connection.
+    let malformed = request
+        .header_values("sec-websocket-extensions")
+        .find_map(extension_list_problem);
+    if let Some(problem) = malformed {
+        return Err(bad_request(&format!(
+            "Sec-WebSocket-Extensions does not conform to RFC 6455 §9.1: {problem}"
+        )));
+    }
     let path = request.target.split('?').next().unwrap_or_default();
     if policy.missing_paths.iter().any(|missing| missing == path) {
         return Err(refuse(
@@ -246,7 +255,7 @@ mod tests {
             missing_paths: vec!["/gone".into()],
         };
         type Edit<'a> = &'a dyn Fn(&mut Request);
-        let edits: [(Edit, u16); 12] = [
+        let edits: [(Edit, u16); 13] = [
             (&|r| r.method = "POST".into(), 405),
             (&|r| r.version = "HTTP/1.0".into(), 400),
             (&|r| r.remove_header("host"), 400),
@@ -262,6 +271,10 @@ mod tests {
             (&|r| r.set_header("Origin", "http://EVIL.example"), 403),
             (&|r| r.target = "/gone".into(), 404),
             (&|r| r.target = "/gone?x=1".into(), 404),
+            (
+                &|r| r.set_header("Sec-WebSocket-Extensions", "permessage-deflate; =15"),
+                400,
+            ),
         ];
         for (edit, expected) in edits {
             let mut req = request();

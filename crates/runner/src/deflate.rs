@@ -179,9 +179,8 @@ mod tests {
     #[test]
     fn a_server_response_settles_both_directions() {
         let offer = Offer {
-            key: None,
-            subprotocols: vec![],
             extensions: parse_extensions(&offer_header(&spec(&[NCT9, DeflateOffer::default()]))),
+            ..Offer::default()
         };
         let mut response = Response::switching_protocols("x");
         response.set_header(

@@ -10,7 +10,7 @@ use wsspec_suite::handshake::{
     HandshakePolicy, HeaderCase, RequestEdit, RequestSpec, ResponseSpec,
 };
 pub use wsspec_wire::{Extension, list_items, parse_extensions};
-use wsspec_wire::{Parsed, Request, Response, accept_key, parse_request};
+use wsspec_wire::{Parsed, Request, Response, accept_key, extension_list_problem, parse_request};
 
 /// The per-connection values a request may name.
 #[derive(Clone, Debug)]
@@ -186,6 +186,9 @@ pub struct Offer {
     pub subprotocols: Vec<String>,
     /// Every extension offered: its name and its parameters as written.
     pub extensions: Vec<Extension>,
+    /// Why the `Sec-WebSocket-Extensions` offer does not conform to the ABNF of RFC 6455 §9.1, if
+    /// it does not.
+    pub malformed_extensions: Option<String>,
 }
 
 impl Offer {
@@ -203,6 +206,8 @@ impl Offer {
             extensions: header_values(headers, "sec-websocket-extensions")
                 .flat_map(parse_extensions)
                 .collect(),
+            malformed_extensions: header_values(headers, "sec-websocket-extensions")
+                .find_map(extension_list_problem),
         }
     }
 }

@@ -224,6 +224,57 @@ pub fn header_has_token(value: &str, token: &str) -> bool {
         .any(|t| t.trim_matches([' ', '\t']).eq_ignore_ascii_case(token))
 }
 
+/// Whether `text` is a token of RFC 9110 §5.6.2: one or more visible ASCII characters other than the
+/// delimiters `"(),/:;<=>?@[\]{}` (the separators of RFC 2616, which RFC 6455 cites).
+pub fn is_token(text: &str) -> bool {
+    !text.is_empty()
+        && text
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
+}
+
+/// Why a `Sec-WebSocket-Extensions` value does not conform to the ABNF of RFC 6455 §9.1, if it
+/// does not: each element is a token, then `; param` or `; param=value`, the name and value tokens,
+/// or the value a quoted string that is a token once unescaped. Empty list elements are allowed.
+pub fn extension_list_problem(value: &str) -> Option<String> {
+    let value_ok = |text: &str| match text.strip_prefix('"').and_then(|t| t.strip_suffix('"')) {
+        Some(quoted) => {
+            let mut unescaped = String::new();
+            let mut chars = quoted.chars();
+            while let Some(c) = chars.next() {
+                unescaped.extend(if c == '\\' { chars.next() } else { Some(c) });
+            }
+            is_token(&unescaped)
+        }
+        None => is_token(text),
+    };
+    for element in value.split(',').map(|e| e.trim_matches([' ', '\t'])) {
+        if element.is_empty() {
+            continue;
+        }
+        let mut parts = element.split(';').map(|p| p.trim_matches([' ', '\t']));
+        let name = parts.next().unwrap_or_default();
+        if !is_token(name) {
+            return Some(format!("`{name}` is not an extension token"));
+        }
+        for param in parts {
+            let fine = match param.split_once('=') {
+                None => is_token(param),
+                Some((name, value)) => {
+                    is_token(name.trim_matches([' ', '\t']))
+                        && value_ok(value.trim_matches([' ', '\t']))
+                }
+            };
+            if !fine {
+                return Some(format!(
+                    "the parameter `{param}` of `{name}` is not `token [ \"=\" (token | quoted-string) ]`"
+                ));
+            }
+        }
+    }
+    None
+}
+
 /// One element of a `Sec-WebSocket-Extensions` list (RFC 6455 §9.1): `name; param; param=value`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Extension {
@@ -353,6 +404,30 @@ fn owned(headers: &[httparse::Header<'_>]) -> Vec<(String, String)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn extension_lists_are_checked_against_the_abnf() {
+        for good in [
+            "permessage-deflate",
+            "permessage-deflate; client_max_window_bits, permessage-deflate",
+            "permessage-deflate ; client_max_window_bits = 10",
+            "permessage-deflate; client_max_window_bits=\"10\"",
+            "x-ext; a=\"b\\c\", , other",
+        ] {
+            assert_eq!(extension_list_problem(good), None, "{good}");
+        }
+        for bad in [
+            "permessage-deflate; =15",
+            "permessage-deflate; client_max_window_bits=\"1 0\"",
+            "permessage-deflate;",
+            "\"permessage-deflate\"",
+            "permessage-deflate; a=b=c",
+            "perm/deflate",
+        ] {
+            assert!(extension_list_problem(bad).is_some(), "{bad}");
+        }
+        assert!(is_token("chat.v1") && !is_token("chat v1") && !is_token("a/b") && !is_token(""));
+    }
 
     /// The client's opening handshake from RFC 6455 §1.3.
     const RFC_REQUEST: &[u8] = b"GET /chat HTTP/1.1\r\n\

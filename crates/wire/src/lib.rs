@@ -35,8 +35,8 @@ pub use frame::{
 };
 pub use handshake::{
     Extension, HeadError, MAX_HEAD_BYTES, MAX_HEADERS, Parsed, Request, Response, WEBSOCKET_GUID,
-    accept_key, accept_key_with_guid, generate_key, header_has_token, list_items, parse_extensions,
-    parse_request, parse_response,
+    accept_key, accept_key_with_guid, extension_list_problem, generate_key, header_has_token,
+    is_token, list_items, parse_extensions, parse_request, parse_response,
 };
 pub use head_reader::{Head, HeadReader};
 pub use mask::apply_mask;

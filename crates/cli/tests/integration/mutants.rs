@@ -164,6 +164,7 @@ fn expected_failures(defect: Defect, correct: &Run) -> Vec<String> {
         Defect::DeflateKeepsContext => ids("17.4.2"),
         Defect::DeflateRsv1OnPong => ids("17.5.15"),
         Defect::DeflateTrustsContextHint => ids("17.4.3"),
+        Defect::DeflateAcceptsMalformedOffer => ids("14.2.23 14.2.24"),
         // Wherever the harness sends two compressed messages with its context kept and a window
         // over 2^8 (in which it writes stored blocks that refer back to nothing).
         Defect::DeflateForgetsContext => ids("17.2.2 17.2.3 17.2.4 17.2.5 17.2.6 17.2.7 17.2.8 \
@@ -173,9 +174,10 @@ fn expected_failures(defect: Defect, correct: &Run) -> Vec<String> {
         // It fails the connection as it must, only without a status code: NON-STRICT, below.
         Defect::FailsWithoutStatusCode => vec![],
         // 14.4.1, 14.4.2 and 14.4.4 grade a missing answer NON-STRICT (a reset can destroy an
-        // answer before the harness reads it): checked below.
+        // answer before the harness reads it): checked below. Closing is as good as refusing a
+        // malformed extension offer (14.2.23-24, RFC 6455 §9.1: fail the connection).
         Defect::DropsRefusals => {
-            let graded_lower = ids("14.4.1 14.4.2 14.4.4");
+            let graded_lower = ids("14.4.1 14.4.2 14.4.4 14.2.23 14.2.24");
             let mut refused = refused(correct);
             refused.retain(|id| !graded_lower.contains(id));
             refused

@@ -42,10 +42,12 @@ fn python_websockets_gets_its_autobahn_verdicts() {
     assert_eq!(ids_with(&results, "non-strict"), expected);
     // It also refuses a 4 MiB message in 64 or 256-byte fragments with 1009 ("too many fragments"):
     // RFC 6455 §10.4 asks for such limits, so wsspec says INFORMATIONAL where Autobahn says FAILED.
+    // Without compression it negotiates no extension and upgrades a malformed offer without one
+    // (14.2.23-24, INFORMATIONAL); with compression on it refuses it with 400.
     assert_eq!(
         ids_with(&results, "informational"),
         [
-            "7.1.6", "7.13.1", "7.13.2", "9.3.1", "9.3.2", "9.4.1", "9.4.2"
+            "7.1.6", "7.13.1", "7.13.2", "9.3.1", "9.3.2", "9.4.1", "9.4.2", "14.2.23", "14.2.24"
         ]
     );
     // The opening handshake, where Autobahn has no cases. websockets 17.4 upgrades a request with no
@@ -81,10 +83,11 @@ fn node_ws_gets_its_autobahn_verdicts() {
         ids_with(&results, "non-strict"),
         ["6.4.1", "6.4.2", "6.4.3", "6.4.4", "9.3.1", "9.4.1"]
     );
-    // ws also speaks version 8 (hybi-08), and says so: accepting it is INFORMATIONAL.
+    // ws also speaks version 8 (hybi-08), and says so: accepting it is INFORMATIONAL. Without
+    // compression it upgrades a malformed extension offer without an extension (INFORMATIONAL).
     assert_eq!(
         ids_with(&results, "informational"),
-        ["7.1.6", "7.13.1", "7.13.2", "14.2.22"]
+        ["7.1.6", "7.13.1", "7.13.2", "14.2.22", "14.2.23", "14.2.24"]
     );
     // The opening handshake, where Autobahn has no cases. ws 8.23.0 upgrades a request with no Host
     // or with two, an HTTP/1.0 request (RFC 6455 §4.2.1 point 1), and `Sec-WebSocket-Version: 13.0`,

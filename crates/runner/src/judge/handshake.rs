@@ -13,7 +13,7 @@ use wsspec_suite::{
 use wsspec_wire::{
     Request, Response, accept_key,
     deflate::{DeflateParams, PERMESSAGE_DEFLATE, ParamError, window_bits},
-    header_has_token,
+    header_has_token, is_token,
 };
 
 use crate::handshake::{Offer, header_values, list_items, parse_extensions};
@@ -156,6 +156,14 @@ fn extension_problems(response: &Response, offer: &Offer) -> Vec<HandshakeProble
     let accepted: Vec<_> = header_values(&response.headers, "sec-websocket-extensions")
         .flat_map(parse_extensions)
         .collect();
+    if let (Some(why), false) = (&offer.malformed_extensions, accepted.is_empty()) {
+        problems.push(HandshakeProblem::new(
+            &["6455-9.1-1"],
+            format!(
+                "the server accepted an extension from an offer that does not conform to RFC 6455 §9.1 ({why}): it MUST fail the connection"
+            ),
+        ));
+    }
     for extension in &accepted {
         let offered: Vec<_> = offer
             .extensions
@@ -429,18 +437,11 @@ pub fn check_client_request(request: &Request, seen_before: bool) -> Vec<Handsha
 /// What is wrong with the subprotocols a client offers, if anything: RFC 6455 §4.1 point 10 wants
 /// non-empty tokens (U+0021 to U+007E without the separators of RFC 2616), all different.
 fn subprotocol_offer_problem(request: &Request) -> Option<String> {
-    const SEPARATORS: &[u8] = b"()<>@,;:\\\"/[]?={} \t";
     let offered: Vec<&str> = request
         .header_values("sec-websocket-protocol")
         .flat_map(|value| value.split(','))
         .map(|item| item.trim_matches([' ', '\t']))
         .collect();
-    let is_token = |item: &str| {
-        !item.is_empty()
-            && item
-                .bytes()
-                .all(|b| (0x21..=0x7e).contains(&b) && !SEPARATORS.contains(&b))
-    };
     if let Some(bad) = offered.iter().find(|item| !is_token(item)) {
         return Some(format!(
             "the subprotocol `{bad}` offered in Sec-WebSocket-Protocol is not a token (§4.1 point 10)"
@@ -646,6 +647,7 @@ mod tests {
             key: Some(KEY.into()),
             subprotocols: subprotocols.iter().map(|s| (*s).to_owned()).collect(),
             extensions: parse_extensions(extensions),
+            malformed_extensions: wsspec_wire::extension_list_problem(extensions),
         }
     }
 
@@ -877,6 +879,24 @@ mod tests {
                 "6455-4.1-30"
             ],
             "{found:?}"
+        );
+    }
+
+    #[test]
+    fn an_extension_accepted_from_a_malformed_offer_breaks_section_9_1() {
+        let accepted = upgrade(&[("Sec-WebSocket-Extensions", "permessage-deflate")]);
+        let malformed = offer(&[], "permessage-deflate; =15");
+        let found = check_upgrade_response(&accepted, &malformed, &HandshakePolicy::default());
+        assert!(
+            found.iter().any(|p| p.breaks == ["6455-9.1-1"]),
+            "{found:?}"
+        );
+        // Declining it (no extension in the response) is not this problem.
+        let declined =
+            check_upgrade_response(&upgrade(&[]), &malformed, &HandshakePolicy::default());
+        assert!(
+            declined.iter().all(|p| p.breaks != ["6455-9.1-1"]),
+            "{declined:?}"
         );
     }
 
