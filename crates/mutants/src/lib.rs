@@ -167,11 +167,17 @@ pub enum Defect {
     /// the ABNF (RFC 6455 §9.1: the recipient of malformed negotiation data MUST fail the
     /// connection).
     DeflateAcceptsMalformedOffer,
+    /// Sends `Sec-WebSocket-Accept` twice in its 101, and `Sec-WebSocket-Extensions` twice when it
+    /// accepts an extension (RFC 6455 §11.3: neither MUST appear more than once in a response).
+    DuplicatesResponseFields,
+    /// Answers the request head as it stands after one read, refusing it with 400 when it is not
+    /// complete (RFC 9110 §5.3: a server MUST NOT apply a request before its whole header section).
+    AnswersFirstRead,
 }
 
 impl Defect {
     /// Every variant, [`Defect::None`] first.
-    pub const ALL: [Defect; 45] = [
+    pub const ALL: [Defect; 47] = [
         Defect::None,
         Defect::AcceptsRsv,
         Defect::AcceptsReservedOpcode,
@@ -217,6 +223,8 @@ impl Defect {
         Defect::DeflateTrustsContextHint,
         Defect::DeflateAnswersUnknownParameter,
         Defect::DeflateAcceptsMalformedOffer,
+        Defect::DuplicatesResponseFields,
+        Defect::AnswersFirstRead,
     ];
 
     /// The kebab-case name, such as "accepts-rsv" (and "none" for the correct server).
@@ -267,6 +275,8 @@ impl Defect {
             Defect::DeflateTrustsContextHint => "deflate-trusts-context-hint",
             Defect::DeflateAnswersUnknownParameter => "deflate-answers-unknown-parameter",
             Defect::DeflateAcceptsMalformedOffer => "deflate-accepts-malformed-offer",
+            Defect::DuplicatesResponseFields => "duplicates-response-fields",
+            Defect::AnswersFirstRead => "answers-first-read",
         }
     }
 }

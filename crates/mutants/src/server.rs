@@ -11,7 +11,7 @@ use tokio::time::timeout;
 use wsspec_reference::handshake::{self, Answer, ServerPolicy};
 use wsspec_reference::head::read_head;
 use wsspec_wire::{
-    FrameDecoder, FrameSpec, HeadReader, Request, Response, accept_key_with_guid,
+    FrameDecoder, FrameSpec, Head, HeadError, HeadReader, Request, Response, accept_key_with_guid,
     deflate::{Agreement, DeflateParams, PERMESSAGE_DEFLATE},
     encode_frame, extension_list_problem, parse_extensions,
 };
@@ -173,7 +173,11 @@ pub(crate) enum Upgrade {
 
 /// Reads a request head and decides the answer (without sending it).
 pub(crate) async fn read_upgrade(stream: &mut TcpStream, defect: Defect) -> io::Result<Upgrade> {
-    let head = match read_head(stream, HeadReader::request()).await {
+    let head = match defect {
+        Defect::AnswersFirstRead => first_read_head(stream).await,
+        _ => read_head(stream, HeadReader::request()).await,
+    };
+    let head = match head {
         Ok(Ok(head)) => head,
         Ok(Err(err)) => return Ok(Upgrade::Refused(handshake::answer_unparsable(&err))),
         Err(err) if err.kind() == io::ErrorKind::UnexpectedEof => return Ok(Upgrade::Gone),
@@ -200,8 +204,19 @@ pub(crate) async fn read_upgrade(stream: &mut TcpStream, defect: Defect) -> io::
                     accepted.push_str("; x-wsspec-server");
                 }
                 response.set_header("Sec-WebSocket-Extensions", &accepted);
+                if defect == Defect::DuplicatesResponseFields {
+                    response
+                        .headers
+                        .push(("Sec-WebSocket-Extensions".into(), accepted));
+                }
                 agreement
             });
+            if defect == Defect::DuplicatesResponseFields {
+                let accept = response.header("sec-websocket-accept").map(str::to_owned);
+                response
+                    .headers
+                    .extend(accept.map(|a| ("Sec-WebSocket-Accept".into(), a)));
+            }
             Upgrade::Accepted {
                 key,
                 response,
@@ -211,6 +226,20 @@ pub(crate) async fn read_upgrade(stream: &mut TcpStream, defect: Defect) -> io::
         }
         refusal => Upgrade::Refused(refusal),
     })
+}
+
+/// The request head as [`Defect::AnswersFirstRead`] reads it: what one read brought, malformed when
+/// that is not a whole head.
+async fn first_read_head(stream: &mut TcpStream) -> io::Result<Result<Head<Request>, HeadError>> {
+    let mut reader = HeadReader::request();
+    if stream.read_buf(reader.buffer()).await? == 0 {
+        return Err(io::ErrorKind::UnexpectedEof.into());
+    }
+    Ok(reader.head().transpose().unwrap_or_else(|| {
+        Err(HeadError::Malformed(
+            "the head did not come in one read".into(),
+        ))
+    }))
 }
 
 /// The longest request target [`Defect::DropsLongTargets`] reads.

@@ -131,8 +131,9 @@ fn subprotocol_problems(
             &["6455-4.2.2-9"],
             format!("the server selected subprotocol `{one}`, but none was offered (§4.1 point 6)"),
         )],
+        // Not agreeing to an offered one, it MUST NOT send the field at all (§4.2.2-9).
         [one] => vec![HandshakeProblem::new(
-            &["6455-4.2.2-8"],
+            &["6455-4.2.2-8", "6455-4.2.2-9"],
             format!(
                 "the server selected subprotocol `{one}`, which was not offered ({}) (§4.1 point 6)",
                 offer.subprotocols.join(", ")
@@ -172,7 +173,7 @@ fn extension_problems(response: &Response, offer: &Offer) -> Vec<HandshakeProble
             .collect();
         if offered.is_empty() {
             problems.push(HandshakeProblem::new(
-                &["6455-4.2.2-10", "6455-4.2.2-11"],
+                &["6455-4.2.2-10", "6455-4.2.2-11", "6455-9-2"],
                 format!(
                     "the server accepted extension `{}`, which was not offered (§4.1 point 5)",
                     extension.name
