@@ -64,8 +64,8 @@ const NODE_WS: &str = "scripts/peers/node_modules/ws";
 enum Subject {
     ReferenceServer,
     MutantServer(Defect),
-    /// The correct mutant server under a declared policy it does not keep (it supports no
-    /// subprotocol and refuses no origin): section 14.3 only.
+    /// The correct mutant server under a declared policy it does not keep
+    /// ([`common::UNKEPT_POLICY`]): section 14.3 only.
     UnkeptPolicy,
     /// Python `websockets` as a server; `true`: with permessage-deflate (sections 12, 13 and 17 only).
     WebsocketsServer(bool),
@@ -243,7 +243,7 @@ impl Subject {
                 if whole {
                     args.extend(["--cases".to_owned(), "14.3.*".to_owned()]);
                 }
-                args.extend(UNKEPT_POLICY.map(str::to_owned));
+                args.extend(common::UNKEPT_POLICY.map(str::to_owned));
                 server_results(&name, Some(&format!("ws://{addr}/")), &args)
             }
             Subject::WebsocketsServer(deflate) => {
@@ -351,18 +351,6 @@ const BENT_REQUEST_CASES: &str = "1.1.1,14.5.1";
 /// The cases of the client that masks every frame with one key: two that send fewer than three
 /// frames, two that send more.
 const REPEATED_KEY_CASES: &str = "1.1.1,2.1,2.10,5.6";
-
-/// The policy [`Subject::UnkeptPolicy`] declares, as `mutants.rs` declares it.
-const UNKEPT_POLICY: [&str; 8] = [
-    "--subprotocol",
-    "chat.v1",
-    "--forbidden-origin",
-    "https://evil.example",
-    "--allowed-origin",
-    "https://good.example",
-    "--missing-path",
-    "/wsspec-missing",
-];
 
 /// The cases of a client that offers permessage-deflate (from the scaled suite): where its defect
 /// shows, and a case of compressed echo that it passes. `None`: it is not one of those clients, or

@@ -461,22 +461,9 @@ fn a_declared_limit_the_server_does_not_keep_fails_the_oversized_cases() {
 
 #[test]
 fn a_declared_policy_the_server_does_not_keep_fails_the_policy_cases() {
-    // The mutants support no subprotocol and refuse no origin.
-    let run = run(
-        Defect::None,
-        &[
-            "--cases",
-            "14.3.*",
-            "--subprotocol",
-            "chat.v1",
-            "--forbidden-origin",
-            "https://evil.example",
-            "--allowed-origin",
-            "https://good.example",
-            "--missing-path",
-            "/wsspec-missing",
-        ],
-    );
+    // The mutants support no subprotocol, refuse no origin and serve every path.
+    let args = [["--cases", "14.3.*"].as_slice(), &common::UNKEPT_POLICY].concat();
+    let run = run(Defect::None, &args);
     assert_eq!(run.code, 1);
     assert_eq!(run.ids_with("fail"), ids("14.3.1 14.3.2 14.3.5 14.3.8"));
     assert_eq!(run.ids_with("pass"), ids("14.3.3 14.3.4 14.3.6 14.3.7"));

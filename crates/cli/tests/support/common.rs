@@ -41,6 +41,19 @@ pub fn reference_server(runtime: &tokio::runtime::Runtime) -> String {
     addr.to_string()
 }
 
+/// A handshake policy that the mutant servers do not keep (they support no subprotocol, refuse no
+/// origin and serve every path): declared, it makes the policy cases (14.3) fail against them.
+pub const UNKEPT_POLICY: [&str; 8] = [
+    "--subprotocol",
+    "chat.v1",
+    "--forbidden-origin",
+    "https://evil.example",
+    "--allowed-origin",
+    "https://good.example",
+    "--missing-path",
+    "/wsspec-missing",
+];
+
 /// A port that nothing listens on (bound and released).
 pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
