@@ -170,6 +170,9 @@ pub enum Defect {
     /// Sends `Sec-WebSocket-Accept` twice in its 101, and `Sec-WebSocket-Extensions` twice when it
     /// accepts an extension (RFC 6455 §11.3: neither MUST appear more than once in a response).
     DuplicatesResponseFields,
+    /// Accepts permessage-deflate with `client_max_window_bits="1 5"`, a quoted value that is no
+    /// token once unescaped (RFC 6455 §9.1: it MUST conform to the token ABNF).
+    DeflateQuotesNonToken,
     /// Answers the request head as it stands after one read, refusing it with 400 when it is not
     /// complete (RFC 9110 §5.3: a server MUST NOT apply a request before its whole header section).
     AnswersFirstRead,
@@ -177,7 +180,7 @@ pub enum Defect {
 
 impl Defect {
     /// Every variant, [`Defect::None`] first.
-    pub const ALL: [Defect; 47] = [
+    pub const ALL: [Defect; 48] = [
         Defect::None,
         Defect::AcceptsRsv,
         Defect::AcceptsReservedOpcode,
@@ -225,6 +228,7 @@ impl Defect {
         Defect::DeflateAcceptsMalformedOffer,
         Defect::DuplicatesResponseFields,
         Defect::AnswersFirstRead,
+        Defect::DeflateQuotesNonToken,
     ];
 
     /// The kebab-case name, such as "accepts-rsv" (and "none" for the correct server).
@@ -277,6 +281,7 @@ impl Defect {
             Defect::DeflateAcceptsMalformedOffer => "deflate-accepts-malformed-offer",
             Defect::DuplicatesResponseFields => "duplicates-response-fields",
             Defect::AnswersFirstRead => "answers-first-read",
+            Defect::DeflateQuotesNonToken => "deflate-quotes-non-token",
         }
     }
 }

@@ -203,6 +203,9 @@ pub(crate) async fn read_upgrade(stream: &mut TcpStream, defect: Defect) -> io::
                 if defect == Defect::DeflateAnswersUnknownParameter {
                     accepted.push_str("; x-wsspec-server");
                 }
+                if defect == Defect::DeflateQuotesNonToken {
+                    accepted.push_str("; client_max_window_bits=\"1 5\"");
+                }
                 response.set_header("Sec-WebSocket-Extensions", &accepted);
                 if defect == Defect::DuplicatesResponseFields {
                     response

@@ -207,7 +207,8 @@ impl Offer {
                 .flat_map(parse_extensions)
                 .collect(),
             malformed_extensions: header_values(headers, "sec-websocket-extensions")
-                .find_map(extension_list_problem),
+                .find_map(extension_list_problem)
+                .map(|error| error.text),
         }
     }
 }

@@ -233,21 +233,34 @@ pub fn is_token(text: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
 }
 
+/// How a `Sec-WebSocket-Extensions` value breaks the ABNF of RFC 6455 §9.1.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{text}")]
+pub struct ExtensionSyntaxError {
+    /// What is wrong, in words.
+    pub text: String,
+    /// Whether it is a quoted parameter value that is no token once unescaped, the one part of the
+    /// ABNF that RFC 6455 states with a MUST (§4.3, §9.1).
+    pub quoted: bool,
+}
+
 /// Why a `Sec-WebSocket-Extensions` value does not conform to the ABNF of RFC 6455 §9.1, if it
 /// does not: each element is a token, then `; param` or `; param=value`, the name and value tokens,
 /// or the value a quoted string that is a token once unescaped. Empty list elements are allowed.
-pub fn extension_list_problem(value: &str) -> Option<String> {
-    let value_ok = |text: &str| match text.strip_prefix('"').and_then(|t| t.strip_suffix('"')) {
-        Some(quoted) => {
-            let mut unescaped = String::new();
-            let mut chars = quoted.chars();
-            while let Some(c) = chars.next() {
-                unescaped.extend(if c == '\\' { chars.next() } else { Some(c) });
-            }
-            is_token(&unescaped)
-        }
-        None => is_token(text),
+pub fn extension_list_problem(value: &str) -> Option<ExtensionSyntaxError> {
+    let unquoted = |text: &str| {
+        text.strip_prefix('"')
+            .and_then(|t| t.strip_suffix('"'))
+            .map(|quoted| {
+                let mut unescaped = String::new();
+                let mut chars = quoted.chars();
+                while let Some(c) = chars.next() {
+                    unescaped.extend(if c == '\\' { chars.next() } else { Some(c) });
+                }
+                unescaped
+            })
     };
+    let broken = |text: String, quoted: bool| Some(ExtensionSyntaxError { text, quoted });
     for element in value.split(',').map(|e| e.trim_matches([' ', '\t'])) {
         if element.is_empty() {
             continue;
@@ -255,20 +268,28 @@ pub fn extension_list_problem(value: &str) -> Option<String> {
         let mut parts = element.split(';').map(|p| p.trim_matches([' ', '\t']));
         let name = parts.next().unwrap_or_default();
         if !is_token(name) {
-            return Some(format!("`{name}` is not an extension token"));
+            return broken(format!("`{name}` is not an extension token"), false);
         }
         for param in parts {
-            let fine = match param.split_once('=') {
-                None => is_token(param),
-                Some((name, value)) => {
-                    is_token(name.trim_matches([' ', '\t']))
-                        && value_ok(value.trim_matches([' ', '\t']))
-                }
+            let (key, value) = match param.split_once('=') {
+                None => (param, None),
+                Some((key, value)) => (
+                    key.trim_matches([' ', '\t']),
+                    Some(value.trim_matches([' ', '\t'])),
+                ),
             };
+            let value_quoted = value.and_then(unquoted);
+            let fine = is_token(key)
+                && match (value, &value_quoted) {
+                    (None, _) => true,
+                    (Some(_), Some(unescaped)) => is_token(unescaped),
+                    (Some(value), None) => is_token(value),
+                };
             if !fine {
-                return Some(format!(
+                let text = format!(
                     "the parameter `{param}` of `{name}` is not `token [ \"=\" (token | quoted-string) ]`"
-                ));
+                );
+                return broken(text, is_token(key) && value_quoted.is_some());
             }
         }
     }
@@ -416,15 +437,16 @@ mod tests {
         ] {
             assert_eq!(extension_list_problem(good), None, "{good}");
         }
-        for bad in [
-            "permessage-deflate; =15",
-            "permessage-deflate; client_max_window_bits=\"1 0\"",
-            "permessage-deflate;",
-            "\"permessage-deflate\"",
-            "permessage-deflate; a=b=c",
-            "perm/deflate",
+        for (bad, quoted) in [
+            ("permessage-deflate; =15", false),
+            ("permessage-deflate; client_max_window_bits=\"1 0\"", true),
+            ("permessage-deflate;", false),
+            ("\"permessage-deflate\"", false),
+            ("permessage-deflate; a=b=c", false),
+            ("perm/deflate", false),
         ] {
-            assert!(extension_list_problem(bad).is_some(), "{bad}");
+            let problem = extension_list_problem(bad);
+            assert_eq!(problem.map(|p| p.quoted), Some(quoted), "{bad}");
         }
         assert!(is_token("chat.v1") && !is_token("chat v1") && !is_token("a/b") && !is_token(""));
     }

@@ -34,9 +34,10 @@ pub use frame::{
     Opcode, RSV1, RSV2, RSV3, decode_header, encode_frame, encode_frame_into,
 };
 pub use handshake::{
-    Extension, HeadError, MAX_HEAD_BYTES, MAX_HEADERS, Parsed, Request, Response, WEBSOCKET_GUID,
-    accept_key, accept_key_with_guid, extension_list_problem, generate_key, header_has_token,
-    is_token, list_items, parse_extensions, parse_request, parse_response,
+    Extension, ExtensionSyntaxError, HeadError, MAX_HEAD_BYTES, MAX_HEADERS, Parsed, Request,
+    Response, WEBSOCKET_GUID, accept_key, accept_key_with_guid, extension_list_problem,
+    generate_key, header_has_token, is_token, list_items, parse_extensions, parse_request,
+    parse_response,
 };
 pub use head_reader::{Head, HeadReader};
 pub use mask::apply_mask;

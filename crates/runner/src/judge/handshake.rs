@@ -13,7 +13,7 @@ use wsspec_suite::{
 use wsspec_wire::{
     Request, Response, accept_key,
     deflate::{DeflateParams, PERMESSAGE_DEFLATE, ParamError, window_bits},
-    header_has_token, is_token,
+    extension_list_problem, header_has_token, is_token,
 };
 
 use crate::handshake::{Offer, header_values, list_items, parse_extensions};
@@ -92,6 +92,21 @@ pub fn check_upgrade_response(
             &["6455-11.3.2-2"],
             "more than one Sec-WebSocket-Extensions header (§11.3.2: it MUST NOT appear more than once in a response)"
                 .into(),
+        ));
+    }
+    // A quoted parameter value MUST be a token once unescaped (§9.1); the rest of the ABNF is the
+    // recipient's to enforce (the harness fails the connection on any of it).
+    if let Some(error) = header_values(&response.headers, "sec-websocket-extensions")
+        .find_map(extension_list_problem)
+    {
+        let breaks: &'static [&'static str] = if error.quoted {
+            &["6455-4.3-1", "6455-9.1-2"]
+        } else {
+            &[]
+        };
+        problems.push(HandshakeProblem::new(
+            breaks,
+            format!("Sec-WebSocket-Extensions does not conform to RFC 6455 §9.1: {error}"),
         ));
     }
     problems.extend(extension_problems(response, offer));
@@ -648,7 +663,7 @@ mod tests {
             key: Some(KEY.into()),
             subprotocols: subprotocols.iter().map(|s| (*s).to_owned()).collect(),
             extensions: parse_extensions(extensions),
-            malformed_extensions: wsspec_wire::extension_list_problem(extensions),
+            malformed_extensions: wsspec_wire::extension_list_problem(extensions).map(|e| e.text),
         }
     }
 
@@ -879,6 +894,28 @@ mod tests {
                 "6455-4.1-25",
                 "6455-4.1-30"
             ],
+            "{found:?}"
+        );
+    }
+
+    #[test]
+    fn a_quoted_parameter_value_in_a_response_must_be_a_token() {
+        let offered = offer(&[], "permessage-deflate; client_max_window_bits");
+        let policy = HandshakePolicy::default();
+        let quoted = upgrade(&[(
+            "Sec-WebSocket-Extensions",
+            "permessage-deflate; client_max_window_bits=\"10\"",
+        )]);
+        assert!(check_upgrade_response(&quoted, &offered, &policy).is_empty());
+        let bad = upgrade(&[(
+            "Sec-WebSocket-Extensions",
+            "permessage-deflate; client_max_window_bits=\"1 0\"",
+        )]);
+        let found = check_upgrade_response(&bad, &offered, &policy);
+        assert!(
+            found
+                .iter()
+                .any(|p| p.breaks == ["6455-4.3-1", "6455-9.1-2"]),
             "{found:?}"
         );
     }
