@@ -10,6 +10,7 @@
 use std::fmt;
 
 mod case;
+mod client_request;
 mod handshake;
 mod matcher;
 mod observation;
@@ -17,9 +18,10 @@ mod peer;
 mod violation;
 
 pub use self::case::{Timing, harness_error, judge_case};
+pub use self::client_request::{check_client_request, check_early_data};
 pub use self::handshake::{
-    Answer, HandshakeJudgement, HandshakeProblem, check_client_request, check_early_data,
-    check_upgrade_response, deflate_response_problems, judge_refusal,
+    Answer, HandshakeJudgement, HandshakeProblem, check_upgrade_response,
+    deflate_response_problems, judge_refusal,
 };
 pub use self::matcher::{MatchOutcome, Matcher, Outbox};
 pub use self::observation::{add_observation, judge_observation};

@@ -5,15 +5,14 @@
 //! offered (with valid parameters, for permessage-deflate). A case that expects a refusal judges the
 //! answer with [`judge_refusal`].
 
-use base64::{Engine as _, engine::general_purpose::STANDARD as BASE64};
 use wsspec_suite::{
     handshake::{HandshakePolicy, Refusal},
     results::Verdict,
 };
 use wsspec_wire::{
-    Request, Response, accept_key,
-    deflate::{DeflateParams, PERMESSAGE_DEFLATE, ParamError, window_bits},
-    extension_list_problem, header_has_token, is_token,
+    Response, accept_key,
+    deflate::{DeflateParams, PERMESSAGE_DEFLATE, ParamError},
+    extension_list_problem, header_has_token,
 };
 
 use crate::handshake::{Offer, header_values, list_items, parse_extensions};
@@ -325,177 +324,6 @@ pub fn deflate_response_problems(
         );
     }
     problems
-}
-
-/// What is wrong with `early` bytes that a client sent after its opening handshake and before the
-/// harness answered it (RFC 6455 §4.1: it MUST wait for the response).
-pub fn check_early_data(early: &[u8]) -> Option<HandshakeProblem> {
-    (!early.is_empty()).then(|| HandshakeProblem {
-        text: format!(
-            "{} bytes followed the request before the response (§4.1: the client MUST wait for it)",
-            early.len()
-        ),
-        breaks: &["6455-4.1-35"],
-    })
-}
-
-/// Everything wrong with a client's opening handshake (RFC 6455 §4.1, the client's MUSTs); empty when
-/// it is correct. `seen_before` says whether this key was already used on another connection.
-pub fn check_client_request(request: &Request, seen_before: bool) -> Vec<HandshakeProblem> {
-    let mut problems = Vec::new();
-    let mut problem = |breaks: &'static [&'static str], text: String| {
-        problems.push(HandshakeProblem { text, breaks });
-    };
-    if request.method != "GET" {
-        problem(
-            &["6455-4.1-19"],
-            format!("the method is {}, not GET (§4.1 point 2)", request.method),
-        );
-    }
-    if request.version != "HTTP/1.1" {
-        problem(
-            &["6455-4.1-19"],
-            format!(
-                "the version is {}, not HTTP/1.1 (§4.1 point 2)",
-                request.version
-            ),
-        );
-    }
-    if request.header_values("host").count() != 1 {
-        problem(
-            &["6455-4.1-21"],
-            "the request needs exactly one Host header (§4.1 point 4)".into(),
-        );
-    }
-    if !request
-        .header_values("upgrade")
-        .any(|value| header_has_token(value, "websocket"))
-    {
-        problem(
-            &["6455-4.1-22"],
-            "no `Upgrade: websocket` (§4.1 point 5)".into(),
-        );
-    }
-    if !request
-        .header_values("connection")
-        .any(|value| header_has_token(value, "upgrade"))
-    {
-        problem(
-            &["6455-4.1-23"],
-            "no `upgrade` token in Connection (§4.1 point 6)".into(),
-        );
-    }
-    let keys: Vec<&str> = request.header_values("sec-websocket-key").collect();
-    match keys.as_slice() {
-        [key]
-            if BASE64
-                .decode(key.trim())
-                .is_ok_and(|nonce| nonce.len() == 16) =>
-        {
-            if seen_before {
-                problem(
-                    &["6455-4.1-26"],
-                    format!(
-                        "Sec-WebSocket-Key {} was already used on another connection; it MUST be selected randomly for each connection (§4.1 point 7)",
-                        key.trim()
-                    ),
-                );
-            }
-        }
-        [key] => problem(
-            &["6455-4.1-25"],
-            format!("Sec-WebSocket-Key `{key}` is not the base64 of 16 bytes (§4.1 point 7)"),
-        ),
-        [] => problem(
-            &["6455-4.1-24"],
-            "no Sec-WebSocket-Key (§4.1 point 7)".into(),
-        ),
-        _ => problem(
-            &["6455-11.3.1-1"],
-            "more than one Sec-WebSocket-Key (§11.3.1)".into(),
-        ),
-    }
-    let versions: Vec<&str> = request.header_values("sec-websocket-version").collect();
-    let breaks: &'static [&'static str] = match versions.as_slice() {
-        [] => &["6455-4.1-29"],
-        [version] if version.trim() == "13" => &[],
-        [_] => &["6455-4.1-30"],
-        _ => &["6455-11.3.5-2"],
-    };
-    if !breaks.is_empty() {
-        problem(
-            breaks,
-            format!(
-                "Sec-WebSocket-Version is `{}`, not 13 (§4.1 point 9)",
-                versions.join(", ")
-            ),
-        );
-    }
-    if let Some(why) = subprotocol_offer_problem(request) {
-        problem(&["6455-4.1-32"], why);
-    }
-    for (name, value) in invalid_window_bits(request) {
-        let breaks: &'static [&'static str] = match name.as_str() {
-            "server_max_window_bits" => &["7692-7.1.2.1-2"],
-            _ => &["7692-7.1.2.2-2"],
-        };
-        problem(
-            breaks,
-            format!(
-                "the permessage-deflate offer has `{name}{}`: the value MUST be 8 to 15 without a leading zero (RFC 7692 §7.1.2)",
-                value.map(|v| format!("={v}")).unwrap_or_default()
-            ),
-        );
-    }
-    problems
-}
-
-/// What is wrong with the subprotocols a client offers, if anything: RFC 6455 §4.1 point 10 wants
-/// non-empty tokens (U+0021 to U+007E without the separators of RFC 2616), all different.
-fn subprotocol_offer_problem(request: &Request) -> Option<String> {
-    let offered: Vec<&str> = request
-        .header_values("sec-websocket-protocol")
-        .flat_map(|value| value.split(','))
-        .map(|item| item.trim_matches([' ', '\t']))
-        .collect();
-    if let Some(bad) = offered.iter().find(|item| !is_token(item)) {
-        return Some(format!(
-            "the subprotocol `{bad}` offered in Sec-WebSocket-Protocol is not a token (§4.1 point 10)"
-        ));
-    }
-    let repeated = offered
-        .iter()
-        .enumerate()
-        .find(|(at, item)| offered[..*at].contains(item));
-    repeated.map(|(_, item)| {
-        format!(
-            "the subprotocol `{item}` is offered twice in Sec-WebSocket-Protocol (§4.1 point 10)"
-        )
-    })
-}
-
-/// The window-bits parameters of a client's permessage-deflate offers whose value breaks the ABNF of
-/// RFC 7692 §7.1.2: `server_max_window_bits` always takes a value, `client_max_window_bits` may go
-/// without one. (Other flaws of an offer only make the server decline it, §7.)
-fn invalid_window_bits(request: &Request) -> Vec<(String, Option<String>)> {
-    request
-        .header_values("sec-websocket-extensions")
-        .flat_map(parse_extensions)
-        .filter(|offer| offer.name.eq_ignore_ascii_case(PERMESSAGE_DEFLATE))
-        .flat_map(|offer| offer.params)
-        .filter(|(name, value)| {
-            let name = name.to_ascii_lowercase();
-            match (name.as_str(), value.as_deref()) {
-                ("client_max_window_bits", None) => false,
-                ("server_max_window_bits" | "client_max_window_bits", Some(v)) => {
-                    window_bits(v).is_none()
-                }
-                ("server_max_window_bits", None) => true,
-                _ => false,
-            }
-        })
-        .map(|(name, value)| (name.to_ascii_lowercase(), value))
-        .collect()
 }
 
 /// One thing wrong with a peer's opening handshake: what, and the requirements it breaks (none
@@ -864,41 +692,6 @@ mod tests {
     }
 
     #[test]
-    fn a_client_request_is_checked_point_by_point() {
-        let good = Request::websocket("example.com", "/chat", KEY);
-        assert!(check_client_request(&good, false).is_empty());
-        let reused = &check_client_request(&good, true)[0];
-        assert!(reused.text.contains("already used"));
-        assert_eq!(reused.breaks, ["6455-4.1-26"]);
-        assert!(check_early_data(b"").is_none());
-        let early = check_early_data(&[0x81, 0x80]).unwrap();
-        assert_eq!(early.breaks, ["6455-4.1-35"]);
-        assert!(early.text.starts_with("2 bytes followed the request"));
-        let mut bad = good.clone();
-        bad.method = "POST".into();
-        bad.remove_header("host");
-        bad.set_header("Sec-WebSocket-Key", "AAAA");
-        bad.set_header("Sec-WebSocket-Version", "8");
-        bad.set_header("Connection", "keep-alive");
-        let found = check_client_request(&bad, false);
-        let broken: Vec<&str> = found
-            .iter()
-            .flat_map(|p| p.breaks.iter().copied())
-            .collect();
-        assert_eq!(
-            broken,
-            [
-                "6455-4.1-19",
-                "6455-4.1-21",
-                "6455-4.1-23",
-                "6455-4.1-25",
-                "6455-4.1-30"
-            ],
-            "{found:?}"
-        );
-    }
-
-    #[test]
     fn a_quoted_parameter_value_in_a_response_must_be_a_token() {
         let offered = offer(&[], "permessage-deflate; client_max_window_bits");
         let policy = HandshakePolicy::default();
@@ -935,69 +728,6 @@ mod tests {
         assert!(
             declined.iter().all(|p| p.breaks != ["6455-9.1-1"]),
             "{declined:?}"
-        );
-    }
-
-    #[test]
-    fn offered_subprotocols_must_be_distinct_tokens() {
-        let mut request = Request::websocket("example.com", "/chat", KEY);
-        request.set_header("Sec-WebSocket-Protocol", "chat.v1, mqtt");
-        request
-            .headers
-            .push(("Sec-WebSocket-Protocol".into(), "wamp.2.json".into()));
-        assert!(check_client_request(&request, false).is_empty());
-        for (offer, found) in [
-            (
-                "chat v1",
-                "`chat v1` offered in Sec-WebSocket-Protocol is not a token",
-            ),
-            ("chat, , mqtt", "`` offered"),
-            ("chat/1", "`chat/1`"),
-            ("chat, mqtt, chat", "`chat` is offered twice"),
-        ] {
-            request.set_header("Sec-WebSocket-Protocol", offer);
-            let problems = check_client_request(&request, false);
-            assert_eq!(problems.len(), 1, "{offer}: {problems:?}");
-            assert_eq!(problems[0].breaks, ["6455-4.1-32"]);
-            assert!(problems[0].text.contains(found), "{offer}: {problems:?}");
-        }
-    }
-
-    #[test]
-    fn a_client_offer_with_window_bits_outside_the_abnf_breaks_rfc_7692() {
-        let mut request = Request::websocket("example.com", "/chat", KEY);
-        for valid in [
-            "permessage-deflate; client_max_window_bits",
-            "permessage-deflate; client_max_window_bits=8; server_max_window_bits=15",
-            // Flaws that only make the server decline the offer (RFC 7692 §7).
-            "permessage-deflate; x-unknown, permessage-deflate; server_no_context_takeover",
-        ] {
-            request.set_header("Sec-WebSocket-Extensions", valid);
-            assert!(check_client_request(&request, false).is_empty(), "{valid}");
-        }
-        request.set_header(
-            "Sec-WebSocket-Extensions",
-            "permessage-deflate; server_max_window_bits=16; client_max_window_bits=0, \
-             permessage-deflate; server_max_window_bits; client_max_window_bits=09",
-        );
-        let found = check_client_request(&request, false);
-        let broken: Vec<&str> = found.iter().flat_map(|p| p.breaks.to_vec()).collect();
-        assert_eq!(
-            broken,
-            [
-                "7692-7.1.2.1-2",
-                "7692-7.1.2.2-2",
-                "7692-7.1.2.1-2",
-                "7692-7.1.2.2-2"
-            ]
-        );
-        assert!(
-            found[0].text.contains("`server_max_window_bits=16`"),
-            "{found:?}"
-        );
-        assert!(
-            found[2].text.contains("`server_max_window_bits`:"),
-            "{found:?}"
         );
     }
 
