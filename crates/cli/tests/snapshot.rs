@@ -305,6 +305,8 @@ impl Subject {
     fn shards(self) -> usize {
         match self {
             Subject::MutantClient(defect) if defect.bends_the_request() => 1,
+            // Three cases.
+            Subject::MutantClient(ClientDefect::DeflateCompressesUnaccepted) => 1,
             Subject::MutantClient(_) => 4,
             Subject::WebsocketsClient(_) | Subject::WsClient => 2,
             _ => 1,
@@ -361,6 +363,8 @@ fn deflate_client_cases(defect: ClientDefect) -> Option<&'static str> {
         ClientDefect::DeflateKeepsContext => Some("12.1.4,13.1.5,13.2.4,13.2.5,13.5.5,13.6.5"),
         ClientDefect::DeflateForgetsContext => Some("12.1.4,12.1.5,12.4.5,13.2.5"),
         ClientDefect::DeflateRefusesNoContextTakeover => Some("12.1.4,13.1.5,13.2.4,13.5.4"),
+        // Uncompressed cases, where the response accepts no extension, and one it passes.
+        ClientDefect::DeflateCompressesUnaccepted => Some("1.1.1,5.6,12.1.4"),
         _ => None,
     }
 }

@@ -161,15 +161,29 @@ impl Connection {
             ClientDefect::RequestsWithoutKey => String::new(),
             _ => generate_key(rand::random()),
         };
-        let mut request = Request::websocket(&host_header(url), &target(url), &key);
+        let target = match defect {
+            ClientDefect::RequestsWsUri => url.to_string(),
+            _ => target(url),
+        };
+        let mut request = Request::websocket(&host_header(url), &target, &key);
         bend(&mut request, defect);
         if let Some(offer) = deflate_offer(defect) {
             request.set_header("Sec-WebSocket-Extensions", offer);
         }
         let mut opening = request.to_bytes();
-        if defect == ClientDefect::SendsBeforeResponse {
-            let ping = FrameSpec::new(Opcode::Ping, b"early".to_vec());
-            opening.extend(encode_frame(&ping.with_mask(Some(rand::random()))));
+        match defect {
+            ClientDefect::SendsBeforeResponse => {
+                let ping = FrameSpec::new(Opcode::Ping, b"early".to_vec());
+                opening.extend(encode_frame(&ping.with_mask(Some(rand::random()))));
+            }
+            ClientDefect::AbandonsRequest => {
+                // Everything but the final CRLF, then the connection closes.
+                opening.truncate(opening.len() - 2);
+                stream.write_all(&opening).await?;
+                stream.shutdown().await?;
+                return Err("the client abandoned its opening handshake".into());
+            }
+            _ => {}
         }
         stream.write_all(&opening).await?;
 
@@ -302,6 +316,10 @@ fn bend(request: &mut Request, defect: ClientDefect) {
         ClientDefect::OffersInvalidSubprotocol => {
             request.set_header("Sec-WebSocket-Protocol", "chat v1");
         }
+        ClientDefect::SendsMalformedHeader => {
+            request.remove_header("Sec-WebSocket-Version");
+            duplicate(request, "Sec-WebSocket-Version ", "13".into());
+        }
         _ => {}
     }
 }
@@ -368,6 +386,10 @@ fn check_upgrade(
         .flat_map(parse_extensions)
         .collect();
     match accepted.as_slice() {
+        [] if defect == ClientDefect::DeflateCompressesUnaccepted => {
+            let offer = DeflateParams::default();
+            Ok(Some(Agreement::of(&offer, &offer)))
+        }
         [] => Ok(None),
         [deflate]
             if defect.offers_deflate() && deflate.name.eq_ignore_ascii_case(PERMESSAGE_DEFLATE) =>

@@ -167,8 +167,10 @@ pub enum Defect {
     /// the ABNF (RFC 6455 §9.1: the recipient of malformed negotiation data MUST fail the
     /// connection).
     DeflateAcceptsMalformedOffer,
-    /// Sends `Sec-WebSocket-Accept` twice in its 101, and `Sec-WebSocket-Extensions` twice when it
-    /// accepts an extension (RFC 6455 §11.3: neither MUST appear more than once in a response).
+    /// Sends `Sec-WebSocket-Accept` twice in its 101, `Sec-WebSocket-Extensions` twice when it
+    /// accepts an extension, and selects the first offered subprotocol in two
+    /// `Sec-WebSocket-Protocol` fields (RFC 6455 §11.3: none MUST appear more than once in a
+    /// response).
     DuplicatesResponseFields,
     /// Accepts permessage-deflate with `client_max_window_bits="1 5"`, a quoted value that is no
     /// token once unescaped (RFC 6455 §9.1: it MUST conform to the token ABNF).
@@ -176,11 +178,15 @@ pub enum Defect {
     /// Answers the request head as it stands after one read, refusing it with 400 when it is not
     /// complete (RFC 9110 §5.3: a server MUST NOT apply a request before its whole header section).
     AnswersFirstRead,
+    /// Answers `Sec-WebSocket-Extensions` with the client's offer, word for word: it accepts every
+    /// extension offered, registered or not (RFC 6455 §9.1), and permessage-deflate beside others
+    /// that use RSV1 (RFC 7692 §5).
+    EchoesExtensionOffer,
 }
 
 impl Defect {
     /// Every variant, [`Defect::None`] first.
-    pub const ALL: [Defect; 48] = [
+    pub const ALL: [Defect; 49] = [
         Defect::None,
         Defect::AcceptsRsv,
         Defect::AcceptsReservedOpcode,
@@ -229,6 +235,7 @@ impl Defect {
         Defect::DuplicatesResponseFields,
         Defect::AnswersFirstRead,
         Defect::DeflateQuotesNonToken,
+        Defect::EchoesExtensionOffer,
     ];
 
     /// The kebab-case name, such as "accepts-rsv" (and "none" for the correct server).
@@ -280,6 +287,7 @@ impl Defect {
             Defect::DeflateAnswersUnknownParameter => "deflate-answers-unknown-parameter",
             Defect::DeflateAcceptsMalformedOffer => "deflate-accepts-malformed-offer",
             Defect::DuplicatesResponseFields => "duplicates-response-fields",
+            Defect::EchoesExtensionOffer => "echoes-extension-offer",
             Defect::AnswersFirstRead => "answers-first-read",
             Defect::DeflateQuotesNonToken => "deflate-quotes-non-token",
         }
@@ -352,11 +360,23 @@ pub enum ClientDefect {
     /// Offers permessage-deflate and fails the connection when the response asks for
     /// `client_no_context_takeover` (RFC 7692 §7.1.1.2: a client MUST support it).
     DeflateRefusesNoContextTakeover,
+    /// Sends its opening handshake without the blank line that ends it, and closes the connection
+    /// (RFC 6455 §4.1: the client MUST send an opening handshake).
+    AbandonsRequest,
+    /// Writes `Sec-WebSocket-Version : 13`, with a space before the colon, which is no valid HTTP
+    /// header field (RFC 6455 §4.1: the handshake MUST be a valid HTTP request).
+    SendsMalformedHeader,
+    /// Sends the whole `ws://` URL as its request-target (RFC 6455 §4.1 point 3: the resource name,
+    /// or an absolute http or https URI).
+    RequestsWsUri,
+    /// Offers permessage-deflate and compresses its messages even when the response does not accept
+    /// it (RFC 6455 §9.1: it MUST NOT use an extension the server did not accept).
+    DeflateCompressesUnaccepted,
 }
 
 impl ClientDefect {
     /// Every variant, [`ClientDefect::None`] first.
-    pub const ALL: [ClientDefect; 25] = [
+    pub const ALL: [ClientDefect; 29] = [
         ClientDefect::None,
         ClientDefect::SendsUnmasked,
         ClientDefect::RepeatsMaskingKey,
@@ -382,6 +402,10 @@ impl ClientDefect {
         ClientDefect::DeflateOffersInvalidWindow,
         ClientDefect::OffersInvalidSubprotocol,
         ClientDefect::DeflateRefusesNoContextTakeover,
+        ClientDefect::AbandonsRequest,
+        ClientDefect::SendsMalformedHeader,
+        ClientDefect::RequestsWsUri,
+        ClientDefect::DeflateCompressesUnaccepted,
     ];
 
     /// Whether the defect is in the opening handshake the client sends (so that every case fails).
@@ -403,6 +427,9 @@ impl ClientDefect {
                 | ClientDefect::SendsBeforeResponse
                 | ClientDefect::DeflateOffersInvalidWindow
                 | ClientDefect::OffersInvalidSubprotocol
+                | ClientDefect::AbandonsRequest
+                | ClientDefect::SendsMalformedHeader
+                | ClientDefect::RequestsWsUri
         )
     }
 
@@ -415,6 +442,7 @@ impl ClientDefect {
                 | ClientDefect::DeflateForgetsContext
                 | ClientDefect::DeflateOffersInvalidWindow
                 | ClientDefect::DeflateRefusesNoContextTakeover
+                | ClientDefect::DeflateCompressesUnaccepted
         )
     }
 
@@ -446,6 +474,10 @@ impl ClientDefect {
             ClientDefect::DeflateOffersInvalidWindow => "deflate-offers-invalid-window",
             ClientDefect::OffersInvalidSubprotocol => "offers-invalid-subprotocol",
             ClientDefect::DeflateRefusesNoContextTakeover => "deflate-refuses-no-context-takeover",
+            ClientDefect::AbandonsRequest => "abandons-request",
+            ClientDefect::SendsMalformedHeader => "sends-malformed-header",
+            ClientDefect::RequestsWsUri => "requests-ws-uri",
+            ClientDefect::DeflateCompressesUnaccepted => "deflate-compresses-unaccepted",
         }
     }
 }

@@ -13,7 +13,7 @@ use wsspec_reference::head::read_head;
 use wsspec_wire::{
     FrameDecoder, FrameSpec, Head, HeadError, HeadReader, Request, Response, accept_key_with_guid,
     deflate::{Agreement, DeflateParams, PERMESSAGE_DEFLATE},
-    encode_frame, extension_list_problem, parse_extensions,
+    encode_frame, extension_list_problem, list_items, parse_extensions,
 };
 
 use crate::Defect;
@@ -214,6 +214,10 @@ pub(crate) async fn read_upgrade(stream: &mut TcpStream, defect: Defect) -> io::
                 }
                 agreement
             });
+            let offer = request.header("sec-websocket-extensions");
+            if let (Defect::EchoesExtensionOffer, Some(offer)) = (defect, offer) {
+                response.set_header("Sec-WebSocket-Extensions", offer);
+            }
             if defect == Defect::DuplicatesResponseFields {
                 let accept = response.header("sec-websocket-accept").map(str::to_owned);
                 response
@@ -351,6 +355,17 @@ fn answer(request: &Request, defect: Defect) -> Answer {
         let offers_subprotocols = request.header("sec-websocket-protocol").is_some();
         if defect == Defect::SelectsUnofferedSubprotocol && offers_subprotocols {
             response.set_header("Sec-WebSocket-Protocol", "wsspec.unoffered");
+        }
+        let first_offered = request
+            .header_values("sec-websocket-protocol")
+            .flat_map(list_items)
+            .next();
+        if let (Defect::DuplicatesResponseFields, Some(protocol)) = (defect, first_offered) {
+            for _ in 0..2 {
+                response
+                    .headers
+                    .push(("Sec-WebSocket-Protocol".into(), protocol.clone()));
+            }
         }
     }
     answer

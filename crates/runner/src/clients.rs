@@ -43,7 +43,7 @@ use wsspec_suite::{
     autobahn::AgentExclusions,
     results::{CaseResult, Observation, RunResults, SCHEMA_VERSION, Target},
 };
-use wsspec_wire::{CloseCode, FrameSpec, Request, Response, encode_frame};
+use wsspec_wire::{CloseCode, FrameSpec, HeadError, Request, Response, encode_frame};
 
 use tokio_rustls::TlsAcceptor;
 
@@ -56,12 +56,15 @@ pub use run_end::RunEnd;
 
 pub use commands::run_client_command;
 use commands::run_commands;
-use listener::{Arrived, ConnectionHandler, accept_loop, http_error, read_request};
+use listener::{
+    Arrived, ConnectionHandler, Read, Unfinished, accept_loop, http_error, read_request,
+};
 
 pub use on_demand::{ClientConnections, PendingConnection};
 
 use crate::{
-    Observer, RunConfig, drive, judge,
+    Observer, RunConfig, drive,
+    judge::{self, HandshakeProblem},
     transport::{Reader, Writer},
 };
 
@@ -221,6 +224,46 @@ struct Agent {
 }
 
 impl Shared {
+    /// Fails the case a request head was for when it did not arrive whole: it was no valid HTTP, or
+    /// the client stopped sending it. A head whose request line names no case is dropped, as is
+    /// one over the harness's own limits.
+    fn unfinished_request(&self, unfinished: &Unfinished) {
+        let problem = match &unfinished.malformed {
+            Some(HeadError::Malformed(why)) => HandshakeProblem {
+                text: format!("the request is no valid HTTP request (§4.1 point 1): {why}"),
+                breaks: &["6455-4.1-18"],
+            },
+            Some(_) => return,
+            None => HandshakeProblem {
+                text: format!(
+                    "the client sent {} bytes of its opening handshake and stopped before the blank line that ends it (§4.1: it MUST send an opening handshake)",
+                    unfinished.len
+                ),
+                breaks: &["6455-4.1-2", "6455-4.1-17"],
+            },
+        };
+        let Some(target) = unfinished
+            .request_line
+            .as_deref()
+            .and_then(|line| line.split(' ').nth(1))
+        else {
+            return;
+        };
+        let Route::RunCase(query) = Route::of_target(target) else {
+            return;
+        };
+        let (Ok(index), Ok(agent)) = (self.case_index(&query), agent(&query)) else {
+            return;
+        };
+        if self.excluded(&agent, index) {
+            return;
+        }
+        let result = drive::unfinished_client_case(&self.cases[index], self.run_start, problem);
+        self.observer.finished(&result);
+        self.with_agent(&agent, |a| a.results.insert(index, result));
+        self.activity.notify_waiters();
+    }
+
     fn with_agent<T>(&self, agent: &str, f: impl FnOnce(&mut Agent) -> T) -> T {
         let mut agents = self
             .agents
@@ -321,13 +364,14 @@ impl ConnectionHandler for Shared {
 /// Reads a request head and routes it.
 async fn serve_connection(mut reader: Reader, mut writer: Writer, shared: Arc<Shared>) {
     let timeout = shared.config.settings.handshake_timeout;
-    let Some(Arrived {
+    let Arrived {
         request,
         head,
         leftover,
-    }) = read_request(&mut reader, &mut writer, timeout).await
-    else {
-        return;
+    } = match read_request(&mut reader, &mut writer, timeout).await {
+        Read::Arrived(arrived) => arrived,
+        Read::Unfinished(unfinished) => return shared.unfinished_request(&unfinished),
+        Read::Gone => return,
     };
     let route = Route::of(&request);
     // A request that asks for a WebSocket in either way is an upgrade: one that misses the other
@@ -510,10 +554,20 @@ enum Route {
 
 impl Route {
     fn of(request: &Request) -> Route {
-        let (path, query) = request
-            .target
-            .split_once('?')
-            .unwrap_or((request.target.as_str(), ""));
+        Route::of_target(&request.target)
+    }
+
+    /// The route of a request-target, in origin form (`/runCase?case=1`) or absolute form
+    /// (`http://host/runCase?case=1`, which RFC 9112 §3.2.2 has a server accept).
+    fn of_target(target: &str) -> Route {
+        let absolute = (!target.starts_with('/'))
+            .then(|| url::Url::parse(target).ok())
+            .flatten();
+        let target = match &absolute {
+            Some(url) => &url[url::Position::BeforePath..url::Position::AfterQuery],
+            None => target,
+        };
+        let (path, query) = target.split_once('?').unwrap_or((target, ""));
         let query: Query = url::form_urlencoded::parse(query.as_bytes())
             .into_owned()
             .collect();

@@ -19,10 +19,10 @@ use crate::{
     Target,
     conn::Recorder,
     interpret::{
-        Action, ClientHello, Input, Interpreter, READ_CHUNK, Record, request_for,
+        Action, ClientHello, Fact, Input, Interpreter, READ_CHUNK, Record, request_for,
         response_cut_short, response_invalid, response_too_slow,
     },
-    judge::{self, Timing},
+    judge::{self, HandshakeProblem, Timing},
     liveness::Liveness,
     outgoing::Outgoing,
     read_pool::ReadPool,
@@ -169,11 +169,28 @@ fn judged(
 
 /// The result of a client case that no client ever connected for.
 pub fn missing_client_case(case: &Case, run_start: Instant, reason: String) -> CaseResult {
+    let note = reason.clone();
+    client_case_of(case, run_start, note, Fact::Unmet(reason))
+}
+
+/// The result of a client case whose opening handshake never arrived whole: it was no HTTP, or
+/// the client stopped sending it (`problem`).
+pub fn unfinished_client_case(
+    case: &Case,
+    run_start: Instant,
+    problem: HandshakeProblem,
+) -> CaseResult {
+    let note = problem.text.clone();
+    client_case_of(case, run_start, note, Fact::BadClientRequest(vec![problem]))
+}
+
+/// The result of a client case that ended before it began, with `fact`.
+fn client_case_of(case: &Case, run_start: Instant, note: String, fact: Fact) -> CaseResult {
     let start = Instant::now();
     let recorder = Recorder::new(start);
-    recorder.note(reason.clone());
+    recorder.note(note);
     let mut record = Record::new(wsspec_suite::Role::Client);
-    record.push(crate::interpret::Fact::Unmet(reason));
+    record.push(fact);
     let timing = Timing { run_start, start };
     judge::judge_case(case, record, timing, recorder.snapshot())
 }

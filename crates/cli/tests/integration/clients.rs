@@ -256,6 +256,9 @@ fn clients_with_a_wrong_opening_handshake_fail_on_the_rule_they_break() {
         (ClientDefect::SendsBeforeResponse, "6455-4.1-35"),
         (ClientDefect::DeflateOffersInvalidWindow, "7692-7.1.2.1-2"),
         (ClientDefect::OffersInvalidSubprotocol, "6455-4.1-32"),
+        (ClientDefect::AbandonsRequest, "6455-4.1-17"),
+        (ClientDefect::SendsMalformedHeader, "6455-4.1-18"),
+        (ClientDefect::RequestsWsUri, "6455-4.1-20"),
     ];
     assert_eq!(
         rules.len(),

@@ -62,16 +62,49 @@ pub(super) struct Arrived {
     pub(super) leftover: Vec<u8>,
 }
 
-/// Reads a request head within `timeout`; a malformed one is answered with 400. `None`: there is
-/// nothing to serve.
+/// What reading a request head gave.
+pub(super) enum Read {
+    /// A whole head.
+    Arrived(Arrived),
+    /// Something that is not a whole request head: a malformed head (answered with 400), or one
+    /// the client stopped sending before its end.
+    Unfinished(Unfinished),
+    /// Nothing at all, or the connection broke.
+    Gone,
+}
+
+/// A request head that did not arrive whole, as far as it came.
+pub(super) struct Unfinished {
+    /// The request line, when it came whole: what the head was for.
+    pub(super) request_line: Option<String>,
+    /// How many bytes came.
+    pub(super) len: usize,
+    /// Why it is not a request: the parse error, or `None` when the client stopped sending.
+    pub(super) malformed: Option<HeadError>,
+}
+
+/// Reads a request head within `timeout`; a malformed one is answered with 400.
 pub(super) async fn read_request(
     reader: &mut Reader,
     writer: &mut Writer,
     timeout: Duration,
-) -> Option<Arrived> {
-    let head = tokio::time::timeout(timeout, read_head(reader)).await;
-    match head {
-        Ok(Ok(Ok(head))) => Some(Arrived {
+) -> Read {
+    let mut head = HeadReader::request();
+    let read = tokio::time::timeout(timeout, read_head(reader, &mut head)).await;
+    let unfinished = |head: &HeadReader<Request>, malformed| {
+        let bytes = head.received();
+        let request_line = bytes
+            .iter()
+            .position(|&b| b == b'\n')
+            .map(|end| String::from_utf8_lossy(&bytes[..end]).trim_end().to_owned());
+        Read::Unfinished(Unfinished {
+            request_line,
+            len: bytes.len(),
+            malformed,
+        })
+    };
+    match read {
+        Ok(Ok(Ok(head))) => Read::Arrived(Arrived {
             request: head.value,
             head: head.bytes,
             leftover: head.rest,
@@ -79,16 +112,19 @@ pub(super) async fn read_request(
         Ok(Ok(Err(err))) => {
             // The client may be gone already; nothing to report to.
             let _ = http_error(writer, 400, "Bad Request", &err.to_string()).await;
-            None
+            unfinished(&head, Some(err))
         }
-        Ok(Err(_)) | Err(_) => None,
+        Ok(Err(_)) | Err(_) if head.received().is_empty() => Read::Gone,
+        Ok(Err(_)) | Err(_) => unfinished(&head, None),
     }
 }
 
-/// Reads a request head: the thin loop around [`HeadReader`] (which parses, bounds the head and
-/// splits off what follows it). Outer error: I/O or EOF; inner: a bad head.
-async fn read_head(stream: &mut Reader) -> std::io::Result<Result<Head<Request>, HeadError>> {
-    let mut head = HeadReader::request();
+/// Reads a request head into `head`: the thin loop around [`HeadReader`] (which parses, bounds the
+/// head and splits off what follows it). Outer error: I/O or EOF; inner: a bad head.
+async fn read_head(
+    stream: &mut Reader,
+    head: &mut HeadReader<Request>,
+) -> std::io::Result<Result<Head<Request>, HeadError>> {
     loop {
         if let Some(head) = head.head().transpose() {
             return Ok(head);

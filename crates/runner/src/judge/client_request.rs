@@ -44,6 +44,9 @@ pub fn check_client_request(request: &Request, seen_before: bool) -> Vec<Handsha
             ),
         );
     }
+    if let Some(why) = request_target_problem(&request.target) {
+        problem(&["6455-4.1-20"], why);
+    }
     if request.header_values("host").count() != 1 {
         problem(
             &["6455-4.1-21"],
@@ -133,6 +136,26 @@ pub fn check_client_request(request: &Request, seen_before: bool) -> Vec<Handsha
     problems
 }
 
+/// What is wrong with a request-target, if anything: §4.1 point 3 wants the resource name (a
+/// relative URI) or an absolute http or https URI with the same resource name, host and port. The
+/// listener routes only targets whose resource name is one it gave out, so the scheme is what is
+/// left to check here.
+fn request_target_problem(target: &str) -> Option<String> {
+    if target.starts_with('/') {
+        return None;
+    }
+    let scheme = url::Url::parse(target).map(|url| url.scheme().to_owned());
+    match scheme.as_deref() {
+        Ok("http" | "https") => None,
+        Ok(scheme) => Some(format!(
+            "the request-target `{target}` is a {scheme} URI: it MUST be the resource name or an http or https URI (§4.1 point 3)"
+        )),
+        Err(_) => Some(format!(
+            "the request-target `{target}` is neither a resource name nor an absolute URI (§4.1 point 3)"
+        )),
+    }
+}
+
 /// What is wrong with the subprotocols a client offers, if anything: RFC 6455 §4.1 point 10 wants
 /// non-empty tokens (U+0021 to U+007E without the separators of RFC 2616), all different.
 fn subprotocol_offer_problem(request: &Request) -> Option<String> {
@@ -195,6 +218,26 @@ mod tests {
         assert!(reused.text.contains("already used"));
         assert_eq!(reused.breaks, ["6455-4.1-26"]);
         assert!(check_early_data(b"").is_none());
+        for target in [
+            "http://example.com/chat",
+            "https://example.com:8443/chat?x=1",
+        ] {
+            let absolute = Request::websocket("example.com", target, KEY);
+            assert!(
+                check_client_request(&absolute, false).is_empty(),
+                "{target}"
+            );
+        }
+        for (target, says) in [
+            ("ws://example.com/chat", "is a ws URI"),
+            ("chat", "neither a resource name"),
+        ] {
+            let bent = Request::websocket("example.com", target, KEY);
+            let problems = check_client_request(&bent, false);
+            assert_eq!(problems.len(), 1, "{target}");
+            assert_eq!(problems[0].breaks, ["6455-4.1-20"]);
+            assert!(problems[0].text.contains(says), "{}", problems[0].text);
+        }
         let early = check_early_data(&[0x81, 0x80]).unwrap();
         assert_eq!(early.breaks, ["6455-4.1-35"]);
         assert!(early.text.starts_with("2 bytes followed the request"));

@@ -119,10 +119,26 @@ fn subprotocol_problems(
     offer: &Offer,
     policy: &HandshakePolicy,
 ) -> Vec<HandshakeProblem> {
-    let chosen: Vec<String> = header_values(&response.headers, "sec-websocket-protocol")
-        .flat_map(list_items)
+    let fields: Vec<&str> = header_values(&response.headers, "sec-websocket-protocol").collect();
+    let mut problems = Vec::new();
+    if fields.len() > 1 {
+        problems.push(HandshakeProblem::new(
+            &["6455-11.3.4-2"],
+            format!(
+                "{} Sec-WebSocket-Protocol headers (§11.3.4: it MUST NOT appear more than once in a response)",
+                fields.len()
+            ),
+        ));
+    }
+    // The selection is judged on the first field; a repeated one is the problem above.
+    let chosen: Vec<String> = fields
+        .first()
+        .copied()
+        .map(list_items)
+        .into_iter()
+        .flatten()
         .collect();
-    match chosen.as_slice() {
+    problems.extend(match chosen.as_slice() {
         [] => {
             let supported: Vec<&String> = offer
                 .subprotocols
@@ -161,7 +177,8 @@ fn subprotocol_problems(
                 many.join(", ")
             ),
         )],
-    }
+    });
+    problems
 }
 
 /// §4.1 point 5: only offered extensions; RFC 7692 §7: only a valid permessage-deflate offer, answered
@@ -194,6 +211,19 @@ fn extension_problems(response: &Response, offer: &Offer) -> Vec<HandshakeProble
                 ),
             ));
             continue;
+        }
+        if !REGISTERED_EXTENSIONS
+            .iter()
+            .any(|registered| registered.eq_ignore_ascii_case(&extension.name))
+        {
+            problems.push(HandshakeProblem::new(
+                &["6455-9.1-4"],
+                format!(
+                    "the server accepted extension `{}`, which is no registered extension token (§9.1; the IANA registry of §11.4 holds {})",
+                    extension.name,
+                    REGISTERED_EXTENSIONS.join(", ")
+                ),
+            ));
         }
         if !extension.name.eq_ignore_ascii_case(PERMESSAGE_DEFLATE) {
             continue;
@@ -229,6 +259,20 @@ fn extension_problems(response: &Response, offer: &Offer) -> Vec<HandshakeProble
         .iter()
         .filter(|e| e.name.eq_ignore_ascii_case(PERMESSAGE_DEFLATE))
         .count();
+    let rivals: Vec<&str> = accepted
+        .iter()
+        .map(|e| e.name.as_str())
+        .filter(|name| !name.eq_ignore_ascii_case(PERMESSAGE_DEFLATE) && uses_rsv1(name))
+        .collect();
+    if deflates > 0 && !rivals.is_empty() {
+        problems.push(HandshakeProblem::new(
+            &["7692-5-4"],
+            format!(
+                "the server accepted permessage-deflate together with {}, which also uses RSV1 (RFC 7692 §5)",
+                rivals.join(", ")
+            ),
+        ));
+    }
     if deflates > 1 {
         problems.push(HandshakeProblem::new(
             &["7692-5-3"],
@@ -238,6 +282,22 @@ fn extension_problems(response: &Response, offer: &Offer) -> Vec<HandshakeProble
         ));
     }
     problems
+}
+
+/// The names in the IANA WebSocket Extension Name Registry (RFC 6455 §11.4), as of January 2026.
+const REGISTERED_EXTENSIONS: &[&str] = &[PERMESSAGE_DEFLATE, "bbf-usp-protocol"];
+
+/// Whether extension `name` gives RSV1 a meaning: every per-message compression extension does
+/// (RFC 7692 §6), as did the per-frame compression drafts that browsers offered before it.
+fn uses_rsv1(name: &str) -> bool {
+    let name = name.to_ascii_lowercase();
+    name.starts_with("permessage-")
+        || [
+            "deflate-frame",
+            "x-webkit-deflate-frame",
+            "perframe-deflate",
+        ]
+        .contains(&name.as_str())
 }
 
 /// What is wrong with a permessage-deflate response element's parameters as the acceptance of
@@ -554,16 +614,54 @@ mod tests {
 
     #[test]
     fn extensions_come_in_one_field_of_the_response() {
-        let both = offer(&[], "x-one, x-two");
-        let one_field = upgrade(&[("Sec-WebSocket-Extensions", "x-one, x-two")]);
+        let both = offer(&[], "permessage-deflate, bbf-usp-protocol");
+        let one_field = upgrade(&[(
+            "Sec-WebSocket-Extensions",
+            "permessage-deflate, bbf-usp-protocol",
+        )]);
         assert!(problems(&one_field, &both).is_empty());
         let two_fields = upgrade(&[
-            ("Sec-WebSocket-Extensions", "x-one"),
-            ("Sec-WebSocket-Extensions", "x-two"),
+            ("Sec-WebSocket-Extensions", "permessage-deflate"),
+            ("Sec-WebSocket-Extensions", "bbf-usp-protocol"),
         ]);
         let found = problems(&two_fields, &both);
         assert_eq!(found.len(), 1, "{found:?}");
         assert!(found[0].contains("§11.3.2"), "{found:?}");
+    }
+
+    #[test]
+    fn a_subprotocol_comes_in_one_field_of_the_response() {
+        let twice = upgrade(&[
+            ("Sec-WebSocket-Protocol", "chat"),
+            ("Sec-WebSocket-Protocol", "chat"),
+        ]);
+        let found = check_upgrade_response(&twice, &offer(&["chat"], ""), &Default::default());
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert_eq!(found[0].breaks, ["6455-11.3.4-2"]);
+    }
+
+    #[test]
+    fn accepted_extensions_are_registered_and_share_rsv1_with_no_other() {
+        let offered = offer(
+            &[],
+            "permessage-deflate, x-webkit-deflate-frame, x-wsspec-unknown",
+        );
+        let judged = |accepted: &str| {
+            let response = upgrade(&[("Sec-WebSocket-Extensions", accepted)]);
+            check_upgrade_response(&response, &offered, &HandshakePolicy::default())
+        };
+        assert!(judged("permessage-deflate").is_empty());
+        let unknown = judged("x-wsspec-unknown");
+        assert_eq!(unknown.len(), 1, "{unknown:?}");
+        assert_eq!(unknown[0].breaks, ["6455-9.1-4"]);
+        assert!(
+            unknown[0]
+                .text
+                .contains("permessage-deflate, bbf-usp-protocol")
+        );
+        let both = judged("permessage-deflate, x-webkit-deflate-frame");
+        let breaks: Vec<_> = both.iter().flat_map(|p| p.breaks.iter().copied()).collect();
+        assert_eq!(breaks, ["6455-9.1-4", "7692-5-4"], "{both:?}");
     }
 
     #[test]
