@@ -305,8 +305,11 @@ impl Subject {
     fn shards(self) -> usize {
         match self {
             Subject::MutantClient(defect) if defect.bends_the_request() => 1,
-            // Three cases.
-            Subject::MutantClient(ClientDefect::DeflateCompressesUnaccepted) => 1,
+            // Two or three cases.
+            Subject::MutantClient(
+                ClientDefect::DeflateCompressesUnaccepted
+                | ClientDefect::DeflateAcceptsConflictingExtension,
+            ) => 1,
             Subject::MutantClient(_) => 4,
             Subject::WebsocketsClient(_) | Subject::WsClient => 2,
             _ => 1,
@@ -365,6 +368,7 @@ fn deflate_client_cases(defect: ClientDefect) -> Option<&'static str> {
         ClientDefect::DeflateRefusesNoContextTakeover => Some("12.1.4,13.1.5,13.2.4,13.5.4"),
         // Uncompressed cases, where the response accepts no extension, and one it passes.
         ClientDefect::DeflateCompressesUnaccepted => Some("1.1.1,5.6,12.1.4"),
+        ClientDefect::DeflateAcceptsConflictingExtension => Some("12.1.4,17.7.7"),
         _ => None,
     }
 }

@@ -347,6 +347,9 @@ fn deflate_offer(defect: ClientDefect) -> Option<&'static str> {
         ClientDefect::DeflateOffersInvalidWindow => {
             Some("permessage-deflate; server_max_window_bits=16; client_max_window_bits=0")
         }
+        ClientDefect::DeflateAcceptsConflictingExtension => {
+            Some("permessage-deflate; client_max_window_bits, x-webkit-deflate-frame")
+        }
         _ if defect.offers_deflate() => Some("permessage-deflate; client_max_window_bits"),
         _ => None,
     }
@@ -384,6 +387,12 @@ fn check_upgrade(
     let accepted: Vec<Extension> = response
         .header_values("sec-websocket-extensions")
         .flat_map(parse_extensions)
+        .filter(|extension| {
+            defect != ClientDefect::DeflateAcceptsConflictingExtension
+                || !extension
+                    .name
+                    .eq_ignore_ascii_case("x-webkit-deflate-frame")
+        })
         .collect();
     match accepted.as_slice() {
         [] if defect == ClientDefect::DeflateCompressesUnaccepted => {

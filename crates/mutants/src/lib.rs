@@ -372,11 +372,14 @@ pub enum ClientDefect {
     /// Offers permessage-deflate and compresses its messages even when the response does not accept
     /// it (RFC 6455 §9.1: it MUST NOT use an extension the server did not accept).
     DeflateCompressesUnaccepted,
+    /// Offers permessage-deflate and x-webkit-deflate-frame, and takes a response that accepts both
+    /// by ignoring the second (RFC 7692 §5: both use RSV1, so the client MUST fail the connection).
+    DeflateAcceptsConflictingExtension,
 }
 
 impl ClientDefect {
     /// Every variant, [`ClientDefect::None`] first.
-    pub const ALL: [ClientDefect; 29] = [
+    pub const ALL: [ClientDefect; 30] = [
         ClientDefect::None,
         ClientDefect::SendsUnmasked,
         ClientDefect::RepeatsMaskingKey,
@@ -406,6 +409,7 @@ impl ClientDefect {
         ClientDefect::SendsMalformedHeader,
         ClientDefect::RequestsWsUri,
         ClientDefect::DeflateCompressesUnaccepted,
+        ClientDefect::DeflateAcceptsConflictingExtension,
     ];
 
     /// Whether the defect is in the opening handshake the client sends (so that every case fails).
@@ -443,6 +447,7 @@ impl ClientDefect {
                 | ClientDefect::DeflateOffersInvalidWindow
                 | ClientDefect::DeflateRefusesNoContextTakeover
                 | ClientDefect::DeflateCompressesUnaccepted
+                | ClientDefect::DeflateAcceptsConflictingExtension
         )
     }
 
@@ -478,6 +483,9 @@ impl ClientDefect {
             ClientDefect::SendsMalformedHeader => "sends-malformed-header",
             ClientDefect::RequestsWsUri => "requests-ws-uri",
             ClientDefect::DeflateCompressesUnaccepted => "deflate-compresses-unaccepted",
+            ClientDefect::DeflateAcceptsConflictingExtension => {
+                "deflate-accepts-conflicting-extension"
+            }
         }
     }
 }
