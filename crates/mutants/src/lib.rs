@@ -182,11 +182,15 @@ pub enum Defect {
     /// extension offered, registered or not (RFC 6455 §9.1), and permessage-deflate beside others
     /// that use RSV1 (RFC 7692 §5).
     EchoesExtensionOffer,
+    /// Sends each compressed echo of two bytes or more in two fragments, compressing each as if it
+    /// were a whole message: it removes 0x00 0x00 0xff 0xff from the first fragment too (RFC 7692
+    /// §7.2.1: only at the end of the message).
+    DeflateStripsFragmentTails,
 }
 
 impl Defect {
     /// Every variant, [`Defect::None`] first.
-    pub const ALL: [Defect; 49] = [
+    pub const ALL: [Defect; 50] = [
         Defect::None,
         Defect::AcceptsRsv,
         Defect::AcceptsReservedOpcode,
@@ -236,6 +240,7 @@ impl Defect {
         Defect::AnswersFirstRead,
         Defect::DeflateQuotesNonToken,
         Defect::EchoesExtensionOffer,
+        Defect::DeflateStripsFragmentTails,
     ];
 
     /// The kebab-case name, such as "accepts-rsv" (and "none" for the correct server).
@@ -288,6 +293,7 @@ impl Defect {
             Defect::DeflateAcceptsMalformedOffer => "deflate-accepts-malformed-offer",
             Defect::DuplicatesResponseFields => "duplicates-response-fields",
             Defect::EchoesExtensionOffer => "echoes-extension-offer",
+            Defect::DeflateStripsFragmentTails => "deflate-strips-fragment-tails",
             Defect::AnswersFirstRead => "answers-first-read",
             Defect::DeflateQuotesNonToken => "deflate-quotes-non-token",
         }

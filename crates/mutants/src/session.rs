@@ -450,7 +450,11 @@ impl Session {
                 Err(InflateError::TooLarge(_)) => {
                     return fail(CloseCode::MESSAGE_TOO_BIG, "message too big");
                 }
-                Err(InflateError::Corrupt(_) | InflateError::KeptContext) => {
+                Err(
+                    InflateError::Corrupt(_)
+                    | InflateError::KeptContext
+                    | InflateError::FragmentTailRemoved,
+                ) => {
                     return fail(CloseCode::PROTOCOL_ERROR, "decompression failed");
                 }
             }
@@ -496,7 +500,19 @@ impl Session {
     /// Encodes a message this end sends in one frame: compressed, with RSV1, once permessage-deflate
     /// was agreed.
     pub(crate) fn encode_message(&mut self, opcode: Opcode, payload: Vec<u8>) -> Vec<u8> {
+        let strips_tails = self.defect() == Defect::DeflateStripsFragmentTails;
         match self.deflate.as_mut() {
+            Some(deflate) if strips_tails && payload.len() >= 2 => {
+                // Two fragments, each flushed and stripped of its tail as if it ended the message.
+                let (first, second) = payload.split_at(payload.len() / 2);
+                let mut head = FrameSpec::new(opcode, deflate.compressor.message(first));
+                head.fin = false;
+                head.rsv = RSV1;
+                let tail = FrameSpec::new(Opcode::Continuation, deflate.compressor.message(second));
+                let mut bytes = self.encode(head);
+                bytes.extend(self.encode(tail));
+                bytes
+            }
             Some(deflate) => {
                 let mut frame = FrameSpec::new(opcode, deflate.compressor.message(&payload));
                 frame.rsv = RSV1;

@@ -304,6 +304,13 @@ pub enum InflateError {
         "the message refers back to an earlier message, though its sender agreed to no context takeover"
     )]
     KeptContext,
+    /// Right at the start of a fragment, the data reads as the lengths of a stored block whose header
+    /// ended the fragment before: the sender flushed the fragment and removed its 0x00 0x00 0xff 0xff,
+    /// which RFC 7692 §7.2.1 allows only at the end of a message.
+    #[error(
+        "a non-final fragment ends with the header of an empty stored block whose lengths are missing: its sender removed 0x00 0x00 0xff 0xff from it"
+    )]
+    FragmentTailRemoved,
 }
 
 /// How many bytes the decompressor produces at a time.
@@ -321,6 +328,8 @@ pub struct Decompressor {
     produced: u64,
     limit: u64,
     ended: bool,
+    /// The compressed bytes read when the current fragment began, and whether one came before it.
+    fragment_start: Option<u64>,
 }
 
 impl fmt::Debug for Decompressor {
@@ -347,7 +356,13 @@ impl Decompressor {
             produced: 0,
             limit,
             ended: false,
+            fragment_start: None,
         }
+    }
+
+    /// A non-final fragment of the current message ended; the next bytes begin another.
+    pub fn end_fragment(&mut self) {
+        self.fragment_start = Some(self.inner.total_in());
     }
 
     /// Inflates the next part of the current message, handing the output to `sink` in chunks.
@@ -360,6 +375,7 @@ impl Decompressor {
     pub fn finish(&mut self, sink: &mut dyn FnMut(&[u8])) -> Result<(), InflateError> {
         let result = self.inflate(&TAIL, FlushDecompress::Sync, sink);
         self.produced = 0;
+        self.fragment_start = None;
         self.after_first = true;
         if self.no_context_takeover || self.ended {
             // After a final block (BFINAL = 1) the stream is over; the next message starts a new one.
@@ -377,6 +393,17 @@ impl Decompressor {
         let too_far_back = err.message().is_some_and(|message| {
             message.contains("too far back") || message.contains("repeated call with bad state")
         });
+        // The four length bytes of a stored block are the first thing read of a fragment.
+        let lengths_at_fragment_start = self
+            .fragment_start
+            .is_some_and(|start| self.inner.total_in() - start <= 4);
+        if lengths_at_fragment_start
+            && err
+                .message()
+                .is_some_and(|message| message.contains("invalid stored block lengths"))
+        {
+            return InflateError::FragmentTailRemoved;
+        }
         if too_far_back
             && self.no_context_takeover
             && self.after_first
@@ -543,6 +570,32 @@ mod tests {
         assert_eq!(c.message(b""), [0x00]);
         let mut d = Decompressor::new(Direction::default(), 10);
         assert_eq!(inflate(&mut d, &[]).unwrap(), b"");
+    }
+
+    #[test]
+    fn a_fragment_stripped_of_its_tail_is_named() {
+        let text = b"fragmented and compressed, fragmented and compressed".as_slice();
+        let (first, second) = text.split_at(20);
+        let inflated = |fragments: &[Vec<u8>]| {
+            let mut d = Decompressor::new(Direction::default(), 1 << 10);
+            let mut out = Vec::new();
+            for (at, fragment) in fragments.iter().enumerate() {
+                if at > 0 {
+                    d.end_fragment();
+                }
+                d.push(fragment, &mut |chunk| out.extend_from_slice(chunk))?;
+            }
+            d.finish(&mut |chunk| out.extend_from_slice(chunk))?;
+            Ok::<_, InflateError>(out)
+        };
+        // One compressed message cut anywhere is fine.
+        let whole = Compressor::new(Direction::default(), 6).message(text);
+        let (a, b) = whole.split_at(whole.len() / 2);
+        assert_eq!(inflated(&[a.to_vec(), b.to_vec()]).unwrap(), text);
+        // Each half flushed and stripped as if it ended the message is not.
+        let mut c = Compressor::new(Direction::default(), 6);
+        let stripped = [c.message(first), c.message(second)];
+        assert_eq!(inflated(&stripped), Err(InflateError::FragmentTailRemoved));
     }
 
     #[test]

@@ -156,7 +156,13 @@ impl PeerStream {
     /// The current frame ended.
     pub fn end(&mut self) -> Option<Observed> {
         match std::mem::take(&mut self.frame) {
-            FrameState::Skip | FrameState::Data { fin: false } => None,
+            FrameState::Skip => None,
+            FrameState::Data { fin: false } => {
+                if let (true, Some(inflater)) = (self.compressed, self.inflater.as_mut()) {
+                    inflater.end_fragment();
+                }
+                None
+            }
             FrameState::Data { fin: true } => {
                 if self.compressed {
                     if let Some(violation) = self.inflate(&[], true) {

@@ -251,6 +251,7 @@ impl Violation {
                 _ => vec!["6455-5.5.1-2"],
             },
             Violation::InvalidCloseReason => vec!["6455-5.5.1-3"],
+            Violation::DoesNotInflate(InflateError::FragmentTailRemoved) => vec!["7692-7.2.1-7"],
             Violation::DoesNotInflate(_) => vec!["7692-5-9"],
             Violation::MessageOverLimit { .. } => Vec::new(),
             other => other.requirements().to_vec(),
@@ -270,7 +271,11 @@ impl Violation {
                 &[CloseCode::INVALID_PAYLOAD]
             }
             Violation::InvalidCloseReason
-            | Violation::DoesNotInflate(InflateError::Corrupt(_) | InflateError::KeptContext)
+            | Violation::DoesNotInflate(
+                InflateError::Corrupt(_)
+                | InflateError::KeptContext
+                | InflateError::FragmentTailRemoved,
+            )
             | Violation::KeptDeflateContext(_) => {
                 &[CloseCode::PROTOCOL_ERROR, CloseCode::INVALID_PAYLOAD]
             }
