@@ -318,18 +318,32 @@ impl Subject {
 
     /// A `wsspec client` listener and the client's runCase driver; returns the listener's results.
     fn drive(self, name: &str, args: &[String]) -> Value {
-        let listener = Listener::start(name, args);
         let agent = self.peer();
+        let (listener, pem) = match self {
+            Subject::MutantClient(defect) if defect.in_tls() => {
+                let args: Vec<&str> = args.iter().map(String::as_str).collect();
+                let (listener, pem) = Listener::start_tls(name, &args);
+                (listener, Some(pem))
+            }
+            _ => (Listener::start(name, args), None),
+        };
         match self {
             Subject::MutantClient(defect) => {
                 let runtime = tokio::runtime::Runtime::new().unwrap();
-                runtime
-                    .block_on(wsspec_mutants::client::drive(
+                let driven = match &pem {
+                    Some(pem) => runtime.block_on(wsspec_mutants::client::drive_tls(
                         &listener.base,
                         &agent,
                         defect,
-                    ))
-                    .unwrap();
+                        pem,
+                    )),
+                    None => runtime.block_on(wsspec_mutants::client::drive(
+                        &listener.base,
+                        &agent,
+                        defect,
+                    )),
+                };
+                driven.unwrap();
             }
             _ => {
                 let (program, script) = match self {

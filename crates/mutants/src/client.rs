@@ -24,14 +24,21 @@
 //!   server dropped TCP without a close frame.
 //!
 //! Each other variant of [`ClientDefect`] changes exactly one of these rules. The clients keep no
-//! more than [`crate::MAX_MESSAGE_LEN`] bytes of a message in memory, speak `ws://` only, and
-//! never panic on what a server sends.
+//! more than [`crate::MAX_MESSAGE_LEN`] bytes of a message in memory, speak `ws://` (and `wss://`
+//! through [`drive_tls`], with SNI, trusting the certificates given), and never panic on what a
+//! server sends.
 
 use std::io;
+use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use rustls::{
+    ClientConfig, RootCertStore,
+    pki_types::{CertificateDer, ServerName, pem::PemObject},
+};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
+use tokio_rustls::TlsConnector;
 use url::{Host, Url};
 use wsspec_reference::client::{
     BoxError, CaseClient, DriveError, DriveOptions, DriveSummary, Observation, drive_client,
@@ -74,7 +81,7 @@ pub async fn drive(
         ..DriveOptions::default()
     };
     drive_client(
-        &mut MutantClient { defect },
+        &mut MutantClient { defect, tls: None },
         base_url,
         agent,
         &options,
@@ -83,18 +90,72 @@ pub async fn drive(
     .await
 }
 
+/// [`drive`] for a `wss://` fuzzing server whose certificate is among `trusted_pem` (PEM text, such
+/// as what `wsspec client --tls --write-cert FILE` writes).
+///
+/// # Errors
+///
+/// As [`drive`], and when the certificates do not load.
+pub async fn drive_tls(
+    base_url: &str,
+    agent: &str,
+    defect: ClientDefect,
+    trusted_pem: &str,
+) -> Result<DriveSummary, DriveError> {
+    let bad_certificates = |reason: String| DriveError::BadUrl {
+        url: base_url.to_owned(),
+        reason: format!("the certificates to trust do not load: {reason}"),
+    };
+    let trusted: Vec<CertificateDer<'static>> =
+        CertificateDer::pem_slice_iter(trusted_pem.as_bytes())
+            .collect::<Result<_, _>>()
+            .map_err(|err| bad_certificates(err.to_string()))?;
+    let config = tls_config(&trusted).map_err(|err| bad_certificates(err.to_string()))?;
+    let options = DriveOptions {
+        case_ids: false,
+        close_timeout: CLOSE_WAIT,
+        ..DriveOptions::default()
+    };
+    let mut client = MutantClient {
+        defect,
+        tls: Some(config),
+    };
+    drive_client(&mut client, base_url, agent, &options, |_| {}).await
+}
+
+/// A TLS client configuration that trusts `trusted` only (rustls with ring, set per connection).
+fn tls_config(trusted: &[CertificateDer<'static>]) -> Result<Arc<ClientConfig>, rustls::Error> {
+    let mut roots = RootCertStore::empty();
+    for cert in trusted {
+        roots.add(cert.clone())?;
+    }
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let config = ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()?
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    Ok(Arc::new(config))
+}
+
 /// Opens `url` once with a client that has `defect` and echoes until the connection ends, as
 /// [`drive`] does for each case; returns what its application saw. For a server that hands out one
 /// URL per connection, such as the client fuzzer (`wsspec fuzz --client`).
 pub async fn echo_once(url: &Url, defect: ClientDefect) -> Observation {
-    MutantClient { defect }.echo(url).await
+    MutantClient { defect, tls: None }.echo(url).await
 }
 
 /// The [`CaseClient`] of a mutant.
 #[derive(Debug)]
 struct MutantClient {
     defect: ClientDefect,
+    /// How to speak `wss://`, if at all.
+    tls: Option<Arc<ClientConfig>>,
 }
+
+/// A byte stream to the server: TCP, or TLS over it.
+trait Stream: AsyncRead + AsyncWrite + Unpin + Send {}
+
+impl<T: AsyncRead + AsyncWrite + Unpin + Send> Stream for T {}
 
 /// What the application does with the messages it gets.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -107,12 +168,12 @@ enum App {
 
 impl CaseClient for MutantClient {
     async fn fetch_text(&mut self, url: &Url) -> Result<Option<String>, BoxError> {
-        let connection = Connection::open(url, self.defect).await?;
+        let connection = Connection::open(url, self.defect, self.tls.as_ref()).await?;
         Ok(connection.converse(App::KeepFirstText).await.0)
     }
 
     async fn echo(&mut self, url: &Url) -> Observation {
-        match Connection::open(url, self.defect).await {
+        match Connection::open(url, self.defect, self.tls.as_ref()).await {
             Ok(connection) => connection.converse(App::Echo).await.1,
             Err(_) => Observation::abnormal(),
         }
@@ -121,7 +182,7 @@ impl CaseClient for MutantClient {
 
 /// An open WebSocket connection: the opening handshake is done.
 struct Connection {
-    stream: TcpStream,
+    stream: Box<dyn Stream>,
     /// Bytes read but not yet decoded (the first ones may have come with the handshake answer).
     buf: Vec<u8>,
     session: Session,
@@ -131,30 +192,28 @@ struct Connection {
 impl Connection {
     /// Connects to `url` and performs the opening handshake. A wrong answer closes TCP without
     /// sending anything and is an error.
-    async fn open(url: &Url, defect: ClientDefect) -> Result<Connection, BoxError> {
-        tokio::time::timeout(HANDSHAKE_TIMEOUT, Self::handshake(url, defect))
+    async fn open(
+        url: &Url,
+        defect: ClientDefect,
+        tls: Option<&Arc<ClientConfig>>,
+    ) -> Result<Connection, BoxError> {
+        tokio::time::timeout(HANDSHAKE_TIMEOUT, Self::handshake(url, defect, tls))
             .await
             .unwrap_or_else(|_| Err("the opening handshake timed out".into()))
     }
 
-    async fn handshake(url: &Url, defect: ClientDefect) -> Result<Connection, BoxError> {
-        if url.scheme() != "ws" {
-            return Err(format!("mutant clients speak ws:// only, not {url}").into());
-        }
-        let port = url.port_or_known_default().unwrap_or(80);
-        let mut stream = match url.host() {
-            Some(Host::Domain(name)) => TcpStream::connect((name, port)).await?,
-            Some(Host::Ipv4(addr)) => TcpStream::connect((addr, port)).await?,
-            Some(Host::Ipv6(addr)) => TcpStream::connect((addr, port)).await?,
-            None => return Err(format!("{url} has no host").into()),
-        };
-        stream.set_nodelay(true)?;
+    async fn handshake(
+        url: &Url,
+        defect: ClientDefect,
+        tls: Option<&Arc<ClientConfig>>,
+    ) -> Result<Connection, BoxError> {
         // The case connections carry a request defect; the harness's control URLs
         // (getCaseCount, updateReports) get a correct request, as they are not under test.
         let defect = match url.path() {
             "/runCase" => defect,
             _ => ClientDefect::None,
         };
+        let mut stream = connect(url, defect, tls).await?;
         let key = match defect {
             ClientDefect::ReusesKey => REUSED_KEY.to_owned(),
             ClientDefect::RequestsWithShortKey => "AAAA".to_owned(),
@@ -292,6 +351,44 @@ impl Connection {
 
 /// The key [`ClientDefect::ReusesKey`] sends on every connection.
 const REUSED_KEY: &str = "dGhlIHNhbXBsZSBub25jZQ==";
+
+/// Opens TCP to `url`'s host, and TLS over it for `wss://` (unless `defect` skips it or leaves out
+/// SNI).
+async fn connect(
+    url: &Url,
+    defect: ClientDefect,
+    tls: Option<&Arc<ClientConfig>>,
+) -> Result<Box<dyn Stream>, BoxError> {
+    let secure = match url.scheme() {
+        "ws" => false,
+        "wss" => true,
+        _ => return Err(format!("mutant clients speak ws:// and wss://, not {url}").into()),
+    };
+    let port = url.port_or_known_default().unwrap_or(80);
+    let tcp = match url.host() {
+        Some(Host::Domain(name)) => TcpStream::connect((name, port)).await?,
+        Some(Host::Ipv4(addr)) => TcpStream::connect((addr, port)).await?,
+        Some(Host::Ipv6(addr)) => TcpStream::connect((addr, port)).await?,
+        None => return Err(format!("{url} has no host").into()),
+    };
+    tcp.set_nodelay(true)?;
+    if !secure || defect == ClientDefect::SkipsTls {
+        return Ok(Box::new(tcp));
+    }
+    let Some(config) = tls else {
+        return Err(format!("{url}: wss:// needs the certificates to trust (drive_tls)").into());
+    };
+    let mut config = Arc::clone(config);
+    if defect == ClientDefect::SendsNoSni {
+        let mut without_sni = (*config).clone();
+        without_sni.enable_sni = false;
+        config = Arc::new(without_sni);
+    }
+    let host = url.host_str().unwrap_or_default();
+    let name = ServerName::try_from(host.trim_matches(['[', ']']).to_owned())?;
+    let stream = TlsConnector::from(config).connect(name, tcp).await?;
+    Ok(Box::new(stream))
+}
 
 /// Bends a correct opening handshake as a request defect says; leaves it as it is otherwise.
 fn bend(request: &mut Request, defect: ClientDefect) {

@@ -381,11 +381,17 @@ pub enum ClientDefect {
     /// Offers permessage-deflate and x-webkit-deflate-frame, and takes a response that accepts both
     /// by ignoring the second (RFC 7692 §5: both use RSV1, so the client MUST fail the connection).
     DeflateAcceptsConflictingExtension,
+    /// Given a `wss://` URL, sends its opening handshake in the clear, with no TLS handshake (RFC 6455
+    /// §4.1: it MUST perform a TLS handshake first).
+    SkipsTls,
+    /// Leaves the Server Name Indication extension out of its TLS handshake (RFC 6455 §4.1: clients
+    /// MUST use it).
+    SendsNoSni,
 }
 
 impl ClientDefect {
     /// Every variant, [`ClientDefect::None`] first.
-    pub const ALL: [ClientDefect; 30] = [
+    pub const ALL: [ClientDefect; 32] = [
         ClientDefect::None,
         ClientDefect::SendsUnmasked,
         ClientDefect::RepeatsMaskingKey,
@@ -416,6 +422,8 @@ impl ClientDefect {
         ClientDefect::RequestsWsUri,
         ClientDefect::DeflateCompressesUnaccepted,
         ClientDefect::DeflateAcceptsConflictingExtension,
+        ClientDefect::SkipsTls,
+        ClientDefect::SendsNoSni,
     ];
 
     /// Whether the defect is in the opening handshake the client sends (so that every case fails).
@@ -440,7 +448,14 @@ impl ClientDefect {
                 | ClientDefect::AbandonsRequest
                 | ClientDefect::SendsMalformedHeader
                 | ClientDefect::RequestsWsUri
+                | ClientDefect::SkipsTls
+                | ClientDefect::SendsNoSni
         )
+    }
+
+    /// Whether the defect is in how the client uses TLS: it shows against a `wss://` listener only.
+    pub fn in_tls(self) -> bool {
+        matches!(self, ClientDefect::SkipsTls | ClientDefect::SendsNoSni)
     }
 
     /// Whether the client offers permessage-deflate (the other clients offer no extension).
@@ -492,6 +507,8 @@ impl ClientDefect {
             ClientDefect::DeflateAcceptsConflictingExtension => {
                 "deflate-accepts-conflicting-extension"
             }
+            ClientDefect::SkipsTls => "skips-tls",
+            ClientDefect::SendsNoSni => "sends-no-sni",
         }
     }
 }

@@ -65,7 +65,7 @@ pub use on_demand::{ClientConnections, PendingConnection};
 use crate::{
     Observer, RunConfig, drive,
     judge::{self, HandshakeProblem},
-    transport::{Reader, Writer},
+    transport::{Channel, Reader, Writer},
 };
 
 /// The browser driver page, served at `/`.
@@ -249,6 +249,12 @@ impl Shared {
         else {
             return;
         };
+        self.fail_case_of(target, problem);
+    }
+
+    /// Fails the case whose `runCase` URL is `target` with a broken opening handshake; a target
+    /// that names no case (or one excluded for its agent) is let go.
+    fn fail_case_of(&self, target: &str, problem: HandshakeProblem) {
         let Route::RunCase(query) = Route::of_target(target) else {
             return;
         };
@@ -356,13 +362,18 @@ impl ConnectionHandler for Shared {
         self.activity.notify_waiters();
     }
 
-    async fn serve(self: Arc<Self>, reader: Reader, writer: Writer) {
-        serve_connection(reader, writer, self).await;
+    async fn serve(self: Arc<Self>, reader: Reader, writer: Writer, channel: Channel) {
+        serve_connection(reader, writer, channel, self).await;
     }
 }
 
 /// Reads a request head and routes it.
-async fn serve_connection(mut reader: Reader, mut writer: Writer, shared: Arc<Shared>) {
+async fn serve_connection(
+    mut reader: Reader,
+    mut writer: Writer,
+    channel: Channel,
+    shared: Arc<Shared>,
+) {
     let timeout = shared.config.settings.handshake_timeout;
     let Arrived {
         request,
@@ -373,6 +384,19 @@ async fn serve_connection(mut reader: Reader, mut writer: Writer, shared: Arc<Sh
         Read::Unfinished(unfinished) => return shared.unfinished_request(&unfinished),
         Read::Gone => return,
     };
+    if channel == Channel::SkippedTls {
+        let why = "this listener speaks TLS (wss://): the handshake must come through it";
+        // The client may be gone already; nothing to report to.
+        let _ = http_error(&mut writer, 400, "Bad Request", why).await;
+        let problem = HandshakeProblem {
+            text: format!(
+                "the client sent its opening handshake in the clear to a wss:// listener (§4.1: if /secure/ is true, it MUST perform a TLS handshake before sending the handshake data): {} {}",
+                request.method, request.target
+            ),
+            breaks: &["6455-4.1-13"],
+        };
+        return shared.fail_case_of(&request.target, problem);
+    }
     let route = Route::of(&request);
     // A request that asks for a WebSocket in either way is an upgrade: one that misses the other
     // field still runs its case, which then fails on what it misses.
@@ -449,6 +473,7 @@ async fn serve_connection(mut reader: Reader, mut writer: Writer, shared: Arc<Sh
                     request,
                     head,
                     leftover,
+                    channel,
                 };
                 run_case(&shared, index, &agent, accepted).await;
                 return;

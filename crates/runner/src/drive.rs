@@ -26,7 +26,7 @@ use crate::{
     liveness::Liveness,
     outgoing::Outgoing,
     read_pool::ReadPool,
-    transport::{self, Reader, TlsClient, Writer},
+    transport::{self, Channel, Reader, TlsClient, Writer},
     write_progress::{Watched, WriteProgress},
 };
 
@@ -70,6 +70,8 @@ pub struct Accepted {
     pub head: Vec<u8>,
     /// What followed the head in the same reads (frames the client sent early).
     pub leftover: Vec<u8>,
+    /// How the connection carries its bytes (TLS, and the client's SNI).
+    pub channel: Channel,
 }
 
 /// Runs one case against a server and returns its result. Never fails: problems become verdicts.
@@ -120,12 +122,14 @@ pub async fn run_client_case(
         request,
         head,
         leftover,
+        channel,
     } = accepted;
     let hello = ClientHello {
         request: &request,
         head: &head,
         leftover,
         seen_before,
+        channel: &channel,
     };
     let mut interpreter = Interpreter::client(case, settings, recorder.clone(), start, hello);
     let run = drive(&mut interpreter, reader, writer);

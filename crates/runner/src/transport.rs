@@ -335,20 +335,48 @@ pub fn accepted_plain(stream: TcpStream) -> (Reader, Writer) {
     (Reader::Plain(reader), Writer::Plain(writer))
 }
 
-/// The TLS handshake on a connection a client opened to the listener, within `timeout`.
+/// How a connection a client opened to the listener carries its bytes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Channel {
+    /// Plain TCP, on a plain listener.
+    Plain,
+    /// TLS, with the host name the client gave in its `server_name` extension (SNI), if any.
+    Tls {
+        /// The SNI host name.
+        server_name: Option<String>,
+    },
+    /// Plain TCP on a TLS listener: the client's first byte was no TLS handshake record.
+    SkippedTls,
+}
+
+/// The first byte of a TLS record that carries a handshake message (RFC 8446 §5.1).
+const TLS_HANDSHAKE_RECORD: u8 = 0x16;
+
+/// The TLS handshake on a connection a client opened to the listener, within `timeout`; a
+/// connection whose first byte is no TLS handshake record is left plain ([`Channel::SkippedTls`]).
 pub async fn accept_tls(
     stream: TcpStream,
     acceptor: &TlsAcceptor,
     timeout: Duration,
-) -> io::Result<(Reader, Writer)> {
+) -> io::Result<(Reader, Writer, Channel)> {
     let _ = stream.set_nodelay(true);
+    let mut first = [0u8; 1];
+    let peeked = tokio::time::timeout(timeout, stream.peek(&mut first))
+        .await
+        .map_err(|_| io::Error::new(io::ErrorKind::TimedOut, "nothing sent in time"))??;
+    if peeked == 1 && first[0] != TLS_HANDSHAKE_RECORD {
+        let (reader, writer) = accepted_plain(stream);
+        return Ok((reader, writer, Channel::SkippedTls));
+    }
     let std_tcp = stream.into_std()?;
     let fin_handle = std_tcp.try_clone()?;
     let tcp = TcpStream::from_std(std_tcp)?;
     let stream = tokio::time::timeout(timeout, acceptor.accept(tcp))
         .await
         .map_err(|_| io::Error::new(io::ErrorKind::TimedOut, "no TLS handshake in time"))??;
-    Ok(tls_halves(TlsStream::Server(stream), fin_handle))
+    let server_name = stream.get_ref().1.server_name().map(str::to_owned);
+    let (reader, writer) = tls_halves(TlsStream::Server(stream), fin_handle);
+    Ok((reader, writer, Channel::Tls { server_name }))
 }
 
 fn tls_halves(stream: TlsStream<TcpStream>, fin_handle: std::net::TcpStream) -> (Reader, Writer) {

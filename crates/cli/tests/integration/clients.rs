@@ -171,10 +171,32 @@ fn drive_mutant(
     agent: &str,
     cases: &str,
 ) -> (i32, serde_json::Value) {
+    if defect.in_tls() {
+        return drive_mutant_over_tls(defect, agent, cases);
+    }
     let listener = Listener::start(agent, &["--cases", cases]);
     let runtime = tokio::runtime::Runtime::new().unwrap();
     runtime
         .block_on(wsspec_mutants::client::drive(&listener.base, agent, defect))
+        .unwrap();
+    listener.finish(agent)
+}
+
+/// [`drive_mutant`] against `wsspec client --tls`, trusting its certificate.
+fn drive_mutant_over_tls(
+    defect: wsspec_mutants::ClientDefect,
+    agent: &str,
+    cases: &str,
+) -> (i32, serde_json::Value) {
+    let (listener, pem) = Listener::start_tls(agent, &["--cases", cases]);
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    runtime
+        .block_on(wsspec_mutants::client::drive_tls(
+            &listener.base,
+            agent,
+            defect,
+            &pem,
+        ))
         .unwrap();
     listener.finish(agent)
 }
@@ -259,6 +281,8 @@ fn clients_with_a_wrong_opening_handshake_fail_on_the_rule_they_break() {
         (ClientDefect::AbandonsRequest, "6455-4.1-17"),
         (ClientDefect::SendsMalformedHeader, "6455-4.1-18"),
         (ClientDefect::RequestsWsUri, "6455-4.1-20"),
+        (ClientDefect::SkipsTls, "6455-4.1-13"),
+        (ClientDefect::SendsNoSni, "6455-4.1-16"),
     ];
     assert_eq!(
         rules.len(),
@@ -285,6 +309,10 @@ fn clients_with_a_wrong_opening_handshake_fail_on_the_rule_they_break() {
             assert!(actual.contains("opening handshake is wrong"), "{actual}");
         }
     }
+    // The correct client, with TLS and SNI, passes the same cases over wss://.
+    let (code, results) =
+        drive_mutant_over_tls(ClientDefect::None, "mutant-none-tls", "1.1.1,14.5.1");
+    assert_eq!(code, 0, "{results}");
 }
 
 #[test]

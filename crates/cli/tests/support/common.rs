@@ -293,6 +293,20 @@ impl Listener {
         Listener { child, base, out }
     }
 
+    /// Starts `wsspec client --tls` as [`Listener::start`] does, with the extra arguments, and
+    /// returns it with its self-signed certificate (PEM) and a base URL through the name
+    /// `localhost` (a client sends SNI for a name, never for an address).
+    pub fn start_tls(name: &str, extra: &[&str]) -> (Listener, String) {
+        let dir = out_dir(&format!("{name}-cert"));
+        std::fs::create_dir_all(&dir).unwrap();
+        let cert = dir.join("cert.pem");
+        let tls = ["--tls", "--write-cert", cert.to_str().unwrap()];
+        let mut listener = Listener::start(name, &[extra, &tls].concat());
+        let pem = std::fs::read_to_string(&cert).unwrap();
+        listener.base = listener.base.replace("127.0.0.1", "localhost");
+        (listener, pem)
+    }
+
     /// Waits for the run to end (after the driver's /updateReports); (exit code, results of `agent`).
     pub fn finish(mut self, agent: &str) -> (i32, Value) {
         let until = std::time::Instant::now() + std::time::Duration::from_secs(300);

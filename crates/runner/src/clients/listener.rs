@@ -11,7 +11,7 @@ use tokio::{
 use tokio_rustls::TlsAcceptor;
 use wsspec_wire::{Head, HeadError, HeadReader, Request};
 
-use crate::transport::{self, Reader, Writer};
+use crate::transport::{self, Channel, Reader, Writer};
 
 /// What the accept loop does with each connection.
 pub(super) trait ConnectionHandler: Send + Sync + 'static {
@@ -20,7 +20,12 @@ pub(super) trait ConnectionHandler: Send + Sync + 'static {
     /// A connection arrived (before TLS).
     fn arrived(&self) {}
     /// Serves one connection to its end.
-    fn serve(self: Arc<Self>, reader: Reader, writer: Writer) -> impl Future<Output = ()> + Send;
+    fn serve(
+        self: Arc<Self>,
+        reader: Reader,
+        writer: Writer,
+        channel: Channel,
+    ) -> impl Future<Output = ()> + Send;
 }
 
 /// Accepts connections and serves each in its own task, until dropped.
@@ -38,13 +43,16 @@ pub(super) async fn accept_loop<H: ConnectionHandler>(
                     let (handler, tls) = (handler.clone(), tls.clone());
                     tasks.spawn(async move {
                         let timeout = handler.handshake_timeout();
-                        let halves = match &tls {
-                            None => Ok(transport::accepted_plain(stream)),
+                        let accepted = match &tls {
+                            None => {
+                                let (reader, writer) = transport::accepted_plain(stream);
+                                Ok((reader, writer, Channel::Plain))
+                            }
                             Some(acceptor) => transport::accept_tls(stream, acceptor, timeout).await,
                         };
                         // A client that cannot finish the TLS handshake is gone; nothing to answer.
-                        if let Ok((reader, writer)) = halves {
-                            handler.serve(reader, writer).await;
+                        if let Ok((reader, writer, channel)) = accepted {
+                            handler.serve(reader, writer, channel).await;
                         }
                     });
                 }

@@ -25,7 +25,7 @@ use super::{
 };
 use crate::{
     drive::Accepted,
-    transport::{Reader, Writer},
+    transport::{Channel, Reader, Writer},
 };
 
 /// The most `Sec-WebSocket-Key`s remembered to catch a client that reuses one; then the memory
@@ -149,7 +149,7 @@ impl ConnectionHandler for Waiting {
         self.handshake_timeout
     }
 
-    async fn serve(self: Arc<Self>, mut reader: Reader, mut writer: Writer) {
+    async fn serve(self: Arc<Self>, mut reader: Reader, mut writer: Writer, channel: Channel) {
         // A case made up as the run goes has no verdict of its own to give an unfinished head.
         let Read::Arrived(Arrived {
             request,
@@ -185,6 +185,7 @@ impl ConnectionHandler for Waiting {
             request,
             head,
             leftover,
+            channel,
         };
         // The case may have given up waiting in the meantime; the connection then closes.
         let _ = sender.send((accepted, seen_before));

@@ -21,6 +21,7 @@ use crate::{
     handshake::{Offer, RequestContext, build_request, build_response},
     judge::{self, Answer},
     outgoing::Outgoing,
+    transport::Channel,
 };
 
 /// A client's opening handshake, as it arrived.
@@ -34,6 +35,8 @@ pub struct ClientHello<'a> {
     pub leftover: Vec<u8>,
     /// Whether the client already used this request's key on another connection.
     pub seen_before: bool,
+    /// How the connection carries its bytes.
+    pub channel: &'a Channel,
 }
 
 /// The handshake under way.
@@ -205,12 +208,13 @@ impl Interpreter {
             head,
             leftover,
             seen_before,
+            channel,
         } = hello;
         let mut this = Interpreter::new(case, Role::Client, settings, recorder, now);
         this.connected = true;
         this.recorder
             .bytes(wsspec_suite::results::Direction::Received, head);
-        let mut problems = judge::check_client_request(request, seen_before);
+        let mut problems = judge::check_client_request(request, seen_before, channel);
         problems.extend(judge::check_early_data(&leftover));
         if !problems.is_empty() {
             this.record.push(Fact::BadClientRequest(problems));

@@ -8,7 +8,7 @@ use wsspec_wire::{
 };
 
 use super::handshake::HandshakeProblem;
-use crate::handshake::parse_extensions;
+use crate::{handshake::parse_extensions, transport::Channel};
 
 /// What is wrong with `early` bytes that a client sent after its opening handshake and before the
 /// harness answered it (RFC 6455 §4.1: it MUST wait for the response).
@@ -23,12 +23,20 @@ pub fn check_early_data(early: &[u8]) -> Option<HandshakeProblem> {
 }
 
 /// Everything wrong with a client's opening handshake (RFC 6455 §4.1, the client's MUSTs); empty when
-/// it is correct. `seen_before` says whether this key was already used on another connection.
-pub fn check_client_request(request: &Request, seen_before: bool) -> Vec<HandshakeProblem> {
+/// it is correct. `seen_before` says whether this key was already used on another connection, and
+/// `channel` how the request came (for the SNI of a TLS connection).
+pub fn check_client_request(
+    request: &Request,
+    seen_before: bool,
+    channel: &Channel,
+) -> Vec<HandshakeProblem> {
     let mut problems = Vec::new();
     let mut problem = |breaks: &'static [&'static str], text: String| {
         problems.push(HandshakeProblem { text, breaks });
     };
+    if let Some(why) = missing_sni(request, channel) {
+        problem(&["6455-4.1-16"], why);
+    }
     if request.method != "GET" {
         problem(
             &["6455-4.1-19"],
@@ -136,6 +144,23 @@ pub fn check_client_request(request: &Request, seen_before: bool) -> Vec<Handsha
     problems
 }
 
+/// Why a TLS connection breaks §4.1 "Clients MUST use the Server Name Indication extension", if it
+/// does: it named no host, though the request's Host is a DNS name. (RFC 6066 §3 allows no IP
+/// address in SNI, so a client that connected to an address sends none.)
+fn missing_sni(request: &Request, channel: &Channel) -> Option<String> {
+    let Channel::Tls { server_name: None } = channel else {
+        return None;
+    };
+    let host = request.header("host")?.trim();
+    let url = url::Url::parse(&format!("https://{host}/")).ok()?;
+    let Some(url::Host::Domain(name)) = url.host() else {
+        return None;
+    };
+    Some(format!(
+        "the TLS handshake carried no server_name (SNI), though the request is for host `{name}` (§4.1: clients MUST use the Server Name Indication extension)"
+    ))
+}
+
 /// What is wrong with a request-target, if anything: §4.1 point 3 wants the resource name (a
 /// relative URI) or an absolute http or https URI with the same resource name, host and port. The
 /// listener routes only targets whose resource name is one it gave out, so the scheme is what is
@@ -213,18 +238,39 @@ mod tests {
     #[test]
     fn a_client_request_is_checked_point_by_point() {
         let good = Request::websocket("example.com", "/chat", KEY);
-        assert!(check_client_request(&good, false).is_empty());
-        let reused = &check_client_request(&good, true)[0];
+        assert!(check_client_request(&good, false, &Channel::Plain).is_empty());
+        let reused = &check_client_request(&good, true, &Channel::Plain)[0];
         assert!(reused.text.contains("already used"));
         assert_eq!(reused.breaks, ["6455-4.1-26"]);
         assert!(check_early_data(b"").is_none());
+        let no_sni = Channel::Tls { server_name: None };
+        let by_name = Request::websocket("localhost:9001", "/chat", KEY);
+        let missing = check_client_request(&by_name, false, &no_sni);
+        assert_eq!(missing.len(), 1, "{missing:?}");
+        assert_eq!(missing[0].breaks, ["6455-4.1-16"]);
+        assert!(
+            missing[0].text.contains("host `localhost`"),
+            "{}",
+            missing[0].text
+        );
+        let sni = Channel::Tls {
+            server_name: Some("localhost".into()),
+        };
+        assert!(check_client_request(&by_name, false, &sni).is_empty());
+        for address in ["127.0.0.1:9001", "[::1]:9001"] {
+            let by_address = Request::websocket(address, "/chat", KEY);
+            assert!(
+                check_client_request(&by_address, false, &no_sni).is_empty(),
+                "{address}"
+            );
+        }
         for target in [
             "http://example.com/chat",
             "https://example.com:8443/chat?x=1",
         ] {
             let absolute = Request::websocket("example.com", target, KEY);
             assert!(
-                check_client_request(&absolute, false).is_empty(),
+                check_client_request(&absolute, false, &Channel::Plain).is_empty(),
                 "{target}"
             );
         }
@@ -233,7 +279,7 @@ mod tests {
             ("chat", "neither a resource name"),
         ] {
             let bent = Request::websocket("example.com", target, KEY);
-            let problems = check_client_request(&bent, false);
+            let problems = check_client_request(&bent, false, &Channel::Plain);
             assert_eq!(problems.len(), 1, "{target}");
             assert_eq!(problems[0].breaks, ["6455-4.1-20"]);
             assert!(problems[0].text.contains(says), "{}", problems[0].text);
@@ -247,7 +293,7 @@ mod tests {
         bad.set_header("Sec-WebSocket-Key", "AAAA");
         bad.set_header("Sec-WebSocket-Version", "8");
         bad.set_header("Connection", "keep-alive");
-        let found = check_client_request(&bad, false);
+        let found = check_client_request(&bad, false, &Channel::Plain);
         let broken: Vec<&str> = found
             .iter()
             .flat_map(|p| p.breaks.iter().copied())
@@ -272,7 +318,7 @@ mod tests {
         request
             .headers
             .push(("Sec-WebSocket-Protocol".into(), "wamp.2.json".into()));
-        assert!(check_client_request(&request, false).is_empty());
+        assert!(check_client_request(&request, false, &Channel::Plain).is_empty());
         for (offer, found) in [
             (
                 "chat v1",
@@ -283,7 +329,7 @@ mod tests {
             ("chat, mqtt, chat", "`chat` is offered twice"),
         ] {
             request.set_header("Sec-WebSocket-Protocol", offer);
-            let problems = check_client_request(&request, false);
+            let problems = check_client_request(&request, false, &Channel::Plain);
             assert_eq!(problems.len(), 1, "{offer}: {problems:?}");
             assert_eq!(problems[0].breaks, ["6455-4.1-32"]);
             assert!(problems[0].text.contains(found), "{offer}: {problems:?}");
@@ -300,14 +346,17 @@ mod tests {
             "permessage-deflate; x-unknown, permessage-deflate; server_no_context_takeover",
         ] {
             request.set_header("Sec-WebSocket-Extensions", valid);
-            assert!(check_client_request(&request, false).is_empty(), "{valid}");
+            assert!(
+                check_client_request(&request, false, &Channel::Plain).is_empty(),
+                "{valid}"
+            );
         }
         request.set_header(
             "Sec-WebSocket-Extensions",
             "permessage-deflate; server_max_window_bits=16; client_max_window_bits=0, \
              permessage-deflate; server_max_window_bits; client_max_window_bits=09",
         );
-        let found = check_client_request(&request, false);
+        let found = check_client_request(&request, false, &Channel::Plain);
         let broken: Vec<&str> = found.iter().flat_map(|p| p.breaks.to_vec()).collect();
         assert_eq!(
             broken,

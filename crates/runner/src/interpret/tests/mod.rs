@@ -58,6 +58,7 @@ fn hello<'a>(request: &'a Request, head: &'a [u8]) -> super::ClientHello<'a> {
         head,
         leftover: Vec::new(),
         seen_before: false,
+        channel: &crate::transport::Channel::Plain,
     }
 }
 
