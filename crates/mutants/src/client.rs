@@ -736,7 +736,7 @@ mod tests {
         ))
         .unwrap();
         let server = tokio::spawn(serve(listener, script));
-        let observation = MutantClient { defect }.echo(&url).await;
+        let observation = MutantClient { defect, tls: None }.echo(&url).await;
         (observation, server.await.unwrap())
     }
 
