@@ -186,11 +186,14 @@ pub enum Defect {
     /// were a whole message: it removes 0x00 0x00 0xff 0xff from the first fragment too (RFC 7692
     /// §7.2.1: only at the end of the message).
     DeflateStripsFragmentTails,
+    /// Compresses each echo into a stream that ends with a final block (BFINAL = 1) and sets the
+    /// padding bits after it to 1 (RFC 7692 §7.2.1: an endpoint MUST pad with 0 bits).
+    DeflatePadsWithOnes,
 }
 
 impl Defect {
     /// Every variant, [`Defect::None`] first.
-    pub const ALL: [Defect; 50] = [
+    pub const ALL: [Defect; 51] = [
         Defect::None,
         Defect::AcceptsRsv,
         Defect::AcceptsReservedOpcode,
@@ -241,6 +244,7 @@ impl Defect {
         Defect::DeflateQuotesNonToken,
         Defect::EchoesExtensionOffer,
         Defect::DeflateStripsFragmentTails,
+        Defect::DeflatePadsWithOnes,
     ];
 
     /// The kebab-case name, such as "accepts-rsv" (and "none" for the correct server).
@@ -294,6 +298,7 @@ impl Defect {
             Defect::DuplicatesResponseFields => "duplicates-response-fields",
             Defect::EchoesExtensionOffer => "echoes-extension-offer",
             Defect::DeflateStripsFragmentTails => "deflate-strips-fragment-tails",
+            Defect::DeflatePadsWithOnes => "deflate-pads-with-ones",
             Defect::AnswersFirstRead => "answers-first-read",
             Defect::DeflateQuotesNonToken => "deflate-quotes-non-token",
         }

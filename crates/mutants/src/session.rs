@@ -104,6 +104,8 @@ impl Message {
 struct Deflate {
     compressor: Compressor,
     decompressor: Decompressor,
+    /// What this end's compression is bound by.
+    own: Direction,
 }
 
 impl Deflate {
@@ -112,8 +114,39 @@ impl Deflate {
         Deflate {
             compressor: Compressor::new(own, LEVEL),
             decompressor: Decompressor::new(peer, MAX_MESSAGE_LEN),
+            own,
         }
     }
+}
+
+/// `payload` compressed into a stream that ends with a final block, the padding bits after that
+/// block set to 1: as many of the last byte's top bits as can be set without changing what the
+/// stream inflates to.
+fn padded_with_ones(deflate: &mut Deflate, payload: &[u8]) -> Vec<u8> {
+    let mut compressed = deflate.compressor.final_message(payload);
+    let Some(&last) = compressed.last() else {
+        return compressed;
+    };
+    let end = compressed.len() - 1;
+    for padding in (1..8).rev() {
+        compressed[end] = last | (0xffu8 << (8 - padding));
+        if compressed[end] != last && inflates_to(&compressed, deflate.own, payload) {
+            return compressed;
+        }
+    }
+    compressed[end] = last;
+    compressed
+}
+
+/// Whether `compressed`, on its own, inflates to `payload` (padding bits aside).
+fn inflates_to(compressed: &[u8], direction: Direction, payload: &[u8]) -> bool {
+    let mut decompressor = Decompressor::new(direction, MAX_MESSAGE_LEN);
+    let mut out = Vec::new();
+    let mut sink = |chunk: &[u8]| out.extend_from_slice(chunk);
+    let result = decompressor
+        .push(compressed, &mut sink)
+        .and_then(|()| decompressor.finish(&mut sink));
+    matches!(result, Ok(()) | Err(InflateError::NonZeroPadding)) && out == payload
 }
 
 impl std::fmt::Debug for Deflate {
@@ -446,7 +479,8 @@ impl Session {
                 .push(&message.payload, &mut sink)
                 .and_then(|()| deflate.decompressor.finish(&mut sink));
             match result {
-                Ok(()) => message.payload = inflated,
+                // Padding bits are the sender's fault only; the message itself is whole.
+                Ok(()) | Err(InflateError::NonZeroPadding) => message.payload = inflated,
                 Err(InflateError::TooLarge(_)) => {
                     return fail(CloseCode::MESSAGE_TOO_BIG, "message too big");
                 }
@@ -501,7 +535,13 @@ impl Session {
     /// was agreed.
     pub(crate) fn encode_message(&mut self, opcode: Opcode, payload: Vec<u8>) -> Vec<u8> {
         let strips_tails = self.defect() == Defect::DeflateStripsFragmentTails;
+        let pads_with_ones = self.defect() == Defect::DeflatePadsWithOnes;
         match self.deflate.as_mut() {
+            Some(deflate) if pads_with_ones => {
+                let mut frame = FrameSpec::new(opcode, padded_with_ones(deflate, &payload));
+                frame.rsv = RSV1;
+                self.encode(frame)
+            }
             Some(deflate) if strips_tails && payload.len() >= 2 => {
                 // Two fragments, each flushed and stripped of its tail as if it ended the message.
                 let (first, second) = payload.split_at(payload.len() / 2);

@@ -279,6 +279,25 @@ impl Compressor {
         }
     }
 
+    /// A whole message compressed into a stream that ends with a final block (BFINAL = 1), which RFC
+    /// 7692 §7.2.3.4 allows: no tail is removed, and the next message starts a new stream.
+    pub fn final_message(&mut self, payload: &[u8]) -> Vec<u8> {
+        let mut out = Vec::new();
+        self.push(payload, &mut out);
+        loop {
+            out.reserve(64);
+            match self
+                .inner
+                .compress_vec(&[], &mut out, FlushCompress::Finish)
+            {
+                Ok(Status::StreamEnd) | Err(_) => break,
+                Ok(_) => {}
+            }
+        }
+        self.inner.reset();
+        out
+    }
+
     /// A whole message compressed: the payload of its frames.
     pub fn message(&mut self, payload: &[u8]) -> Vec<u8> {
         let mut out = Vec::new();
@@ -311,7 +330,20 @@ pub enum InflateError {
         "a non-final fragment ends with the header of an empty stored block whose lengths are missing: its sender removed 0x00 0x00 0xff 0xff from it"
     )]
     FragmentTailRemoved,
+    /// The message ends with a final block (BFINAL = 1) whose last byte has padding bits set, where
+    /// RFC 7692 §7.2.1 wants the minimal padding of 0 bits.
+    #[error(
+        "the final DEFLATE block (BFINAL = 1) is padded to the byte boundary with bits that are not 0"
+    )]
+    NonZeroPadding,
 }
+
+/// The most compressed bytes of a message kept to check the padding of a final block; a longer
+/// message goes unchecked.
+const PADDING_CHECK_INPUT: usize = 64 * 1024;
+
+/// The most bytes a message kept for the padding check may inflate to; beyond, it goes unchecked.
+const PADDING_CHECK_OUTPUT: usize = 1 << 20;
 
 /// How many bytes the decompressor produces at a time.
 const INFLATE_CHUNK: usize = 64 * 1024;
@@ -330,6 +362,11 @@ pub struct Decompressor {
     ended: bool,
     /// The compressed bytes read when the current fragment began, and whether one came before it.
     fragment_start: Option<u64>,
+    /// The current message's compressed bytes, while they fit [`PADDING_CHECK_INPUT`].
+    kept: Option<Vec<u8>>,
+    /// Where in `kept` the final block ended, once it has.
+    final_end: Option<usize>,
+    bits: u8,
 }
 
 impl fmt::Debug for Decompressor {
@@ -357,6 +394,9 @@ impl Decompressor {
             limit,
             ended: false,
             fragment_start: None,
+            kept: Some(Vec::new()),
+            final_end: None,
+            bits,
         }
     }
 
@@ -367,13 +407,35 @@ impl Decompressor {
 
     /// Inflates the next part of the current message, handing the output to `sink` in chunks.
     pub fn push(&mut self, input: &[u8], sink: &mut dyn FnMut(&[u8])) -> Result<(), InflateError> {
-        self.inflate(input, FlushDecompress::None, sink)
+        let kept = self.kept.take().and_then(|mut kept| {
+            (kept.len() + input.len() <= PADDING_CHECK_INPUT).then(|| {
+                kept.extend_from_slice(input);
+                kept
+            })
+        });
+        let start = kept.as_ref().map_or(0, |kept| kept.len() - input.len());
+        self.kept = kept;
+        let ended_before = self.ended;
+        let consumed = self.inner.total_in();
+        self.inflate(input, FlushDecompress::None, sink)?;
+        if self.ended && !ended_before {
+            let used = usize::try_from(self.inner.total_in() - consumed).unwrap_or(input.len());
+            self.final_end = Some(start + used);
+        }
+        Ok(())
     }
 
     /// Ends the current message: appends the tail the sender removed (§7.2.2) and inflates what is
     /// left. Without context takeover the next message starts with an empty window.
     pub fn finish(&mut self, sink: &mut dyn FnMut(&[u8])) -> Result<(), InflateError> {
-        let result = self.inflate(&TAIL, FlushDecompress::Sync, sink);
+        let mut result = self.inflate(&TAIL, FlushDecompress::Sync, sink);
+        if let (Ok(()), Some(kept), Some(end)) = (&result, &self.kept, self.final_end) {
+            if nonzero_padding(&kept[..end], self.bits) {
+                result = Err(InflateError::NonZeroPadding);
+            }
+        }
+        self.kept = Some(Vec::new());
+        self.final_end = None;
         self.produced = 0;
         self.fragment_start = None;
         self.after_first = true;
@@ -451,6 +513,45 @@ impl Decompressor {
             }
         }
     }
+}
+
+/// Whether `message`, which ends where its final block ends, has padding bits set in its last byte.
+/// Which bits of that byte are padding is found by clearing them: bits the decoder never reads change
+/// nothing, while clearing any bit of the last code changes what it decodes to. A message that does
+/// not inflate on its own (it refers back into an earlier one) goes unchecked.
+fn nonzero_padding(message: &[u8], bits: u8) -> bool {
+    let Some((&last, body)) = message.split_last() else {
+        return false;
+    };
+    let inflated = |last: u8| {
+        let mut inner = Decompress::new_with_window_bits(false, bits);
+        let mut input = body.to_vec();
+        input.push(last);
+        let mut out = Vec::with_capacity(PADDING_CHECK_OUTPUT.min(64 * 1024));
+        loop {
+            if out.len() == out.capacity() {
+                if out.len() >= PADDING_CHECK_OUTPUT {
+                    return None;
+                }
+                out.reserve(out.len());
+            }
+            let at = usize::try_from(inner.total_in()).ok()?;
+            let rest = input.get(at..)?;
+            match inner.decompress_vec(rest, &mut out, FlushDecompress::Finish) {
+                Ok(Status::StreamEnd) => return Some((out, inner.total_in())),
+                Ok(_) if out.len() < out.capacity() => return None,
+                Ok(_) => {}
+                Err(_) => return None,
+            }
+        }
+    };
+    let Some(original) = inflated(last) else {
+        return false;
+    };
+    (1..8).any(|used| {
+        let cleared = last & (0xff >> (8 - used));
+        cleared != last && inflated(cleared).as_ref() == Some(&original)
+    })
 }
 
 #[cfg(test)]
@@ -596,6 +697,28 @@ mod tests {
         let mut c = Compressor::new(Direction::default(), 6);
         let stripped = [c.message(first), c.message(second)];
         assert_eq!(inflated(&stripped), Err(InflateError::FragmentTailRemoved));
+    }
+
+    #[test]
+    fn a_final_block_must_be_padded_with_zero_bits() {
+        let text = b"Hello, padding".as_slice();
+        let mut c = Compressor::new(Direction::default(), 6);
+        let clean = c.final_message(text);
+        let mut d = Decompressor::new(Direction::default(), 1 << 10);
+        assert_eq!(inflate(&mut d, &clean).unwrap(), text);
+        // Setting the top bits of the last byte: the first setting that inflates alike sets padding.
+        let last = *clean.last().unwrap();
+        let padded = (1..8).rev().find_map(|padding| {
+            let mut padded = clean.clone();
+            *padded.last_mut().unwrap() = last | (0xffu8 << (8 - padding));
+            let mut d = Decompressor::new(Direction::default(), 1 << 10);
+            let mut out = Vec::new();
+            d.push(&padded, &mut |chunk| out.extend_from_slice(chunk))
+                .ok()?;
+            let ended = d.finish(&mut |chunk| out.extend_from_slice(chunk));
+            (out == text && padded != clean).then_some(ended)
+        });
+        assert_eq!(padded, Some(Err(InflateError::NonZeroPadding)));
     }
 
     #[test]

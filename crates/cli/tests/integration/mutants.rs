@@ -193,6 +193,11 @@ fn expected_failures(defect: Defect, correct: &Run) -> Vec<String> {
         Defect::DropsLongTargets => vec![],
         Defect::UpgradesWithoutUpgradeHeader => upgraded(correct),
         // Every case of section 17 in which it echoes a compressed message of two bytes or more.
+        // Every case of section 17 in which it echoes a compressed message whose final block ends
+        // inside a byte (it has padding bits to set).
+        Defect::DeflatePadsWithOnes => ids("17.1.13 17.1.14 17.2.2 17.2.3 17.2.4 17.2.5 17.2.6 \
+             17.2.7 17.2.8 17.3.1 17.3.2 17.3.3 17.3.4 17.3.5 17.3.6 17.3.7 17.3.8 17.4.1 17.4.2 \
+             17.4.3 17.5.9 17.5.10 17.5.11 17.5.12 17.5.13 17.5.14 17.5.15"),
         Defect::DeflateStripsFragmentTails => ids("17.1.13 17.1.14 17.2.2 17.2.3 17.2.4 17.2.5 \
              17.2.6 17.2.7 17.2.8 17.3.1 17.3.2 17.3.3 17.3.4 17.3.5 17.3.6 17.3.7 17.3.8 17.4.1 \
              17.4.2 17.4.3 17.5.9 17.5.10 17.5.12 17.5.13 17.5.14 17.5.15"),

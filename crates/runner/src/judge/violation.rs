@@ -252,6 +252,7 @@ impl Violation {
             },
             Violation::InvalidCloseReason => vec!["6455-5.5.1-3"],
             Violation::DoesNotInflate(InflateError::FragmentTailRemoved) => vec!["7692-7.2.1-7"],
+            Violation::DoesNotInflate(InflateError::NonZeroPadding) => vec!["7692-7.2.1-9"],
             Violation::DoesNotInflate(_) => vec!["7692-5-9"],
             Violation::MessageOverLimit { .. } => Vec::new(),
             other => other.requirements().to_vec(),
@@ -345,6 +346,9 @@ impl fmt::Display for Violation {
             Violation::TruncatedUtf8Text => {
                 f.write_str("a text message that ends inside a UTF-8 sequence (§5.6)")
             }
+            Violation::DoesNotInflate(InflateError::NonZeroPadding) => f.write_str(
+                "a compressed message whose final block is padded with bits that are not 0 (RFC 7692 §7.2.1: an endpoint MUST add minimal padding bits of 0)",
+            ),
             Violation::DoesNotInflate(err) => write!(
                 f,
                 "a compressed message that does not inflate: {err} (RFC 7692 §7.2.2)"
