@@ -392,11 +392,14 @@ pub enum ClientDefect {
     /// Leaves the Server Name Indication extension out of its TLS handshake (RFC 6455 §4.1: clients
     /// MUST use it).
     SendsNoSni,
+    /// Completes its TLS handshake, then sends its opening handshake in the clear on the TCP beneath
+    /// (RFC 6455 §4.1: all further communication MUST run through the encrypted tunnel).
+    LeavesTls,
 }
 
 impl ClientDefect {
     /// Every variant, [`ClientDefect::None`] first.
-    pub const ALL: [ClientDefect; 32] = [
+    pub const ALL: [ClientDefect; 33] = [
         ClientDefect::None,
         ClientDefect::SendsUnmasked,
         ClientDefect::RepeatsMaskingKey,
@@ -429,6 +432,7 @@ impl ClientDefect {
         ClientDefect::DeflateAcceptsConflictingExtension,
         ClientDefect::SkipsTls,
         ClientDefect::SendsNoSni,
+        ClientDefect::LeavesTls,
     ];
 
     /// Whether the defect is in the opening handshake the client sends (so that every case fails).
@@ -455,12 +459,16 @@ impl ClientDefect {
                 | ClientDefect::RequestsWsUri
                 | ClientDefect::SkipsTls
                 | ClientDefect::SendsNoSni
+                | ClientDefect::LeavesTls
         )
     }
 
     /// Whether the defect is in how the client uses TLS: it shows against a `wss://` listener only.
     pub fn in_tls(self) -> bool {
-        matches!(self, ClientDefect::SkipsTls | ClientDefect::SendsNoSni)
+        matches!(
+            self,
+            ClientDefect::SkipsTls | ClientDefect::SendsNoSni | ClientDefect::LeavesTls
+        )
     }
 
     /// Whether the client offers permessage-deflate (the other clients offer no extension).
@@ -514,6 +522,7 @@ impl ClientDefect {
             }
             ClientDefect::SkipsTls => "skips-tls",
             ClientDefect::SendsNoSni => "sends-no-sni",
+            ClientDefect::LeavesTls => "leaves-tls",
         }
     }
 }

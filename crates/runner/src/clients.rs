@@ -252,6 +252,26 @@ impl Shared {
         self.fail_case_of(target, problem);
     }
 
+    /// Fails the case whose request a client sent in the clear after its TLS handshake.
+    fn cleartext_request(&self, cleartext: &[u8]) {
+        let line_end = cleartext
+            .iter()
+            .position(|&b| b == b'\n')
+            .unwrap_or(cleartext.len());
+        let line = String::from_utf8_lossy(&cleartext[..line_end]);
+        let Some(target) = line.split(' ').nth(1) else {
+            return;
+        };
+        let problem = HandshakeProblem {
+            text: format!(
+                "after its TLS handshake the client sent its opening handshake in the clear, outside the tunnel (§4.1: all further communication MUST run through the encrypted tunnel): {}",
+                line.trim_end()
+            ),
+            breaks: &["6455-4.1-15"],
+        };
+        self.fail_case_of(target, problem);
+    }
+
     /// Fails the case whose `runCase` URL is `target` with a broken opening handshake; a target
     /// that names no case (or one excluded for its agent) is let go.
     fn fail_case_of(&self, target: &str, problem: HandshakeProblem) {
@@ -362,6 +382,10 @@ impl ConnectionHandler for Shared {
         self.activity.notify_waiters();
     }
 
+    fn left_tls(&self, cleartext: &[u8]) {
+        self.cleartext_request(cleartext);
+    }
+
     async fn serve(self: Arc<Self>, reader: Reader, writer: Writer, channel: Channel) {
         serve_connection(reader, writer, channel, self).await;
     }
@@ -382,6 +406,7 @@ async fn serve_connection(
     } = match read_request(&mut reader, &mut writer, timeout).await {
         Read::Arrived(arrived) => arrived,
         Read::Unfinished(unfinished) => return shared.unfinished_request(&unfinished),
+        Read::LeftTls(cleartext) => return shared.cleartext_request(&cleartext),
         Read::Gone => return,
     };
     if channel == Channel::SkippedTls {

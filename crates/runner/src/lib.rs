@@ -26,6 +26,7 @@ pub mod liveness;
 pub mod outgoing;
 pub mod read_pool;
 pub mod schedule;
+pub mod tls_tap;
 pub mod transport;
 pub mod write_progress;
 

@@ -41,6 +41,8 @@ use tokio::{
 };
 use tokio_rustls::{TlsAcceptor, TlsConnector, TlsStream};
 
+use crate::tls_tap::{Tap, TappedTcp};
+
 use crate::Target;
 
 /// Which certificates a TLS client trusts.
@@ -266,8 +268,19 @@ pub enum ConnectError {
 pub enum Reader {
     /// Plain TCP.
     Plain(OwnedReadHalf),
-    /// TLS over TCP.
-    Tls(tokio::io::ReadHalf<TlsStream<TcpStream>>),
+    /// TLS over TCP, and the first bytes read off the TCP beneath.
+    Tls(tokio::io::ReadHalf<TlsStream<TappedTcp>>, Tap),
+}
+
+impl Reader {
+    /// What the peer sent in the clear after its TLS records, if it left the tunnel (see
+    /// [`Tap::cleartext`]); `None` on plain TCP.
+    pub fn cleartext_after_tls(&self) -> Option<Vec<u8>> {
+        match self {
+            Reader::Plain(_) => None,
+            Reader::Tls(_, tap) => tap.cleartext(),
+        }
+    }
 }
 
 /// The write half of a connection. Dropping it sends a TCP FIN, as dropping tokio's TCP write half
@@ -281,7 +294,7 @@ pub enum Writer {
     Plain(OwnedWriteHalf),
     /// TLS over TCP, and a second handle on the socket to send FIN with on drop.
     Tls(
-        tokio::io::WriteHalf<TlsStream<TcpStream>>,
+        tokio::io::WriteHalf<TlsStream<TappedTcp>>,
         std::net::TcpStream,
     ),
 }
@@ -317,6 +330,7 @@ pub async fn connect(
     let std_tcp = tcp.into_std().map_err(ConnectError::Tcp)?;
     let fin_handle = std_tcp.try_clone().map_err(ConnectError::Tcp)?;
     let tcp = TcpStream::from_std(std_tcp).map_err(ConnectError::Tcp)?;
+    let (tcp, tap) = TappedTcp::new(tcp);
     let stream = tokio::time::timeout_at(deadline, TlsConnector::from(config).connect(name, tcp))
         .await
         .map_err(|_| ConnectError::TlsTimeout {
@@ -324,7 +338,7 @@ pub async fn connect(
             ms: timeout.as_millis(),
         })?
         .map_err(|err| tls_error(explain_tls_error(&err)))?;
-    Ok(tls_halves(TlsStream::Client(stream), fin_handle))
+    Ok(tls_halves(TlsStream::Client(stream), fin_handle, tap))
 }
 
 /// The halves of a connection a client opened to the listener (plain TCP).
@@ -349,6 +363,25 @@ pub enum Channel {
     SkippedTls,
 }
 
+/// A TLS handshake with a client that failed: why, and what the client sent in the clear behind its
+/// TLS records, if that is what broke it.
+#[derive(Debug)]
+pub struct TlsAcceptError {
+    /// What went wrong.
+    pub error: io::Error,
+    /// The client's bytes after its last TLS record, when they are not TLS.
+    pub cleartext: Option<Vec<u8>>,
+}
+
+impl From<io::Error> for TlsAcceptError {
+    fn from(error: io::Error) -> Self {
+        TlsAcceptError {
+            error,
+            cleartext: None,
+        }
+    }
+}
+
 /// The first byte of a TLS record that carries a handshake message (RFC 8446 §5.1).
 const TLS_HANDSHAKE_RECORD: u8 = 0x16;
 
@@ -358,7 +391,7 @@ pub async fn accept_tls(
     stream: TcpStream,
     acceptor: &TlsAcceptor,
     timeout: Duration,
-) -> io::Result<(Reader, Writer, Channel)> {
+) -> Result<(Reader, Writer, Channel), TlsAcceptError> {
     let _ = stream.set_nodelay(true);
     let mut first = [0u8; 1];
     let peeked = tokio::time::timeout(timeout, stream.peek(&mut first))
@@ -371,17 +404,26 @@ pub async fn accept_tls(
     let std_tcp = stream.into_std()?;
     let fin_handle = std_tcp.try_clone()?;
     let tcp = TcpStream::from_std(std_tcp)?;
+    let (tcp, tap) = TappedTcp::new(tcp);
     let stream = tokio::time::timeout(timeout, acceptor.accept(tcp))
         .await
-        .map_err(|_| io::Error::new(io::ErrorKind::TimedOut, "no TLS handshake in time"))??;
+        .map_err(|_| io::Error::new(io::ErrorKind::TimedOut, "no TLS handshake in time"))?
+        .map_err(|error| TlsAcceptError {
+            error,
+            cleartext: tap.cleartext(),
+        })?;
     let server_name = stream.get_ref().1.server_name().map(str::to_owned);
-    let (reader, writer) = tls_halves(TlsStream::Server(stream), fin_handle);
+    let (reader, writer) = tls_halves(TlsStream::Server(stream), fin_handle, tap);
     Ok((reader, writer, Channel::Tls { server_name }))
 }
 
-fn tls_halves(stream: TlsStream<TcpStream>, fin_handle: std::net::TcpStream) -> (Reader, Writer) {
+fn tls_halves(
+    stream: TlsStream<TappedTcp>,
+    fin_handle: std::net::TcpStream,
+    tap: Tap,
+) -> (Reader, Writer) {
     let (reader, writer) = tokio::io::split(stream);
-    (Reader::Tls(reader), Writer::Tls(writer, fin_handle))
+    (Reader::Tls(reader, tap), Writer::Tls(writer, fin_handle))
 }
 
 /// What rustls said, with a hint for certificate errors.
@@ -405,7 +447,7 @@ impl AsyncRead for Reader {
     ) -> Poll<io::Result<()>> {
         match self.get_mut() {
             Reader::Plain(half) => Pin::new(half).poll_read(cx, buf),
-            Reader::Tls(half) => match Pin::new(half).poll_read(cx, buf) {
+            Reader::Tls(half, _) => match Pin::new(half).poll_read(cx, buf) {
                 // TCP closed without close_notify: for WebSocket, just the end of the stream.
                 Poll::Ready(Err(err)) if err.kind() == io::ErrorKind::UnexpectedEof => {
                     Poll::Ready(Ok(()))

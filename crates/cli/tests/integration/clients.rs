@@ -283,6 +283,7 @@ fn clients_with_a_wrong_opening_handshake_fail_on_the_rule_they_break() {
         (ClientDefect::RequestsWsUri, "6455-4.1-20"),
         (ClientDefect::SkipsTls, "6455-4.1-13"),
         (ClientDefect::SendsNoSni, "6455-4.1-16"),
+        (ClientDefect::LeavesTls, "6455-4.1-15"),
     ];
     assert_eq!(
         rules.len(),

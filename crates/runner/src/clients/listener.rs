@@ -19,6 +19,9 @@ pub(super) trait ConnectionHandler: Send + Sync + 'static {
     fn handshake_timeout(&self) -> Duration;
     /// A connection arrived (before TLS).
     fn arrived(&self) {}
+    /// A client sent these bytes in the clear as soon as its TLS handshake was done, in the same
+    /// read, so that the handshake failed on them.
+    fn left_tls(&self, _cleartext: &[u8]) {}
     /// Serves one connection to its end.
     fn serve(
         self: Arc<Self>,
@@ -51,8 +54,15 @@ pub(super) async fn accept_loop<H: ConnectionHandler>(
                             Some(acceptor) => transport::accept_tls(stream, acceptor, timeout).await,
                         };
                         // A client that cannot finish the TLS handshake is gone; nothing to answer.
-                        if let Ok((reader, writer, channel)) = accepted {
-                            handler.serve(reader, writer, channel).await;
+                        match accepted {
+                            Ok((reader, writer, channel)) => {
+                                handler.serve(reader, writer, channel).await;
+                            }
+                            Err(failed) => {
+                                if let Some(cleartext) = failed.cleartext {
+                                    handler.left_tls(&cleartext);
+                                }
+                            }
                         }
                     });
                 }
@@ -77,6 +87,8 @@ pub(super) enum Read {
     /// Something that is not a whole request head: a malformed head (answered with 400), or one
     /// the client stopped sending before its end.
     Unfinished(Unfinished),
+    /// After its TLS handshake, the client sent these bytes in the clear.
+    LeftTls(Vec<u8>),
     /// Nothing at all, or the connection broke.
     Gone,
 }
@@ -122,7 +134,11 @@ pub(super) async fn read_request(
             let _ = http_error(writer, 400, "Bad Request", &err.to_string()).await;
             unfinished(&head, Some(err))
         }
-        Ok(Err(_)) | Err(_) if head.received().is_empty() => Read::Gone,
+        Ok(Err(_)) if head.received().is_empty() => match reader.cleartext_after_tls() {
+            Some(cleartext) => Read::LeftTls(cleartext),
+            None => Read::Gone,
+        },
+        Err(_) if head.received().is_empty() => Read::Gone,
         Ok(Err(_)) | Err(_) => unfinished(&head, None),
     }
 }
