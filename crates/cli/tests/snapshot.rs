@@ -228,12 +228,20 @@ impl Subject {
                     if defect == Defect::DropsMessages {
                         // It shows only where 500 messages go over one connection: 9.7 and 9.8.
                         args.extend(["--cases".to_owned(), "1.1.1,9.7.1,9.8.1".to_owned()]);
+                    } else if defect == Defect::AnswersOutsideTls {
+                        // Every answer in the clear fails every case alike: an upgrade, a refusal.
+                        args.extend(["--cases".to_owned(), "1.1.1,14.1.1,14.2.1".to_owned()]);
                     } else if let Some(sections) = skipped_sections(defect) {
                         args.extend(["--exclude".to_owned(), sections.to_owned()]);
                     }
                 }
                 args.extend(["--cases-dir".to_owned(), scaled]);
-                server_results(&name, Some(&format!("ws://{addr}/")), &args)
+                let url = wsspec_mutants::url(defect, addr);
+                if url.starts_with("wss://") {
+                    // Its certificate is self-signed.
+                    args.push("--insecure".to_owned());
+                }
+                server_results(&name, Some(&url), &args)
             }
             Subject::UnkeptPolicy => {
                 let runtime = tokio::runtime::Runtime::new().unwrap();

@@ -38,6 +38,7 @@ pub mod hostile;
 pub mod hostile_client;
 mod server;
 mod session;
+mod tls_server;
 
 pub use client::drive;
 
@@ -189,11 +190,15 @@ pub enum Defect {
     /// Compresses each echo into a stream that ends with a final block (BFINAL = 1) and sets the
     /// padding bits after it to 1 (RFC 7692 §7.2.1: an endpoint MUST pad with 0 bits).
     DeflatePadsWithOnes,
+    /// Speaks TLS (`wss://`, a self-signed certificate), and after the TLS handshake writes its
+    /// answer to the request in the clear (RFC 6455 §4.2.2: the server's handshake MUST run through
+    /// the encrypted tunnel).
+    AnswersOutsideTls,
 }
 
 impl Defect {
     /// Every variant, [`Defect::None`] first.
-    pub const ALL: [Defect; 51] = [
+    pub const ALL: [Defect; 52] = [
         Defect::None,
         Defect::AcceptsRsv,
         Defect::AcceptsReservedOpcode,
@@ -245,6 +250,7 @@ impl Defect {
         Defect::EchoesExtensionOffer,
         Defect::DeflateStripsFragmentTails,
         Defect::DeflatePadsWithOnes,
+        Defect::AnswersOutsideTls,
     ];
 
     /// The kebab-case name, such as "accepts-rsv" (and "none" for the correct server).
@@ -299,6 +305,7 @@ impl Defect {
             Defect::EchoesExtensionOffer => "echoes-extension-offer",
             Defect::DeflateStripsFragmentTails => "deflate-strips-fragment-tails",
             Defect::DeflatePadsWithOnes => "deflate-pads-with-ones",
+            Defect::AnswersOutsideTls => "answers-outside-tls",
             Defect::AnswersFirstRead => "answers-first-read",
             Defect::DeflateQuotesNonToken => "deflate-quotes-non-token",
         }
@@ -547,7 +554,19 @@ impl fmt::Display for ClientDefect {
 ///
 /// When called outside a tokio runtime (as [`tokio::spawn`] does).
 pub async fn spawn(defect: Defect) -> io::Result<SocketAddr> {
-    server::spawn(defect).await
+    match defect {
+        Defect::AnswersOutsideTls => tls_server::spawn().await,
+        _ => server::spawn(defect).await,
+    }
+}
+
+/// The URL of the server with `defect` listening on `addr`: `wss://` for the defect that speaks
+/// TLS (with a self-signed certificate: a harness needs `--insecure`), `ws://` for the others.
+pub fn url(defect: Defect, addr: SocketAddr) -> String {
+    match defect {
+        Defect::AnswersOutsideTls => format!("wss://{addr}/"),
+        _ => format!("ws://{addr}/"),
+    }
 }
 
 #[cfg(test)]

@@ -313,10 +313,15 @@ fn feed(
     reader: &mut Option<Reader>,
     buf: &[u8],
 ) {
-    let input = match &read {
-        Ok(0) => Input::Closed(None),
-        Ok(n) => Input::Received(&buf[..*n]),
-        Err(err) => Input::Closed(Some(err.to_string())),
+    let cleartext = match &read {
+        Err(_) => reader.as_ref().and_then(Reader::cleartext_after_tls),
+        Ok(_) => None,
+    };
+    let input = match (&read, &cleartext) {
+        (Err(_), Some(cleartext)) => Input::LeftTls(cleartext),
+        (Ok(0), _) => Input::Closed(None),
+        (Ok(n), _) => Input::Received(&buf[..*n]),
+        (Err(err), None) => Input::Closed(Some(err.to_string())),
     };
     if !matches!(read, Ok(n) if n > 0) {
         *reader = None;

@@ -21,7 +21,7 @@ pub use self::case::{Timing, harness_error, judge_case};
 pub use self::client_request::{check_client_request, check_early_data};
 pub use self::handshake::{
     Answer, HandshakeJudgement, HandshakeProblem, check_upgrade_response,
-    deflate_response_problems, judge_refusal,
+    deflate_response_problems, judge_refusal, response_outside_tls,
 };
 pub use self::matcher::{MatchOutcome, Matcher, Outbox};
 pub use self::observation::{add_observation, judge_observation};

@@ -82,6 +82,8 @@ pub enum Input<'a> {
     Received(&'a [u8]),
     /// The peer's side ended: `None` for EOF, else the read error.
     Closed(Option<String>),
+    /// The peer's side ended on these bytes, which it sent in the clear after its TLS records.
+    LeftTls(&'a [u8]),
     /// The write (or shutdown) the interpreter asked for finished.
     Written(Result<(), String>),
     /// The write under way was given up: the peer took none of it for `silent`, with `unsent` bytes
@@ -321,6 +323,7 @@ impl Interpreter {
         match input {
             Input::Received(bytes) => self.received(bytes),
             Input::Closed(error) => self.peer_ended(error),
+            Input::LeftTls(cleartext) => self.peer_left_tls(cleartext),
             Input::Written(result) => self.written(result),
             Input::WriteStalled { silent, unsent } => self.write_stalled(silent, unsent),
             Input::Timer => {}
@@ -454,6 +457,21 @@ impl Interpreter {
             conn.inbox.end(error);
             self.abandon_write();
         }
+    }
+
+    /// The peer left the TLS tunnel: before its handshake answer, that is the answer's fault (RFC 6455
+    /// §4.2.2); later, the connection just ended.
+    fn peer_left_tls(&mut self, cleartext: &[u8]) {
+        let problem = crate::judge::response_outside_tls(cleartext);
+        self.recorder.note(problem.text.clone());
+        if matches!(&self.phase, Phase::Opening(opening) if matches!(**opening, Opening::Request(_)))
+        {
+            self.phase = Phase::Done;
+            self.record.push(Fact::BadUpgradeResponse(vec![problem]));
+            self.halted = true;
+            return;
+        }
+        self.peer_ended(Some(problem.text));
     }
 
     /// The peer is closing while frames are being written: the rest of the write is given up.

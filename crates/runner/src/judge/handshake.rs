@@ -284,6 +284,22 @@ fn extension_problems(response: &Response, offer: &Offer) -> Vec<HandshakeProble
     problems
 }
 
+/// What a server broke that, after the TLS handshake, sent `cleartext` outside the tunnel: RFC 6455
+/// §4.2.2, "all further communication for the connection (including the server's handshake) MUST run
+/// through the encrypted tunnel".
+pub fn response_outside_tls(cleartext: &[u8]) -> HandshakeProblem {
+    let line_end = cleartext.iter().position(|&b| b == b'\r' || b == b'\n');
+    let first_line = String::from_utf8_lossy(&cleartext[..line_end.unwrap_or(cleartext.len())]);
+    HandshakeProblem::new(
+        &["6455-4.2.2-2"],
+        format!(
+            "after the TLS handshake the server sent {} bytes in the clear, outside the tunnel, starting `{}` (§4.2.2: the server's handshake MUST run through the encrypted tunnel)",
+            cleartext.len(),
+            first_line.chars().take(80).collect::<String>()
+        ),
+    )
+}
+
 /// The names in the IANA WebSocket Extension Name Registry (RFC 6455 §11.4), as of January 2026.
 const REGISTERED_EXTENSIONS: &[&str] = &[PERMESSAGE_DEFLATE, "bbf-usp-protocol"];
 
