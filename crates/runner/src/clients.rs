@@ -58,6 +58,7 @@ pub use commands::run_client_command;
 use commands::run_commands;
 use listener::{
     Arrived, ConnectionHandler, Read, Unfinished, accept_loop, http_error, read_request,
+    request_line, request_target,
 };
 
 pub use on_demand::{ClientConnections, PendingConnection};
@@ -242,30 +243,22 @@ impl Shared {
                 breaks: &["6455-4.1-2", "6455-4.1-17"],
             },
         };
-        let Some(target) = unfinished
-            .request_line
-            .as_deref()
-            .and_then(|line| line.split(' ').nth(1))
-        else {
-            return;
-        };
-        self.fail_case_of(target, problem);
+        if let Some(target) = unfinished.request_line.as_deref().and_then(request_target) {
+            self.fail_case_of(target, problem);
+        }
     }
 
     /// Fails the case whose request a client sent in the clear after its TLS handshake.
     fn cleartext_request(&self, cleartext: &[u8]) {
-        let line_end = cleartext
-            .iter()
-            .position(|&b| b == b'\n')
-            .unwrap_or(cleartext.len());
-        let line = String::from_utf8_lossy(&cleartext[..line_end]);
-        let Some(target) = line.split(' ').nth(1) else {
+        let Some(line) = request_line(cleartext) else {
+            return;
+        };
+        let Some(target) = request_target(&line) else {
             return;
         };
         let problem = HandshakeProblem {
             text: format!(
-                "after its TLS handshake the client sent its opening handshake in the clear, outside the tunnel (§4.1: all further communication MUST run through the encrypted tunnel): {}",
-                line.trim_end()
+                "after its TLS handshake the client sent its opening handshake in the clear, outside the tunnel (§4.1: all further communication MUST run through the encrypted tunnel): {line}"
             ),
             breaks: &["6455-4.1-15"],
         };

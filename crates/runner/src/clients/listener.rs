@@ -112,14 +112,9 @@ pub(super) async fn read_request(
     let mut head = HeadReader::request();
     let read = tokio::time::timeout(timeout, read_head(reader, &mut head)).await;
     let unfinished = |head: &HeadReader<Request>, malformed| {
-        let bytes = head.received();
-        let request_line = bytes
-            .iter()
-            .position(|&b| b == b'\n')
-            .map(|end| String::from_utf8_lossy(&bytes[..end]).trim_end().to_owned());
         Read::Unfinished(Unfinished {
-            request_line,
-            len: bytes.len(),
+            request_line: request_line(head.received()),
+            len: head.received().len(),
             malformed,
         })
     };
@@ -141,6 +136,17 @@ pub(super) async fn read_request(
         Err(_) if head.received().is_empty() => Read::Gone,
         Ok(Err(_)) | Err(_) => unfinished(&head, None),
     }
+}
+
+/// The first line of `bytes`, when it came whole (up to its line feed).
+pub(super) fn request_line(bytes: &[u8]) -> Option<String> {
+    let end = bytes.iter().position(|&b| b == b'\n')?;
+    Some(String::from_utf8_lossy(&bytes[..end]).trim_end().to_owned())
+}
+
+/// The request-target of a request line (`GET /runCase?case=1 HTTP/1.1`).
+pub(super) fn request_target(line: &str) -> Option<&str> {
+    line.split(' ').nth(1)
 }
 
 /// Reads a request head into `head`: the thin loop around [`HeadReader`] (which parses, bounds the
