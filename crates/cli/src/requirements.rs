@@ -195,6 +195,7 @@ fn table(covered: &[Covered]) -> String {
         let cases = match c.cases.as_slice() {
             [] if c.every_frame => "every frame".to_owned(),
             [] if !c.testable => "untestable".to_owned(),
+            [] if r.pending.is_some() => "pending".to_owned(),
             [] => "NO CASE".to_owned(),
             [one] => (*one).to_owned(),
             [first, .., last] => format!("{first} .. {last} ({})", c.cases.len()),
@@ -276,6 +277,25 @@ mod tests {
         );
         // 2.9 names the MAY it relies on (an unsolicited pong), and a failure of 2.9 proves nothing of it.
         assert!(covered("A Pong frame MAY be sent unsolicited").is_none());
+    }
+
+    #[test]
+    fn a_testable_requirement_is_proven_or_says_what_it_waits_for() {
+        let registry = Registry::builtin().unwrap();
+        let suite = wsspec_suite::Suite::builtin().unwrap();
+        let failures = failures();
+        for requirement in registry.iter() {
+            let c = cover(requirement, &suite.cases, &failures);
+            let must = matches!(requirement.keyword, Keyword::Must | Keyword::MustNot);
+            if c.testable && must {
+                assert_ne!(
+                    c.proven_by.is_some(),
+                    requirement.pending.is_some(),
+                    "{}: proven, or pending with the reason (and not both)",
+                    requirement.id
+                );
+            }
+        }
     }
 
     #[test]

@@ -143,6 +143,8 @@ pub struct Requirement {
     pub text: String,
     /// Why no peer's bytes can show it broken, when they cannot.
     pub untestable: Option<String>,
+    /// For a testable requirement that no case checks yet: what a case for it needs.
+    pub pending: Option<String>,
     /// Where the text comes from, when it is not checked against the document itself.
     pub source: Option<String>,
 }
@@ -286,6 +288,8 @@ struct RawRequirement {
     #[serde(default)]
     untestable: Option<String>,
     #[serde(default)]
+    pending: Option<String>,
+    #[serde(default)]
     source: Option<String>,
 }
 
@@ -319,9 +323,17 @@ impl RawRequirement {
                 self.level.name()
             ));
         }
-        if self.untestable.as_deref().is_some_and(str::is_empty) {
+        for (field, reason) in [("untestable", &self.untestable), ("pending", &self.pending)] {
+            if reason.as_deref().is_some_and(str::is_empty) {
+                return Err(format!(
+                    "requirement {}: `{field}` needs the reason",
+                    self.id
+                ));
+            }
+        }
+        if self.untestable.is_some() && self.pending.is_some() {
             return Err(format!(
-                "requirement {}: `untestable` needs the reason",
+                "requirement {}: `pending` is for testable requirements; it has `untestable`",
                 self.id
             ));
         }
@@ -333,6 +345,7 @@ impl RawRequirement {
             binds: self.binds,
             text: self.text,
             untestable: self.untestable,
+            pending: self.pending,
             source: self.source,
         })
     }

@@ -99,7 +99,7 @@ fn list_shows_every_case_with_level_and_rfc() {
     let output = wsspec(&["list"]);
     assert_eq!(output.status.code(), Some(0));
     let text = String::from_utf8(output.stdout).unwrap();
-    assert_eq!(text.lines().count(), 660, "{text}");
+    assert_eq!(text.lines().count(), 662, "{text}");
     assert!(
         text.lines()
             .any(|l| l.starts_with("2.5 ") && l.contains("must") && l.contains("RFC 6455 §5.5")),

@@ -462,16 +462,19 @@ impl Interpreter {
     /// The peer left the TLS tunnel: before its handshake answer, that is the answer's fault (RFC 6455
     /// §4.2.2); later, the connection just ended.
     fn peer_left_tls(&mut self, cleartext: &[u8]) {
-        let problem = crate::judge::response_outside_tls(cleartext);
-        self.recorder.note(problem.text.clone());
         if matches!(&self.phase, Phase::Opening(opening) if matches!(**opening, Opening::Request(_)))
         {
+            let problem = crate::judge::response_outside_tls(cleartext);
+            self.recorder.note(problem.text.clone());
             self.phase = Phase::Done;
             self.record.push(Fact::BadUpgradeResponse(vec![problem]));
             self.halted = true;
             return;
         }
-        self.peer_ended(Some(problem.text));
+        let bytes = cleartext.len();
+        self.peer_ended(Some(format!(
+            "the peer sent {bytes} bytes in the clear after its TLS records"
+        )));
     }
 
     /// The peer is closing while frames are being written: the rest of the write is given up.

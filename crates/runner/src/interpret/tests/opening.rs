@@ -51,6 +51,25 @@ fn a_server_that_never_answers_the_handshake_fails_after_the_handshake_timeout()
 }
 
 #[test]
+fn a_server_answering_outside_tls_breaks_section_4_2_2() {
+    let mut peer = Peer::server(ECHO);
+    peer.written();
+    peer.done_writing();
+    peer.input(Input::LeftTls(b"HTTP/1.1 101 Switching Protocols\r\n"));
+    assert!(matches!(peer.action(), Some(Action::Finished)));
+    let result = peer.judged();
+    assert_eq!(result.verdict, Verdict::Fail);
+    assert_eq!(result.broken, ["6455-4.2.2-2"]);
+    assert!(
+        result
+            .actual
+            .contains("starting `HTTP/1.1 101 Switching Protocols`"),
+        "{}",
+        result.actual
+    );
+}
+
+#[test]
 fn a_refusal_the_case_asks_for_is_judged_and_the_connection_shut() {
     let mut peer = Peer::server(
         r#"steps = []
