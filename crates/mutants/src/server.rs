@@ -199,31 +199,10 @@ pub(crate) async fn read_upgrade(stream: &mut TcpStream, defect: Defect) -> io::
     Ok(match answer(&request, defect) {
         Answer::Upgrade(mut response) => {
             let deflate = negotiate(&request, defect).map(|(params, agreement)| {
-                let mut accepted = params.to_string();
-                if defect == Defect::DeflateAnswersUnknownParameter {
-                    accepted.push_str("; x-wsspec-server");
-                }
-                if defect == Defect::DeflateQuotesNonToken {
-                    accepted.push_str("; client_max_window_bits=\"1 5\"");
-                }
-                response.set_header("Sec-WebSocket-Extensions", &accepted);
-                if defect == Defect::DuplicatesResponseFields {
-                    response
-                        .headers
-                        .push(("Sec-WebSocket-Extensions".into(), accepted));
-                }
+                response.set_header("Sec-WebSocket-Extensions", &params.to_string());
                 agreement
             });
-            let offer = request.header("sec-websocket-extensions");
-            if let (Defect::EchoesExtensionOffer, Some(offer)) = (defect, offer) {
-                response.set_header("Sec-WebSocket-Extensions", offer);
-            }
-            if defect == Defect::DuplicatesResponseFields {
-                let accept = response.header("sec-websocket-accept").map(str::to_owned);
-                response
-                    .headers
-                    .extend(accept.map(|a| ("Sec-WebSocket-Accept".into(), a)));
-            }
+            bend_response(&mut response, &request, defect);
             Upgrade::Accepted {
                 key,
                 response,
@@ -311,7 +290,8 @@ fn negotiate(request: &Request, defect: Defect) -> Option<(DeflateParams, Agreem
         })
 }
 
-/// The reference server's answer, bent by the handshake defects.
+/// The reference server's answer to the request as the handshake defects read it (the 101 is bent
+/// afterwards, by [`bend_response`]).
 fn answer(request: &Request, defect: Defect) -> Answer {
     let mut request = request.clone();
     match defect {
@@ -335,40 +315,69 @@ fn answer(request: &Request, defect: Defect) -> Answer {
         }
         _ => {}
     }
-    let mut answer = handshake::answer(&request, &ServerPolicy::default());
-    if let Answer::Upgrade(response) = &mut answer {
-        if defect == Defect::WrongAcceptGuid {
+    handshake::answer(&request, &ServerPolicy::default())
+}
+
+/// Bends the reference server's 101 to `request` (its permessage-deflate answer in place) as the
+/// response defects say; leaves it as it is otherwise.
+fn bend_response(response: &mut Response, request: &Request, defect: Defect) {
+    let accepted = response
+        .header("sec-websocket-extensions")
+        .map(str::to_owned);
+    let first_offered = request
+        .header_values("sec-websocket-protocol")
+        .flat_map(list_items)
+        .next();
+    match defect {
+        Defect::WrongAcceptGuid => {
             let key = request
                 .header("sec-websocket-key")
                 .unwrap_or_default()
                 .trim();
-            let accept = accept_key_with_guid(key, WRONG_GUID);
-            response.set_header("Sec-WebSocket-Accept", &accept);
+            response.set_header(
+                "Sec-WebSocket-Accept",
+                &accept_key_with_guid(key, WRONG_GUID),
+            );
         }
-        if defect == Defect::UpgradesWithoutUpgradeHeader {
-            response.remove_header("Upgrade");
-        }
-        let offers_extensions = request.header("sec-websocket-extensions").is_some();
-        if defect == Defect::AcceptsUnofferedExtension && !offers_extensions {
+        Defect::UpgradesWithoutUpgradeHeader => response.remove_header("Upgrade"),
+        Defect::AcceptsUnofferedExtension
+            if request.header("sec-websocket-extensions").is_none() =>
+        {
             response.set_header("Sec-WebSocket-Extensions", "x-wsspec-unoffered");
         }
-        let offers_subprotocols = request.header("sec-websocket-protocol").is_some();
-        if defect == Defect::SelectsUnofferedSubprotocol && offers_subprotocols {
+        Defect::SelectsUnofferedSubprotocol
+            if request.header("sec-websocket-protocol").is_some() =>
+        {
             response.set_header("Sec-WebSocket-Protocol", "wsspec.unoffered");
         }
-        let first_offered = request
-            .header_values("sec-websocket-protocol")
-            .flat_map(list_items)
-            .next();
-        if let (Defect::DuplicatesResponseFields, Some(protocol)) = (defect, first_offered) {
-            for _ in 0..2 {
-                response
-                    .headers
-                    .push(("Sec-WebSocket-Protocol".into(), protocol.clone()));
+        Defect::DeflateAnswersUnknownParameter | Defect::DeflateQuotesNonToken => {
+            if let Some(accepted) = accepted {
+                let extra = match defect {
+                    Defect::DeflateAnswersUnknownParameter => "; x-wsspec-server",
+                    _ => "; client_max_window_bits=\"1 5\"",
+                };
+                response.set_header("Sec-WebSocket-Extensions", &format!("{accepted}{extra}"));
             }
         }
+        Defect::EchoesExtensionOffer => {
+            if let Some(offer) = request.header("sec-websocket-extensions") {
+                response.set_header("Sec-WebSocket-Extensions", offer);
+            }
+        }
+        Defect::DuplicatesResponseFields => {
+            // The first offered subprotocol selected in two fields; the fields there once, twice.
+            let mut extra: Vec<(String, String)> = Vec::new();
+            if let Some(protocol) = first_offered {
+                extra.push(("Sec-WebSocket-Protocol".into(), protocol.clone()));
+                extra.push(("Sec-WebSocket-Protocol".into(), protocol));
+            }
+            extra.extend(accepted.map(|value| ("Sec-WebSocket-Extensions".into(), value)));
+            let accept = response.header("sec-websocket-accept").map(str::to_owned);
+            extra.extend(accept.map(|value| ("Sec-WebSocket-Accept".into(), value)));
+            response.headers.extend(extra);
+        }
+        _ => {}
     }
-    answer
 }
 
 /// Carries out a step that ends the session.

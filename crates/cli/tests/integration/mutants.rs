@@ -202,7 +202,8 @@ fn expected_failures(defect: Defect, correct: &Run) -> Vec<String> {
         // Its every answer, refusals too, comes in the clear: every case, but the MAY cases (7.1.6,
         // 7.13, 14.1.19: INFORMATIONAL) and those that grade a missing answer NON-STRICT.
         Defect::AnswersOutsideTls => {
-            let graded_lower = ids("7.1.6 7.13.1 7.13.2 14.1.19 14.4.1 14.4.2 14.4.4");
+            let mut graded_lower = ids("7.1.6 7.13.1 7.13.2 14.1.19 14.4.1 14.4.2 14.4.4");
+            graded_lower.extend(MISSING_ANSWER_PASSES.map(str::to_owned));
             let mut all: Vec<String> = correct
                 .cases
                 .iter()
@@ -262,6 +263,10 @@ fn expected_failures(defect: Defect, correct: &Run) -> Vec<String> {
     }
 }
 
+/// The cases that a server passes by not answering within their 500 ms (a malformed extension offer
+/// may be refused by closing the connection, RFC 6455 §9.1).
+const MISSING_ANSWER_PASSES: [&str; 2] = ["14.2.23", "14.2.24"];
+
 /// The defects that break a rule of what the server sends, wherever it sends it: each is checked by
 /// the rule its failing verdicts turn on ([`a_server_that_breaks_a_sending_rule_fails_on_that_rule`]).
 const SENDING_RULE_BREAKERS: [Defect; 6] = [
@@ -298,8 +303,14 @@ fn each_defect_fails_exactly_its_cases() {
     {
         let run = &runs[&defect];
         let failed = run.ids_with("fail");
+        let mut compared = failed.clone();
+        if defect == Defect::AnswersOutsideTls {
+            // 14.2.23-24 pass a server that gives no answer within 500 ms, and on this loaded
+            // runner its TLS handshake and answer can take that long: either verdict is right.
+            compared.retain(|id| !MISSING_ANSWER_PASSES.contains(&id.as_str()));
+        }
         assert_eq!(
-            failed,
+            compared,
             expected_failures(defect, correct),
             "{defect}: {:?}",
             run.by_verdict()
