@@ -16,7 +16,12 @@ const MAX_ANNOTATIONS: usize = 50;
 
 /// Whether to print annotations.
 pub(crate) fn enabled(flag: bool) -> bool {
-    flag || std::env::var("GITHUB_ACTIONS").is_ok_and(|value| value == "true")
+    flag || on_github()
+}
+
+/// Whether this runs on GitHub Actions (`GITHUB_ACTIONS=true`).
+pub(crate) fn on_github() -> bool {
+    std::env::var("GITHUB_ACTIONS").is_ok_and(|value| value == "true")
 }
 
 /// One `::error` per failing case.

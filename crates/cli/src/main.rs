@@ -10,12 +10,14 @@
 mod annotations;
 mod cases;
 mod client;
+mod completions;
 mod drive;
 mod echo;
 mod exit;
 mod fuzz;
 mod interruption;
 mod list;
+mod man;
 mod outcome;
 mod progress;
 mod report;
@@ -29,7 +31,7 @@ mod stdout;
 
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, Parser, Subcommand};
 
 /// Conformance tests for WebSocket implementations (RFC 6455).
 #[derive(Parser, Debug)]
@@ -62,6 +64,10 @@ enum Command {
     /// 6455 requires; each finding is minimized and saved as a case file. With no URL and no
     /// --client, fuzz the built-in reference server.
     Fuzz(fuzz::FuzzArgs),
+    /// Print the shell completion script for bash, zsh, fish, elvish or powershell.
+    Completions(completions::CompletionsArgs),
+    /// Print the manual page, or write one per command into a folder.
+    Man(man::ManArgs),
 }
 
 /// Parses the arguments and runs the command.
@@ -100,6 +106,8 @@ fn main() -> ExitCode {
             Command::Echo(args) => echo::echo(args).await,
             Command::Drive(args) => drive::drive(args).await,
             Command::Fuzz(args) => fuzz::fuzz_command(args).await,
+            Command::Completions(args) => completions::completions(args, Cli::command()),
+            Command::Man(args) => man::man(args, Cli::command()),
         }
     });
     match outcome {

@@ -1,5 +1,5 @@
 //! The end of every run: the reports written, the summary printed, the baseline compared or updated,
-//! GitHub annotations, and the exit code. Shared by `server`, `client` and `report`.
+//! the job summary and GitHub annotations, and the exit code. Shared by `server`, `client` and `report`.
 //!
 //! Exit code: 130 when the run was interrupted; else, with `--baseline`, 1 exactly when a verdict differs
 //! from the baseline (expected failures do not count); else 1 when a case failed; else 0.
@@ -13,7 +13,7 @@ use clap::Args;
 use wsspec_report::{
     RunResults, badge,
     baseline::{Baseline, BaselineDiff},
-    html, json, junit, terminal,
+    html, job_summary, json, junit, terminal,
 };
 
 use crate::{
@@ -38,6 +38,11 @@ pub(crate) struct OutcomeArgs {
     /// baseline. On by itself when GITHUB_ACTIONS=true.
     #[arg(long)]
     pub(crate) github_annotations: bool,
+    /// Append a Markdown summary of the run to FILE: the grade, the counts per section, the failed
+    /// cases with the requirement each broke (with --baseline: the differences first). On by itself
+    /// when GITHUB_ACTIONS=true, into $GITHUB_STEP_SUMMARY (GitHub's job summary).
+    #[arg(long, value_name = "FILE")]
+    pub(crate) summary: Option<PathBuf>,
 }
 
 /// Writes the JSON reports, `index.html`, `badge.svg` and (one file per agent) JUnit XML. Returns the
@@ -127,6 +132,9 @@ pub(crate) fn conclude(
             print_out(&diff.render(path));
         }
     }
+    if let Some(path) = summary_file(args) {
+        append(&path, &job_summary::render(runs, diff.as_ref()))?;
+    }
     if annotations::enabled(args.github_annotations) {
         print_out(&match &diff {
             Some(diff) => annotations::changes(diff),
@@ -146,6 +154,33 @@ pub(crate) fn conclude(
     } else {
         exit::OK
     })
+}
+
+/// Where the job summary goes: `--summary`, else `$GITHUB_STEP_SUMMARY` on GitHub Actions.
+fn summary_file(args: &OutcomeArgs) -> Option<PathBuf> {
+    args.summary.clone().or_else(|| {
+        annotations::on_github()
+            .then(|| std::env::var_os("GITHUB_STEP_SUMMARY"))
+            .flatten()
+            .filter(|path| !path.is_empty())
+            .map(PathBuf::from)
+    })
+}
+
+/// Appends some text to a file, creating it if needed (a job summary file collects every step's).
+fn append(path: &Path, text: &str) -> Result<(), Exit> {
+    use std::io::Write;
+    std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+        .and_then(|mut file| file.write_all(text.as_bytes()))
+        .map_err(|err| {
+            Exit::usage(format!(
+                "cannot write the summary to {}: {err}",
+                path.display()
+            ))
+        })
 }
 
 /// Reads the baseline (or writes it, with `update`) and compares the runs with it.

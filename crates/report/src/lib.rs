@@ -8,6 +8,7 @@
 //! - [`html`]: `index.html`, one self-contained page with the scores, the matrix of agents × cases,
 //!   every case's detail and wire transcript, and throughput charts;
 //! - [`badge`]: `badge.svg`, the grade for a project's README;
+//! - [`job_summary`]: Markdown for a CI run's page (GitHub's job summary);
 //! - [`score`]: the compliance score and grade that the others show;
 //! - [`merge`]: several runs into one comparison (`wsspec report`), shards of one run into one;
 //! - [`baseline`]: expected verdicts per agent and case, and the diff of a run against them.
@@ -15,6 +16,7 @@
 pub mod badge;
 pub mod baseline;
 pub mod html;
+pub mod job_summary;
 pub mod json;
 pub mod junit;
 pub mod merge;

@@ -6,8 +6,12 @@
 mod common;
 #[path = "../support/driver.rs"]
 mod driver;
+#[path = "../support/fake_github.rs"]
+mod fake_github;
 
+mod action;
 mod baseline;
+mod cli_docs;
 mod clients;
 mod errors;
 mod fuzz;
