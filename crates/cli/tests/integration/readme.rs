@@ -1,11 +1,11 @@
 //! The documented CI recipes are true: this test runs every `wsspec` command of the "Continuous
-//! integration" section of `docs/ci.md` as written, in order, in a fresh folder, with `127.0.0.1:9001` pointing at
-//! the built-in reference server (or at a free port for `wsspec client` and its driver). The driver line of the
-//! client recipe (`autobahn-client URL AGENT`) runs our Autobahn-style test driver; `wait $!` waits for
-//! the `wsspec client` started in the background and expects exit 0. GitHub's
-//! `${{ matrix.shard }}` runs once per value of the job's matrix. The commands of the migration table
-//! in `docs/migrating.md` run too, with the spec files they name written here in tungstenite-rs's
-//! shape.
+//! integration" section of `docs/ci.md` as written, in order, in a fresh folder, with
+//! `127.0.0.1:9001` pointing at the built-in reference server (or at a free port for `wsspec client`
+//! and its driver). The driver line of the client recipe (`autobahn-client URL AGENT`) runs our
+//! Autobahn-style test driver; `wait $!` waits for the `wsspec client` started in the background and
+//! expects exit 0. GitHub's `${{ matrix.shard }}` runs once per value of the job's matrix. The
+//! commands of the migration table in `docs/migrating.md` run too, with the spec files they name
+//! written here in tungstenite-rs's shape.
 
 // Test code: lets the helpers below unwrap, as clippy.toml allows in tests.
 #![cfg(test)]
