@@ -5,7 +5,8 @@
 //!
 //! Exit codes: 0 no failure; 1 at least one case failed (with `--baseline`: a verdict differs from the
 //! baseline); 2 usage, configuration, spec-file or case-file error;
-//! 3 the target is unreachable; 130 interrupted (Ctrl-C or SIGTERM), after writing the results so far.
+//! 3 the target is unreachable; 4 the run's `--deadline` passed before every case ran, after writing
+//! the results so far; 130 interrupted (Ctrl-C or SIGTERM), after writing the results so far.
 
 mod annotations;
 mod cases;

@@ -1,7 +1,7 @@
 //! The compliance score: how many of the RFC's requirements a peer met, per section and overall, and a
 //! letter grade that sums it up. The terminal summary, the HTML report and the badge all use it.
 //!
-//! The rule (also in the README and in every HTML report, from [`RULE`]):
+//! The rule (also in docs/reports.md and in every HTML report, from [`RULE`]):
 //!
 //! - **MUST score**: MUST-level cases met over MUST-level cases scored. A MUST case is met unless its
 //!   verdict is FAILED (OK, NON-STRICT, which passes in a less preferred way, and INFORMATIONAL meet it).

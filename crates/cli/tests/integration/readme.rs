@@ -1,10 +1,11 @@
-//! The README's CI recipes are true: this test runs every `wsspec` command of its "Continuous
-//! integration" section as written, in order, in a fresh folder, with `127.0.0.1:9001` pointing at
-//! the built-in reference server (or at a free port for `wsspec client` and its driver). The driver line of the
-//! client recipe (`autobahn-client URL AGENT`) runs our Autobahn-style test driver; `wait $!` waits for
-//! the `wsspec client` started in the background and expects exit 0. GitHub's
-//! `${{ matrix.shard }}` runs once per value of the job's matrix. The migration table's commands run
-//! too, with the spec files they name written here in tungstenite-rs's shape.
+//! The documented CI recipes are true: this test runs every `wsspec` command of the "Continuous
+//! integration" section of `docs/ci.md` as written, in order, in a fresh folder, with
+//! `127.0.0.1:9001` pointing at the built-in reference server (or at a free port for `wsspec client`
+//! and its driver). The driver line of the client recipe (`autobahn-client URL AGENT`) runs our
+//! Autobahn-style test driver; `wait $!` waits for the `wsspec client` started in the background and
+//! expects exit 0. GitHub's `${{ matrix.shard }}` runs once per value of the job's matrix. The
+//! commands of the migration table in `docs/migrating.md` run too, with the spec files they name
+//! written here in tungstenite-rs's shape.
 
 // Test code: lets the helpers below unwrap, as clippy.toml allows in tests.
 #![cfg(test)]
@@ -17,13 +18,14 @@ use std::{
     process::{Child, Command, Output, Stdio},
 };
 
-/// The text of the README section with this heading, up to the next heading of the same level.
-fn section(readme: &str, heading: &str) -> String {
+/// The text of the section of a docs page with this heading, up to the next heading of the same
+/// level.
+fn section(page: &str, heading: &str) -> String {
     let level = heading.chars().take_while(|c| *c == '#').count();
-    let start = readme
+    let start = page
         .find(&format!("\n{heading}\n"))
-        .unwrap_or_else(|| panic!("README has no `{heading}`"));
-    let rest = &readme[start + heading.len() + 2..];
+        .unwrap_or_else(|| panic!("the page has no `{heading}`"));
+    let rest = &page[start + heading.len() + 2..];
     let next = rest
         .match_indices('\n')
         .map(|(i, _)| i + 1)
@@ -100,7 +102,7 @@ fn run(dir: &Path, line: &str) -> Output {
     output
 }
 
-/// Runs the commands of the README's blocks, as described at the top of this file.
+/// Runs the commands of the documented blocks, as described at the top of this file.
 struct Session {
     dir: PathBuf,
     server: String,
@@ -179,11 +181,16 @@ impl Session {
     }
 }
 
+/// A page of `docs/`.
+fn docs_page(name: &str) -> String {
+    let path = common::root().join("docs").join(name);
+    std::fs::read_to_string(&path).unwrap_or_else(|err| panic!("{}: {err}", path.display()))
+}
+
 #[test]
-fn the_ci_recipes_run_as_written() {
-    let readme = std::fs::read_to_string(common::root().join("README.md")).unwrap();
-    let ci = section(&readme, "## Continuous integration");
-    let mut session = Session::new("readme-ci");
+fn the_documented_ci_recipes_run_as_written() {
+    let ci = section(&docs_page("ci.md"), "## Continuous integration");
+    let mut session = Session::new("docs-ci");
     let blocks = code_blocks(&ci);
     for block in &blocks {
         session.block(block);
@@ -196,9 +203,11 @@ fn the_ci_recipes_run_as_written() {
 }
 
 #[test]
-fn the_migration_table_commands_run() {
-    let readme = std::fs::read_to_string(common::root().join("README.md")).unwrap();
-    let table = section(&readme, "### Migrating from Autobahn|Testsuite");
+fn the_documented_migration_commands_run() {
+    let table = section(
+        &docs_page("migrating.md"),
+        "## Migrating from Autobahn|Testsuite",
+    );
     // The command table: from its header to the blank line after it.
     let commands_table = table
         .split("| Autobahn | wsspec |")
@@ -212,7 +221,7 @@ fn the_migration_table_commands_run() {
         .filter(|code| code.starts_with("wsspec "))
         .collect();
     assert_eq!(wsspec_commands.len(), 4, "{wsspec_commands:?}");
-    let session = Session::new("readme-migration");
+    let session = Session::new("docs-migration");
     let dir = &session.dir;
     let client_port = common::free_port();
     // The spec files the table names, in tungstenite-rs's shape.
