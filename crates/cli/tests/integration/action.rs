@@ -51,6 +51,7 @@ fn the_action_declares_what_its_steps_read() {
         .find(|step| step.id.as_deref() == Some("run"))
         .unwrap();
     let script = std::fs::read_to_string(common::root().join("scripts/action/run")).unwrap();
+    let docs = std::fs::read_to_string(common::root().join("docs/ci.md")).unwrap();
     for name in action.inputs.keys() {
         let variable = format!("INPUT_{}", name.to_uppercase().replace('-', "_"));
         if name == "artifact" {
@@ -64,6 +65,12 @@ fn the_action_declares_what_its_steps_read() {
         assert!(
             script.contains(&variable),
             "scripts/action/run reads {variable}"
+        );
+    }
+    for name in action.inputs.keys().chain(action.outputs.keys()) {
+        assert!(
+            docs.contains(&format!("`{name}`")),
+            "docs/ci.md documents `{name}`"
         );
     }
     assert_eq!(

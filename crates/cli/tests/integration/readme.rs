@@ -1,17 +1,22 @@
-//! The documented CI recipes are true: this test runs every `wsspec` command of the "Continuous
-//! integration" section of `docs/ci.md` as written, in order, in a fresh folder, with
-//! `127.0.0.1:9001` pointing at the built-in reference server (or at a free port for `wsspec client`
-//! and its driver). The driver line of the client recipe (`autobahn-client URL AGENT`) runs our
-//! Autobahn-style test driver; `wait $!` waits for the `wsspec client` started in the background and
-//! expects exit 0. GitHub's `${{ matrix.shard }}` runs once per value of the job's matrix. The
-//! commands of the migration table in `docs/migrating.md` run too, with the spec files they name
-//! written here in tungstenite-rs's shape.
+//! The documented CI recipes are true: this test runs every `wsspec` command and every step of the
+//! wsspec GitHub Action in the "Continuous integration" section of `docs/ci.md` (and the README's "In
+//! CI" step) as written, in order, in a fresh folder, with `127.0.0.1:9001` pointing at the built-in
+//! reference server (or at a free port for `wsspec client` and its driver). The action's steps run
+//! through the fake GitHub runner of `support/fake_github.rs`, each expected to pass. The driver of
+//! the client recipes (`autobahn-client URL AGENT`) is `wsspec drive URL --agent AGENT`; `wait $!` waits for the `wsspec client` started in the background and expects exit
+//! 0. GitHub's `${{ matrix.shard }}` runs once per value of the job's matrix, and
+//! `actions/download-artifact` brings each uploaded artifact into a folder of its name. The commands
+//! of the migration table in `docs/migrating.md` run too, with the spec files they name written here
+//! in tungstenite-rs's shape.
 
 // Test code: lets the helpers below unwrap, as clippy.toml allows in tests.
 #![cfg(test)]
 
 use crate::common;
 use crate::driver;
+use crate::fake_github::{Cache, run_action};
+
+use serde_yaml_ng::Value;
 
 use std::{
     path::{Path, PathBuf},
@@ -109,6 +114,8 @@ struct Session {
     runtime: tokio::runtime::Runtime,
     client_port: u16,
     background: Option<Child>,
+    /// The artifacts the action uploaded: name and folder.
+    artifacts: Vec<(String, PathBuf)>,
     ran: usize,
 }
 
@@ -124,31 +131,133 @@ impl Session {
             runtime,
             client_port: 0,
             background: None,
+            artifacts: Vec::new(),
             ran: 0,
         }
     }
 
+    /// A fenced block: a workflow (YAML with `steps:` or `uses:`), or shell commands.
     fn block(&mut self, block: &str) {
-        let matrix: Vec<String> = block
-            .lines()
-            .find_map(|line| line.trim().strip_prefix("shard: ["))
-            .map(|values| {
-                values
-                    .trim_end_matches(']')
-                    .split(',')
-                    .map(|v| v.trim().to_owned())
-                    .collect()
-            })
-            .unwrap_or_default();
-        for line in commands(block) {
-            if line.contains("${{ matrix.shard }}") {
-                assert!(!matrix.is_empty(), "{line}: no matrix");
-                for value in &matrix {
-                    self.command(&line.replace("${{ matrix.shard }}", value));
-                }
-            } else {
+        if block.contains("uses:") {
+            self.workflow(block);
+        } else {
+            for line in commands(block) {
                 self.command(&line);
             }
+        }
+    }
+
+    /// A workflow, a part of one (`jobs:`) or a list of steps: each job's steps in order, once per
+    /// value of its `shard` matrix.
+    fn workflow(&mut self, block: &str) {
+        let yaml: Value =
+            serde_yaml_ng::from_str(block).unwrap_or_else(|err| panic!("not YAML: {err}\n{block}"));
+        let jobs: Vec<&Value> = match &yaml {
+            Value::Sequence(_) => vec![&yaml],
+            _ => yaml["jobs"]
+                .as_mapping()
+                .unwrap_or_else(|| panic!("no jobs: {block}"))
+                .values()
+                .map(|job| &job["steps"])
+                .collect(),
+        };
+        let matrices: Vec<Vec<Option<String>>> = match &yaml {
+            Value::Sequence(_) => vec![vec![None]],
+            _ => yaml["jobs"]
+                .as_mapping()
+                .unwrap()
+                .values()
+                .map(
+                    |job| match job["strategy"]["matrix"]["shard"].as_sequence() {
+                        Some(values) => values.iter().map(|v| Some(scalar(v))).collect(),
+                        None => vec![None],
+                    },
+                )
+                .collect(),
+        };
+        for (steps, matrix) in jobs.into_iter().zip(matrices) {
+            for shard in &matrix {
+                for step in steps
+                    .as_sequence()
+                    .unwrap_or_else(|| panic!("no steps: {block}"))
+                {
+                    self.step(step, shard.as_deref());
+                }
+            }
+        }
+    }
+
+    /// One step: `run:` lines as [`Session::command`] runs them, this repository's action through
+    /// the fake GitHub runner, and the artifact actions.
+    fn step(&mut self, step: &Value, shard: Option<&str>) {
+        let expand = |text: &str| match shard {
+            Some(value) => text.replace("${{ matrix.shard }}", value),
+            None => {
+                assert!(!text.contains("${{ matrix"), "{text}: no matrix");
+                text.to_owned()
+            }
+        };
+        if let Some(run) = step["run"].as_str() {
+            for line in run.lines() {
+                self.command(&expand(line.trim()));
+            }
+            return;
+        }
+        match step["uses"]
+            .as_str()
+            .unwrap_or_else(|| panic!("a step: {step:?}"))
+        {
+            "actions/checkout@v4" | "actions/upload-artifact@v4" => {}
+            "actions/download-artifact@v4" => {
+                // Each artifact into a folder of its name; the jobs here share one folder, so an
+                // artifact whose folder has another name is copied there.
+                for (name, path) in &self.artifacts {
+                    let into = self.dir.join(name);
+                    if *path != into {
+                        copy_dir(path, &into);
+                    }
+                }
+            }
+            "wsspec/wsspec@main" => {
+                let mut inputs: Vec<(String, String)> = step["with"]
+                    .as_mapping()
+                    .map(|with| {
+                        with.iter()
+                            .map(|(name, value)| (scalar(name), expand(&scalar(value))))
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                for (name, value) in &mut inputs {
+                    match name.as_str() {
+                        "url" => *value = value.replace("127.0.0.1:9001", &self.server),
+                        // The driver of the recipe is a stand-in for the user's: wsspec's own.
+                        "driver-command" if value.contains("autobahn-client ") => {
+                            let agent = value.split_whitespace().last().unwrap();
+                            *value = format!("wsspec drive {{url}} --agent {agent}");
+                        }
+                        _ => {}
+                    }
+                }
+                let client = inputs.iter().any(|(n, v)| n == "mode" && v == "client");
+                if client && !inputs.iter().any(|(n, _)| n == "listen") {
+                    let listen = format!("127.0.0.1:{}", common::free_port());
+                    inputs.push(("listen".to_owned(), listen));
+                }
+                let inputs: Vec<(&str, &str)> = inputs
+                    .iter()
+                    .map(|(n, v)| (n.as_str(), v.as_str()))
+                    .collect();
+                let run = run_action(&self.dir, &inputs, Cache::Hit);
+                assert_eq!(
+                    run.exit_code, 0,
+                    "the action with {inputs:?}:\n{}\n{}",
+                    run.stdout, run.stderr
+                );
+                assert!(run.summary.contains("**Grade "), "{}", run.summary);
+                self.artifacts.extend(run.artifact);
+                self.ran += 1;
+            }
+            other => panic!("the recipe uses {other}, which this test does not run"),
         }
     }
 
@@ -167,9 +276,10 @@ impl Session {
             self.background = Some(child);
             driver::wait_for_listener(self.client_port);
         } else if line.contains("autobahn-client ") {
+            // The same stand-in for the user's driver as in the action's steps.
             let agent = line.split_whitespace().last().unwrap();
             let base = format!("ws://127.0.0.1:{}", self.client_port);
-            self.runtime.block_on(driver::drive(&base, agent));
+            run(&self.dir, &format!("wsspec drive {base} --agent {agent}"));
         } else if line == "wait $!" {
             let status = self.background.take().unwrap().wait().unwrap();
             assert_eq!(status.code(), Some(0), "wsspec client");
@@ -177,6 +287,30 @@ impl Session {
         } else if line.starts_with("wsspec ") {
             run(&self.dir, &line.replace("127.0.0.1:9001", &self.server));
             self.ran += 1;
+        }
+    }
+}
+
+/// A YAML scalar as the text GitHub would pass on (`true` as `true`, `3` as `3`).
+fn scalar(value: &Value) -> String {
+    match value {
+        Value::String(text) => text.clone(),
+        Value::Bool(b) => b.to_string(),
+        Value::Number(n) => n.to_string(),
+        other => panic!("not a scalar: {other:?}"),
+    }
+}
+
+/// Copies a folder's files (recursively) into another.
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), target).unwrap();
         }
     }
 }
@@ -198,8 +332,22 @@ fn the_documented_ci_recipes_run_as_written() {
     // Create and commit the server baseline, the server job, three shards and their report, create
     // the client baseline, the client job.
     assert_eq!(session.ran, 8, "{blocks:#?}");
-    assert!(session.dir.join("reports/junit.xml").exists());
-    assert!(session.dir.join("reports/index.html").exists());
+    assert!(session.dir.join("wsspec-reports/junit.xml").exists());
+    assert!(session.dir.join("wsspec-reports/index.html").exists());
+    let shard = common::read_json(&session.dir.join("shard-1/results.json"));
+    assert_eq!(shard["selection"]["shard"]["index"], 1);
+    assert_eq!(shard["selection"]["shard"]["count"], 3);
+}
+
+#[test]
+fn the_readme_ci_step_runs_as_written() {
+    let readme = std::fs::read_to_string(common::root().join("README.md")).unwrap();
+    let ci = section(&readme, "## In CI");
+    let mut session = Session::new("readme-ci");
+    for block in code_blocks(&ci) {
+        session.block(&block);
+    }
+    assert_eq!(session.ran, 1);
 }
 
 #[test]
