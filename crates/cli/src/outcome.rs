@@ -40,14 +40,16 @@ pub(crate) struct OutcomeArgs {
     pub(crate) github_annotations: bool,
 }
 
-/// Writes the JSON reports, `index.html`, `badge.svg` and (one file per agent) JUnit XML. Returns the
-/// page's path.
+/// Writes the JSON reports (the files `json_options` asks for), `index.html`, `badge.svg` and (one
+/// file per agent) JUnit XML. Returns the paths of the index and the page.
 pub(crate) fn write_reports(
     out: &Path,
     runs: &[RunResults],
+    json_options: json::JsonOptions,
     junit_path: Option<&Path>,
 ) -> Result<(PathBuf, PathBuf), Exit> {
-    let (_, index) = json::write_runs(out, runs).map_err(|err| Exit::usage(err.to_string()))?;
+    let (_, index) =
+        json::write_runs(out, runs, json_options).map_err(|err| Exit::usage(err.to_string()))?;
     let page = write_pages(out, runs)?;
     if let Some(path) = junit_path {
         for run in runs {

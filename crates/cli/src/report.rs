@@ -19,10 +19,17 @@ pub(crate) struct ReportArgs {
     /// The results.json files of the runs to compare.
     #[arg(required = true, value_name = "RESULTS_JSON")]
     files: Vec<PathBuf>,
-    /// Where to write the merged reports: index.html, badge.svg, results.json and index.json (with
-    /// several agents, a folder per agent and one index.json).
+    /// Where to write the merged reports: index.html, badge.svg, index.json and the merged results
+    /// (one agent: results.json; several: a folder per agent with its results.json.gz, gzip, which
+    /// `wsspec report` and --baseline read as they are).
     #[arg(long, default_value = "reports", value_name = "DIR")]
     out: PathBuf,
+    /// Also write Autobahn's per-case files (AGENT_case_ID.json, one per case and agent) and name
+    /// each in index.json's `reportfile`, for glue that opens them. Without it, index.json carries
+    /// every verdict (`behavior`, `behaviorClose`, ...) but no `reportfile`, and the folder stays
+    /// small; `wsspec server` and `wsspec client` always write these files, as Autobahn does.
+    #[arg(long)]
+    autobahn_case_files: bool,
     #[command(flatten)]
     outcome: OutcomeArgs,
 }
@@ -52,7 +59,11 @@ pub(crate) fn report(args: ReportArgs) -> Result<u8, Exit> {
         );
     }
     let runs = merge::merge(runs);
-    let (index, page) = outcome::write_reports(&args.out, &runs, None)?;
+    let json_options = json::JsonOptions {
+        case_files: args.autobahn_case_files,
+        compress_agent_results: true,
+    };
+    let (index, page) = outcome::write_reports(&args.out, &runs, json_options, None)?;
     let mut text = String::new();
     for run in &runs {
         text.push_str(&format!(
