@@ -24,10 +24,11 @@ pub(crate) struct ReportArgs {
     /// `wsspec report` and --baseline read as they are).
     #[arg(long, default_value = "reports", value_name = "DIR")]
     out: PathBuf,
-    /// Also write Autobahn's per-case files (AGENT_case_ID.json, one per case and agent) and name
-    /// each in index.json's `reportfile`, for glue that opens them. Without it, index.json carries
-    /// every verdict (`behavior`, `behaviorClose`, ...) but no `reportfile`, and the folder stays
-    /// small; `wsspec server` and `wsspec client` always write these files, as Autobahn does.
+    /// With several agents, also write Autobahn's per-case files (AGENT/AGENT_case_ID.json, one per
+    /// case and agent) and name each in index.json's `reportfile`, for glue that opens them. Without
+    /// it, index.json carries every verdict (`behavior`, `behaviorClose`, ...) but no `reportfile`,
+    /// and the folder stays small. One agent (shards of a run, say) always gets them, as a run of
+    /// `wsspec server` or `wsspec client` does, and as Autobahn writes them.
     #[arg(long)]
     autobahn_case_files: bool,
     #[command(flatten)]
@@ -59,8 +60,10 @@ pub(crate) fn report(args: ReportArgs) -> Result<u8, Exit> {
         );
     }
     let runs = merge::merge(runs);
+    // One agent's merge is one run again, and writes what a run writes; with several, the per-case
+    // files would be most of the folder (7,600 files for 12 agents), so only when asked for.
     let json_options = json::JsonOptions {
-        case_files: args.autobahn_case_files,
+        case_files: args.autobahn_case_files || runs.len() == 1,
         compress_agent_results: true,
     };
     let (index, page) = outcome::write_reports(&args.out, &runs, json_options, None)?;
