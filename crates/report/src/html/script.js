@@ -51,14 +51,21 @@
     };
     controls.forEach(function (c) { if (c) c.addEventListener(c.type === "search" ? "input" : "change", apply); });
 
-    // A cell's tooltip, made when the pointer first reaches it: "agent case: VERDICT".
+    // A cell's tooltip, made when the pointer first reaches it: "agent case: VERDICT", then the close
+    // verdict and the duration once the case's data is inflated (well before a tooltip shows).
     var names = {};
     $$("#f-verdict option").forEach(function (o) { if (o.value) names[o.value] = o.textContent; });
     table.addEventListener("mouseover", function (ev) {
       var a = ev.target.closest && ev.target.closest("td[data-verdict] a");
       if (!a || a.title) return;
-      var td = a.parentNode;
-      a.title = td.dataset.agent + " " + td.dataset.case + ": " + (names[td.dataset.verdict] || td.dataset.verdict);
+      var td = a.parentNode, id = td.dataset.case;
+      var index = $$("td[data-verdict]", td.parentNode).indexOf(td);
+      var title = td.dataset.agent + " " + id + ": " + (names[td.dataset.verdict] || td.dataset.verdict);
+      a.title = title;
+      outcomesOf(id).then(function (results) {
+        var r = results[index];
+        if (r) a.title = title + ", close " + r.c + ", " + r.d;
+      }, function () {});
     });
   }
 
