@@ -3,7 +3,8 @@
 //! layout at 1280 px: index.html at most [`MAX_PAGE_BYTES`], the folder at most
 //! [`MAX_FOLDER_BYTES`], the page loaded (load event, its script done) within [`MAX_LOAD_MS`] in
 //! headless Chromium, the two score tables apart, the page no wider than the window, and the matrix
-//! scrolling sideways to its last agent with the case column staying in view.
+//! scrolling sideways to its last agent with the case column staying in view (and down its cases
+//! with the header row staying in view).
 //!
 //! The 12 runs are two real ones, each copied under several agent names: the full suite against the
 //! built-in reference server (no compression, so sections 12 and 13 are UNIMPLEMENTED) and against a
@@ -191,5 +192,10 @@ fn a_report_of_twelve_agents_is_small_quick_and_holds_its_layout() {
     assert!(
         moved.abs() < 1.0 && figures["case_column_in_view"] == true,
         "the case column is sticky: {figures}"
+    );
+    let moved = figures["header_row_moved_px"].as_f64().unwrap();
+    assert!(
+        moved.abs() < 1.0 && figures["matrix_scroll_top"].as_f64().unwrap() > 0.0,
+        "the header row is sticky: {figures}"
     );
 }

@@ -1,6 +1,7 @@
 // Measures a wsspec report as a reader at 1280 px sees it, at its load event (the report's own script
 // has run by then): how long it took to load, where the score tables are, how wide the page is, and
-// whether the matrix scrolls sideways to its last agent with its case column staying in view. The
+// whether the matrix scrolls sideways to its last agent with its case column staying in view (and
+// down its cases with its header row staying in view). The
 // test appends this script to a copy of the page and reads the figures, as JSON, from the dumped DOM.
 window.addEventListener("load", function () {
   "use strict";
@@ -31,6 +32,11 @@ window.addEventListener("load", function () {
   var after = box(idCell);
   figures.case_column_moved_px = after.left - before.left;
   figures.case_column_in_view = after.left >= viewLeft - 1 && after.right <= viewRight + 1;
+  // And down the cases: the header row stays at the top of the box.
+  var headBefore = box(heads[0]);
+  wrap.scrollTop = wrap.scrollHeight;
+  figures.matrix_scroll_top = wrap.scrollTop;
+  figures.header_row_moved_px = box(heads[0]).top - headBefore.top;
   var out = document.createElement("pre");
   out.id = "wsspec-probe";
   out.textContent = JSON.stringify(figures);
