@@ -26,7 +26,8 @@ use crate::{
 /// Options about how a run's outcome counts and is shown.
 #[derive(Args, Debug, Default)]
 pub(crate) struct OutcomeArgs {
-    /// The expected verdict of each case: a results.json or an index.json (wsspec's or Autobahn's).
+    /// The expected verdict of each case: a results.json (or results.json.gz) or an index.json
+    /// (wsspec's or Autobahn's).
     /// Only a difference from it fails the run (exit 1), and the difference is printed.
     #[arg(long, value_name = "FILE")]
     pub(crate) baseline: Option<PathBuf>,

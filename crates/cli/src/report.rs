@@ -16,7 +16,8 @@ use crate::{
 
 #[derive(Args, Debug)]
 pub(crate) struct ReportArgs {
-    /// The results.json files of the runs to compare.
+    /// The results.json files of the runs to compare (or the results.json.gz that a merge of several
+    /// agents writes).
     #[arg(required = true, value_name = "RESULTS_JSON")]
     files: Vec<PathBuf>,
     /// Where to write the merged reports: index.html, badge.svg, index.json and the merged results
