@@ -573,6 +573,10 @@ mod tests {
         let results = temp("results.json");
         crate::json::write_json(&results, &runs[0]).unwrap();
         assert_eq!(Baseline::read(&results).unwrap(), baseline);
+        // A merge's compressed results read as they are.
+        let compressed = temp("results.json.gz");
+        crate::json::write_json_gz(&compressed, &runs[0]).unwrap();
+        assert_eq!(Baseline::read(&compressed).unwrap(), baseline);
     }
 
     #[test]
