@@ -3,12 +3,13 @@
 //!
 //! What a folder holds depends on [`JsonOptions`]. A run (`wsspec server`, `wsspec client`) writes
 //! everything Autobahn's fuzzers write: `index.json` and a per-case file for each case, named in each
-//! index entry's `reportfile`, beside `results.json`. A merge of many runs (`wsspec report`) writes
-//! the per-case files only when asked: for 12 agents they are thousands of files and most of the
-//! folder, and Autobahn glue that reads only `index.json` (its `behavior`, as most does) needs none.
-//! Without them the index entries have no `reportfile`, so nothing names a file that is not there.
-//! A merge may also write each agent's `results.json` gzip-compressed, as `results.json.gz`:
-//! [`read_results`] reads either form.
+//! index entry's `reportfile`, beside `results.json`. A merge of several agents (`wsspec report`)
+//! writes the per-case files only when asked: for 12 agents they are thousands of files and most of
+//! the folder, and Autobahn glue that reads only `index.json` (its `behavior`, as most does) needs
+//! none. Without them the index entries have no `reportfile`, so nothing names a file that is not
+//! there. Such a merge also writes each agent's results gzip-compressed, as `results.json.gz`:
+//! [`read_results`] reads either form. (One agent's merge, of shards say, is a run again and writes
+//! what a run writes.)
 //!
 //! Every file is written to a temporary name and renamed into place, so no reader ever sees half a file.
 //! (No fsync: the rename already gives readers whole files, and reports are not worth a disk flush each.)
