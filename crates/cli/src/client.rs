@@ -8,7 +8,7 @@ use std::{net::SocketAddr, path::PathBuf, sync::Arc, time::Duration};
 use clap::Args;
 use tokio::net::TcpListener;
 use wsspec_reference::TlsIdentity;
-use wsspec_report::RunResults;
+use wsspec_report::{RunResults, json};
 use wsspec_runner::clients::{ClientOptions, Driver, Reports, RunEnd, serve_clients};
 use wsspec_suite::{Case, Role, autobahn::SpecMode};
 
@@ -70,7 +70,12 @@ impl Reports for FileReports {
     /// One agent's files go straight into `out`; with several agents, each gets `out/AGENT/`, and
     /// `index.json` and the HTML report in `out` hold them all.
     fn update(&self, runs: &[RunResults]) {
-        if let Err(exit) = outcome::write_reports(&self.out, runs, self.junit.as_deref()) {
+        if let Err(exit) = outcome::write_reports(
+            &self.out,
+            runs,
+            json::JsonOptions::RUN,
+            self.junit.as_deref(),
+        ) {
             eprintln!("wsspec: error: {}", exit.message);
         }
     }
@@ -190,7 +195,12 @@ pub(crate) async fn client(args: ClientArgs) -> Result<u8, Exit> {
             message: format!("no client ran a case on {scheme}://{base}/: {why}"),
         });
     }
-    let (_, page) = outcome::write_reports(&out, &runs, args.run.junit.as_deref())?;
+    let (_, page) = outcome::write_reports(
+        &out,
+        &runs,
+        json::JsonOptions::RUN,
+        args.run.junit.as_deref(),
+    )?;
     outcome::print_summaries(&runs);
     eprintln!("wsspec: wrote {}", page.display());
     // A run that ended idle is not an interruption: its missing cases show as not run.

@@ -26,7 +26,8 @@ use crate::{
 /// Options about how a run's outcome counts and is shown.
 #[derive(Args, Debug, Default)]
 pub(crate) struct OutcomeArgs {
-    /// The expected verdict of each case: a results.json or an index.json (wsspec's or Autobahn's).
+    /// The expected verdict of each case: a results.json (or results.json.gz) or an index.json
+    /// (wsspec's or Autobahn's).
     /// Only a difference from it fails the run (exit 1), and the difference is printed.
     #[arg(long, value_name = "FILE")]
     pub(crate) baseline: Option<PathBuf>,
@@ -45,14 +46,16 @@ pub(crate) struct OutcomeArgs {
     pub(crate) summary: Option<PathBuf>,
 }
 
-/// Writes the JSON reports, `index.html`, `badge.svg` and (one file per agent) JUnit XML. Returns the
-/// page's path.
+/// Writes the JSON reports (the files `json_options` asks for), `index.html`, `badge.svg` and (one
+/// file per agent) JUnit XML. Returns the paths of the index and the page.
 pub(crate) fn write_reports(
     out: &Path,
     runs: &[RunResults],
+    json_options: json::JsonOptions,
     junit_path: Option<&Path>,
 ) -> Result<(PathBuf, PathBuf), Exit> {
-    let (_, index) = json::write_runs(out, runs).map_err(|err| Exit::usage(err.to_string()))?;
+    let (_, index) =
+        json::write_runs(out, runs, json_options).map_err(|err| Exit::usage(err.to_string()))?;
     let page = write_pages(out, runs)?;
     if let Some(path) = junit_path {
         for run in runs {

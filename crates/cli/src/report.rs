@@ -16,13 +16,22 @@ use crate::{
 
 #[derive(Args, Debug)]
 pub(crate) struct ReportArgs {
-    /// The results.json files of the runs to compare.
+    /// The results.json files of the runs to compare (or the results.json.gz that a merge of several
+    /// agents writes).
     #[arg(required = true, value_name = "RESULTS_JSON")]
     files: Vec<PathBuf>,
-    /// Where to write the merged reports: index.html, badge.svg, results.json and index.json (with
-    /// several agents, a folder per agent and one index.json).
+    /// Where to write the merged reports: index.html, badge.svg, index.json and the merged results
+    /// (one agent: results.json; several: a folder per agent with its results.json.gz, gzip, which
+    /// `wsspec report` and --baseline read as they are).
     #[arg(long, default_value = "reports", value_name = "DIR")]
     out: PathBuf,
+    /// With several agents, also write Autobahn's per-case files (AGENT/AGENT_case_ID.json, one per
+    /// case and agent) and name each in index.json's `reportfile`, for glue that opens them. Without
+    /// it, index.json carries every verdict (`behavior`, `behaviorClose`, ...) but no `reportfile`,
+    /// and the folder stays small. One agent (shards of a run, say) always gets them, as a run of
+    /// `wsspec server` or `wsspec client` does, and as Autobahn writes them.
+    #[arg(long)]
+    autobahn_case_files: bool,
     #[command(flatten)]
     outcome: OutcomeArgs,
 }
@@ -52,7 +61,13 @@ pub(crate) fn report(args: ReportArgs) -> Result<u8, Exit> {
         );
     }
     let runs = merge::merge(runs);
-    let (index, page) = outcome::write_reports(&args.out, &runs, None)?;
+    // One agent's merge is one run again, and writes what a run writes; with several, the per-case
+    // files would be most of the folder (7,600 files for 12 agents), so only when asked for.
+    let json_options = json::JsonOptions {
+        case_files: args.autobahn_case_files || runs.len() == 1,
+        compress_agent_results: true,
+    };
+    let (index, page) = outcome::write_reports(&args.out, &runs, json_options, None)?;
     let mut text = String::new();
     for run in &runs {
         text.push_str(&format!(

@@ -7,7 +7,7 @@ use std::{io::IsTerminal, net::SocketAddr, path::PathBuf, time::Duration};
 use clap::Args;
 use tokio::sync::watch;
 use wsspec_reference::{EchoConfig, EchoServer, ServerPolicy, TlsIdentity};
-use wsspec_report::RunResults;
+use wsspec_report::{RunResults, json};
 use wsspec_runner::{Target, TlsClient, TlsOptions, transport::read_ca_file};
 use wsspec_suite::{
     Case, Role,
@@ -259,7 +259,12 @@ pub(crate) async fn server(args: ServerArgs) -> Result<u8, Exit> {
         runs.push(results);
     }
 
-    let (index, page) = outcome::write_reports(&out, &runs, args.run.junit.as_deref())?;
+    let (index, page) = outcome::write_reports(
+        &out,
+        &runs,
+        json::JsonOptions::RUN,
+        args.run.junit.as_deref(),
+    )?;
     outcome::print_summaries(&runs);
     if std::io::stderr().is_terminal() || !std::io::stdout().is_terminal() {
         eprintln!("wsspec: wrote {} and {}", index.display(), page.display());

@@ -31,7 +31,7 @@ use wsspec_suite::{
     results::{CloseBehavior, RunResults, Verdict},
 };
 
-use crate::json::{WriteError, read_results, write_json};
+use crate::json::{WriteError, read_results, read_text, write_json};
 
 /// The expected verdict of each case, per agent.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -124,7 +124,7 @@ impl Baseline {
     /// Reads a baseline from a `results.json` or an `index.json`; errors name the file, and the line
     /// and key where there are some.
     pub fn read(path: &Path) -> Result<Baseline, String> {
-        let text = std::fs::read_to_string(path)
+        let text = read_text(path)
             .map_err(|err| format!("{}: cannot read the baseline: {err}", path.display()))?;
         // A results.json says which schema it is; an index.json has agents at the top.
         #[derive(Deserialize)]
@@ -573,6 +573,10 @@ mod tests {
         let results = temp("results.json");
         crate::json::write_json(&results, &runs[0]).unwrap();
         assert_eq!(Baseline::read(&results).unwrap(), baseline);
+        // A merge's compressed results read as they are.
+        let compressed = temp("results.json.gz");
+        crate::json::write_json_gz(&compressed, &runs[0]).unwrap();
+        assert_eq!(Baseline::read(&compressed).unwrap(), baseline);
     }
 
     #[test]

@@ -1,13 +1,23 @@
 //! JSON outputs: `results.json` in wsspec's schema, and Autobahn's `index.json` with one file per case,
 //! so that CI glue written for Autobahn reads wsspec's output unchanged.
 //!
+//! What a folder holds depends on [`JsonOptions`]. A run (`wsspec server`, `wsspec client`) writes
+//! everything Autobahn's fuzzers write: `index.json` and a per-case file for each case, named in each
+//! index entry's `reportfile`, beside `results.json`. A merge of several agents (`wsspec report`)
+//! writes the per-case files only when asked: for 12 agents they are thousands of files and most of
+//! the folder, and Autobahn glue that reads only `index.json` (its `behavior`, as most does) needs
+//! none. Without them the index entries have no `reportfile`, so nothing names a file that is not
+//! there. Such a merge also writes each agent's results gzip-compressed, as `results.json.gz`:
+//! [`read_results`] reads either form. (One agent's merge, of shards say, is a run again and writes
+//! what a run writes.)
+//!
 //! Every file is written to a temporary name and renamed into place, so no reader ever sees half a file.
 //! (No fsync: the rename already gives readers whole files, and reports are not worth a disk flush each.)
 
 use std::{
     collections::BTreeMap,
     fs,
-    io::Write,
+    io::{Read, Write},
     path::{Path, PathBuf},
 };
 
@@ -33,45 +43,95 @@ pub struct Written {
     pub index: PathBuf,
 }
 
+/// Which files the JSON reports of a folder hold, besides `index.json` (see the module documentation).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct JsonOptions {
+    /// Autobahn's per-case files, each named in its index entry's `reportfile`.
+    pub case_files: bool,
+    /// With several runs, each agent's folder holds only its results, gzip-compressed, as
+    /// `<agent>/results.json.gz` (and its per-case files, if written): `DIR/index.json` holds every
+    /// agent. Without it, each agent's folder holds what a run of that agent writes. One run always
+    /// writes a plain `results.json`.
+    pub compress_agent_results: bool,
+}
+
+impl JsonOptions {
+    /// What a run writes: every file Autobahn's fuzzers write, plain.
+    pub const RUN: JsonOptions = JsonOptions {
+        case_files: true,
+        compress_agent_results: false,
+    };
+}
+
 /// Writes `results.json`, `index.json` and the per-case files into `dir` (created if needed).
 pub fn write_all(dir: &Path, results: &RunResults) -> Result<Written, WriteError> {
+    write_run(dir, results, JsonOptions::RUN, false)?;
+    Ok(Written {
+        results: dir.join("results.json"),
+        index: dir.join("index.json"),
+    })
+}
+
+/// Writes one run's files into `dir`: `results.json`, the per-case files if `options` asks for
+/// them, and the run's own `index.json`; or, when `compress`, `results.json.gz` (and the per-case
+/// files if asked for) without an index of its own, as one agent's folder of a merge.
+fn write_run(
+    dir: &Path,
+    results: &RunResults,
+    options: JsonOptions,
+    compress: bool,
+) -> Result<(), WriteError> {
     fs::create_dir_all(dir).map_err(|source| WriteError {
         path: dir.to_owned(),
         source,
     })?;
-    let results_path = dir.join("results.json");
-    write_json(&results_path, results)?;
-    for case in &results.cases {
-        write_json(
-            &dir.join(report_file(&results.agent, &case.id)),
-            &AutobahnCase::new(results, case),
-        )?;
+    if compress {
+        write_json_gz(&dir.join("results.json.gz"), results)?;
+    } else {
+        write_json(&dir.join("results.json"), results)?;
     }
-    let index_path = dir.join("index.json");
-    write_json(&index_path, &index(results))?;
-    Ok(Written {
-        results: results_path,
-        index: index_path,
-    })
+    if options.case_files {
+        for case in &results.cases {
+            write_json(
+                &dir.join(report_file(&results.agent, &case.id)),
+                &AutobahnCase::new(results, case),
+            )?;
+        }
+    }
+    if !compress {
+        write_json(&dir.join("index.json"), &index(results, options.case_files))?;
+    }
+    Ok(())
 }
 
-/// Writes the JSON reports of several runs (one per agent). One run goes straight into `dir`, as
-/// [`write_all`] writes it. With several, each run's files go into `dir/<agent>/` (the agent's name as
-/// [`file_stem`] makes it, `-2`, `-3`, … added if two agents make the same name), and `dir/index.json`
-/// holds every agent, as Autobahn's does, each `reportfile` relative to `dir`. Returns the folder of
-/// each run, in order, and the path of the index that holds them all.
-pub fn write_runs(dir: &Path, runs: &[RunResults]) -> Result<(Vec<PathBuf>, PathBuf), WriteError> {
+/// Writes the JSON reports of several runs (one per agent), with the files `options` asks for. One
+/// run goes straight into `dir`, plain. With several, each run's files go into `dir/<agent>/` (the
+/// agent's name as [`file_stem`] makes it, `-2`, `-3`, … added if two agents make the same name), and
+/// `dir/index.json` holds every agent, as Autobahn's does, each `reportfile` relative to `dir`.
+/// Returns the folder of each run, in order, and the path of the index that holds them all.
+pub fn write_runs(
+    dir: &Path,
+    runs: &[RunResults],
+    options: JsonOptions,
+) -> Result<(Vec<PathBuf>, PathBuf), WriteError> {
     if let [run] = runs {
-        let written = write_all(dir, run)?;
-        return Ok((vec![dir.to_owned()], written.index));
+        write_run(dir, run, options, false)?;
+        return Ok((vec![dir.to_owned()], dir.join("index.json")));
     }
     let folders = agent_folders(runs);
     let mut merged = BTreeMap::new();
     for (run, folder) in runs.iter().zip(&folders) {
-        write_all(&dir.join(folder), run)?;
-        for (agent, mut cases) in index(run) {
+        write_run(
+            &dir.join(folder),
+            run,
+            options,
+            options.compress_agent_results,
+        )?;
+        for (agent, mut cases) in index(run, options.case_files) {
             for entry in cases.values_mut() {
-                entry.reportfile = format!("{folder}/{}", entry.reportfile);
+                if let Some(file) = &mut entry.reportfile {
+                    *file = format!("{folder}/{file}");
+                }
             }
             merged.insert(agent, cases);
         }
@@ -105,9 +165,23 @@ fn agent_folders(runs: &[RunResults]) -> Vec<String> {
         .collect()
 }
 
-/// Reads a `results.json`; the error names the file (and the line, for a JSON error).
+/// Reads a file as text, inflating it first if it is gzip-compressed (as a merge's
+/// `results.json.gz` is), whatever its name.
+pub fn read_text(path: &Path) -> std::io::Result<String> {
+    let bytes = fs::read(path)?;
+    if bytes.starts_with(&[0x1f, 0x8b]) {
+        let mut text = String::new();
+        flate2::read::GzDecoder::new(bytes.as_slice()).read_to_string(&mut text)?;
+        return Ok(text);
+    }
+    String::from_utf8(bytes)
+        .map_err(|err| std::io::Error::new(std::io::ErrorKind::InvalidData, err.utf8_error()))
+}
+
+/// Reads a `results.json` (or a gzip-compressed `results.json.gz`); the error names the file (and
+/// the line, for a JSON error).
 pub fn read_results(path: &Path) -> Result<RunResults, String> {
-    let text = fs::read_to_string(path).map_err(|err| format!("{}: {err}", path.display()))?;
+    let text = read_text(path).map_err(|err| format!("{}: {err}", path.display()))?;
     let parse_error = |err: serde_json::Error| format!("{}:{}: {err}", path.display(), err.line());
     // The version first: a newer schema is named as such, not as some field it lacks.
     #[derive(serde::Deserialize)]
@@ -129,6 +203,17 @@ pub fn write_json<T: Serialize>(path: &Path, value: &T) -> Result<(), WriteError
     write_atomically(path, |file| {
         serde_json::to_writer_pretty(&mut *file, value)?;
         file.write_all(b"\n")
+    })
+}
+
+/// Writes any serializable value as compact JSON, gzip-compressed, atomically.
+pub fn write_json_gz<T: Serialize>(path: &Path, value: &T) -> Result<(), WriteError> {
+    write_atomically(path, |file| {
+        let mut gzip = flate2::write::GzEncoder::new(file, flate2::Compression::default());
+        serde_json::to_writer(&mut gzip, value)?;
+        gzip.write_all(b"\n")?;
+        gzip.finish()?;
+        Ok(())
     })
 }
 
@@ -183,12 +268,17 @@ pub struct IndexEntry {
     /// The close code the peer sent, if any.
     #[serde(rename = "remoteCloseCode")]
     pub remote_close_code: Option<u16>,
-    /// The per-case file.
-    pub reportfile: String,
+    /// The per-case file, when it is written (see the module documentation).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reportfile: Option<String>,
 }
 
-/// Autobahn's `index.json`: `{agent: {case id: entry}}`.
-pub fn index(results: &RunResults) -> BTreeMap<String, BTreeMap<String, IndexEntry>> {
+/// Autobahn's `index.json`: `{agent: {case id: entry}}`, each entry naming its per-case file when
+/// `case_files` are written.
+pub fn index(
+    results: &RunResults,
+    case_files: bool,
+) -> BTreeMap<String, BTreeMap<String, IndexEntry>> {
     let cases = results
         .cases
         .iter()
@@ -198,7 +288,7 @@ pub fn index(results: &RunResults) -> BTreeMap<String, BTreeMap<String, IndexEnt
                 behavior_close: case.behavior_close.autobahn_name(),
                 duration: case.duration_ms,
                 remote_close_code: case.close.peer_code,
-                reportfile: report_file(&results.agent, &case.id),
+                reportfile: case_files.then(|| report_file(&results.agent, &case.id)),
             };
             (case.id.clone(), entry)
         })
@@ -276,7 +366,7 @@ mod tests {
             crate::fixtures::run("Web Sockets", vec![case()]),
             crate::fixtures::run("web-sockets", vec![case()]),
         ];
-        let (folders, index_path) = write_runs(&dir, &runs).unwrap();
+        let (folders, index_path) = write_runs(&dir, &runs, JsonOptions::RUN).unwrap();
         assert_eq!(
             folders,
             [dir.join("web_sockets"), dir.join("web_sockets-2")]
@@ -289,6 +379,36 @@ mod tests {
         );
         assert!(dir.join("web_sockets-2/web_sockets_case_2_5.json").exists());
         assert!(dir.join("web_sockets/results.json").exists());
+        fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn a_merge_without_case_files_names_none_and_compresses_results() {
+        let dir = std::env::temp_dir().join(format!("wsspec-json-merge-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&dir);
+        let case = || crate::fixtures::case("2.5", wsspec_suite::results::Verdict::Pass);
+        let runs = [
+            crate::fixtures::run("a", vec![case()]),
+            crate::fixtures::run("b", vec![case()]),
+        ];
+        let options = JsonOptions {
+            case_files: false,
+            compress_agent_results: true,
+        };
+        let (folders, index_path) = write_runs(&dir, &runs, options).unwrap();
+        let index: serde_json::Value =
+            serde_json::from_str(&fs::read_to_string(index_path).unwrap()).unwrap();
+        assert_eq!(index["b"]["2.5"]["behavior"], "OK");
+        assert!(index["b"]["2.5"].get("reportfile").is_none(), "{index}");
+        let mut files: Vec<String> = fs::read_dir(&folders[1])
+            .unwrap()
+            .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        files.sort();
+        assert_eq!(files, ["results.json.gz"]);
+        let path = folders[1].join("results.json.gz");
+        assert_eq!(fs::read(&path).unwrap()[..2], [0x1f, 0x8b]);
+        assert_eq!(read_results(&path).unwrap(), runs[1]);
         fs::remove_dir_all(&dir).unwrap();
     }
 

@@ -276,6 +276,11 @@ fn sharded_runs_merged_equal_an_unsharded_run() {
             .unwrap();
     assert_eq!(merged_run["complete"], true);
     assert!(merged_run["selection"].get("shard").is_none());
+    // One agent's shards merged write what its whole run writes, Autobahn's per-case files too.
+    let index: Value =
+        serde_json::from_str(&std::fs::read_to_string(merged.join("index.json")).unwrap()).unwrap();
+    assert_eq!(index["rsv"]["3.1"]["reportfile"], "rsv_case_3_1.json");
+    assert!(merged.join("rsv_case_3_1.json").exists());
 
     // A shard missing: a warning naming it, an incomplete report, exit 1 even with nothing failing.
     let partial = dir.join("partial");

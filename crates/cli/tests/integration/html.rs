@@ -19,11 +19,20 @@ use common::{chromium, headless, out_dir, read_json, verdicts, wsspec};
 
 /// The DOM of a page after Chromium loaded it and ran its script, and Chromium's log.
 fn dump_dom(browser: &Path, page: &Path) -> (String, String) {
+    dump_dom_at(browser, page, "", &[])
+}
+
+/// The DOM of a page opened at a fragment (`#…`, or `""`), with more Chromium arguments.
+fn dump_dom_at(browser: &Path, page: &Path, fragment: &str, extra: &[&str]) -> (String, String) {
     let profile = out_dir("chromium-profile");
     let output = headless(browser, &profile)
         .arg("--enable-logging=stderr")
+        .args(extra)
         .arg("--dump-dom")
-        .arg(format!("file://{}", page.canonicalize().unwrap().display()))
+        .arg(format!(
+            "file://{}{fragment}",
+            page.canonicalize().unwrap().display()
+        ))
         .output()
         .expect("chromium runs");
     let _ = std::fs::remove_dir_all(&profile);
@@ -140,6 +149,26 @@ fn rendered_page_matches_results_json() {
         .find_map(|attrs| attrs.get("data-case").cloned())
         .unwrap();
     assert_eq!(expected[&first_row], "non-strict");
+
+    // A link to an agent's outcome draws the case's outcomes from the compressed case data (the
+    // virtual time lets the inflating finish before the DOM is dumped).
+    let (dom, log) = dump_dom_at(
+        &browser,
+        &page,
+        &format!("#r0-{first_row}"),
+        &["--virtual-time-budget=5000"],
+    );
+    assert!(!log.contains("Uncaught"), "script error: {log}");
+    let outcome = start_tags(&dom, "section")
+        .into_iter()
+        .find(|attrs| attrs.get("id") == Some(&format!("r0-{first_row}")))
+        .unwrap_or_else(|| panic!("no outcome drawn for {first_row}"));
+    assert_eq!(outcome["data-verdict"], "non-strict");
+    assert!(outcome["class"].contains("targeted"), "{outcome:?}");
+    assert!(
+        dom.contains("Wire transcript: "),
+        "the transcript's summary"
+    );
 }
 
 #[test]
@@ -181,6 +210,40 @@ fn report_merges_agents_and_shards() {
     );
     let badge = std::fs::read_to_string(merged.join("badge.svg")).unwrap();
     assert!(badge.contains("A+ · MUST 100%"), "{badge}");
+
+    // Each agent's merged results, compressed; Autobahn's per-case files only when asked for.
+    let index = read_json(&merged.join("index.json"));
+    assert_eq!(index["alpha"]["1.2.1"]["behavior"], "OK");
+    assert!(index["alpha"]["1.2.1"].get("reportfile").is_none());
+    assert!(merged.join("alpha/results.json.gz").exists());
+    assert!(!merged.join("alpha/results.json").exists());
+    assert!(!merged.join("alpha/alpha_case_1_2_1.json").exists());
+    let again = out_dir("merged-again");
+    let output = wsspec(&[
+        "report",
+        merged.join("alpha/results.json.gz").to_str().unwrap(),
+        &file(&beta),
+        "--autobahn-case-files",
+        "--out",
+        again.to_str().unwrap(),
+    ]);
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{}",
+        common::stderr_of(&output)
+    );
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        stdout.contains("(alpha): 16 passed"),
+        "a merge reads a merge: {stdout}"
+    );
+    let index = read_json(&again.join("index.json"));
+    assert_eq!(
+        index["alpha"]["1.2.1"]["reportfile"],
+        "alpha/alpha_case_1_2_1.json"
+    );
+    assert!(again.join("alpha/alpha_case_1_2_1.json").exists());
 }
 
 #[test]

@@ -23,6 +23,7 @@ mod mutants;
 mod peers;
 mod readme;
 mod reference;
+mod report_scale;
 mod spec;
 mod steps;
 mod tls;

@@ -1,12 +1,14 @@
 //! The case details, in id order under their sections: the title, the RFC reference and sentence, the
-//! requirement level and what was expected, then for each agent the verdicts, what happened, the notes,
-//! the close behaviour, and a `<details>` whose handshake and wire transcript the page's script draws
-//! from the embedded JSON when it is opened.
+//! requirement level and what was expected. Each agent's outcome of the case (the verdicts, what
+//! happened, the notes, the close, and a `<details>` with the handshake and wire transcript) is drawn
+//! by the page's script from the case data ([`super::data`]) when the case comes near the view or is
+//! linked to, as `section.outcome#r{agent index}-{case id}`: with 12 agents, that markup for every case
+//! would be most of the page. The texts of the close and of what a client saw are made here.
 
 use maud::{Markup, html};
-use wsspec_suite::results::{CaseResult, CloseInfo, Observation, RunResults, Side};
+use wsspec_suite::results::{CloseInfo, Observation, Side};
 
-use super::{Report, Row, agent_label, duration, result_anchor, verdict_chip, wire};
+use super::{Report, Row};
 
 /// Every case's detail.
 pub(super) fn cases(report: &Report) -> Markup {
@@ -16,14 +18,14 @@ pub(super) fn cases(report: &Report) -> Markup {
             @for (number, title) in report.sections() {
                 h3.section-title id={"section-" (number)} { span.num { (number) } " " (title) }
                 @for row in report.rows.iter().filter(|row| row.section == number) {
-                    (case(report, row))
+                    (case(row))
                 }
             }
         }
     }
 }
 
-fn case(report: &Report, row: &Row) -> Markup {
+fn case(row: &Row) -> Markup {
     let first = row.first;
     html! {
         article.case id={"case-" (row.id)} data-case=(row.id) {
@@ -35,53 +37,14 @@ fn case(report: &Report, row: &Row) -> Markup {
             }
             @if !first.requirement.is_empty() { blockquote { (first.requirement) } }
             p.expected { span.k { "Expected" } (first.expected) }
-            @for (index, result) in row.results.iter().enumerate() {
-                @if let Some(result) = result {
-                    (outcome(index, &report.runs[index], result, first))
-                }
-            }
-        }
-    }
-}
-
-fn outcome(index: usize, run: &RunResults, case: &CaseResult, first: &CaseResult) -> Markup {
-    let entries = case.transcript.entries.len() as u64 + case.transcript.dropped;
-    html! {
-        section class={"outcome v-" (case.verdict.name())} id=(result_anchor(index, &case.id))
-            data-agent=(run.agent) data-verdict=(case.verdict.name()) {
-            div.outcome-head {
-                span.who { (agent_label(run)) }
-                (verdict_chip(case.verdict))
-                span.aspect { "behaviour " b { (case.behavior.autobahn_name()) } }
-                span.aspect { "close " b { (case.behavior_close.autobahn_name()) } }
-                span.aspect { (duration(case.duration_ms)) }
-                @if let Some(throughput) = case.throughput {
-                    span.aspect.perf { (format!("{:.1} MB/s · {:.0} msgs/s", throughput.mb_per_s(), throughput.messages_per_s())) }
-                }
-            }
-            @if case.expected != first.expected { p.expected { span.k { "Expected" } (case.expected) } }
-            p.actual { span.k { "Happened" } (case.actual) }
-            @if !case.notes.is_empty() {
-                ul.notes { @for note in &case.notes { li { (note) } } }
-            }
-            p.close { span.k { "Close" } (close_text(&case.close)) }
-            @if let Some(seen) = &case.observation {
-                p.close { span.k { "Client saw" } (observation_text(seen)) }
-            }
-            details.wire data-wire=(wire::key(index, &case.id)) {
-                summary {
-                    "Wire transcript: " (entries) " entries"
-                    @if case.handshake.is_some() { ", with the opening handshake" }
-                }
-                // Empty until the script draws it; the style sheet says so meanwhile.
-                div.wire-body {}
-            }
+            // Empty until the script draws it; the style sheet says so meanwhile.
+            div.outcomes data-agents=(row.results.iter().flatten().count()) {}
         }
     }
 }
 
 /// `code 1000 "bye" · wasClean=true`: what a client's application reported.
-fn observation_text(seen: &Observation) -> String {
+pub(super) fn observation_text(seen: &Observation) -> String {
     let code = seen
         .code
         .map_or("no code".to_owned(), |code| format!("code {code}"));
@@ -94,7 +57,7 @@ fn observation_text(seen: &Observation) -> String {
 }
 
 /// `the peer started the close: peer code 1002 "bad frame", harness code 1002, clean, TCP closed by the peer`.
-fn close_text(close: &CloseInfo) -> String {
+pub(super) fn close_text(close: &CloseInfo) -> String {
     let side = |side: Side| match side {
         Side::Harness => "wsspec",
         Side::Peer => "the peer",

@@ -1,6 +1,7 @@
 //! The matrix: a row per case and a column per agent, coloured by verdict. Rows that need attention
 //! come first (an agent FAILED or erred, then NON-STRICT), each cell links to that agent's result in
-//! the case details, and the page's script filters rows by section, verdict, agent and text.
+//! the case details, and the page's script filters rows by section, verdict, agent and text. It
+//! scrolls in its own box, the header row and the id column sticky.
 
 use maud::{Markup, html};
 use wsspec_suite::results::Verdict;
@@ -70,7 +71,7 @@ pub(super) fn matrix(report: &Report) -> Markup {
                         @let rows: Vec<&Row> = report.rows.iter().filter(|row| row.attention() == attention).collect();
                         @if !rows.is_empty() {
                             tbody data-group=(attention) {
-                                tr.group { td colspan=(3 + report.runs.len()) { (heading) " " span.n { "(" (rows.len()) ")" } } }
+                                tr.group { td colspan=(3 + report.runs.len()) { span.group-label { (heading) " " span.n { "(" (rows.len()) ")" } } } }
                                 @for row in rows { (matrix_row(report, row)) }
                             }
                         }
@@ -88,19 +89,18 @@ fn matrix_row(report: &Report, row: &Row) -> Markup {
             td.id { a href={"#case-" (row.id)} { (row.id) } }
             td.title title=(row.first.title) { (row.first.title) }
             td.lvl { (row.first.level.name().to_uppercase()) }
+            // Kept short, as there are agents × cases of them: the colour comes from `data-verdict`,
+            // the column from the cell's place, and the tooltip from the script.
             @for (index, result) in row.results.iter().enumerate() {
                 @let agent = &report.runs[index].agent;
                 @match result {
                     Some(case) => {
-                        td class={"cell v-" (case.verdict.name())} data-col=(index) data-agent=(agent) data-case=(row.id) data-verdict=(case.verdict.name()) {
-                            a href={"#" (result_anchor(index, row.id))}
-                                title={(agent) " " (row.id) ": " (case.verdict.autobahn_name()) ", close " (case.behavior_close.autobahn_name()) ", " (case.duration_ms) " ms"} {
-                                (short(case.verdict))
-                            }
+                        td data-agent=(agent) data-case=(row.id) data-verdict=(case.verdict.name()) {
+                            a href={"#" (result_anchor(index, row.id))} { (short(case.verdict)) }
                         }
                     }
                     None => {
-                        td.cell.v-none data-col=(index) data-agent=(agent) data-case=(row.id) data-verdict="none" title="not run" { "·" }
+                        td data-agent=(agent) data-case=(row.id) data-verdict="none" title="not run" { "·" }
                     }
                 }
             }

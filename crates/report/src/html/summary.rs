@@ -167,8 +167,8 @@ pub(super) fn score_tables(report: &Report) -> Markup {
     html! {
         section #scores {
             h2 { "Compliance score" }
-            div.tables {
-                table.score-table {
+            div.tables style={"--table-width:" (table_width(report.runs.len())) "px"} {
+                div.table-scroll { table.score-table {
                     caption { "By suite section" }
                     thead { tr { th { "Section" } @for run in report.runs { th { (run.agent) } } } }
                     tbody {
@@ -180,8 +180,8 @@ pub(super) fn score_tables(report: &Report) -> Markup {
                         }
                     }
                     tfoot { tr { th { "Overall" } @for s in &overall { (score_cell(Some(s), any_should)) } } }
-                }
-                table.score-table {
+                } }
+                div.table-scroll { table.score-table {
                     caption { "By RFC 6455 section cited" }
                     thead { tr { th { "RFC 6455" } @for run in report.runs { th { (run.agent) } } } }
                     tbody {
@@ -192,7 +192,7 @@ pub(super) fn score_tables(report: &Report) -> Markup {
                             }
                         }
                     }
-                }
+                } }
             }
             p.rule {
                 strong { "How the score works. " } (score::RULE)
@@ -201,6 +201,12 @@ pub(super) fn score_tables(report: &Report) -> Markup {
             }
         }
     }
+}
+
+/// About the width in pixels that a score table needs for this many agents: the section column and
+/// a column per agent. Two tables sit side by side only when both get that much.
+fn table_width(agents: usize) -> usize {
+    300 + 120 * agents
 }
 
 fn score_cell(score: Option<&Score>, show_should: bool) -> Markup {

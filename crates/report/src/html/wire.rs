@@ -1,18 +1,15 @@
-//! The embedded JSON block that holds every result's handshake and wire transcript, which the page's
-//! script draws on demand. It is compact (an entry is a short array) and cut readably: the first
+//! A result's handshake and wire transcript as the page's script draws them (it sits in the case
+//! data, [`super::data`]). It is compact (an entry is a short array) and cut readably: the first
 //! [`HEAD`] and last [`TAIL`] entries, payload previews of [`PAYLOAD_PREVIEW`] bytes and raw byte runs
 //! of [`BYTES_PREVIEW`]; results.json keeps what the runner recorded.
 //!
-//! Shape: `{"<agent index>/<case id>": {"h": [request, response], "e": [entry, …], "g": [index, count]}}`
-//! where an entry is `[µs, dir, "b", len, hex]` (bytes), `[µs, dir, "f", fin, rsv, opcode, mask, len,
+//! Shape: `{"h": [request, response], "e": [entry, …], "g": [index, count]}` where an entry is `[µs, dir, "b", len, hex]` (bytes), `[µs, dir, "f", fin, rsv, opcode, mask, len,
 //! payload, is_hex]` (a frame) or `[µs, dir, "e", text]` (an event), with the entry's repeat count
 //! after them when it has one; `dir` is `s`ent, `r`eceived or `n`ote, and `g` says that `count`
 //! entries were left out before entry `index`.
 
 use serde_json::{Map, Value, json};
 use wsspec_suite::results::{CaseResult, Data, Direction, Entry, EntryKind};
-
-use super::Report;
 
 /// Entries kept from the start of a transcript.
 const HEAD: usize = 24;
@@ -25,33 +22,8 @@ const BYTES_PREVIEW: usize = 256;
 /// Characters kept of each handshake head.
 const HANDSHAKE_PREVIEW: usize = 8 * 1024;
 
-/// The key of one agent's result.
-pub(super) fn key(agent: usize, id: &str) -> String {
-    format!("{agent}/{id}")
-}
-
-/// The JSON block, safe to place inside a `<script>` element: `<`, `>` and `&` are `\u` escapes.
-pub(super) fn json(report: &Report) -> String {
-    let mut all = Map::new();
-    for (agent, run) in report.runs.iter().enumerate() {
-        for case in &run.cases {
-            all.insert(key(agent, &case.id), transcript(case));
-        }
-    }
-    let text = Value::Object(all).to_string();
-    let mut safe = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '<' => safe.push_str("\\u003c"),
-            '>' => safe.push_str("\\u003e"),
-            '&' => safe.push_str("\\u0026"),
-            c => safe.push(c),
-        }
-    }
-    safe
-}
-
-fn transcript(case: &CaseResult) -> Value {
+/// One result's handshake and transcript, cut.
+pub(super) fn transcript(case: &CaseResult) -> Value {
     let entries = &case.transcript.entries;
     let mut out = Map::new();
     if let Some(handshake) = &case.handshake {
@@ -157,7 +129,7 @@ fn cut_bytes(hex: &str, max: usize) -> &str {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::fixtures::{case, run};
+    use crate::fixtures::case;
     use wsspec_suite::results::Verdict;
 
     #[test]
@@ -197,18 +169,5 @@ mod tests {
             PAYLOAD_PREVIEW * 2
         );
         assert_eq!(value["e"][HEAD][0], 100 - TAIL as u64);
-    }
-
-    #[test]
-    fn the_block_cannot_end_its_script_element() {
-        let mut evil = case("1.1.1", Verdict::Pass);
-        evil.transcript.entries[0].kind = EntryKind::Event {
-            text: "</script> & <!--".into(),
-        };
-        let runs = [run("a", vec![evil])];
-        let text = json(&Report::new(&runs));
-        assert!(!text.contains('<') && !text.contains('&'), "{text}");
-        let parsed: Value = serde_json::from_str(&text).unwrap();
-        assert_eq!(parsed["0/1.1.1"]["e"][0][3], "</script> & <!--");
     }
 }
