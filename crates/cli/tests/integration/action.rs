@@ -279,7 +279,10 @@ fn the_report_mode_merges_earlier_runs() {
     assert!(merged.summary.contains("## alpha: "), "{}", merged.summary);
     assert!(merged.summary.contains("## beta: "), "{}", merged.summary);
     assert!(workspace.join("merged/index.html").exists());
-    assert_eq!(merged.outputs["results"], "", "two agents: a results.json.gz each");
+    assert_eq!(
+        merged.outputs["results"], "",
+        "two agents: a results.json.gz each"
+    );
     assert!(workspace.join("merged/alpha/results.json.gz").exists());
 
     let nothing = run_action(
