@@ -1,27 +1,29 @@
 #!/usr/bin/env node
 // Echo server on Node `ws`, an interop peer for wsspec's tests.
 //
-// Usage: ws_echo.js PORT
+// Usage: ws_echo.js PORT [--deflate]
 //
 // Listens on 127.0.0.1:PORT, sends every text and binary message back with the
 // same type and payload, prints `ready` on stdout once listening, and exits with
-// status 0 on SIGTERM or SIGINT. permessage-deflate is off. `ws` is resolved from
-// scripts/peers/node_modules (run scripts/install-peers).
+// status 0 on SIGTERM or SIGINT. permessage-deflate is off unless --deflate is
+// given (then ws's defaults: it accepts offers, and compresses messages of 1 KiB
+// and more). `ws` is resolved from scripts/peers/node_modules (run scripts/install-peers).
 'use strict';
 
 const { WebSocketServer } = require('ws');
 
-const arg = process.argv[2];
+const [arg, flag] = process.argv.slice(2);
 const port = Number(arg);
-if (process.argv.length !== 3 || !/^\d+$/.test(arg) || port > 65535) {
-  console.error('usage: ws_echo.js PORT');
+const deflate = flag === '--deflate';
+if (process.argv.length > 4 || !/^\d+$/.test(arg) || port > 65535 || (flag !== undefined && !deflate)) {
+  console.error('usage: ws_echo.js PORT [--deflate]');
   process.exit(2);
 }
 
 const wss = new WebSocketServer({
   host: '127.0.0.1',
   port,
-  perMessageDeflate: false,
+  perMessageDeflate: deflate,
   maxPayload: 256 * 1024 * 1024,
 });
 

@@ -61,6 +61,7 @@ pub(crate) fn list(args: ListArgs) -> Result<u8, Exit> {
                     "requirement": case.requirement,
                     "roles": case.roles,
                     "expected": case.expectation(),
+                    "paced": case.paced(),
                     "source": case.source.to_string(),
                 })
             })
