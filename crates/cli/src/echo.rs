@@ -1,4 +1,5 @@
-//! `wsspec echo`: the built-in reference echo server (tokio-tungstenite), served until interrupted.
+//! `wsspec echo`: the built-in reference echo server (tokio-tungstenite; with `--deflate`, yawc for
+//! the connections that agree to permessage-deflate), served until interrupted.
 
 use std::net::SocketAddr;
 
@@ -27,6 +28,10 @@ pub(crate) struct EchoArgs {
     /// A path to refuse with 404 (repeatable); every other path is served.
     #[arg(long = "missing-path", value_name = "PATH")]
     missing_paths: Vec<String>,
+    /// Accept permessage-deflate (RFC 7692, every window size and both context-takeover
+    /// parameters; such connections run on yawc). Without it, every offer is declined.
+    #[arg(long)]
+    deflate: bool,
     #[command(flatten)]
     tls: ServeTlsArgs,
 }
@@ -42,6 +47,7 @@ pub(crate) async fn echo(args: EchoArgs) -> Result<u8, Exit> {
             missing_paths: args.missing_paths,
         },
         tls: identity,
+        permessage_deflate: args.deflate,
     };
     let server = EchoServer::bind(args.listen, config)
         .await

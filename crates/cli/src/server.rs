@@ -386,6 +386,8 @@ async fn prepare(
                     missing_paths: policy.missing_paths.clone(),
                 },
                 tls: identity,
+                // Sections 12 and 13 against it would take minutes of the harness's compression.
+                permessage_deflate: false,
             };
             let echo = EchoServer::bind(SocketAddr::from(([127, 0, 0, 1], 0)), config)
                 .await

@@ -18,7 +18,8 @@
 //! | a head that is not HTTP | 400 Bad Request |
 //!
 //! An accepted request gets `101 Switching Protocols` with the accept key, and the first offered
-//! subprotocol the server supports, if any. No extension is ever accepted.
+//! subprotocol the server supports, if any. The server adds its permessage-deflate answer itself
+//! ([`crate::deflate`]); the test peers that build on this module negotiate their own.
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;

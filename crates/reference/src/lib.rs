@@ -7,10 +7,13 @@
 //! TCP after the close handshake, and that a protocol violation ends the
 //! connection promptly with a close frame carrying a fitting status code.
 //!
-//! It has no permessage-deflate (RFC 7692): tungstenite 0.30 does not implement it (its frames carry
-//! RSV1 but nothing compresses or inflates), so the server declines every offer and the compression
-//! cases (sections 12, 13 and most of 17) are UNIMPLEMENTED against it. The tests use Python
-//! `websockets` with compression on instead.
+//! tungstenite 0.30 has no permessage-deflate (RFC 7692; its frames carry RSV1 but nothing
+//! compresses or inflates). With [`EchoConfig::permessage_deflate`] (`wsspec echo --deflate`), a
+//! connection that agrees to it runs on yawc instead ([`deflate`]); without, the server declines
+//! every offer, and the compression cases (12, 13 and most of 17) are UNIMPLEMENTED against it.
+//! `wsspec server` with no URL runs it without for now: with it, sections 12 and 13 take about
+//! 110 s on two cores, most of it the harness's own compression (docs/performance.md).
+//! Everything below is about the tungstenite connections.
 //!
 //! # What tungstenite 0.30 does on a protocol error
 //!
@@ -67,8 +70,10 @@ use tokio_tungstenite::tungstenite::{Error as WsError, Message, Utf8Bytes};
 use wsspec_wire::HeadReader;
 
 pub mod client;
+pub mod deflate;
 pub mod handshake;
 pub mod head;
+mod inbound;
 
 pub use handshake::ServerPolicy;
 
@@ -101,6 +106,8 @@ pub struct EchoConfig {
     pub policy: ServerPolicy,
     /// Serve TLS (`wss://`) with this certificate; `None` serves plain TCP.
     pub tls: Option<TlsIdentity>,
+    /// Accept permessage-deflate offers (see [`deflate`]); off, every offer is declined.
+    pub permessage_deflate: bool,
 }
 
 impl EchoConfig {
@@ -122,7 +129,11 @@ pub struct EchoServer {
     config: WebSocketConfig,
     policy: Arc<ServerPolicy>,
     tls: Option<TlsIdentity>,
+    permessage_deflate: bool,
 }
+
+/// The largest message when none is configured: tungstenite's default, 64 MiB.
+const DEFAULT_MAX_MESSAGE: usize = 64 << 20;
 
 impl EchoServer {
     /// Binds a TCP listener on `addr` (port 0 picks a free port).
@@ -135,6 +146,7 @@ impl EchoServer {
             config: config.websocket_config(),
             policy: Arc::new(config.policy),
             tls: config.tls,
+            permessage_deflate: config.permessage_deflate,
         })
     }
 
@@ -165,6 +177,7 @@ impl EchoServer {
                         self.config,
                         self.policy.clone(),
                         tls,
+                        self.permessage_deflate,
                     ));
                 }
                 Err(_) => tokio::time::sleep(ACCEPT_BACKOFF).await,
@@ -195,6 +208,9 @@ enum Outcome {
     Closed,
     /// The peer broke the protocol; a close frame with this code was sent.
     Failed(CloseCode),
+    /// The peer broke the protocol on a permessage-deflate connection; a close frame with the code
+    /// yawc gives the error (1002 for RSV1 where it may not be) was sent.
+    FailedOnDeflate,
     /// The transport failed or the peer vanished; the socket was dropped.
     Dropped,
 }
@@ -205,15 +221,16 @@ async fn handle_connection(
     config: WebSocketConfig,
     policy: Arc<ServerPolicy>,
     tls: Option<TlsAcceptor>,
+    permessage_deflate: bool,
 ) -> Outcome {
     // Small echoes and control replies must not wait for Nagle's algorithm.
     // Failing to set it only costs latency, so the error is ignored.
     let _ = stream.set_nodelay(true);
     let Some(acceptor) = tls else {
-        return serve_websocket(stream, config, &policy).await;
+        return serve_websocket(stream, config, &policy, permessage_deflate).await;
     };
     match tokio::time::timeout(TLS_HANDSHAKE_TIMEOUT, acceptor.accept(stream)).await {
-        Ok(Ok(stream)) => serve_websocket(stream, config, &policy).await,
+        Ok(Ok(stream)) => serve_websocket(stream, config, &policy, permessage_deflate).await,
         _ => Outcome::HandshakeFailed,
     }
 }
@@ -223,27 +240,39 @@ async fn serve_websocket<S>(
     mut stream: S,
     config: WebSocketConfig,
     policy: &ServerPolicy,
+    permessage_deflate: bool,
 ) -> Outcome
 where
     S: AsyncRead + AsyncWrite + Unpin,
 {
     let head = head::read_head(&mut stream, HeadReader::request());
     // Whatever followed the head is already WebSocket frames.
-    let (answer, buf) = match tokio::time::timeout(HANDSHAKE_TIMEOUT, head).await {
-        Ok(Ok(Ok(head))) => (handshake::answer(&head.value, policy), head.rest),
-        Ok(Ok(Err(err))) => (handshake::answer_unparsable(&err), Vec::new()),
+    let (mut answer, buf, deflate) = match tokio::time::timeout(HANDSHAKE_TIMEOUT, head).await {
+        Ok(Ok(Ok(head))) => (
+            handshake::answer(&head.value, policy),
+            head.rest,
+            deflate::accept(&head.value).filter(|_| permessage_deflate),
+        ),
+        Ok(Ok(Err(err))) => (handshake::answer_unparsable(&err), Vec::new(), None),
         Ok(Err(_)) | Err(_) => return Outcome::HandshakeFailed,
     };
+    if let (handshake::Answer::Upgrade(response), Some(agreed)) = (&mut answer, &deflate) {
+        response.set_header("Sec-WebSocket-Extensions", &agreed.to_string());
+    }
     if stream.write_all(&answer.to_bytes()).await.is_err() {
         return Outcome::Dropped;
     }
-    match answer {
-        handshake::Answer::Upgrade(_) => {
+    match (answer, deflate) {
+        (handshake::Answer::Upgrade(_), Some(agreed)) => {
+            let max_message = config.max_message_size.unwrap_or(DEFAULT_MAX_MESSAGE);
+            deflate::echo(stream, buf, &agreed, max_message, FAIL_LINGER).await
+        }
+        (handshake::Answer::Upgrade(_), None) => {
             let ws =
                 WebSocketStream::from_partially_read(stream, buf, Role::Server, Some(config)).await;
             echo(ws).await
         }
-        handshake::Answer::Refuse(response, _) => {
+        (handshake::Answer::Refuse(response, _), _) => {
             let _ = stream.shutdown().await;
             let _ = tokio::time::timeout(FAIL_LINGER, drain(&mut stream)).await;
             Outcome::Refused(response.status)

@@ -159,7 +159,7 @@ async fn connection_outcomes() {
             let (stream, _) = listener.accept().await.unwrap();
             let policy = Arc::new(ServerPolicy::default());
             let config = EchoConfig::default().websocket_config();
-            handle_connection(stream, config, policy, None).await
+            handle_connection(stream, config, policy, None, false).await
         });
         client(addr).await;
         tokio::time::timeout(TIMEOUT, server)
