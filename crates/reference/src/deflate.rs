@@ -34,8 +34,8 @@ use yawc::{
 
 use crate::{Outcome, inbound::Inbound};
 
-/// The response element for the first permessage-deflate offer of the request the server accepts,
-/// or `None` when it accepts none (or none was made).
+/// The response element for the request's first valid permessage-deflate offer, or `None` when it
+/// made none.
 pub fn accept(request: &Request) -> Option<DeflateParams> {
     request
         .header_values("sec-websocket-extensions")
@@ -63,7 +63,7 @@ pub(crate) async fn echo<S>(
 where
     S: AsyncRead + AsyncWrite + Unpin,
 {
-    // Every message compressed, but with a 2^8 window, which zlib has not: none (see above).
+    // Every message is compressed, but under a 2^8 window, which zlib cannot keep: none is.
     let threshold = if agreed.server_max_window_bits == Some(MIN_WINDOW_BITS) {
         usize::MAX
     } else {
@@ -120,9 +120,8 @@ where
         };
         // yawc queued a close frame for most errors, written when the sink is next made ready;
         // where it did not (an RSV1 frame never reached it, a text that is not UTF-8, a stray
-        // continuation), this one goes out. Then TCP is
-        // shut down and the client's last bytes are read and dropped, so that no reset destroys
-        // the close frame before the client reads it.
+        // continuation), this one goes out. Then TCP is shut down and the client's last bytes are
+        // read and dropped, so that no reset destroys the close frame before the client reads it.
         let sent = tokio::time::timeout(linger, async {
             std::future::poll_fn(|cx| ws.poll_ready_unpin(cx)).await?;
             if !flags.close_sent.load(Ordering::Relaxed) {
