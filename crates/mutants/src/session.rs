@@ -13,11 +13,15 @@ use wsspec_reference::client::Observation;
 use wsspec_wire::{
     CloseCode, ClosePayload, DecodeEvent, FrameHeader, FrameSpec, LengthForm, Opcode, RSV1, RSV2,
     RSV3, Utf8Validator,
-    deflate::{Agreement, Compressor, Decompressor, Direction, InflateError},
+    deflate::{Agreement, Direction, InflateError},
     encode_frame, is_valid_utf8,
 };
 
 use crate::{ClientDefect, Defect, MAX_MESSAGE_LEN};
+
+mod deflate;
+
+use deflate::{Deflate, padded_with_ones};
 
 /// The largest payload RFC 6455 §5.5 allows a control frame.
 const MAX_CONTROL_LEN: u64 = 125;
@@ -27,9 +31,6 @@ const TRUNCATED_LEN: usize = 0xffff;
 
 /// The message of a connection that [`Defect::DropsMessages`] never sends (the 500th).
 const DROPPED_MESSAGE: u64 = 500;
-
-/// The zlib level the mutants compress their echoes at.
-const LEVEL: u32 = 1;
 
 /// Which end of the connection a session is, with the one rule it breaks.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -96,62 +97,6 @@ impl Message {
             utf8: (opcode == Opcode::Text).then(Utf8Validator::new),
             compressed: false,
         }
-    }
-}
-
-/// permessage-deflate, once agreed: the compressor of this end's messages and the inflater of the
-/// peer's.
-struct Deflate {
-    compressor: Compressor,
-    decompressor: Decompressor,
-    /// What this end's compression is bound by.
-    own: Direction,
-}
-
-impl Deflate {
-    /// The codec for a session that compresses as `own` says and inflates as `peer` says.
-    fn new(own: Direction, peer: Direction) -> Self {
-        Deflate {
-            compressor: Compressor::new(own, LEVEL),
-            decompressor: Decompressor::new(peer, MAX_MESSAGE_LEN),
-            own,
-        }
-    }
-}
-
-/// `payload` compressed into a stream that ends with a final block, the padding bits after that
-/// block set to 1: as many of the last byte's top bits as can be set without changing what the
-/// stream inflates to.
-fn padded_with_ones(deflate: &mut Deflate, payload: &[u8]) -> Vec<u8> {
-    let mut compressed = deflate.compressor.final_message(payload);
-    let Some(&last) = compressed.last() else {
-        return compressed;
-    };
-    let end = compressed.len() - 1;
-    for padding in (1..8).rev() {
-        compressed[end] = last | (0xffu8 << (8 - padding));
-        if compressed[end] != last && inflates_to(&compressed, deflate.own, payload) {
-            return compressed;
-        }
-    }
-    compressed[end] = last;
-    compressed
-}
-
-/// Whether `compressed`, on its own, inflates to `payload` (padding bits aside).
-fn inflates_to(compressed: &[u8], direction: Direction, payload: &[u8]) -> bool {
-    let mut decompressor = Decompressor::new(direction, MAX_MESSAGE_LEN);
-    let mut out = Vec::new();
-    let mut sink = |chunk: &[u8]| out.extend_from_slice(chunk);
-    let result = decompressor
-        .push(compressed, &mut sink)
-        .and_then(|()| decompressor.finish(&mut sink));
-    matches!(result, Ok(()) | Err(InflateError::NonZeroPadding)) && out == payload
-}
-
-impl std::fmt::Debug for Deflate {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("Deflate")
     }
 }
 

@@ -43,23 +43,24 @@ use wsspec_suite::{
     autobahn::AgentExclusions,
     results::{CaseResult, Observation, RunResults, SCHEMA_VERSION, Target},
 };
-use wsspec_wire::{CloseCode, FrameSpec, HeadError, Request, Response, encode_frame};
+use wsspec_wire::{CloseCode, FrameSpec, Request, Response, encode_frame};
 
 use tokio_rustls::TlsAcceptor;
 
+mod broken_request;
 mod commands;
 mod listener;
 mod on_demand;
+mod route;
 mod run_end;
+
+use route::{Query, Route, agent, observation};
 
 pub use run_end::RunEnd;
 
 pub use commands::run_client_command;
 use commands::run_commands;
-use listener::{
-    Arrived, ConnectionHandler, Read, Unfinished, accept_loop, http_error, read_request,
-    request_line, request_target,
-};
+use listener::{Arrived, ConnectionHandler, Read, accept_loop, http_error, read_request};
 
 pub use on_demand::{ClientConnections, PendingConnection};
 
@@ -225,64 +226,6 @@ struct Agent {
 }
 
 impl Shared {
-    /// Fails the case a request head was for when it did not arrive whole: it was no valid HTTP, or
-    /// the client stopped sending it. A head whose request line names no case is dropped, as is
-    /// one over the harness's own limits.
-    fn unfinished_request(&self, unfinished: &Unfinished) {
-        let problem = match &unfinished.malformed {
-            Some(HeadError::Malformed(why)) => HandshakeProblem {
-                text: format!("the request is no valid HTTP request (§4.1 point 1): {why}"),
-                breaks: &["6455-4.1-18"],
-            },
-            Some(_) => return,
-            None => HandshakeProblem {
-                text: format!(
-                    "the client sent {} bytes of its opening handshake and stopped before the blank line that ends it (§4.1: it MUST send an opening handshake)",
-                    unfinished.len
-                ),
-                breaks: &["6455-4.1-2", "6455-4.1-17"],
-            },
-        };
-        if let Some(target) = unfinished.request_line.as_deref().and_then(request_target) {
-            self.fail_case_of(target, problem);
-        }
-    }
-
-    /// Fails the case whose request a client sent in the clear after its TLS handshake.
-    fn cleartext_request(&self, cleartext: &[u8]) {
-        let Some(line) = request_line(cleartext) else {
-            return;
-        };
-        let Some(target) = request_target(&line) else {
-            return;
-        };
-        let problem = HandshakeProblem {
-            text: format!(
-                "after its TLS handshake the client sent its opening handshake in the clear, outside the tunnel (§4.1: all further communication MUST run through the encrypted tunnel): {line}"
-            ),
-            breaks: &["6455-4.1-15"],
-        };
-        self.fail_case_of(target, problem);
-    }
-
-    /// Fails the case whose `runCase` URL is `target` with a broken opening handshake; a target
-    /// that names no case (or one excluded for its agent) is let go.
-    fn fail_case_of(&self, target: &str, problem: HandshakeProblem) {
-        let Route::RunCase(query) = Route::of_target(target) else {
-            return;
-        };
-        let (Ok(index), Ok(agent)) = (self.case_index(&query), agent(&query)) else {
-            return;
-        };
-        if self.excluded(&agent, index) {
-            return;
-        }
-        let result = drive::unfinished_client_case(&self.cases[index], self.run_start, problem);
-        self.observer.finished(&result);
-        self.with_agent(&agent, |a| a.results.insert(index, result));
-        self.activity.notify_waiters();
-    }
-
     fn with_agent<T>(&self, agent: &str, f: impl FnOnce(&mut Agent) -> T) -> T {
         let mut agents = self
             .agents
@@ -577,69 +520,6 @@ impl Shared {
             let _ =
                 tokio::time::timeout(Duration::from_millis(200), self.activity.notified()).await;
         }
-    }
-}
-
-/// The query parameters of a request.
-type Query = HashMap<String, String>;
-
-/// Where a request goes.
-enum Route {
-    Page,
-    CaseCount,
-    CaseInfo(Query),
-    CaseStatus(Query),
-    RunCase(Query),
-    Observation(Query),
-    UpdateReports(Query),
-    Unknown(String),
-}
-
-impl Route {
-    fn of(request: &Request) -> Route {
-        Route::of_target(&request.target)
-    }
-
-    /// The route of a request-target, in origin form (`/runCase?case=1`) or absolute form
-    /// (`http://host/runCase?case=1`, which RFC 9112 §3.2.2 has a server accept).
-    fn of_target(target: &str) -> Route {
-        let absolute = (!target.starts_with('/'))
-            .then(|| url::Url::parse(target).ok())
-            .flatten();
-        let target = match &absolute {
-            Some(url) => &url[url::Position::BeforePath..url::Position::AfterQuery],
-            None => target,
-        };
-        let (path, query) = target.split_once('?').unwrap_or((target, ""));
-        let query: Query = url::form_urlencoded::parse(query.as_bytes())
-            .into_owned()
-            .collect();
-        match path {
-            "/" | "/index.html" => Route::Page,
-            "/getCaseCount" => Route::CaseCount,
-            "/getCaseInfo" => Route::CaseInfo(query),
-            "/getCaseStatus" => Route::CaseStatus(query),
-            "/runCase" => Route::RunCase(query),
-            "/reportObservation" => Route::Observation(query),
-            "/updateReports" => Route::UpdateReports(query),
-            other => Route::Unknown(other.to_owned()),
-        }
-    }
-}
-
-fn agent(query: &Query) -> Result<String, String> {
-    query
-        .get("agent")
-        .filter(|agent| !agent.is_empty())
-        .cloned()
-        .ok_or_else(|| "missing agent=NAME".to_owned())
-}
-
-fn observation(query: &Query) -> Observation {
-    Observation {
-        code: query.get("code").and_then(|code| code.parse().ok()),
-        reason: query.get("reason").cloned().unwrap_or_default(),
-        clean: query.get("clean").is_some_and(|clean| clean == "true"),
     }
 }
 
