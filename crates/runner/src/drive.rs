@@ -17,6 +17,7 @@ use wsspec_wire::{HeadReader, Request};
 pub use crate::judge::harness_error;
 use crate::{
     Target,
+    compression_cache::CompressionCache,
     conn::Recorder,
     interpret::{
         Action, ClientHello, Fact, Input, Interpreter, READ_CHUNK, Record, request_for,
@@ -55,6 +56,8 @@ pub struct CaseSettings {
     pub read_pool: ReadPool,
     /// Whether the target still answers, shared by every case of the run.
     pub liveness: Liveness,
+    /// The messages compressed so far, shared by every case of the run.
+    pub compression: CompressionCache,
 }
 
 /// A client that has connected and sent its opening handshake.

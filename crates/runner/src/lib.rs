@@ -16,6 +16,7 @@
 
 pub mod body;
 pub mod clients;
+pub mod compression_cache;
 pub mod conn;
 pub mod deflate;
 pub mod drive;
@@ -152,6 +153,7 @@ impl Default for RunConfig {
                 tls: TlsClient::default(),
                 read_pool: read_pool::ReadPool::default(),
                 liveness: liveness::Liveness::default(),
+                compression: compression_cache::CompressionCache::default(),
             },
         }
     }

@@ -39,7 +39,7 @@ use wsspec_suite::{
     handshake::{DeflateSpec, Handshake},
     results::Direction,
 };
-use wsspec_wire::{Opcode, deflate::Compressor};
+use wsspec_wire::Opcode;
 
 use self::{inbox::Inbox, opening::Opening, program::Program};
 pub use self::{
@@ -53,6 +53,7 @@ pub use self::{
 use crate::{
     CaseSettings,
     body::BodyBuilder,
+    compression_cache::MessageCompressor,
     conn::Recorder,
     deflate::Settled,
     judge::{Matcher, Observed, Outbox},
@@ -253,7 +254,7 @@ pub struct Interpreter {
     /// What the handshake settled, when permessage-deflate was agreed.
     settled: Option<Settled>,
     /// Compresses the harness's messages, when permessage-deflate was agreed.
-    compressor: Option<Compressor>,
+    compressor: Option<MessageCompressor>,
     /// Where the next corpus slice starts (one cursor per case, as in Autobahn).
     corpus_cursor: u64,
 }

@@ -9,13 +9,12 @@ use wsspec_suite::{
     handshake::{HandshakeExpect, Refusal, RequestSpec, ResponseSpec},
     results::HandshakeRecord,
 };
-use wsspec_wire::{
-    Head, HeadError, HeadReader, Request, Response, deflate::Compressor, generate_key,
-};
+use wsspec_wire::{Head, HeadError, HeadReader, Request, Response, generate_key};
 
 use super::{Fact, Interpreter, Phase, WriteOp};
 use crate::{
     CaseSettings, Target,
+    compression_cache::MessageCompressor,
     conn::Recorder,
     deflate::{self, LEVEL, Settled},
     handshake::{Offer, RequestContext, build_request, build_response},
@@ -268,7 +267,11 @@ impl Interpreter {
                         ""
                     }
                 ));
-                self.compressor = Some(Compressor::new(settled.own, LEVEL));
+                self.compressor = Some(MessageCompressor::new(
+                    settled.own,
+                    LEVEL,
+                    self.settings.compression.clone(),
+                ));
                 self.settled = Some(settled);
             }
             None if self.deflate.as_ref().is_some_and(|spec| spec.required) => {

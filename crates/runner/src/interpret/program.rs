@@ -219,7 +219,7 @@ impl Interpreter {
             let compressed = self.deflate_by_hand(&plain);
             Source {
                 len: compressed.len() as u64,
-                pattern: Cow::Owned(compressed),
+                pattern: Cow::Owned(compressed.to_vec()),
                 start: 0,
             }
         } else {
@@ -244,19 +244,17 @@ impl Interpreter {
 
     /// A payload compressed for a frame the case builds by hand: with the connection's compressor when
     /// permessage-deflate was agreed (so that its window stays the peer's), else afresh.
-    fn deflate_by_hand(&mut self, plain: &Source) -> Vec<u8> {
-        let mut fresh;
-        let compressor = match self.compressor.as_mut() {
-            Some(compressor) => compressor,
+    fn deflate_by_hand(&mut self, plain: &Source) -> Arc<[u8]> {
+        match self.compressor.as_mut() {
+            Some(compressor) => compressor.message(plain).0,
             None => {
-                fresh = Compressor::new(DeflateDirection::default(), LEVEL);
-                &mut fresh
+                let mut fresh = Compressor::new(DeflateDirection::default(), LEVEL);
+                let mut out = Vec::new();
+                plain.for_each_block(|block| fresh.push(block, &mut out));
+                fresh.finish(&mut out);
+                out.into()
             }
-        };
-        let mut out = Vec::new();
-        plain.for_each_block(|block| compressor.push(block, &mut out));
-        compressor.finish(&mut out);
-        out
+        }
     }
 
     /// Sends a data message compressed (RFC 7692 §7.2.1): RSV1 on its first frame, the compressed
@@ -271,13 +269,7 @@ impl Interpreter {
         let Some(compressor) = self.compressor.as_mut() else {
             return;
         };
-        let mut body = BodyBuilder::default();
-        let mut compressed = Vec::new();
-        source.for_each_block(|block| {
-            body.push(block);
-            compressor.push(block, &mut compressed);
-        });
-        compressor.finish(&mut compressed);
+        let (compressed, body) = compressor.message(source);
         let size = fragment
             .map_or(compressed.len(), |f| {
                 usize::try_from(f).unwrap_or(usize::MAX)
@@ -306,7 +298,7 @@ impl Interpreter {
             );
             out.push_payload(&header, piece);
         }
-        self.outbox.messages.push_back((opcode, body.finish()));
+        self.outbox.messages.push_back((opcode, body));
         self.write(out, write);
     }
 
