@@ -1,5 +1,5 @@
-//! `wsspec echo`: the built-in reference echo server (tokio-tungstenite; with `--deflate`, yawc for
-//! the connections that agree to permessage-deflate), served until interrupted.
+//! `wsspec echo`: the built-in reference echo server (tokio-tungstenite; yawc for the connections that
+//! agree to permessage-deflate, unless `--no-deflate`), served until interrupted.
 
 use std::net::SocketAddr;
 
@@ -28,10 +28,10 @@ pub(crate) struct EchoArgs {
     /// A path to refuse with 404 (repeatable); every other path is served.
     #[arg(long = "missing-path", value_name = "PATH")]
     missing_paths: Vec<String>,
-    /// Accept permessage-deflate (RFC 7692, every window size and both context-takeover
-    /// parameters; such connections run on yawc). Without it, every offer is declined.
+    /// Decline every permessage-deflate offer. By default the server accepts them (RFC 7692, every
+    /// window size and both context-takeover parameters; such connections run on yawc).
     #[arg(long)]
-    deflate: bool,
+    no_deflate: bool,
     #[command(flatten)]
     tls: ServeTlsArgs,
 }
@@ -47,7 +47,7 @@ pub(crate) async fn echo(args: EchoArgs) -> Result<u8, Exit> {
             missing_paths: args.missing_paths,
         },
         tls: identity,
-        permessage_deflate: args.deflate,
+        permessage_deflate: !args.no_deflate,
     };
     let server = EchoServer::bind(args.listen, config)
         .await

@@ -218,7 +218,10 @@ impl Subject {
         }
         let scaled = scaled.to_string_lossy().into_owned();
         let results = match self {
-            Subject::ReferenceServer => server_results(&name, None, &args),
+            Subject::ReferenceServer => {
+                args.extend(["--cases-dir".to_owned(), scaled]);
+                server_results(&name, None, &args)
+            }
             Subject::MutantServer(defect) => {
                 let runtime = tokio::runtime::Runtime::new().unwrap();
                 let addr = runtime.block_on(wsspec_mutants::spawn(defect)).unwrap();
@@ -471,18 +474,6 @@ fn close_name(json: &str) -> &'static str {
         "informational" => "INFORMATIONAL",
         other => panic!("unknown close verdict {other:?} in results.json"),
     }
-}
-
-/// Every case file, with sections 12 and 13 at 20 messages a case.
-fn scaled_suite() -> PathBuf {
-    let mut files: Vec<String> = std::fs::read_dir(root().join("cases"))
-        .unwrap()
-        .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
-        .filter(|name| name.ends_with(".toml"))
-        .collect();
-    files.sort();
-    let files: Vec<&str> = files.iter().map(String::as_str).collect();
-    common::scaled_cases("snapshot", &files, 20)
 }
 
 /// A folder of the compression sections (12, 13 and 17) of the scaled suite in `scaled`.
@@ -781,7 +772,7 @@ fn available(subject: Subject) -> bool {
 fn verdicts_match_the_snapshot() {
     let started = Instant::now();
     let update = std::env::var_os("WSSPEC_UPDATE_SNAPSHOT").is_some();
-    let scaled = scaled_suite();
+    let scaled = common::scaled_suite("snapshot", 20);
     let (subjects, skipped): (Vec<Subject>, Vec<Subject>) =
         Subject::all().into_iter().partition(|s| available(*s));
     assert!(

@@ -8,12 +8,10 @@
 //! connection promptly with a close frame carrying a fitting status code.
 //!
 //! tungstenite 0.30 has no permessage-deflate (RFC 7692; its frames carry RSV1 but nothing
-//! compresses or inflates). With [`EchoConfig::permessage_deflate`] (`wsspec echo --deflate`), a
-//! connection that agrees to it runs on yawc instead ([`deflate`]); without, the server declines
-//! every offer, and the compression cases (12, 13 and most of 17) are UNIMPLEMENTED against it.
-//! `wsspec server` with no URL runs it without for now: with it, sections 12 and 13 take about
-//! 110 s on two cores, most of it the harness's own compression (docs/performance.md).
-//! Everything below is about the tungstenite connections.
+//! compresses or inflates). With [`EchoConfig::permessage_deflate`] (`wsspec server` with no URL,
+//! `wsspec echo --deflate`), a connection that agrees to it runs on yawc instead ([`deflate`]);
+//! without, the server declines every offer, and the compression cases (12, 13 and most of 17) are
+//! UNIMPLEMENTED against it. Everything below is about the tungstenite connections.
 //!
 //! # What tungstenite 0.30 does on a protocol error
 //!
@@ -194,6 +192,44 @@ impl EchoServer {
     pub fn spawn(self) -> (SocketAddr, JoinHandle<io::Result<()>>) {
         let addr = self.local_addr;
         (addr, tokio::spawn(self.serve()))
+    }
+
+    /// Serves on a thread of its own, with a runtime of its own, for as long as the process lives:
+    /// the server's work then runs beside the caller's instead of taking turns with it (`wsspec
+    /// server` with no URL runs the harness on a single-threaded runtime, and compressing and
+    /// inflating the echoes of sections 12 and 13 is most of a run's work on both sides).
+    pub fn serve_on_own_thread(self) -> io::Result<SocketAddr> {
+        let EchoServer {
+            listener,
+            local_addr,
+            config,
+            policy,
+            tls,
+            permessage_deflate,
+        } = self;
+        // Registered with the caller's runtime: it moves to the new one as a plain socket.
+        let listener = listener.into_std()?;
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?;
+        std::thread::Builder::new()
+            .name("wsspec-reference".to_owned())
+            .spawn(move || {
+                runtime.block_on(async move {
+                    let listener = TcpListener::from_std(listener)?;
+                    EchoServer {
+                        listener,
+                        local_addr,
+                        config,
+                        policy,
+                        tls,
+                        permessage_deflate,
+                    }
+                    .serve()
+                    .await
+                })
+            })?;
+        Ok(local_addr)
     }
 }
 

@@ -1,11 +1,13 @@
 //! The test data of the compression cases: five generated files that stand in for Autobahn's.
 //!
-//! Autobahn's sections 12 and 13 send slices of five files it ships (a JSON document, a 512×512
-//! grayscale bitmap, Goethe's Faust, an HTML page, a PDF). wsspec generates files of the same kinds
-//! and sizes instead, deterministically (a fixed-seed SplitMix64), so that compression meets the same
-//! sorts of data: JSON and HTML are repetitive ASCII markup that deflate shrinks to a small fraction,
-//! German verse with umlauts shrinks to about half, and the bitmap and the PDF (mostly already
-//! compressed streams) barely shrink. Each is built once per process, on first use, and shared.
+//! Autobahn's sections 12 and 13 send slices of five files it ships (a JSON results index, a 512×512
+//! grayscale bitmap, Goethe's Faust, an HTML test report, a PDF article). wsspec generates files of
+//! the same kinds and sizes instead, deterministically (a fixed-seed SplitMix64), that compress about
+//! as well, so that a server does the same work under wsspec as under Autobahn: the JSON index and
+//! the HTML report are repetitive ASCII that deflate shrinks to about 5%, the verse (umlauts, ß, a
+//! large vocabulary) to under 40%, the bitmap to under 90%, and the PDF, mostly already-compressed
+//! streams, to about 80%. The test below holds each within a quarter of what Autobahn's file gives.
+//! Each is built once per process, on first use, and shared.
 //!
 //! A case names one with `{ corpus = "json", count = N }`: the next `N` bytes of it, continuing
 //! where the case's previous slice ended and wrapping around at the end, as Autobahn does. JSON and
@@ -19,13 +21,13 @@ use serde::{Deserialize, Serialize};
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Corpus {
-    /// A JSON document of records (ASCII), 194,056 bytes like Autobahn's `data1.json`.
+    /// A JSON results index (ASCII), 194,056 bytes like Autobahn's `data1.json`.
     Json,
     /// A 512×512 8-bit grayscale BMP of smooth shapes and noise, 263,222 bytes like `lena512.bmp`.
     Bmp,
     /// German verse in UTF-8 (umlauts, ß), 222,218 bytes like Faust I (`pg2229.txt`).
     Text,
-    /// An HTML page (ASCII), 263,647 bytes like `data1.html`.
+    /// An HTML test report (ASCII), 263,647 bytes like `data1.html`.
     Html,
     /// A PDF of mostly compressed (random-looking) streams, 1,042,328 bytes like Autobahn's PDF.
     Pdf,
@@ -115,100 +117,68 @@ impl Rng {
         (self.next() % n.max(1) as u64) as usize
     }
 
+    /// A number below `n`, small ones far more often than large ones (below a number below `n`).
+    fn skewed(&mut self, n: usize) -> usize {
+        let bound = self.below(n) + 1;
+        self.below(bound)
+    }
+
     fn pick<'a>(&mut self, items: &[&'a str]) -> &'a str {
         items[self.below(items.len())]
     }
 }
 
-const FIRST_NAMES: [&str; 16] = [
-    "Anna", "Ben", "Clara", "David", "Emma", "Felix", "Greta", "Hugo", "Ida", "Jonas", "Karla",
-    "Lukas", "Mia", "Noah", "Olga", "Paul",
-];
-const LAST_NAMES: [&str; 12] = [
-    "Meyer",
-    "Schulz",
-    "Wagner",
-    "Becker",
-    "Hoffmann",
-    "Koch",
-    "Richter",
-    "Klein",
-    "Wolf",
-    "Neumann",
-    "Braun",
-    "Zimmermann",
-];
-const WORDS: [&str; 24] = [
-    "lorem",
-    "ipsum",
-    "dolor",
-    "sit",
-    "amet",
-    "consectetur",
-    "adipiscing",
-    "elit",
-    "sed",
-    "do",
-    "eiusmod",
-    "tempor",
-    "incididunt",
-    "ut",
-    "labore",
-    "et",
-    "dolore",
-    "magna",
-    "aliqua",
-    "enim",
-    "minim",
-    "veniam",
-    "quis",
-    "nostrud",
-];
-const COLORS: [&str; 4] = ["blue", "brown", "green", "grey"];
-const STREETS: [&str; 6] = [
-    "Willow Street",
-    "Harbor Lane",
-    "Maple Avenue",
-    "Station Road",
-    "Mill Court",
-    "Garden Place",
-];
+/// What a test report records of a case (the categories of an Autobahn-style results index).
+const BEHAVIORS: [&str; 4] = ["OK", "OK", "NON-STRICT", "FAILED"];
+const CLOSE_CODES: [u16; 3] = [1000, 1000, 1002];
+const AGENTS: [&str; 4] = ["EchoServer/1.0", "Relay/2.3", "Gateway/0.9", "Broker/4.1"];
 
-/// Records as a JSON array, like the output of a JSON test-data generator.
+/// The ids of a suite's cases, `1.1.1` and on, with the section sizes of a real suite.
+fn case_ids() -> impl Iterator<Item = String> {
+    const SECTIONS: [(u32, u32); 10] = [
+        (1, 8),
+        (2, 11),
+        (3, 7),
+        (4, 10),
+        (5, 20),
+        (6, 23),
+        (7, 13),
+        (9, 8),
+        (10, 1),
+        (12, 18),
+    ];
+    SECTIONS.into_iter().flat_map(|(section, groups)| {
+        (1..=groups).flat_map(move |group| (1..=8).map(move |n| format!("{section}.{group}.{n}")))
+    })
+}
+
+/// A test-results index in JSON: per agent, per case, the same five fields with a few values (the
+/// kind of document Autobahn's `data1.json` is).
 fn json(len: usize) -> Vec<u8> {
     let mut rng = Rng(0x6a73_6f6e);
-    let mut out = String::from("[\n");
-    let mut id = 0;
-    while out.len() < len {
-        let first = rng.pick(&FIRST_NAMES);
-        let last = rng.pick(&LAST_NAMES);
-        let tags: Vec<String> = (0..5)
-            .map(|_| format!("\"{}\"", rng.pick(&WORDS)))
-            .collect();
-        out.push_str(&format!(
-            "  {{\n    \"id\": {id},\n    \"isActive\": {},\n    \"age\": {},\n    \"eyeColor\": \"{}\",\n    \
-             \"name\": \"{first} {last}\",\n    \"email\": \"{}.{}@example.com\",\n    \
-             \"address\": \"{} {}, Springfield\",\n    \"about\": \"{} {} {} {} {}.\",\n    \
-             \"tags\": [{}],\n    \"friends\": [{{ \"id\": 0, \"name\": \"{}\" }}, {{ \"id\": 1, \"name\": \"{}\" }}]\n  }},\n",
-            rng.below(2) == 0,
-            20 + rng.below(50),
-            rng.pick(&COLORS),
-            first.to_ascii_lowercase(),
-            last.to_ascii_lowercase(),
-            100 + rng.below(900),
-            rng.pick(&STREETS),
-            rng.pick(&WORDS),
-            rng.pick(&WORDS),
-            rng.pick(&WORDS),
-            rng.pick(&WORDS),
-            rng.pick(&WORDS),
-            tags.join(", "),
-            rng.pick(&FIRST_NAMES),
-            rng.pick(&FIRST_NAMES),
-        ));
-        id += 1;
+    let mut out = String::from("{\n");
+    'agents: for round in 0.. {
+        for agent in AGENTS {
+            out.push_str(&format!("   \"{agent} run {round}\": {{\n"));
+            let slug = agent.replace(['/', '.'], "_").to_ascii_lowercase();
+            for id in case_ids() {
+                let file = id.replace('.', "_");
+                out.push_str(&format!(
+                    "      \"{id}\": {{\n         \"behavior\": \"{}\",\n         \"behaviorClose\": \"OK\",\n         \
+                     \"duration\": {},\n         \"remoteCloseCode\": {},\n         \
+                     \"reportfile\": \"{slug}_case_{file}.json\"\n      }},\n",
+                    rng.pick(&BEHAVIORS),
+                    1 + rng.skewed(150),
+                    CLOSE_CODES[rng.below(CLOSE_CODES.len())],
+                ));
+                if out.len() >= len {
+                    break 'agents;
+                }
+            }
+            out.push_str("   },\n");
+        }
     }
-    out.push_str("]\n");
+    out.push_str("}\n");
     out.into_bytes()
 }
 
@@ -243,140 +213,158 @@ fn bmp() -> Vec<u8> {
             let shape = 128.0
                 + 60.0 * (fx / 23.0).sin() * (fy / 31.0).cos()
                 + 30.0 * ((fx + fy) / 11.0).sin();
-            let noise = rng.below(25) as f64 - 12.0;
+            let noise = rng.below(19) as f64 - 9.0;
             out.push((shape + noise).clamp(0.0, 255.0) as u8);
         }
     }
     out
 }
 
-const SPEAKERS: [&str; 5] = [
-    "FAUST.",
-    "MEPHISTOPHELES.",
-    "GRETCHEN.",
-    "WAGNER.",
-    "MARTHE.",
+const SPEAKERS: [&str; 6] = [
+    "FAUST:",
+    "MEPHISTOPHELES:",
+    "MARGARETE:",
+    "WAGNER:",
+    "MARTHE:",
+    "DIREKTOR:",
 ];
-const GERMAN: [&str; 40] = [
-    "ich",
-    "du",
-    "der",
-    "die",
-    "das",
-    "und",
-    "nicht",
-    "mit",
-    "Geist",
-    "Welt",
-    "Herz",
-    "Nacht",
-    "schön",
-    "Mädchen",
-    "Träume",
-    "Glück",
-    "süß",
-    "Größe",
-    "Tür",
-    "hören",
-    "führen",
-    "Blüte",
-    "Himmel",
-    "Erde",
-    "Liebe",
-    "Wissen",
-    "Schmerz",
-    "dunkel",
-    "hell",
-    "ewig",
-    "Stunde",
-    "Augenblick",
-    "verweile",
-    "doch",
-    "bist",
-    "so",
-    "Straße",
-    "weiß",
-    "müssen",
-    "über",
+const ONSETS: [&str; 24] = [
+    "b", "d", "f", "g", "h", "k", "l", "m", "n", "r", "s", "t", "w", "z", "sch", "st", "br", "gr",
+    "kl", "tr", "fl", "pf", "", "",
+];
+const NUCLEI: [&str; 14] = [
+    "a", "e", "i", "o", "u", "ä", "ö", "ü", "ei", "au", "ie", "eu", "e", "e",
+];
+const CODAS: [&str; 16] = [
+    "", "", "n", "r", "s", "t", "ch", "ß", "nd", "ng", "rt", "lt", "st", "cht", "m", "l",
 ];
 
-/// Verse in German: speakers, lines of words with umlauts and ß, rhyme-less but word-repetitive.
+/// A vocabulary of German-sounding words (umlauts, ß) of one to three syllables.
+fn vocabulary(rng: &mut Rng, size: usize) -> Vec<String> {
+    (0..size)
+        .map(|_| {
+            let mut word = String::new();
+            for _ in 0..1 + rng.below(3) {
+                word.push_str(rng.pick(&ONSETS));
+                word.push_str(rng.pick(&NUCLEI));
+                word.push_str(rng.pick(&CODAS));
+            }
+            word
+        })
+        .collect()
+}
+
+/// Verse in German: speakers, then indented lines of words from a large vocabulary, common words
+/// far more often than rare ones, as in a real play (Autobahn's is Faust I).
 fn verse(len: usize) -> Vec<u8> {
     let mut rng = Rng(0x0066_6175_7374);
+    let words = vocabulary(&mut rng, 9000);
     let mut out = String::new();
     while out.len() < len {
-        out.push_str(&format!("\n{}\n", rng.pick(&SPEAKERS)));
-        for _ in 0..2 + rng.below(6) {
-            let words: Vec<&str> = (0..4 + rng.below(5)).map(|_| rng.pick(&GERMAN)).collect();
-            let mut line = words.join(" ");
-            if let Some(first) = line.get(..1) {
+        out.push_str(&format!("\n  {}\n", rng.pick(&SPEAKERS)));
+        for _ in 0..2 + rng.below(12) {
+            let count = 4 + rng.below(4);
+            let mut line: Vec<String> = (0..count)
+                .map(|_| words[rng.skewed(words.len())].clone())
+                .collect();
+            if let Some(first) = line[0].get(..1) {
                 let upper = first.to_uppercase();
-                line.replace_range(..1, &upper);
+                line[0].replace_range(..1, &upper);
             }
-            out.push_str(&line);
-            out.push_str([",", ".", "!", ";", "?"][rng.below(5)]);
+            out.push_str("  ");
+            out.push_str(&line.join(" "));
+            out.push_str([",", ".", "!", ";", "?", ""][rng.below(6)]);
             out.push('\n');
         }
     }
     out.into_bytes()
 }
 
-const TAGS: [&str; 6] = ["p", "span", "li", "td", "em", "strong"];
+const RESULTS: [(&str, &str); 4] = [
+    ("case_ok", "Pass"),
+    ("case_ok", "Pass"),
+    ("case_non_strict", "Non-Strict"),
+    ("case_failed", "Fail"),
+];
 
-/// An HTML page: a head, then nested sections of paragraphs, links and tables.
+/// An HTML page: a test report's table, a row per case with a few classes and links (the kind of
+/// page Autobahn's `data1.html` is).
 fn html(len: usize) -> Vec<u8> {
     let mut rng = Rng(0x6874_6d6c);
     let mut out = String::from(
-        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<title>wsspec test page</title>\n\
-         <link rel=\"stylesheet\" href=\"/static/style.css\">\n</head>\n<body>\n",
+        "<!DOCTYPE html>\n<html>\n   <head>\n      <meta charset=\"utf-8\" />\n      \
+         <title>Test Report</title>\n      <link rel=\"stylesheet\" href=\"report.css\" />\n   </head>\n   \
+         <body>\n      <table id=\"agent_case_results\">\n",
     );
-    let mut n = 0;
-    while out.len() < len {
-        out.push_str(&format!(
-            "<div class=\"section\" id=\"s{n}\">\n<h2>{} {}</h2>\n",
-            rng.pick(&WORDS),
-            rng.pick(&WORDS)
-        ));
-        for _ in 0..3 + rng.below(4) {
-            let tag = rng.pick(&TAGS);
-            let words: Vec<&str> = (0..6 + rng.below(10)).map(|_| rng.pick(&WORDS)).collect();
+    'agents: for agent in AGENTS.iter().cycle() {
+        let mut section = String::new();
+        for id in case_ids() {
+            let head = id.rsplit_once('.').map_or(id.as_str(), |(head, _)| head);
+            if head != section {
+                section = head.to_owned();
+                out.push_str(&format!(
+                    "         <tr class=\"case_subcategory_row\">\n            \
+                     <td class=\"case_subcategory\" colspan=\"3\">{section} {agent}</td>\n         </tr>\n"
+                ));
+            }
+            let (class, text) = RESULTS[rng.below(RESULTS.len())];
+            let anchor = id.replace('.', "_");
             out.push_str(&format!(
-                "  <{tag} class=\"c{}\">{} <a href=\"/page/{}.html\">{}</a></{tag}>\n",
-                rng.below(8),
-                words.join(" "),
-                rng.below(5000),
-                rng.pick(&WORDS)
+                "         <tr class=\"agent_case_result_row\">\n            \
+                 <td class=\"case\"><a href=\"#case_desc_{anchor}\">Case {id}</a></td>\n            \
+                 <td class=\"{class}\"><a href=\"{anchor}.html\">{text}</a><br/><span class=\"case_duration\">{} ms</span></td>\n            \
+                 <td class=\"close close_flex\">{}</td>\n         </tr>\n",
+                1 + rng.skewed(3000),
+                CLOSE_CODES[rng.below(CLOSE_CODES.len())],
             ));
+            if out.len() >= len {
+                break 'agents;
+            }
         }
-        out.push_str("</div>\n");
-        n += 1;
     }
-    out.push_str("</body>\n</html>\n");
+    out.push_str("      </table>\n   </body>\n</html>\n");
     out.into_bytes()
 }
 
-/// A PDF: objects whose streams are random bytes (as compressed streams look), between readable
-/// dictionaries.
+/// A PDF: objects between readable dictionaries, most of whose streams are random bytes (as
+/// compressed streams look) and some page content in the clear (text operators), in about the
+/// proportions of the article Autobahn ships.
 fn pdf(len: usize) -> Vec<u8> {
     let mut rng = Rng(0x0070_6466);
+    let words = vocabulary(&mut rng, 400);
     let mut out = b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n".to_vec();
     let mut n = 1;
     while out.len() < len {
         let stream = 500 + rng.below(6000);
+        let content = rng.below(3) == 0;
+        let filter = if content { "" } else { " /Filter /FlateDecode" };
         out.extend_from_slice(
-            format!(
-                "{n} 0 obj\n<< /Type /XObject /Subtype /Image /Width {} /Height {} /BitsPerComponent 8 \
-                 /Filter /FlateDecode /Length {stream} >>\nstream\n",
-                64 + rng.below(512),
-                64 + rng.below(512)
-            )
-            .as_bytes(),
+            format!("{n} 0 obj\n<< /Length {stream}{filter} >>\nstream\n").as_bytes(),
         );
-        for _ in 0..stream.div_ceil(8) {
-            out.extend_from_slice(&rng.next().to_le_bytes());
+        let end = out.len() + stream;
+        if content {
+            while out.len() < end {
+                let line = format!(
+                    "BT /F{} {} Tf {} {} Td ({}) Tj ET\n",
+                    1 + rng.below(4),
+                    8 + rng.below(6),
+                    72 + rng.below(400),
+                    72 + rng.below(650),
+                    words[rng.below(words.len())]
+                );
+                out.extend_from_slice(line.as_bytes());
+            }
+        } else {
+            while out.len() < end {
+                out.extend_from_slice(&rng.next().to_le_bytes());
+            }
         }
-        out.extend_from_slice(b"\nendstream\nendobj\n");
-        n += 1;
+        out.truncate(end);
+        out.extend_from_slice(
+            format!("\nendstream\nendobj\n{} 0 obj\n<< /Type /Page /Parent 2 0 R /Contents {n} 0 R >>\nendobj\n", n + 1)
+                .as_bytes(),
+        );
+        n += 2;
     }
     out
 }
@@ -398,6 +386,42 @@ mod tests {
         assert!(Corpus::Bmp.bytes().starts_with(b"BM"));
         assert!(Corpus::Pdf.bytes().starts_with(b"%PDF-1.4"));
         // Deterministic: the same bytes in every run.
-        assert_eq!(&Corpus::Json.bytes()[..13], b"[\n  {\n    \"id");
+        assert_eq!(&Corpus::Json.bytes()[..10], b"{\n   \"Echo");
+    }
+
+    /// What 20 slices of 128 KiB of a corpus compress to, with context takeover, at zlib level 6.
+    fn ratio(corpus: Corpus) -> f64 {
+        use wsspec_wire::deflate::{Compressor, Direction};
+        let mut compressor = Compressor::new(Direction::default(), 6);
+        let bytes = corpus.bytes();
+        let size = 128 * 1024;
+        let compressed: usize = (0..20)
+            .map(|i| {
+                let slice: Vec<u8> = (0..size)
+                    .map(|j| bytes[(i * size + j) % bytes.len()])
+                    .collect();
+                compressor.message(&slice).len()
+            })
+            .sum();
+        compressed as f64 / (20 * size) as f64
+    }
+
+    #[test]
+    fn corpora_compress_about_as_well_as_autobahns_files() {
+        // The same measure of Autobahn 25.10.1's files (see cases/12-deflate-echo.toml).
+        let autobahn = [
+            (Corpus::Json, 0.043),
+            (Corpus::Bmp, 0.852),
+            (Corpus::Text, 0.386),
+            (Corpus::Html, 0.055),
+            (Corpus::Pdf, 0.801),
+        ];
+        for (corpus, theirs) in autobahn {
+            let ours = ratio(corpus);
+            assert!(
+                (ours - theirs).abs() <= theirs * 0.25,
+                "{corpus}: {ours:.3} where Autobahn's file gives {theirs:.3}"
+            );
+        }
     }
 }

@@ -339,8 +339,9 @@ pub enum InflateError {
 }
 
 /// The most compressed bytes of a message kept to check the padding of a final block; a longer
-/// message goes unchecked.
-const PADDING_CHECK_INPUT: usize = 64 * 1024;
+/// message goes unchecked. Every message of sections 12 and 13 fits (128 KiB of the PDF compress to
+/// about 100 KiB).
+const PADDING_CHECK_INPUT: usize = 256 * 1024;
 
 /// The most bytes a message kept for the padding check may inflate to; beyond, it goes unchecked.
 const PADDING_CHECK_OUTPUT: usize = 1 << 20;

@@ -251,6 +251,18 @@ pub fn scaled_cases(name: &str, files: &[&str], messages: u32) -> PathBuf {
     dir
 }
 
+/// [`scaled_cases`] of every case file: the whole suite, with sections 12 and 13 at `messages` a case.
+pub fn scaled_suite(name: &str, messages: u32) -> PathBuf {
+    let mut files: Vec<String> = std::fs::read_dir(root().join("cases"))
+        .unwrap()
+        .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|name| name.ends_with(".toml"))
+        .collect();
+    files.sort();
+    let files: Vec<&str> = files.iter().map(String::as_str).collect();
+    scaled_cases(name, &files, messages)
+}
+
 /// A `wsspec client` waiting for a driver on a port the system chose, killed if the test ends first.
 pub struct Listener {
     child: Child,
