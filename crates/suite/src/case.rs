@@ -175,8 +175,8 @@ pub struct Case {
     pub steps: Vec<Step>,
     /// The whole case's deadline in milliseconds, if the case sets its own.
     pub timeout_ms: Option<u64>,
-    /// A performance case: it runs on its own, after the busy cases (see [`Case::paced`]), and its
-    /// throughput is reported.
+    /// A performance case: it runs after the busy cases, beside at most one other performance case
+    /// (see [`Case::paced`]), and its throughput is reported.
     pub performance: bool,
     /// How the connection is opened, and what the peer must answer.
     pub handshake: Handshake,

@@ -48,9 +48,12 @@ impl Drop for Echo {
 
 #[test]
 fn the_whole_suite_gives_the_same_verdicts_over_wss_as_over_ws() {
-    let (code, plain, stderr) = run_server("plain", None, &[]);
+    // Sections 12 and 13 at 20 messages a case.
+    let cases = common::scaled_suite("tls", 20);
+    let cases = ["--cases-dir", cases.to_str().unwrap()];
+    let (code, plain, stderr) = run_server("plain", None, &cases);
     assert_eq!(code, 0, "{stderr}");
-    let (code, tls, stderr) = run_server("tls", None, &["--tls"]);
+    let (code, tls, stderr) = run_server("tls", None, &[&cases[..], &["--tls"]].concat());
     assert_eq!(code, 0, "{stderr}");
     assert!(
         tls["target"]["url"]
