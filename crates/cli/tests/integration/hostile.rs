@@ -305,7 +305,9 @@ fn a_peer_that_stops_reading_fails_once_a_large_write_has_stalled() {
 #[test]
 fn once_a_target_has_gone_silent_the_cases_after_fail_fast_with_the_reason() {
     // 27 cases, 16 at a time: the first ones wait out their expectations and closings; once eight in a
-    // row heard nothing, the rest are probed with a ping for 500 ms each.
+    // row heard nothing, the rest are probed with a ping for 500 ms each. The first seven to end free
+    // slots before the run is quiet, so at least 27 - 16 - 7 = 4 cases are probed (all 11 when the
+    // first 16 end together; on a loaded machine they spread out).
     let (code, cases, took) = every_connection(Behavior::Silent, "1.*,2.*", &[]);
     assert_eq!(code, 1);
     assert_eq!(cases.len(), 27);
@@ -314,7 +316,7 @@ fn once_a_target_has_gone_silent_the_cases_after_fail_fast_with_the_reason() {
         .iter()
         .filter(|case| reason(case).contains("connections before this one, nor a ping"))
         .collect();
-    assert!(probed.len() >= 8, "{} probed: {cases:#?}", probed.len());
+    assert!(probed.len() >= 4, "{} probed: {cases:#?}", probed.len());
     for case in probed {
         assert!(case["duration_ms"].as_u64().unwrap() < 1_500, "{case}");
     }
