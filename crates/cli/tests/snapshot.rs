@@ -39,7 +39,7 @@ mod common;
 
 use std::{
     collections::BTreeMap,
-    path::{Path, PathBuf},
+    path::Path,
     process::Command,
     sync::Mutex,
     time::Instant,

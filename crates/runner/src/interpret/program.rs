@@ -13,14 +13,14 @@ use wsspec_suite::{
     results::{Direction, Side},
 };
 use wsspec_wire::{
-    FrameHeader, LengthForm, Opcode, RSV1,
-    deflate::{Compressor, Direction as DeflateDirection},
+    FrameHeader, LengthForm, Opcode, RSV1, deflate::Direction as DeflateDirection,
     encode_close_payload,
 };
 
 use super::{Expecting, Interpreter, Phase};
 use crate::{
     body::{BodyBuilder, Source},
+    compression_cache::{CompressionCache, MessageCompressor},
     conn::PREVIEW_BYTES,
     deflate::{LEVEL, MAX_INFLATED},
     judge::Matcher,
@@ -219,7 +219,7 @@ impl Interpreter {
             let compressed = self.deflate_by_hand(&plain);
             Source {
                 len: compressed.len() as u64,
-                pattern: Cow::Owned(compressed.to_vec()),
+                pattern: Cow::Owned(compressed),
                 start: 0,
             }
         } else {
@@ -244,17 +244,16 @@ impl Interpreter {
 
     /// A payload compressed for a frame the case builds by hand: with the connection's compressor when
     /// permessage-deflate was agreed (so that its window stays the peer's), else afresh.
-    fn deflate_by_hand(&mut self, plain: &Source) -> Arc<[u8]> {
-        match self.compressor.as_mut() {
+    fn deflate_by_hand(&mut self, plain: &Source) -> Vec<u8> {
+        let compressed = match self.compressor.as_mut() {
             Some(compressor) => compressor.message(plain).0,
             None => {
-                let mut fresh = Compressor::new(DeflateDirection::default(), LEVEL);
-                let mut out = Vec::new();
-                plain.for_each_block(|block| fresh.push(block, &mut out));
-                fresh.finish(&mut out);
-                out.into()
+                MessageCompressor::new(DeflateDirection::default(), LEVEL, CompressionCache::new(0))
+                    .message(plain)
+                    .0
             }
-        }
+        };
+        compressed.to_vec()
     }
 
     /// Sends a data message compressed (RFC 7692 §7.2.1): RSV1 on its first frame, the compressed
