@@ -37,13 +37,7 @@
 #[path = "support/common.rs"]
 mod common;
 
-use std::{
-    collections::BTreeMap,
-    path::Path,
-    process::Command,
-    sync::Mutex,
-    time::Instant,
-};
+use std::{collections::BTreeMap, path::Path, process::Command, sync::Mutex, time::Instant};
 
 use common::{Listener, out_dir, root, run_client, run_server, start_peer, wsspec};
 use serde_json::Value;
